@@ -1,0 +1,35 @@
+# Everything runs inside .venv, installed from pyproject.toml pinned by constraints.txt.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup proto test lint bench demo clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+# Regenerates convene/v1/*_pb2*.py from proto/ (tests fail if they are stale).
+proto: setup
+	$(BIN)/python -m server.protogen
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy solver providers server bench
+
+bench: setup
+	$(BIN)/python -m bench
+
+demo: setup
+	$(BIN)/python -m server.demo
+
+clean:
+	rm -rf $(VENV) bench/out

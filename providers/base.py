@@ -1,0 +1,98 @@
+"""The one small interface every calendar source implements.
+
+A provider answers two questions for the engine: *when is this calendar
+blocked* (``busy``) and *put / remove this meeting* (``create_event`` /
+``cancel_event``). Everything else (credentials, paging, recurrence expansion,
+rate limits) stays inside the provider's own module.
+
+Rules every provider follows (SCHEDULING.md, "Who is free"):
+- only blocking events are returned: busy, tentative, out-of-office;
+  free/transparent, cancelled and declined events are dropped;
+- an event with a start and neither end nor duration blocks nothing;
+- all-day events block their day in the calendar owner's zone;
+- recurring events are expanded (RRULE, RDATE, EXDATE, RECURRENCE-ID);
+- every instant returned is timezone-aware UTC;
+- ``details`` is filled only when the source gave them (never for free/busy-only access);
+- a calendar that cannot be read raises ``ProviderError`` (never "no events").
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from solver.domain import BusyInterval
+
+__all__ = ["CalendarProvider", "CalendarRef", "EventSpec", "ProviderError"]
+
+
+@dataclass(frozen=True)
+class CalendarRef:
+    """Which calendar of which resource: ``calendar_id`` is the source's own id
+    (a file path, an email address, a CalDAV URL); ``owner`` is the principal
+    who owns it; ``time_zone`` is the owner's zone, for all-day events."""
+
+    resource_id: str
+    calendar_id: str
+    owner: str = ""
+    time_zone: str = "UTC"
+    details_allowed: bool = True  # False: free/busy only, whatever the source could give
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """A meeting to put on a calendar. ``uid`` is stable per booking, so a retry
+    of ``create_event`` replaces rather than duplicates."""
+
+    uid: str
+    title: str
+    start: datetime
+    end: datetime
+    time_zone: str = "UTC"
+    organizer_email: str = ""
+    attendee_emails: tuple[str, ...] = ()
+    location: str = ""
+    description: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class ProviderError(Exception):
+    """A calendar could not be read or written.
+
+    ``retry_after`` is seconds the source asked us to wait (HTTP 429/503), if any.
+    The message never contains credentials.
+    """
+
+    def __init__(self, resource_id: str, reason: str, *, retry_after: float | None = None,
+                 transient: bool = True) -> None:
+        self.resource_id = resource_id
+        self.reason = reason
+        self.retry_after = retry_after
+        self.transient = transient
+        super().__init__(f"{resource_id}: {reason}")
+
+
+class CalendarProvider(abc.ABC):
+    """A calendar source: one instance serves many calendars of one kind."""
+
+    name: str = "provider"
+
+    @abc.abstractmethod
+    def busy(self, calendars: Sequence[CalendarRef], start: datetime, end: datetime) -> list[BusyInterval]:
+        """Blocking intervals overlapping ``[start, end)`` on each calendar.
+
+        Raises ``ProviderError`` naming the first calendar that could not be read.
+        """
+
+    @abc.abstractmethod
+    def create_event(self, calendar: CalendarRef, event: EventSpec) -> str:
+        """Puts ``event`` on ``calendar`` (idempotent by ``event.uid``); returns the source's event id."""
+
+    @abc.abstractmethod
+    def cancel_event(self, calendar: CalendarRef, event_id: str) -> None:
+        """Removes (or cancels) the event; a missing event is not an error."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Releases connections; the default has none."""

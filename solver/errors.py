@@ -1,0 +1,47 @@
+"""Errors the solver raises. The server maps them to gRPC status codes.
+
+    SchedulingError
+    ├── InvalidRequest     one FieldViolation per problem      -> INVALID_ARGUMENT
+    ├── UnknownResource    an id that is not in the directory  -> NOT_FOUND
+    └── LimitExceeded      work over a configured limit        -> RESOURCE_EXHAUSTED
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["FieldViolation", "InvalidRequest", "LimitExceeded", "SchedulingError", "UnknownResource"]
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One problem with one field; ``field`` is a path like ``seats[1].candidates[0]``."""
+
+    field: str
+    description: str
+
+
+class SchedulingError(Exception):
+    """Base of every error the solver raises on purpose."""
+
+
+class InvalidRequest(SchedulingError):
+    def __init__(self, violations: list[FieldViolation]) -> None:
+        self.violations = violations
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
+
+
+class UnknownResource(SchedulingError):
+    def __init__(self, field: str, resource_id: str) -> None:
+        self.field = field
+        self.resource_id = resource_id
+        super().__init__(f"{field}: unknown id {resource_id!r}")
+
+
+class LimitExceeded(SchedulingError):
+    def __init__(self, field: str, limit_name: str, limit: int, actual: int) -> None:
+        self.field = field
+        self.limit_name = limit_name
+        self.limit = limit
+        self.actual = actual
+        super().__init__(f"{field}: {actual} exceeds the limit {limit_name}={limit}")

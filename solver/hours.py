@@ -1,0 +1,67 @@
+"""Working and opening hours as a cell mask on the grid.
+
+Hours are wall-clock ranges in the resource's own zone; each day's ranges are
+turned into real instants with zoneinfo, so a 09:00-17:00 day is 8 hours of
+wall clock on a DST day too. A cell is "in hours" only when it lies wholly
+inside a range (hours are narrowed inward to the grid).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from solver.domain import WorkingHours
+from solver.grid import Grid, from_minutes, to_minutes
+
+__all__ = ["hours_mask", "hours_ranges"]
+
+
+def hours_ranges(hours: WorkingHours, start: int, end: int) -> list[tuple[float, float]]:
+    """The real intervals (epoch minutes) of ``hours`` overlapping ``[start, end)``."""
+    zone = ZoneInfo(hours.time_zone)
+    # A day a little before and after the span, so ranges of neighbouring local days are seen.
+    first_day = from_minutes(start).astimezone(zone).date() - timedelta(days=1)
+    last_day = from_minutes(end).astimezone(zone).date() + timedelta(days=1)
+    out: list[tuple[float, float]] = []
+    day = first_day
+    while day <= last_day:
+        for r in hours.ranges_on(day):
+            lo = _wall_to_minutes(day, r.start_minute, zone)
+            hi = _wall_to_minutes(day, r.end_minute, zone)
+            if hi > lo and hi > start and lo < end:
+                out.append((lo, hi))
+        day += timedelta(days=1)
+    return out
+
+
+def _wall_to_minutes(day: date, minute_of_day: int, zone: ZoneInfo) -> float:
+    # fold=0: a wall time in a gap maps forward past it, an ambiguous one to its first instant.
+    if minute_of_day >= 1440:
+        nxt = day + timedelta(days=1)
+        wall = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone)
+    else:
+        wall = datetime(day.year, day.month, day.day, minute_of_day // 60, minute_of_day % 60, tzinfo=zone)
+    return to_minutes(wall)
+
+
+@lru_cache(maxsize=1024)
+def hours_mask(hours: WorkingHours | None, grid: Grid) -> npt.NDArray[np.bool_]:
+    """Per cell: True when the cell lies wholly inside the hours (None: always)."""
+    if hours is None:
+        return np.ones(grid.cells, dtype=np.bool_)
+    diff = np.zeros(grid.cells + 1, dtype=np.int32)
+    end = grid.origin + grid.cells * grid.resolution
+    for lo, hi in hours_ranges(hours, grid.origin, end):
+        a = int(grid.ceil_cell(np.array([lo]))[0])
+        b = int(grid.floor_cell(np.array([hi]))[0])
+        if b > a:
+            diff[a] += 1
+            diff[b] -= 1
+    mask = np.cumsum(diff[:-1]) > 0
+    mask.setflags(write=False)
+    return mask

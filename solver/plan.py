@@ -1,0 +1,84 @@
+"""From a request to arrays: candidate starts, unit seats, the FreeMask and the
+cost of every candidate of every unit seat at every start."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from solver.assign import SeatCosts
+from solver.domain import Booking, BusyInterval, Directory, SlotRequest
+from solver.grid import IntArray, candidate_starts, to_minutes
+from solver.masks import FreeMask, Window, build_free_mask
+from solver.seats import INFEASIBLE, UnitSeat, unit_seats
+
+__all__ = ["Plan", "make_plan", "minutes_of"]
+
+
+def minutes_of(td_seconds: float) -> int:
+    return math.ceil(td_seconds / 60.0)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the assignment needs, for the starts of one request."""
+
+    request: SlotRequest
+    window: Window
+    units: list[UnitSeat]
+    mask: FreeMask
+
+    @property
+    def starts(self) -> IntArray:
+        return self.window.starts
+
+    def seat_costs(self) -> list[SeatCosts]:
+        """Costs with every candidate that is not free at a start made infeasible."""
+        row = {r: i for i, r in enumerate(self.mask.resource_ids)}
+        out = []
+        for unit in self.units:
+            rows = np.array([row[c] for c in unit.candidates], dtype=np.int64)
+            free = self.mask.free[rows] if len(rows) else np.zeros((0, len(self.starts)), dtype=np.bool_)
+            out.append(SeatCosts(rows, np.where(free, unit.cost, INFEASIBLE)))
+        return out
+
+
+def earliest_start(request: SlotRequest) -> float:
+    """The first instant a meeting may start: the window's start or now + minimum notice."""
+    first = to_minutes(request.window_start)
+    if request.now is not None:
+        first = max(first, to_minutes(request.now + request.minimum_notice))
+    return first
+
+
+def make_plan(
+    directory: Directory,
+    busy: Sequence[BusyInterval],
+    bookings: Sequence[Booking],
+    request: SlotRequest,
+    starts: IntArray | None = None,
+) -> Plan:
+    """The plan of ``request`` over its candidate starts (or the ``starts`` given)."""
+    duration = minutes_of(request.duration.total_seconds())
+    if starts is None:
+        first = math.ceil(earliest_start(request))
+        last = math.floor(to_minutes(request.window_end)) - duration
+        starts = candidate_starts(request.time_zone, first, last, request.start_interval)
+    window = Window(
+        starts,
+        duration,
+        minutes_of(request.buffer_before.total_seconds()),
+        minutes_of(request.buffer_after.total_seconds()),
+    )
+    units = unit_seats(directory, request, bookings, starts)
+    resources = list(dict.fromkeys([c for u in units for c in u.candidates] + list(request.optional_members)))
+    mask = build_free_mask(directory, resources, busy, bookings, window, request.resolution)
+    return Plan(request, window, units, mask)
+
+
+def start_minutes(start: datetime) -> IntArray:
+    return np.array([math.floor(to_minutes(start))], dtype=np.int64)
