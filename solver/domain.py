@@ -22,6 +22,7 @@ __all__ = [
     "Conflict",
     "Cycle",
     "DayRange",
+    "Diagnosis",
     "Directory",
     "Distribution",
     "EventDetails",
@@ -34,6 +35,7 @@ __all__ = [
     "Room",
     "RoomSeat",
     "Seat",
+    "SeatDiagnosis",
     "SeatFill",
     "Slot",
     "SlotRequest",
@@ -371,6 +373,30 @@ class Slot:
 
 
 @dataclass(frozen=True)
+class SeatDiagnosis:
+    """Why seat ``seat_index`` had no free candidate at ``starts_without_candidate`` starts.
+
+    ``rules`` pairs each rule (busy, outside_hours, booking_limits, buffers,
+    room_capacity) with the number of those starts at which lifting that rule
+    alone would give the seat a free candidate.
+    """
+
+    seat_index: int
+    starts_without_candidate: int
+    rules: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why no start is available: per seat, plus the starts the minimum notice
+    removed and those where every seat had a candidate but not all at once."""
+
+    seats: tuple[SeatDiagnosis, ...]
+    before_notice: int
+    no_joint_assignment: int
+
+
+@dataclass(frozen=True)
 class SlotResult:
     slots: tuple[Slot, ...]
     total_available: int
@@ -378,3 +404,4 @@ class SlotResult:
     next_offset: int | None = None
     alternatives: tuple[Slot, ...] = ()
     complete: bool = True  # False: the deadline stopped the work; some starts are undecided
+    diagnosis: Diagnosis | None = None  # set when no start is available

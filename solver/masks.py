@@ -15,10 +15,10 @@ import numpy as np
 import numpy.typing as npt
 
 from solver.domain import Booking, BusyInterval, BusyKind, Directory, WorkingHours
-from solver.grid import Grid, IntArray, iso_week, to_minutes, zone_clock
+from solver.grid import BoolArray, Grid, IntArray, iso_week, to_minutes, zone_clock
 from solver.hours import hours_mask
 
-__all__ = ["BoolMatrix", "FreeMask", "Window", "build_free_mask"]
+__all__ = ["BoolMatrix", "FreeMask", "GridEvents", "Window", "build_free_mask"]
 
 BoolMatrix = npt.NDArray[np.bool_]
 
@@ -38,10 +38,44 @@ class Window:
 
 
 @dataclass(frozen=True)
+class GridEvents:
+    """Blocking events and bookings on the grid: event k holds resource row
+    ``rows[k]`` over cells ``[first[k], stop[k])`` (widened outward)."""
+
+    grid: Grid
+    rows: IntArray
+    first: IntArray
+    stop: IntArray
+    tentative: BoolArray
+
+    def cells(self, n_rows: int) -> BoolMatrix:
+        """cells[r, i]: some event of row r touches cell i."""
+        diff = np.zeros((n_rows, self.grid.cells + 1), dtype=np.int32)
+        np.add.at(diff, (self.rows, self.first), 1)
+        np.add.at(diff, (self.rows, self.stop), -1)
+        return np.cumsum(diff[:, :-1], axis=1) > 0
+
+    def overlapping(self, n_rows: int, lo: IntArray, hi: IntArray, tentative: bool) -> IntArray:
+        """count[r, s]: events of row r (tentative or not) overlapping ``[lo[s], hi[s])``."""
+        a = self.grid.floor_cell(lo)
+        b = self.grid.ceil_cell(hi)
+        count = np.zeros((n_rows, len(lo)), dtype=np.int64)
+        pick = self.tentative == tentative
+        for r in np.unique(self.rows[pick]).tolist():
+            mine = pick & (self.rows == r)
+            firsts = np.sort(self.first[mine])
+            stops = np.sort(self.stop[mine])
+            # Overlapping: first < b and stop > a; those ending by a all start before b.
+            count[r] = np.searchsorted(firsts, b, side="left") - np.searchsorted(stops, a, side="right")
+        return count
+
+
+@dataclass(frozen=True)
 class FreeMask:
     """``free[r, s]``: resource ``resource_ids[r]`` is free for the meeting at start ``s``.
 
-    The three rules are kept apart so a reply can say which one removed a start.
+    The rules are kept apart so a reply can say which one removed a start;
+    ``unblocked_unbuffered`` is ``unblocked`` as if the request had no buffers.
     """
 
     resource_ids: tuple[str, ...]
@@ -49,6 +83,8 @@ class FreeMask:
     unblocked: BoolMatrix
     under_limit: BoolMatrix
     free: BoolMatrix
+    unblocked_unbuffered: BoolMatrix
+    events: GridEvents | None = None
 
     def row(self, resource_id: str) -> int:
         return self.resource_ids.index(resource_id)
@@ -67,18 +103,20 @@ def build_free_mask(
     n_res, n_starts = len(ids), len(window.starts)
     if n_starts == 0 or n_res == 0:
         empty = np.zeros((n_res, n_starts), dtype=np.bool_)
-        return FreeMask(ids, empty, empty, empty, empty)
+        return FreeMask(ids, empty, empty, empty, empty, empty)
     lo = int(window.starts.min()) - window.buffer_before
     hi = int(window.ends.max()) + window.buffer_after
     grid = Grid.covering(lo, hi, resolution)
     row = {r: i for i, r in enumerate(ids)}
 
-    unblocked = ~_any_in(_busy_cells(grid, row, busy, bookings), grid,
-                         window.starts - window.buffer_before, window.ends + window.buffer_after)
+    events = _grid_events(grid, row, busy, bookings)
+    busy_cells = events.cells(n_res)
+    unblocked = ~_any_in(busy_cells, grid, window.starts - window.buffer_before, window.ends + window.buffer_after)
+    unbuffered = ~_any_in(busy_cells, grid, window.starts, window.ends)
     out_of_hours = np.stack([~hours_mask(_hours_of(directory, r), grid) for r in ids])
     in_hours = ~_any_in(out_of_hours, grid, window.starts, window.ends)
     under_limit = _under_limits(directory, ids, bookings, window.starts)
-    return FreeMask(ids, in_hours, unblocked, under_limit, in_hours & unblocked & under_limit)
+    return FreeMask(ids, in_hours, unblocked, under_limit, in_hours & unblocked & under_limit, unbuffered, events)
 
 
 def _hours_of(directory: Directory, resource_id: str) -> WorkingHours | None:
@@ -88,35 +126,21 @@ def _hours_of(directory: Directory, resource_id: str) -> WorkingHours | None:
     return directory.rooms[resource_id].opening_hours
 
 
-def _busy_cells(grid: Grid, row: dict[str, int], busy: Sequence[BusyInterval],
-                bookings: Sequence[Booking]) -> BoolMatrix:
-    """cells[r, i]: some blocking event or booking of resource r touches cell i."""
-    rows: list[int] = []
-    starts: list[float] = []
-    ends: list[float] = []
-    for b in busy:
-        r = row.get(b.resource_id)
-        if r is not None and b.kind is not BusyKind.OUTSIDE_HOURS:
-            rows.append(r)
-            starts.append(to_minutes(b.start))
-            ends.append(to_minutes(b.end))
-    for bk in bookings:
-        s, e = to_minutes(bk.start), to_minutes(bk.end)
-        for resource_id in bk.resources:
-            r = row.get(resource_id)
-            if r is not None:
-                rows.append(r)
-                starts.append(s)
-                ends.append(e)
-    diff = np.zeros((len(row), grid.cells + 1), dtype=np.int32)
-    if rows:
-        r_arr = np.array(rows, dtype=np.int64)
-        first = grid.floor_cell(np.array(starts))
-        stop = grid.ceil_cell(np.array(ends))
-        keep = stop > first
-        np.add.at(diff, (r_arr[keep], first[keep]), 1)
-        np.add.at(diff, (r_arr[keep], stop[keep]), -1)
-    return np.cumsum(diff[:, :-1], axis=1) > 0
+def _grid_events(grid: Grid, row: dict[str, int], busy: Sequence[BusyInterval],
+                 bookings: Sequence[Booking]) -> GridEvents:
+    # timestamp() is C code: this loop is the hot part of building a mask from Python objects.
+    events = [(row.get(b.resource_id), b) for b in busy if b.kind is not BusyKind.OUTSIDE_HOURS]
+    events = [(r, b) for r, b in events if r is not None]
+    held = [(row.get(res), bk) for bk in bookings for res in bk.resources]
+    held = [(r, bk) for r, bk in held if r is not None]
+    rows = np.array([r for r, _ in events] + [r for r, _ in held], dtype=np.int64)
+    starts = np.array([b.start.timestamp() for _, b in events] + [bk.start.timestamp() for _, bk in held])
+    ends = np.array([b.end.timestamp() for _, b in events] + [bk.end.timestamp() for _, bk in held])
+    tentative = np.array([b.kind is BusyKind.TENTATIVE for _, b in events] + [False] * len(held), dtype=np.bool_)
+    first = grid.floor_cell(starts / 60.0) if len(rows) else np.zeros(0, dtype=np.int64)
+    stop = grid.ceil_cell(ends / 60.0) if len(rows) else np.zeros(0, dtype=np.int64)
+    keep = stop > first
+    return GridEvents(grid, rows[keep], first[keep], stop[keep], tentative[keep])
 
 
 def _any_in(cells: BoolMatrix, grid: Grid, lo: IntArray, hi: IntArray) -> BoolMatrix:

@@ -11,7 +11,7 @@ from datetime import datetime
 import numpy as np
 
 from solver.assign import SeatCosts
-from solver.domain import Booking, BusyInterval, Directory, SlotRequest
+from solver.domain import Booking, BusyInterval, Directory, RoomSeat, SlotRequest
 from solver.grid import IntArray, candidate_starts, to_minutes
 from solver.masks import FreeMask, Window, build_free_mask
 from solver.seats import INFEASIBLE, UnitSeat, unit_seats
@@ -31,6 +31,7 @@ class Plan:
     window: Window
     units: list[UnitSeat]
     mask: FreeMask
+    too_small: dict[int, tuple[str, ...]]  # per room seat, rooms dropped for capacity (in the mask too)
 
     @property
     def starts(self) -> IntArray:
@@ -75,9 +76,21 @@ def make_plan(
         minutes_of(request.buffer_after.total_seconds()),
     )
     units = unit_seats(directory, request, bookings, starts)
-    resources = list(dict.fromkeys([c for u in units for c in u.candidates] + list(request.optional_members)))
-    mask = build_free_mask(directory, resources, busy, bookings, window, request.resolution)
-    return Plan(request, window, units, mask)
+    too_small = _too_small_rooms(directory, request, units)
+    resources = [c for u in units for c in u.candidates] + list(request.optional_members)
+    resources += [r for rooms in too_small.values() for r in rooms]
+    mask = build_free_mask(directory, list(dict.fromkeys(resources)), busy, bookings, window, request.resolution)
+    return Plan(request, window, units, mask, too_small)
+
+
+def _too_small_rooms(directory: Directory, request: SlotRequest, units: list[UnitSeat]) -> dict[int, tuple[str, ...]]:
+    out: dict[int, tuple[str, ...]] = {}
+    for unit in units:
+        seat = request.seats[unit.seat_index]
+        if isinstance(seat, RoomSeat):
+            listed = list(seat.rooms) + [r for p in seat.pools for r in directory.pools[p].members]
+            out[unit.seat_index] = tuple(r for r in dict.fromkeys(listed) if r not in unit.candidates)
+    return out
 
 
 def start_minutes(start: datetime) -> IntArray:

@@ -1,21 +1,25 @@
 """find_slots and check_time: the public entry points of the core.
 
     validate -> plan (starts, unit seats, FreeMask) -> assign -> order -> page -> Slots
+                                                    \\-> least-conflict alternatives, diagnosis
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
-from solver.assign import Assigned, SeatCosts, assign
+from solver.assign import SeatCosts, assign
+from solver.conflicts import conflict_costs, conflicts_of, least_conflict
+from solver.diagnose import diagnose
 from solver.domain import (
     Assignment,
     Booking,
     BusyInterval,
+    Conflict,
     Directory,
     OptionalStatus,
     Order,
@@ -34,8 +38,10 @@ __all__ = ["TimeCheck", "check_time", "find_slots"]
 
 @dataclass(frozen=True)
 class TimeCheck:
-    """The answer for one named start: ``slot`` carries the best assignment when
-    available; ``reason`` says what blocks it when not."""
+    """The answer for one named start. ``slot`` is the best assignment when
+    available, else the least-conflict one with its conflicts (None when even
+    conflict mode cannot fill the seats: a room or a hard rule); ``reason`` says
+    what blocks it."""
 
     start: datetime
     available: bool
@@ -55,25 +61,38 @@ def find_slots(
 ) -> SlotResult:
     """Every available start of ``request`` with its cheapest assignment.
 
-    ``deadline`` is a ``time.monotonic()`` instant bounding the work; ``cancelled``
-    is polled between solves. Past either, the result holds the starts decided
-    so far and ``complete`` is False.
+    When fewer than ``min_available`` starts are available (or
+    ``want_alternatives``), up to ``max_alternatives`` unavailable starts with
+    the lowest conflict cost come too. ``deadline`` is a ``time.monotonic()``
+    instant bounding the work; ``cancelled`` is polled between solves. Past
+    either, the result holds what was decided and ``complete`` is False.
     """
     validate_request(directory, request, limits)
-    plan = make_plan(directory, list(busy), list(bookings), request)
+    busy, bookings = list(busy), list(bookings)
+    plan = make_plan(directory, busy, bookings, request)
     costs = plan.seat_costs()
     assigned = assign(costs, len(plan.starts), deadline=deadline, cancelled=cancelled)
     available = np.flatnonzero(assigned.feasible)
-    ranked = _rank(plan, assigned, available)
+    scores = _scores(plan, assigned.total)
+    ranked = _rank(plan, scores, available)
     page_end = len(ranked) if request.max_results == 0 else request.page_offset + request.max_results
     page = ranked[request.page_offset:page_end]
-    scores = _scores(plan, assigned)
+    slots = tuple(_slot(plan, costs, assigned.choice[:, s], int(s), int(scores[s])) for s in page)
+
+    alternatives: tuple[Slot, ...] = ()
+    wants = request.want_alternatives or len(available) < request.min_available
+    if wants and request.max_alternatives > 0:
+        unavailable = np.flatnonzero(~assigned.feasible & assigned.decided)
+        alternatives = _alternatives(plan, directory, busy, bookings, costs, unavailable, request.max_alternatives,
+                                     deadline, cancelled)
     return SlotResult(
-        slots=tuple(_slot(plan, costs, assigned, int(s), int(scores[s])) for s in page),
+        slots=slots,
         total_available=len(available),
         candidates_considered=len(plan.starts),
         next_offset=page_end if page_end < len(ranked) else None,
+        alternatives=alternatives,
         complete=bool(assigned.decided.all()),
+        diagnosis=diagnose(plan, assigned) if len(available) == 0 else None,
     )
 
 
@@ -86,48 +105,81 @@ def check_time(
     *,
     limits: Limits | None = None,
 ) -> TimeCheck:
-    """Whether ``start`` is available for ``request``, and its best assignment."""
+    """Whether ``start`` is available for ``request``: its best assignment, or
+    the least-conflict assignment and everything in its way."""
     validate_request(directory, request, limits)
-    plan = make_plan(directory, list(busy), list(bookings), request, start_minutes(start))
+    busy, bookings = list(busy), list(bookings)
+    plan = make_plan(directory, busy, bookings, request, start_minutes(start))
     costs = plan.seat_costs()
     if to_minutes(start) < earliest_start(request):
         return TimeCheck(start, False, None, "before the minimum notice")
     assigned = assign(costs, 1)
     if assigned.feasible[0]:
-        return TimeCheck(start, True, _slot(plan, costs, assigned, 0, int(_scores(plan, assigned)[0])))
+        score = int(_scores(plan, assigned.total)[0])
+        return TimeCheck(start, True, _slot(plan, costs, assigned.choice[:, 0], 0, score))
+    found = _alternatives(plan, directory, busy, bookings, costs, np.array([0], dtype=np.int64), 1, None, None)
+    if found:
+        kinds = sorted({c.kind.value for c in found[0].conflicts})
+        return TimeCheck(start, False, found[0], "conflicts: " + ", ".join(kinds))
     return TimeCheck(start, False, None, _why_not(plan, costs))
 
 
-def _rank(plan: Plan, assigned: Assigned, available: IntArray) -> IntArray:
+def _alternatives(
+    plan: Plan, directory: Directory, busy: Sequence[BusyInterval], bookings: Sequence[Booking],
+    costs: list[SeatCosts], candidates: IntArray, k: int, deadline: float | None,
+    cancelled: Callable[[], bool] | None,
+) -> tuple[Slot, ...]:
+    """The k least-conflict unavailable starts among ``candidates``, each with its conflicts."""
+    conflict_seat_costs, scale = conflict_costs(plan, directory)
+    chosen = least_conflict(conflict_seat_costs, scale, candidates, k, deadline=deadline, cancelled=cancelled)
+    if not chosen:
+        return ()
+    busy_by: dict[str, list[BusyInterval]] = {}
+    for b in busy:
+        busy_by.setdefault(b.resource_id, []).append(b)
+    bookings_by: dict[str, list[Booking]] = {}
+    for bk in bookings:
+        for r in bk.resources:
+            bookings_by.setdefault(r, []).append(bk)
+    out = []
+    for c in chosen:
+        slot = _slot(plan, costs, c.choice, c.s, c.seat_cost)
+        conflicts: list[Conflict] = conflicts_of(plan, slot.assignment.resource_ids, c.s, busy_by, bookings_by)
+        out.append(Slot(slot.start, slot.end, slot.assignment, slot.free_candidates, slot.optional, slot.score,
+                        tuple(conflicts), c.conflict / MILLI))
+    return tuple(out)
+
+
+def _rank(plan: Plan, scores: IntArray, available: IntArray) -> IntArray:
     """Start indices in reply order: chronological, or best_first by (score, start)."""
     if plan.request.order is Order.CHRONOLOGICAL:
         return available
-    score = _scores(plan, assigned)[available]
-    return available[np.lexsort((plan.starts[available], score))]
+    return available[np.lexsort((plan.starts[available], scores[available]))]
 
 
-def _scores(plan: Plan, assigned: Assigned) -> IntArray:
+def _scores(plan: Plan, total: IntArray) -> IntArray:
     """Milli-point score: cost plus time_of_day per hour away from the preferred hours."""
     request = plan.request
     if request.preferred_hours is None or len(plan.starts) == 0:
-        return assigned.total
+        return total
     a, b = (t.hour * 60 + t.minute for t in request.preferred_hours)
     clock = zone_clock(request.time_zone, int(plan.starts.min()), int(plan.starts.max()) + 1)
     minute_of_day = clock.local(plan.starts) % 1440
     away = np.maximum(np.maximum(a - minute_of_day, minute_of_day - b), 0)
-    return assigned.total + milli(request.weights.time_of_day, away / 60.0)
+    return total + milli(request.weights.time_of_day, away / 60.0)
 
 
-def _slot(plan: Plan, costs: list[SeatCosts], assigned: Assigned, s: int, score: int) -> Slot:
+def _slot(plan: Plan, costs: list[SeatCosts], choice: IntArray, s: int, score: int) -> Slot:
+    """The Slot at start ``s`` for the candidate positions ``choice`` (one per unit seat)."""
     request = plan.request
     n_seats = len(request.seats)
     fills: list[list[str]] = [[] for _ in range(n_seats)]
     seat_cost = [0] * n_seats
     free: list[tuple[str, ...] | None] = [None] * n_seats
     for u, unit in enumerate(plan.units):
-        c = int(assigned.choice[u, s])
+        c = int(choice[u])
         fills[unit.seat_index].append(unit.candidates[c])
-        seat_cost[unit.seat_index] += int(costs[u].cost[c, s])
+        seat_cost[unit.seat_index] += int(unit.cost[c, s])
         if free[unit.seat_index] is None:
             ok = costs[u].cost[:, s] < INFEASIBLE
             free[unit.seat_index] = tuple(cand for cand, f in zip(unit.candidates, ok, strict=True) if f)

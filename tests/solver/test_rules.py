@@ -369,11 +369,12 @@ def test_paging() -> None:
 # --- CheckTime ------------------------------------------------------------------------------
 
 
-def test_check_time_names_the_empty_seat() -> None:
+def test_check_time_names_what_blocks() -> None:
     busy = [BusyInterval("bob", utc(2026, 12, 1, 9), utc(2026, 12, 1, 10))]
     req = request((MemberSeat(("alice",)), MemberSeat(("bob",))), utc(2026, 12, 1), utc(2026, 12, 2))
     check = check_time(DIR, busy, req, utc(2026, 12, 1, 9))
-    assert not check.available and "seat(s) 1" in check.reason
+    assert not check.available and check.slot is not None
+    assert [(c.resource_id, c.kind) for c in check.slot.conflicts] == [("bob", BusyKind.BUSY)]
     ok = check_time(DIR, busy, req, utc(2026, 12, 1, 10))
     assert ok.available and ok.slot is not None and ok.slot.assignment.resource_ids == ("alice", "bob")
 
