@@ -168,6 +168,8 @@ def _same_pool(units: list[SeatCosts]) -> bool:
 
 def _k_cheapest(cost: IntArray, k: int) -> tuple[IntArray, BoolArray]:
     """Per column: the k cheapest positions (ties to the lower position), in position order."""
+    if cost.shape[0] < k:  # fewer candidates than seats: never fillable
+        return np.full((k, cost.shape[1]), -1, dtype=np.int64), np.zeros(cost.shape[1], dtype=np.bool_)
     order = np.argsort(cost, axis=0, kind="stable")[:k]
     ok = np.asarray((np.take_along_axis(cost, order, axis=0) < INFEASIBLE).all(axis=0), dtype=np.bool_)
     return np.sort(order, axis=0), ok

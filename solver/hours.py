@@ -56,7 +56,8 @@ def hours_mask(hours: WorkingHours | None, grid: Grid) -> npt.NDArray[np.bool_]:
         return np.ones(grid.cells, dtype=np.bool_)
     diff = np.zeros(grid.cells + 1, dtype=np.int32)
     end = grid.origin + grid.cells * grid.resolution
-    for lo, hi in hours_ranges(hours, grid.origin, end):
+    # Join touching ranges before narrowing: 08:00-12:02 and 12:02-16:00 leave no gap at 12:00.
+    for lo, hi in _union(hours_ranges(hours, grid.origin, end)):
         a = int(grid.ceil_cell(np.array([lo]))[0])
         b = int(grid.floor_cell(np.array([hi]))[0])
         if b > a:
@@ -65,3 +66,14 @@ def hours_mask(hours: WorkingHours | None, grid: Grid) -> npt.NDArray[np.bool_]:
     mask = np.cumsum(diff[:-1]) > 0
     mask.setflags(write=False)
     return mask
+
+
+def _union(ranges: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping or touching ranges merged into one."""
+    merged: list[tuple[float, float]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
