@@ -1,0 +1,398 @@
+"""An exhaustive oracle for ``find_slots``, written straight from the semantics.
+
+Slow and obvious on purpose: no grid arrays, no CP-SAT. For each candidate
+start it asks every resource "are you free for this meeting?" with plain
+datetimes and zoneinfo, then tries every assignment of free candidates to the
+unit seats with ``itertools.product``. Costs are exact ``Fraction``s so that
+"minimum cost, ties to the lexicographically smallest index vector" is decided
+without float noise.
+
+The rules it implements (and nothing else):
+
+- Grid cells of ``resolution`` minutes aligned to the UTC epoch. Busy intervals
+  and bookings widen outward to cells; a cell is "in hours" only when it lies
+  wholly inside the union of the resource's hour ranges.
+- Free for ``[s, e)``: every cell overlapping ``[s, e)`` is in hours; no widened
+  busy interval or booking holding the resource overlaps
+  ``[s - buffer_before, e + buffer_after)``; fewer bookings than the daily
+  (weekly) limit start on the member's local day (ISO week) of ``s``.
+- Candidate starts: whole-minute instants in ``[window_start, window_end)`` on the
+  start interval of the request's local clock, ending by ``window_end``, no
+  earlier than ``now + minimum_notice``.
+- Seats expand to unit seats; costs by seat kind and pool distribution rule.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from solver import (
+    Booking,
+    BusyInterval,
+    Cycle,
+    Directory,
+    Distribution,
+    MemberSeat,
+    Pool,
+    PoolSeat,
+    RoomSeat,
+    SlotRequest,
+    WorkingHours,
+)
+
+__all__ = ["BruteResult", "BruteSlot", "UnitSeat", "brute_slots", "hours_intervals", "time_of_day_distance"]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_MINUTE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class UnitSeat:
+    """One resource to find: ``seat`` is the index of the request seat it belongs to."""
+
+    seat: int
+    candidates: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BruteSlot:
+    start: datetime
+    end: datetime
+    cost: Fraction
+    score: Fraction
+    indices: tuple[int, ...]  # per unit seat: index into UnitSeat.candidates
+    resource_ids: tuple[tuple[str, ...], ...]  # per request seat
+    seat_costs: tuple[Fraction, ...]  # per request seat
+    free_candidates: tuple[tuple[str, ...], ...]  # per request seat
+    optional: tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True)
+class BruteResult:
+    candidate_starts: tuple[datetime, ...]
+    units: tuple[UnitSeat, ...]
+    seat_candidates: tuple[tuple[str, ...], ...]  # per request seat
+    slots: tuple[BruteSlot, ...]  # chronological
+
+    def best_first(self) -> list[BruteSlot]:
+        return sorted(self.slots, key=lambda s: (s.score, s.start))
+
+
+# --- Time -----------------------------------------------------------------------
+
+
+def floor_to_cell(t: datetime, cell: timedelta) -> datetime:
+    return EPOCH + ((t - EPOCH) // cell) * cell
+
+
+def ceil_to_cell(t: datetime, cell: timedelta) -> datetime:
+    return EPOCH - ((EPOCH - t) // cell) * cell
+
+
+def wall_to_instant(day: date, minute_of_day: int, zone: ZoneInfo) -> datetime:
+    """A wall-clock minute of a local day as a real instant (fold=0); 1440 is the next midnight."""
+    base = datetime(day.year, day.month, day.day) + timedelta(minutes=minute_of_day)
+    return base.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def hours_intervals(hours: WorkingHours, first_day: date, last_day: date) -> list[tuple[datetime, datetime]]:
+    """The union of ``hours`` over local days ``first_day..last_day`` as merged real intervals."""
+    zone = ZoneInfo(hours.time_zone)
+    raw: list[tuple[datetime, datetime]] = []
+    day = first_day
+    while day <= last_day:
+        for r in hours.ranges_on(day):
+            lo = wall_to_instant(day, r.start_minute, zone)
+            hi = wall_to_instant(day, r.end_minute, zone)
+            if hi > lo:
+                raw.append((lo, hi))
+        day += timedelta(days=1)
+    raw.sort()
+    merged: list[tuple[datetime, datetime]] = []
+    for lo, hi in raw:
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def time_of_day_distance(start: datetime, zone: str, preferred: tuple[time, time] | None) -> Fraction:
+    """Hours from the start's local time of day to ``[a, b)``; 0 inside (no wrap around midnight)."""
+    if preferred is None:
+        return Fraction(0)
+    local = start.astimezone(ZoneInfo(zone))
+    tod = local.hour * 60 + local.minute
+    a = preferred[0].hour * 60 + preferred[0].minute
+    b = preferred[1].hour * 60 + preferred[1].minute or 1440
+    if tod < a:
+        return Fraction(a - tod, 60)
+    if tod >= b:
+        return Fraction(tod - b, 60)
+    return Fraction(0)
+
+
+def candidate_starts(request: SlotRequest) -> list[datetime]:
+    zone = ZoneInfo(request.time_zone)
+    earliest = request.now + request.minimum_notice if request.now is not None else None
+    t = ceil_to_cell(request.window_start, ONE_MINUTE)
+    out: list[datetime] = []
+    while t < request.window_end:
+        local = t.astimezone(zone)
+        on_interval = (local.hour * 60 + local.minute) % request.start_interval == 0 and local.second == 0
+        if on_interval and t + request.duration <= request.window_end and (earliest is None or t >= earliest):
+            out.append(t)
+        t += ONE_MINUTE
+    return out
+
+
+# --- Freedom -----------------------------------------------------------------
+
+
+class Freedom:
+    """Answers "is resource r free for the meeting starting at s?" one question at a time."""
+
+    def __init__(self, directory: Directory, busy: Iterable[BusyInterval], request: SlotRequest,
+                 bookings: Sequence[Booking]) -> None:
+        self.directory = directory
+        self.request = request
+        self.bookings = bookings
+        self.cell = timedelta(minutes=request.resolution)
+        self.blocks: dict[str, list[tuple[datetime, datetime]]] = {}
+        for b in busy:
+            self.blocks.setdefault(b.resource_id, []).append(self._widen(b.start, b.end))
+        for bk in bookings:
+            for r in bk.resources:
+                self.blocks.setdefault(r, []).append(self._widen(bk.start, bk.end))
+        self._hours: dict[str, list[tuple[datetime, datetime]] | None] = {}
+
+    def _widen(self, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+        return floor_to_cell(start, self.cell), ceil_to_cell(end, self.cell)
+
+    def hours_of(self, resource: str) -> list[tuple[datetime, datetime]] | None:
+        if resource not in self._hours:
+            if resource in self.directory.members:
+                hours = self.directory.members[resource].working_hours
+            else:
+                hours = self.directory.rooms[resource].opening_hours
+            if hours is None:
+                self._hours[resource] = None
+            else:
+                zone = ZoneInfo(hours.time_zone)
+                first = self.request.window_start.astimezone(zone).date() - timedelta(days=2)
+                last = self.request.window_end.astimezone(zone).date() + timedelta(days=2)
+                self._hours[resource] = hours_intervals(hours, first, last)
+        return self._hours[resource]
+
+    def in_hours(self, resource: str, start: datetime, end: datetime) -> bool:
+        ranges = self.hours_of(resource)
+        if ranges is None:
+            return True
+        cell = floor_to_cell(start, self.cell)
+        while cell < end:
+            if not any(lo <= cell and cell + self.cell <= hi for lo, hi in ranges):
+                return False
+            cell += self.cell
+        return True
+
+    def unblocked(self, resource: str, start: datetime, end: datetime) -> bool:
+        lo = start - self.request.buffer_before
+        hi = end + self.request.buffer_after
+        return not any(b_lo < hi and b_hi > lo for b_lo, b_hi in self.blocks.get(resource, ()))
+
+    def within_limits(self, member_id: str, start: datetime) -> bool:
+        member = self.directory.members.get(member_id)
+        if member is None:
+            return True  # rooms have no limits
+        zone = ZoneInfo(member.time_zone)
+        day = start.astimezone(zone).date()
+        held = [b for b in self.bookings if member_id in b.resources]
+        if member.daily_limit is not None:
+            on_day = sum(1 for b in held if b.start.astimezone(zone).date() == day)
+            if on_day >= member.daily_limit:
+                return False
+        if member.weekly_limit is not None:
+            week = day.isocalendar()[:2]
+            in_week = sum(1 for b in held if b.start.astimezone(zone).date().isocalendar()[:2] == week)
+            if in_week >= member.weekly_limit:
+                return False
+        return True
+
+    def is_free(self, resource: str, start: datetime) -> bool:
+        end = start + self.request.duration
+        return (self.in_hours(resource, start, end) and self.unblocked(resource, start, end)
+                and self.within_limits(resource, start))
+
+
+# --- Costs -------------------------------------------------------------------
+
+
+def round_robin_rank(pool: Pool, bookings: Sequence[Booking]) -> dict[str, int]:
+    """Rank 0 = least recently assigned; never assigned first; ties by pool order."""
+
+    def key(item: tuple[int, str]) -> tuple[int, datetime, int]:
+        position, member = item
+        starts = [b.start for b in bookings if (pool.id, member) in b.pool_members]
+        return (0, EPOCH, position) if not starts else (1, max(starts), position)
+
+    ordered = sorted(enumerate(pool.members), key=key)
+    return {member: rank for rank, (_, member) in enumerate(ordered)}
+
+
+def same_cycle(a: datetime, b: datetime, cycle: Cycle, zone: ZoneInfo) -> bool:
+    da, db = a.astimezone(zone).date(), b.astimezone(zone).date()
+    if cycle == Cycle.DAY:
+        return da == db
+    if cycle == Cycle.WEEK:
+        return da.isocalendar()[:2] == db.isocalendar()[:2]
+    return (da.year, da.month) == (db.year, db.month)
+
+
+def pool_cost(pool: Pool, member: str, start: datetime, request: SlotRequest,
+              bookings: Sequence[Booking]) -> Fraction:
+    w = request.weights
+    if pool.distribution in (Distribution.ROUND_ROBIN, Distribution.STRICT_ROUND_ROBIN):
+        return Fraction(w.pool_balance) * round_robin_rank(pool, bookings)[member]
+    if pool.distribution == Distribution.LOAD_BALANCED:
+        zone = ZoneInfo(request.time_zone)
+        load = sum(1 for b in bookings
+                   if (pool.id, member) in b.pool_members and same_cycle(b.start, start, pool.cycle, zone))
+        return Fraction(w.pool_balance) * load
+    priorities = dict(pool.priorities)
+    top = max(priorities.get(m, 0) for m in pool.members)
+    return Fraction(w.pool_priority) * (top - priorities.get(member, 0))
+
+
+@dataclass(frozen=True)
+class _Priced:
+    """How one candidate of a unit seat is priced."""
+
+    resource: str
+    listed_index: int | None  # member seat / listed room: position in the request's list
+    pool: Pool | None  # pool member / pool room: the pool it comes from
+    capacity: int | None  # rooms only
+
+
+def attendees(request: SlotRequest, units: Sequence[tuple[int, Sequence[_Priced], bool]]) -> int:
+    non_room = sum(1 for _, _, is_room in units if not is_room)
+    return non_room + len(request.optional_members) + request.customers
+
+
+def expand_seats(directory: Directory, request: SlotRequest,
+                 bookings: Sequence[Booking]) -> list[tuple[int, list[_Priced], bool]]:
+    """Unit seats in request order: (seat index, priced candidates, is a room seat)."""
+    out: list[tuple[int, list[_Priced], bool]] = []
+    for i, seat in enumerate(request.seats):
+        if isinstance(seat, MemberSeat):
+            out.append((i, [_Priced(m, k, None, None) for k, m in enumerate(seat.candidates)], False))
+        elif isinstance(seat, PoolSeat):
+            pool = directory.pools[seat.pool_id]
+            members = list(pool.members)
+            if pool.distribution == Distribution.STRICT_ROUND_ROBIN:
+                rank = round_robin_rank(pool, bookings)
+                members = [m for m in members if rank[m] < seat.count]
+            for _ in range(seat.count):
+                out.append((i, [_Priced(m, None, pool, None) for m in members], False))
+        elif isinstance(seat, RoomSeat):
+            priced: list[_Priced] = []
+            seen: set[str] = set()
+            for k, r in enumerate(seat.rooms):
+                if r not in seen:
+                    seen.add(r)
+                    priced.append(_Priced(r, k, None, directory.rooms[r].capacity))
+            for pid in seat.pools:
+                pool = directory.pools[pid]
+                rooms = list(pool.members)
+                if pool.distribution == Distribution.STRICT_ROUND_ROBIN:
+                    rank = round_robin_rank(pool, bookings)
+                    rooms = [r for r in rooms if rank[r] < 1]
+                for r in rooms:
+                    if r not in seen:
+                        seen.add(r)
+                        priced.append(_Priced(r, None, pool, directory.rooms[r].capacity))
+            out.append((i, priced, True))
+    need = attendees(request, out)
+    return [(i, [p for p in priced if p.capacity is None or p.capacity >= need], is_room)
+            for i, priced, is_room in out]
+
+
+def candidate_cost(p: _Priced, start: datetime, request: SlotRequest, bookings: Sequence[Booking],
+                   need: int) -> Fraction:
+    w = request.weights
+    cost = Fraction(0)
+    if p.listed_index is not None:
+        cost += Fraction(w.alternate) * p.listed_index
+    if p.pool is not None:
+        cost += pool_cost(p.pool, p.resource, start, request, bookings)
+    if p.capacity is not None:
+        cost += Fraction(w.room_fit) * (p.capacity - need)
+    return cost
+
+
+# --- The oracle --------------------------------------------------------------
+
+
+def best_assignment(free: Sequence[Sequence[int]], costs: Sequence[Sequence[Fraction]],
+                    candidates: Sequence[Sequence[str]]) -> tuple[Fraction, tuple[int, ...]] | None:
+    """Minimum total cost over every assignment of distinct free candidates.
+
+    ``itertools.product`` yields index vectors in lexicographic order, so the
+    first vector reaching the minimum is the lexicographically smallest one.
+    """
+    best: tuple[Fraction, tuple[int, ...]] | None = None
+    for combo in itertools.product(*free):
+        ids = [candidates[u][k] for u, k in enumerate(combo)]
+        if len(set(ids)) < len(ids):
+            continue
+        cost = sum((costs[u][k] for u, k in enumerate(combo)), Fraction(0))
+        if best is None or cost < best[0]:
+            best = (cost, combo)
+    return best
+
+
+def brute_slots(directory: Directory, busy: Iterable[BusyInterval], request: SlotRequest,
+                bookings: Iterable[Booking] = ()) -> BruteResult:
+    """Every available start of ``request`` (chronological) with its optimal, tie-broken assignment."""
+    bookings = list(bookings)
+    freedom = Freedom(directory, busy, request, bookings)
+    expanded = expand_seats(directory, request, bookings)
+    need = attendees(request, expanded)
+    units = tuple(UnitSeat(i, tuple(p.resource for p in priced)) for i, priced, _ in expanded)
+    seat_candidates = tuple(
+        next(u.candidates for u in units if u.seat == i) for i in range(len(request.seats))
+    )
+    starts = candidate_starts(request)
+    memo: dict[tuple[object, ...], tuple[Fraction, tuple[int, ...]] | None] = {}
+    slots: list[BruteSlot] = []
+    for start in starts:
+        free_ids = {r: freedom.is_free(r, start) for u in units for r in u.candidates}
+        free = [tuple(k for k, r in enumerate(u.candidates) if free_ids[r]) for u in units]
+        costs = [tuple(candidate_cost(p, start, request, bookings, need) for p in priced)
+                 for _, priced, _ in expanded]
+        key = (tuple(free), tuple(costs))
+        if key not in memo:
+            memo[key] = best_assignment(free, costs, [u.candidates for u in units])
+        best = memo[key]
+        if best is None:
+            continue
+        cost, combo = best
+        resource_ids = tuple(
+            tuple(units[u].candidates[k] for u, k in enumerate(combo) if units[u].seat == i)
+            for i in range(len(request.seats))
+        )
+        seat_costs = tuple(
+            sum((costs[u][k] for u, k in enumerate(combo) if units[u].seat == i), Fraction(0))
+            for i in range(len(request.seats))
+        )
+        free_candidates = tuple(tuple(r for r in cands if free_ids[r]) for cands in seat_candidates)
+        optional = tuple((m, freedom.is_free(m, start)) for m in request.optional_members)
+        score = cost + Fraction(request.weights.time_of_day) * time_of_day_distance(
+            start, request.time_zone, request.preferred_hours)
+        slots.append(BruteSlot(start, start + request.duration, cost, score, combo, resource_ids,
+                               seat_costs, free_candidates, optional))
+    return BruteResult(tuple(starts), units, seat_candidates, tuple(slots))
