@@ -75,9 +75,16 @@ class ProviderError(Exception):
 
 
 class CalendarProvider(abc.ABC):
-    """A calendar source: one instance serves many calendars of one kind."""
+    """A calendar source: one instance serves many calendars of one kind.
+
+    ``max_batch`` is how many calendars the source answers in one request
+    (Google's freebusy takes 50); ``providers.fetch`` splits work by it and
+    runs the pieces in parallel. Sources that read one calendar per request
+    keep 1.
+    """
 
     name: str = "provider"
+    max_batch: int = 1
 
     @abc.abstractmethod
     def busy(self, calendars: Sequence[CalendarRef], start: datetime, end: datetime) -> list[BusyInterval]:
@@ -85,6 +92,23 @@ class CalendarProvider(abc.ABC):
 
         Raises ``ProviderError`` naming the first calendar that could not be read.
         """
+
+    def busy_each(self, calendars: Sequence[CalendarRef], start: datetime,
+                  end: datetime) -> tuple[list[BusyInterval], dict[str, ProviderError]]:
+        """Like ``busy`` but per calendar: the intervals of every calendar that could be
+        read, and the error of each one that could not (keyed by resource id).
+
+        The default asks ``busy`` one calendar at a time; batching sources override
+        it to report partial failures of one request.
+        """
+        busy: list[BusyInterval] = []
+        errors: dict[str, ProviderError] = {}
+        for ref in calendars:
+            try:
+                busy.extend(self.busy([ref], start, end))
+            except ProviderError as exc:
+                errors[ref.resource_id] = exc
+        return busy, errors
 
     @abc.abstractmethod
     def create_event(self, calendar: CalendarRef, event: EventSpec) -> str:

@@ -1,0 +1,373 @@
+"""Microsoft 365 calendars through Microsoft Graph (HTTP with ``requests``).
+
+``CalendarRef.calendar_id`` is a mailbox (``ada@contoso.com``: its default
+calendar) or ``mailbox/calendar-id`` for another calendar of that mailbox.
+
+- Free/busy-level calendars (``details_allowed=False``) are read with
+  ``getSchedule``, 20 mailboxes and at most 42 days per request (Graph's
+  limits); a mailbox whose entry carries an ``error`` fails alone. Only the
+  default calendar of a mailbox has a schedule.
+- Detailed calendars are read with ``calendarView`` (Graph expands
+  recurrences), following ``@odata.nextLink`` pages. ``showAs`` decides the
+  kind: ``oof`` out-of-office, ``tentative`` tentative, ``busy``/``unknown``
+  busy, ``free`` and ``workingElsewhere`` block nothing; cancelled events and
+  the owner's declines block nothing; an owner's tentative acceptance is
+  tentative. All-day events are placed on the owner's day
+  (``CalendarRef.time_zone``).
+- Bookings: ``POST events`` with the booking uid as ``transactionId`` (Graph
+  drops a retried duplicate), ``DELETE events/{id}`` to cancel.
+
+Tokens come from ``token_provider`` (a callable returning a bearer token);
+``msal_token_provider`` builds one for an app registration with msal.
+Tests inject their own, so no Azure tenant is needed. 401 is not transient;
+429/503 carry ``Retry-After``; other 5xx and timeouts are transient. Tokens
+and secrets never appear in messages; pages are only followed on Graph's own
+host, so the token goes nowhere else.
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.parse
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+
+from providers.base import CalendarProvider, CalendarRef, EventSpec, ProviderError
+from providers.http_status import error_for_status
+from providers.ical import owner_zone
+from solver.domain import BusyInterval, BusyKind, EventDetails
+
+__all__ = ["GraphProvider", "msal_token_provider"]
+
+GRAPH_URL = "https://graph.microsoft.com/v1.0/"
+SCHEDULE_BATCH = 20
+SCHEDULE_SPAN = timedelta(days=42)  # getSchedule answers less than 42 days per request
+_VIEW_FIELDS = "id,subject,location,start,end,showAs,isCancelled,isAllDay,responseStatus"
+_SHOW_AS: dict[str, BusyKind | None] = {
+    "busy": BusyKind.BUSY, "unknown": BusyKind.BUSY, "tentative": BusyKind.TENTATIVE,
+    "oof": BusyKind.OUT_OF_OFFICE, "free": None, "workingelsewhere": None,
+}
+
+TokenProvider = Callable[[], str]
+
+
+def msal_token_provider(tenant_id: str, client_id: str, client_secret: str, *,
+                        authority_host: str = "https://login.microsoftonline.com",
+                        http_client: Any = None) -> TokenProvider:
+    """Application (client-credentials) tokens for Graph, cached and renewed by msal.
+
+    ``http_client`` is passed to msal (a ``requests.Session``-like object; tests
+    route it to a loopback server).
+    """
+    import msal  # only deployments that use Graph need it loaded
+    import msal.exceptions
+
+    for field, value in (("tenant_id", tenant_id), ("client_id", client_id), ("client_secret", client_secret)):
+        if not value:
+            raise ValueError(f"{field}: required for Microsoft Graph")
+    app = msal.ConfidentialClientApplication(client_id, client_credential=client_secret,
+                                             authority=f"{authority_host.rstrip('/')}/{tenant_id}",
+                                             http_client=http_client)
+
+    def token() -> str:
+        try:
+            result = app.acquire_token_for_client(scopes=["https://graph.microsoft.com/.default"])
+        except msal.exceptions.MsalServiceError as exc:
+            code = getattr(exc, "_error", "") or type(exc).__name__
+            raise ProviderError("", f"token refused by Microsoft identity platform: {code}",
+                                transient=False) from None
+        except requests.RequestException as exc:
+            raise ProviderError("", f"cannot reach Microsoft identity platform ({type(exc).__name__})") from None
+        if "access_token" not in result:
+            # error codes (invalid_client, ...) name the problem without echoing the secret
+            raise ProviderError("", f"token refused by Microsoft identity platform: {result.get('error')}",
+                                transient=False)
+        return str(result["access_token"])
+
+    return token
+
+
+class GraphProvider(CalendarProvider):
+    """Calendars of one Microsoft 365 tenant (or one user)."""
+
+    name = "graph"
+    max_batch = SCHEDULE_BATCH
+
+    def __init__(self, token_provider: TokenProvider, *, timeout: float = 10.0, base_url: str = GRAPH_URL,
+                 schedule_mailbox: str = "") -> None:
+        """``schedule_mailbox``: whose ``getSchedule`` is asked (default: each batch's first mailbox)."""
+        if timeout <= 0:
+            raise ValueError("timeout: must be positive")
+        parts = urllib.parse.urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("base_url: must be an http(s) URL")
+        self._token = token_provider
+        self.timeout = timeout
+        self._base = base_url if base_url.endswith("/") else base_url + "/"
+        self._origin = (parts.scheme, parts.hostname, parts.port)
+        self._schedule_mailbox = schedule_mailbox
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"GraphProvider(base_url={self._base!r})"
+
+    # --- reading ---------------------------------------------------------------
+
+    def busy(self, calendars: Sequence[CalendarRef], start: datetime, end: datetime) -> list[BusyInterval]:
+        busy, errors = self.busy_each(calendars, start, end)
+        for ref in calendars:
+            if ref.resource_id in errors:
+                raise errors[ref.resource_id]
+        return busy
+
+    def busy_each(self, calendars: Sequence[CalendarRef], start: datetime,
+                  end: datetime) -> tuple[list[BusyInterval], dict[str, ProviderError]]:
+        busy: list[BusyInterval] = []
+        errors: dict[str, ProviderError] = {}
+        schedules = [r for r in calendars if not r.details_allowed]
+        for i in range(0, len(schedules), SCHEDULE_BATCH):
+            got, failed = self._schedules(schedules[i:i + SCHEDULE_BATCH], start, end)
+            busy.extend(b for b in got if b.resource_id not in failed)
+            errors.update(failed)
+        for ref in calendars:
+            if ref.details_allowed:
+                try:
+                    busy.extend(self._calendar_view(ref, start, end))
+                except ProviderError as exc:
+                    errors[ref.resource_id] = exc
+        return busy, errors
+
+    def _schedules(self, refs: Sequence[CalendarRef], start: datetime,
+                   end: datetime) -> tuple[list[BusyInterval], dict[str, ProviderError]]:
+        busy: list[BusyInterval] = []
+        errors: dict[str, ProviderError] = {}
+        mailboxes = list(dict.fromkeys(_mailbox(r) for r in refs))
+        asker = self._schedule_mailbox or mailboxes[0]
+        url = f"{self._base}users/{urllib.parse.quote(asker)}/calendar/getSchedule"
+        piece_start = start
+        while piece_start < end:
+            piece_end = min(end, piece_start + SCHEDULE_SPAN - timedelta(minutes=1))
+            body = {"schedules": mailboxes, "availabilityViewInterval": 15,
+                    "startTime": {"dateTime": _graph_time(piece_start), "timeZone": "UTC"},
+                    "endTime": {"dateTime": _graph_time(piece_end), "timeZone": "UTC"}}
+            try:
+                answer = self._call("POST", url, "getSchedule", refs[0].resource_id, json_body=body)
+            except ProviderError as exc:
+                return [], {r.resource_id: _for(r, exc) for r in refs}
+            entries = {str(e.get("scheduleId", "")).lower(): e for e in answer.get("value", [])}
+            for ref in refs:
+                entry = entries.get(_mailbox(ref).lower())
+                if entry is None:
+                    errors.setdefault(ref.resource_id,
+                                      ProviderError(ref.resource_id, "getSchedule: mailbox missing from answer"))
+                elif entry.get("error"):
+                    code = str(entry["error"].get("responseCode") or entry["error"].get("code") or "error")
+                    errors.setdefault(ref.resource_id, ProviderError(ref.resource_id, f"getSchedule: {code}",
+                                                                     transient=False))
+                else:
+                    busy.extend(self._schedule_items(ref, entry.get("scheduleItems", []), errors))
+            piece_start = piece_end
+        # An item spanning two pieces comes back twice.
+        return list(dict.fromkeys(busy)), errors
+
+    def _schedule_items(self, ref: CalendarRef, items: list[dict[str, Any]],
+                        errors: dict[str, ProviderError]) -> list[BusyInterval]:
+        busy: list[BusyInterval] = []
+        for item in items:
+            kind = _SHOW_AS.get(str(item.get("status", "busy")).lower(), BusyKind.BUSY)
+            if kind is None:
+                continue
+            try:
+                item_start, item_end = _graph_instant(item["start"]), _graph_instant(item["end"])
+            except (KeyError, ValueError, TypeError):
+                errors[ref.resource_id] = ProviderError(ref.resource_id, "getSchedule: unreadable schedule item",
+                                                        transient=False)
+                return []
+            if item_end > item_start:
+                busy.append(BusyInterval(ref.resource_id, item_start, item_end, kind, ref.owner))
+        return busy
+
+    def _calendar_view(self, ref: CalendarRef, start: datetime, end: datetime) -> list[BusyInterval]:
+        zone = owner_zone(ref)
+        query = urllib.parse.urlencode({"startDateTime": _rfc3339(start), "endDateTime": _rfc3339(end),
+                                        "$select": _VIEW_FIELDS, "$top": "500"})
+        url: str | None = f"{self._calendar_path(ref)}/calendarView?{query}"
+        busy: list[BusyInterval] = []
+        while url:
+            page = self._call("GET", url, "calendarView", ref.resource_id)
+            for item in page.get("value", []):
+                interval = _event_interval(item, ref, zone)
+                if interval is not None and interval.start < end and interval.end > start:
+                    busy.append(interval)
+            url = page.get("@odata.nextLink")
+            if url and not self._same_origin(url):
+                raise ProviderError(ref.resource_id, "calendarView: next page on another host", transient=False)
+        return busy
+
+    # --- writing ---------------------------------------------------------------
+
+    def create_event(self, calendar: CalendarRef, event: EventSpec) -> str:
+        if event.start.tzinfo is None or event.end <= event.start:
+            raise ProviderError(calendar.resource_id, "end: the event must be timezone-aware and end after it "
+                                "starts", transient=False)
+        body: dict[str, Any] = {
+            "subject": event.title,
+            "start": {"dateTime": _graph_time(event.start), "timeZone": "UTC"},
+            "end": {"dateTime": _graph_time(event.end), "timeZone": "UTC"},
+            "showAs": "busy",
+            "transactionId": event.uid,
+            "attendees": [{"emailAddress": {"address": e}, "type": "required"} for e in event.attendee_emails],
+        }
+        if event.location:
+            body["location"] = {"displayName": event.location}
+        if event.description:
+            body["body"] = {"contentType": "text", "content": event.description}
+        created = self._call("POST", f"{self._calendar_path(calendar)}/events", "events.create",
+                             calendar.resource_id, json_body=body)
+        event_id = created.get("id")
+        if not event_id:
+            raise ProviderError(calendar.resource_id, "events.create: answer without an id", transient=False)
+        return str(event_id)
+
+    def cancel_event(self, calendar: CalendarRef, event_id: str) -> None:
+        url = f"{self._base}users/{urllib.parse.quote(_mailbox(calendar))}/events/{urllib.parse.quote(event_id)}"
+        self._call("DELETE", url, "events.delete", calendar.resource_id, missing_ok=True)
+
+    def close(self) -> None:
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            session.close()
+            self._local.session = None
+
+    # --- HTTP ------------------------------------------------------------------
+
+    def _calendar_path(self, ref: CalendarRef) -> str:
+        mailbox = _mailbox(ref)
+        if not mailbox:
+            raise ProviderError(ref.resource_id, "calendar_id: empty Microsoft 365 mailbox", transient=False)
+        _, _, calendar = ref.calendar_id.partition("/")
+        user = f"{self._base}users/{urllib.parse.quote(mailbox)}"
+        return f"{user}/calendars/{urllib.parse.quote(calendar)}" if calendar else f"{user}/calendar"
+
+    def _same_origin(self, url: str) -> bool:
+        parts = urllib.parse.urlsplit(url)
+        return (parts.scheme, parts.hostname, parts.port) == self._origin
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            self._local.session = session
+        return session
+
+    def _call(self, method: str, url: str, what: str, resource_id: str, *,
+              json_body: dict[str, Any] | None = None, missing_ok: bool = False) -> dict[str, Any]:
+        try:
+            token = self._token()
+        except ProviderError as exc:
+            raise ProviderError(resource_id, exc.reason, retry_after=exc.retry_after,
+                                transient=exc.transient) from None
+        except Exception as exc:  # a token source failing in its own way
+            raise ProviderError(resource_id, f"{what}: no token ({type(exc).__name__})") from None
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json",
+                   "Prefer": 'outlook.timezone="UTC"'}
+        try:
+            response = self._session().request(method, url, json=json_body, headers=headers, timeout=self.timeout)
+        except requests.Timeout:
+            raise ProviderError(resource_id, f"{what}: timed out after {self.timeout:g}s") from None
+        except requests.RequestException as exc:
+            raise ProviderError(resource_id, f"{what}: {type(exc).__name__}") from None
+        if missing_ok and response.status_code in (404, 410):
+            return {}
+        if response.status_code >= 400:
+            error = error_for_status(resource_id, what, response.status_code, response.headers.get("Retry-After"))
+            code = _graph_error_code(response)
+            raise ProviderError(resource_id, f"{error.reason} {code}".rstrip(), retry_after=error.retry_after,
+                                transient=error.transient)
+        if response.status_code == 204 or not response.content:
+            return {}
+        try:
+            answer = response.json()
+        except ValueError:
+            raise ProviderError(resource_id, f"{what}: answer is not JSON", transient=False) from None
+        if not isinstance(answer, dict):
+            raise ProviderError(resource_id, f"{what}: unexpected answer", transient=False)
+        return answer
+
+
+def _event_interval(item: dict[str, Any], ref: CalendarRef, zone: ZoneInfo) -> BusyInterval | None:
+    """One calendarView event as a blocking interval, or None when it blocks nothing."""
+    if item.get("isCancelled"):
+        return None
+    kind = _SHOW_AS.get(str(item.get("showAs", "busy")).lower(), BusyKind.BUSY)
+    response = str((item.get("responseStatus") or {}).get("response", "")).lower()
+    if kind is None or response == "declined":
+        return None
+    if kind == BusyKind.BUSY and response == "tentativelyaccepted":
+        kind = BusyKind.TENTATIVE
+    try:
+        if item.get("isAllDay"):
+            start = _on_owners_day(item["start"]["dateTime"], zone)
+            end = _on_owners_day(item["end"]["dateTime"], zone)
+        else:
+            start, end = _graph_instant(item["start"]), _graph_instant(item["end"])
+    except (KeyError, ValueError, TypeError):
+        raise ProviderError(ref.resource_id, "calendarView: event with unreadable times", transient=False) from None
+    if end <= start:
+        return None
+    details = None
+    if ref.details_allowed:
+        location = (item.get("location") or {}).get("displayName", "")
+        details = EventDetails(str(item.get("subject") or ""), str(item.get("id", "")), str(location or ""))
+    return BusyInterval(ref.resource_id, start, end, kind, ref.owner, details)
+
+
+def _mailbox(ref: CalendarRef) -> str:
+    return ref.calendar_id.strip().partition("/")[0]
+
+
+def _for(ref: CalendarRef, error: ProviderError) -> ProviderError:
+    return ProviderError(ref.resource_id, error.reason, retry_after=error.retry_after, transient=error.transient)
+
+
+def _graph_error_code(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("error", {}).get("code", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _graph_instant(value: dict[str, str]) -> datetime:
+    """Graph's ``{"dateTime": "2024-03-04T09:00:00.0000000", "timeZone": "UTC"}`` as a UTC instant."""
+    zone = value.get("timeZone", "UTC")
+    moment = _parse_graph_datetime(value["dateTime"])
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC if zone in ("UTC", "") else ZoneInfo(zone))
+    return moment.astimezone(UTC)
+
+
+def _on_owners_day(text: str, zone: ZoneInfo) -> datetime:
+    day = _parse_graph_datetime(text).date()
+    return datetime.combine(day, time(), zone).astimezone(UTC)
+
+
+def _parse_graph_datetime(text: str) -> datetime:
+    head, dot, fraction = text.partition(".")
+    if dot:  # Graph sends 7 fractional digits; Python reads at most 6
+        digits = "".join(ch for ch in fraction if ch.isdigit())
+        rest = fraction[len(digits):]
+        text = f"{head}.{digits[:6].ljust(6, '0')}{rest}"
+    return datetime.fromisoformat(text)
+
+
+def _graph_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+

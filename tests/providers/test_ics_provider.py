@@ -1,0 +1,229 @@
+"""``IcsProvider``: files, folders and feeds (a real HTTP server on loopback), and bookings."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import icalendar
+import pytest
+
+from providers.base import CalendarRef, EventSpec, ProviderError
+from providers.ics import IcsProvider
+from solver.domain import BusyKind
+from tests.providers.icsdata import calendar, event
+from tests.providers.loopback import Answer, LoopbackHttp, Request
+
+WINDOW = (datetime(2024, 3, 4, tzinfo=UTC), datetime(2024, 3, 5, tzinfo=UTC))
+MEETING = calendar(event("m1", "DTSTART:20240304T090000Z", "DTEND:20240304T100000Z"))
+LUNCH = calendar(event("l1", "DTSTART:20240304T120000Z", "DTEND:20240304T130000Z", "STATUS:TENTATIVE"))
+
+
+def ref(source: str | Path, resource: str = "ada", **kw) -> CalendarRef:
+    return CalendarRef(resource, str(source), owner="ada@example.org", **kw)
+
+
+def ids(busy) -> list[str]:
+    return [b.details.event_id for b in busy if b.details]
+
+
+# --- Files and folders ------------------------------------------------------------
+
+
+def test_reads_a_file(tmp_path: Path):
+    (tmp_path / "ada.ics").write_text(MEETING)
+    [busy] = IcsProvider().busy([ref(tmp_path / "ada.ics")], *WINDOW)
+    assert (busy.resource_id, busy.start.hour, busy.kind) == ("ada", 9, BusyKind.BUSY)
+
+
+def test_reads_every_ics_file_of_a_folder_and_nothing_else(tmp_path: Path):
+    (tmp_path / "a.ics").write_text(MEETING)
+    (tmp_path / "b.ics").write_text(LUNCH)
+    (tmp_path / "notes.txt").write_text("not a calendar")
+    busy = IcsProvider().busy([ref(tmp_path)], *WINDOW)
+    assert ids(busy) == ["m1", "l1"]
+    assert [b.kind for b in busy] == [BusyKind.BUSY, BusyKind.TENTATIVE]
+
+
+def test_many_calendars_in_one_call_keep_their_resources(tmp_path: Path):
+    (tmp_path / "a.ics").write_text(MEETING)
+    (tmp_path / "b.ics").write_text(LUNCH)
+    busy = IcsProvider().busy([ref(tmp_path / "a.ics", "ada"), ref(tmp_path / "b.ics", "bob")], *WINDOW)
+    assert [(b.resource_id, b.start.hour) for b in busy] == [("ada", 9), ("bob", 12)]
+
+
+def test_missing_file_is_an_error_not_a_free_calendar(tmp_path: Path):
+    with pytest.raises(ProviderError, match="not found") as error:
+        IcsProvider().busy([ref(tmp_path / "nope.ics")], *WINDOW)
+    assert error.value.resource_id == "ada" and not error.value.transient
+
+
+def test_a_changed_file_is_read_again(tmp_path: Path):
+    path = tmp_path / "ada.ics"
+    path.write_text(MEETING)
+    provider = IcsProvider()
+    assert ids(provider.busy([ref(path)], *WINDOW)) == ["m1"]
+    path.write_text(LUNCH)
+    later = path.stat().st_mtime_ns + 5_000_000_000
+    os.utime(path, ns=(later, later))
+    assert ids(provider.busy([ref(path)], *WINDOW)) == ["l1"]
+
+
+def test_an_unchanged_file_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    path = tmp_path / "ada.ics"
+    path.write_text(MEETING)
+    parses: list[int] = []
+    original = icalendar.Calendar.from_ical
+
+    def counting(*args, **kwargs):
+        parses.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(icalendar.Calendar, "from_ical", counting)
+    provider = IcsProvider()
+    for _ in range(3):
+        assert ids(provider.busy([ref(path)], *WINDOW)) == ["m1"]
+    assert len(parses) == 1
+
+
+# --- Feeds over HTTP -------------------------------------------------------------------
+
+
+def test_reads_a_feed_and_revalidates_it_with_its_etag(http_server: LoopbackHttp):
+    def feed(request: Request) -> Answer:
+        if request.headers.get("if-none-match") == '"v1"':
+            return Answer(304)
+        return Answer(200, MEETING, {"Content-Type": "text/calendar", "ETag": '"v1"'})
+
+    http_server.route("GET", "/ada.ics", feed)
+    provider = IcsProvider(timeout=5)
+    for _ in range(2):
+        assert ids(provider.busy([ref(f"{http_server.url}/ada.ics")], *WINDOW)) == ["m1"]
+    assert [r.headers.get("if-none-match") for r in http_server.requests] == [None, '"v1"']
+
+
+def test_webcal_scheme_is_fetched_over_https_url_is_kept_out_of_errors():
+    provider = IcsProvider(timeout=2)
+    with pytest.raises(ProviderError) as error:
+        provider.busy([ref("webcal://127.0.0.1:1/private-s3cr3t/basic.ics")], *WINDOW)
+    assert "https://127.0.0.1:1/" in str(error.value)
+    assert "s3cr3t" not in str(error.value) and error.value.transient
+
+
+@pytest.mark.parametrize(("answer", "transient", "retry_after", "words"), [
+    (Answer(401, "no"), False, None, "HTTP 401"),
+    (Answer(403, "no"), False, None, "HTTP 403"),
+    (Answer(404, "no"), False, None, "HTTP 404"),
+    (Answer(429, "slow down", {"Retry-After": "7"}), True, 7.0, "HTTP 429"),
+    (Answer(503, "busy", {"Retry-After": "2"}), True, 2.0, "HTTP 503"),
+    (Answer(500, "oops"), True, None, "HTTP 500"),
+    (Answer(200, "<html>Sign in</html>", {"Content-Type": "text/html"}), False, None, "not valid iCalendar"),
+])
+def test_feed_errors_map_to_provider_errors(http_server: LoopbackHttp, answer: Answer, transient: bool,
+                                            retry_after: float | None, words: str):
+    http_server.route("GET", "/private-token123/ada.ics", answer)
+    url = f"http://user:hunter2@127.0.0.1:{http_server.port}/private-token123/ada.ics"
+    with pytest.raises(ProviderError, match=words) as error:
+        IcsProvider(timeout=5).busy([ref(url)], *WINDOW)
+    assert (error.value.transient, error.value.retry_after) == (transient, retry_after)
+    assert "hunter2" not in str(error.value) and "token123" not in str(error.value)
+
+
+def test_password_in_the_feed_url_is_sent_as_basic_auth(http_server: LoopbackHttp):
+    http_server.route("GET", "/ada.ics", Answer(200, MEETING))
+    url = f"http://ada%40example.org:p%3Ass@127.0.0.1:{http_server.port}/ada.ics"
+    assert ids(IcsProvider().busy([ref(url)], *WINDOW)) == ["m1"]
+    assert http_server.requests[0].headers["authorization"] == "Basic YWRhQGV4YW1wbGUub3JnOnA6c3M="
+
+
+def test_a_hanging_feed_times_out(http_server: LoopbackHttp):
+    http_server.route("GET", "/slow.ics", Answer(200, MEETING, delay=2.0))
+    started = datetime.now(UTC)
+    with pytest.raises(ProviderError, match="timed out") as error:
+        IcsProvider(timeout=0.3).busy([ref(f"{http_server.url}/slow.ics")], *WINDOW)
+    assert error.value.transient
+    assert datetime.now(UTC) - started < timedelta(seconds=1.5)
+
+
+def test_feed_url_is_read_only(http_server: LoopbackHttp):
+    spec = EventSpec("u1", "Panel", *WINDOW)
+    with pytest.raises(ProviderError, match="read-only"):
+        IcsProvider().create_event(ref(f"{http_server.url}/ada.ics"), spec)
+
+
+# --- Bookings -------------------------------------------------------------------------
+
+
+def booking(uid: str = "booking-1@convene", hour: int = 14, title: str = "Panel interview") -> EventSpec:
+    start = datetime(2024, 3, 4, hour, tzinfo=UTC)
+    return EventSpec(uid, title, start, start + timedelta(hours=1), time_zone="Europe/Berlin",
+                     organizer_email="ada@example.org", attendee_emails=("bob@example.org",),
+                     location="Room 4", extra={"booking_id": "b-1"})
+
+
+def test_create_event_adds_a_blocking_event_and_keeps_the_others(tmp_path: Path):
+    path = tmp_path / "ada.ics"
+    path.write_text(MEETING)
+    provider = IcsProvider()
+    assert provider.create_event(ref(path), booking()) == "booking-1@convene"
+    busy = provider.busy([ref(path)], *WINDOW)
+    assert [(b.details.event_id if b.details else "", b.start.hour) for b in busy] == [
+        ("m1", 9), ("booking-1@convene", 14)]
+    [vevent] = [c for c in icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")
+                if c["UID"] == "booking-1@convene"]
+    assert str(vevent["DTSTART"].params["TZID"]) == "Europe/Berlin"
+    assert vevent["X-CONVENE-BOOKING-ID"] == "b-1"
+    assert list(path.parent.glob(".*.tmp")) == []
+
+
+def test_create_event_is_idempotent_by_uid(tmp_path: Path):
+    path = tmp_path / "ada.ics"
+    provider = IcsProvider()
+    provider.create_event(ref(path), booking(hour=14))
+    provider.create_event(ref(path), booking(hour=15, title="Moved"))
+    vevents = icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")
+    assert [(str(v["SUMMARY"]), v["DTSTART"].dt.hour, v["SEQUENCE"]) for v in vevents] == [("Moved", 16, 1)]
+
+
+def test_cancel_event_removes_it_and_is_idempotent(tmp_path: Path):
+    path = tmp_path / "ada.ics"
+    path.write_text(MEETING)
+    provider = IcsProvider()
+    provider.create_event(ref(path), booking())
+    provider.cancel_event(ref(path), "booking-1@convene")
+    provider.cancel_event(ref(path), "booking-1@convene")
+    provider.cancel_event(ref(tmp_path / "never.ics"), "booking-1@convene")
+    assert ids(provider.busy([ref(path)], *WINDOW)) == ["m1"]
+
+
+def test_folder_calendar_holds_one_booking_per_file(tmp_path: Path):
+    provider = IcsProvider()
+    provider.create_event(ref(tmp_path), booking("a/b c"))
+    provider.create_event(ref(tmp_path), booking("second", hour=16))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_b_c.ics", "second.ics"]
+    assert ids(provider.busy([ref(tmp_path)], *WINDOW)) == ["a/b c", "second"]
+    provider.cancel_event(ref(tmp_path), "a/b c")
+    assert ids(provider.busy([ref(tmp_path)], *WINDOW)) == ["second"]
+
+
+def test_concurrent_bookings_into_one_file_are_all_kept(tmp_path: Path):
+    path = tmp_path / "ada.ics"
+    provider = IcsProvider()
+    threads = [threading.Thread(target=provider.create_event, args=(ref(path), booking(f"b{i}", hour=i % 20)))
+               for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    uids = {str(v["UID"]) for v in icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")}
+    assert uids == {f"b{i}" for i in range(16)}
+
+
+def test_bad_event_is_refused_with_the_field_named(tmp_path: Path):
+    spec = EventSpec("u", "x", WINDOW[1], WINDOW[0])
+    with pytest.raises(ProviderError, match="end"):
+        IcsProvider().create_event(ref(tmp_path / "ada.ics"), spec)
+    with pytest.raises(ProviderError, match="folder"):
+        IcsProvider().create_event(ref(tmp_path / "no" / "such" / "ada.ics"), booking())
