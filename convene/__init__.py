@@ -1,0 +1,1 @@
+"""Convene's public gRPC API, generated from proto/ (``python -m server.protogen``)."""

@@ -1,0 +1,185 @@
+import datetime
+
+from convene.v1 import directory_pb2 as _directory_pb2
+from convene.v1 import meeting_pb2 as _meeting_pb2
+from convene.v1 import slots_pb2 as _slots_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Order(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ORDER_UNSPECIFIED: _ClassVar[Order]
+    ORDER_CHRONOLOGICAL: _ClassVar[Order]
+    ORDER_BEST_FIRST: _ClassVar[Order]
+ORDER_UNSPECIFIED: Order
+ORDER_CHRONOLOGICAL: Order
+ORDER_BEST_FIRST: Order
+
+class FindSlotsRequest(_message.Message):
+    __slots__ = ("rules", "template", "window_start", "window_end", "time_zone", "order", "page_size", "page_token", "max_alternatives", "min_available", "want_alternatives", "now")
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    MAX_ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    MIN_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    WANT_ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    NOW_FIELD_NUMBER: _ClassVar[int]
+    rules: _meeting_pb2.MeetingRules
+    template: _meeting_pb2.TemplateRef
+    window_start: _timestamp_pb2.Timestamp
+    window_end: _timestamp_pb2.Timestamp
+    time_zone: str
+    order: Order
+    page_size: int
+    page_token: str
+    max_alternatives: int
+    min_available: int
+    want_alternatives: bool
+    now: _timestamp_pb2.Timestamp
+    def __init__(self, rules: _Optional[_Union[_meeting_pb2.MeetingRules, _Mapping]] = ..., template: _Optional[_Union[_meeting_pb2.TemplateRef, _Mapping]] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., order: _Optional[_Union[Order, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., max_alternatives: _Optional[int] = ..., min_available: _Optional[int] = ..., want_alternatives: _Optional[bool] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class FindSlotsResponse(_message.Message):
+    __slots__ = ("slots", "alternatives", "next_page_token", "total_available", "candidates_considered", "unavailable_calendars", "partial", "diagnosis")
+    SLOTS_FIELD_NUMBER: _ClassVar[int]
+    ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_CONSIDERED_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_CALENDARS_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    DIAGNOSIS_FIELD_NUMBER: _ClassVar[int]
+    slots: _containers.RepeatedCompositeFieldContainer[_slots_pb2.Slot]
+    alternatives: _containers.RepeatedCompositeFieldContainer[_slots_pb2.Slot]
+    next_page_token: str
+    total_available: int
+    candidates_considered: int
+    unavailable_calendars: _containers.RepeatedCompositeFieldContainer[_slots_pb2.UnavailableCalendar]
+    partial: bool
+    diagnosis: _slots_pb2.Diagnosis
+    def __init__(self, slots: _Optional[_Iterable[_Union[_slots_pb2.Slot, _Mapping]]] = ..., alternatives: _Optional[_Iterable[_Union[_slots_pb2.Slot, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_available: _Optional[int] = ..., candidates_considered: _Optional[int] = ..., unavailable_calendars: _Optional[_Iterable[_Union[_slots_pb2.UnavailableCalendar, _Mapping]]] = ..., partial: _Optional[bool] = ..., diagnosis: _Optional[_Union[_slots_pb2.Diagnosis, _Mapping]] = ...) -> None: ...
+
+class CheckTimeRequest(_message.Message):
+    __slots__ = ("rules", "template", "start", "time_zone", "now")
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    NOW_FIELD_NUMBER: _ClassVar[int]
+    rules: _meeting_pb2.MeetingRules
+    template: _meeting_pb2.TemplateRef
+    start: _timestamp_pb2.Timestamp
+    time_zone: str
+    now: _timestamp_pb2.Timestamp
+    def __init__(self, rules: _Optional[_Union[_meeting_pb2.MeetingRules, _Mapping]] = ..., template: _Optional[_Union[_meeting_pb2.TemplateRef, _Mapping]] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CheckTimeResponse(_message.Message):
+    __slots__ = ("available", "slot", "reason", "unavailable_calendars")
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_CALENDARS_FIELD_NUMBER: _ClassVar[int]
+    available: bool
+    slot: _slots_pb2.Slot
+    reason: str
+    unavailable_calendars: _containers.RepeatedCompositeFieldContainer[_slots_pb2.UnavailableCalendar]
+    def __init__(self, available: _Optional[bool] = ..., slot: _Optional[_Union[_slots_pb2.Slot, _Mapping]] = ..., reason: _Optional[str] = ..., unavailable_calendars: _Optional[_Iterable[_Union[_slots_pb2.UnavailableCalendar, _Mapping]]] = ...) -> None: ...
+
+class ListMembersRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListMembersResponse(_message.Message):
+    __slots__ = ("members", "next_page_token")
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    members: _containers.RepeatedCompositeFieldContainer[_directory_pb2.Member]
+    next_page_token: str
+    def __init__(self, members: _Optional[_Iterable[_Union[_directory_pb2.Member, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetMemberRequest(_message.Message):
+    __slots__ = ("member_id",)
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    def __init__(self, member_id: _Optional[str] = ...) -> None: ...
+
+class GetMemberResponse(_message.Message):
+    __slots__ = ("member",)
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    member: _directory_pb2.Member
+    def __init__(self, member: _Optional[_Union[_directory_pb2.Member, _Mapping]] = ...) -> None: ...
+
+class ListRoomsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListRoomsResponse(_message.Message):
+    __slots__ = ("rooms", "next_page_token")
+    ROOMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    rooms: _containers.RepeatedCompositeFieldContainer[_directory_pb2.Room]
+    next_page_token: str
+    def __init__(self, rooms: _Optional[_Iterable[_Union[_directory_pb2.Room, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListPoolsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListPoolsResponse(_message.Message):
+    __slots__ = ("pools", "next_page_token")
+    POOLS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    pools: _containers.RepeatedCompositeFieldContainer[_directory_pb2.Pool]
+    next_page_token: str
+    def __init__(self, pools: _Optional[_Iterable[_Union[_directory_pb2.Pool, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListTemplatesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListTemplatesResponse(_message.Message):
+    __slots__ = ("templates", "next_page_token")
+    TEMPLATES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    templates: _containers.RepeatedCompositeFieldContainer[_meeting_pb2.Template]
+    next_page_token: str
+    def __init__(self, templates: _Optional[_Iterable[_Union[_meeting_pb2.Template, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetTemplateRequest(_message.Message):
+    __slots__ = ("template_id",)
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    template_id: str
+    def __init__(self, template_id: _Optional[str] = ...) -> None: ...
+
+class GetTemplateResponse(_message.Message):
+    __slots__ = ("template",)
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    template: _meeting_pb2.Template
+    def __init__(self, template: _Optional[_Union[_meeting_pb2.Template, _Mapping]] = ...) -> None: ...

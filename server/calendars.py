@@ -1,0 +1,131 @@
+"""Step 3 of a request: fetch the busy intervals of every resource a meeting could use.
+
+    request -> validate -> **fetch busy** -> bitsets -> assign -> reply
+
+A tenant reads its calendars through a ``BusySource``: ``ProviderCalendars``
+asks the configured providers in parallel under the request's deadline;
+``MemoryCalendars`` serves a fixed list (tests and benchmarks).
+
+A calendar that could not be read makes its resource *unavailable*, never
+free: the resource gets one busy interval over the whole span, and the reply
+names it in ``unavailable_calendars``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from providers.base import CalendarProvider, CalendarRef
+from providers.cache import BusyCache
+from providers.fetch import DEFAULT_SOURCE_TIMEOUT, fetch_busy
+from solver.domain import BusyInterval, BusyKind, Directory, MemberSeat, PoolSeat, RoomSeat, SlotRequest
+
+__all__ = [
+    "BusySource",
+    "FetchedBusy",
+    "MemoryCalendars",
+    "ProviderCalendars",
+    "Unavailable",
+    "busy_span",
+    "resources_of",
+]
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A calendar that could not be read, and why (the provider's reason, free of credentials)."""
+
+    resource_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class FetchedBusy:
+    """What a fetch found: blocking intervals (unreadable calendars blocked whole) and the failures."""
+
+    busy: tuple[BusyInterval, ...]
+    unavailable: tuple[Unavailable, ...] = ()
+
+    @staticmethod
+    def of(busy: Iterable[BusyInterval], unavailable: Iterable[Unavailable], start: datetime,
+           end: datetime) -> FetchedBusy:
+        """Blocks every unavailable resource over ``[start, end)``: unknown is not free."""
+        failed = tuple(sorted(unavailable, key=lambda u: u.resource_id))
+        blocked = tuple(BusyInterval(u.resource_id, start, end, BusyKind.BUSY) for u in failed)
+        return FetchedBusy(tuple(busy) + blocked, failed)
+
+
+class BusySource(Protocol):
+    """A tenant's calendars."""
+
+    def busy(self, resource_ids: Collection[str], start: datetime, end: datetime, *,
+             deadline: float | None = None) -> FetchedBusy:
+        """Blocking intervals of ``resource_ids`` overlapping ``[start, end)``, by ``deadline``
+        (a ``time.monotonic()`` instant); a calendar not read by then is unavailable."""
+        ...
+
+
+@dataclass(frozen=True)
+class ProviderCalendars:
+    """Calendars read through providers: resource id -> (provider, calendar), read in parallel.
+
+    A resource without a calendar has no events (free whenever its hours allow).
+    ``cache`` keeps recent reads for a few seconds; ``source_timeout`` bounds
+    each source even when the call has no deadline.
+    """
+
+    calendars: Mapping[str, tuple[CalendarProvider, CalendarRef]] = field(default_factory=dict)
+    cache: BusyCache | None = None
+    source_timeout: float = DEFAULT_SOURCE_TIMEOUT
+
+    def busy(self, resource_ids: Collection[str], start: datetime, end: datetime, *,
+             deadline: float | None = None) -> FetchedBusy:
+        wanted = [self.calendars[r] for r in sorted(resource_ids) if r in self.calendars]
+        if not wanted:
+            return FetchedBusy(())
+        fetched = fetch_busy(wanted, start, end, deadline=deadline, per_source_timeout=self.source_timeout,
+                             cache=self.cache)
+        failures = [Unavailable(resource_id, reason) for resource_id, reason in fetched.failures.items()]
+        return FetchedBusy.of(fetched.busy, failures, start, end)
+
+
+@dataclass(frozen=True)
+class MemoryCalendars:
+    """A fixed list of busy intervals (tests, benchmarks); ``unreadable`` resource -> reason."""
+
+    intervals: Sequence[BusyInterval] = ()
+    unreadable: Mapping[str, str] = field(default_factory=dict)
+
+    def busy(self, resource_ids: Collection[str], start: datetime, end: datetime, *,
+             deadline: float | None = None) -> FetchedBusy:
+        wanted = set(resource_ids)
+        found = (b for b in self.intervals
+                 if b.resource_id in wanted and b.resource_id not in self.unreadable
+                 and b.start < end and b.end > start)
+        failed = [Unavailable(r, why) for r, why in self.unreadable.items() if r in wanted]
+        return FetchedBusy.of(found, failed, start, end)
+
+
+def resources_of(request: SlotRequest, directory: Directory) -> set[str]:
+    """Every member and room the request could seat or invite (ids known to ``directory``)."""
+    ids: set[str] = set(request.optional_members)
+    for seat in request.seats:
+        if isinstance(seat, MemberSeat):
+            ids.update(seat.candidates)
+        elif isinstance(seat, PoolSeat):
+            ids.update(directory.pools[seat.pool_id].members if seat.pool_id in directory.pools else ())
+        elif isinstance(seat, RoomSeat):
+            ids.update(seat.rooms)
+            for pool_id in seat.pools:
+                ids.update(directory.pools[pool_id].members if pool_id in directory.pools else ())
+    return ids
+
+
+def busy_span(request: SlotRequest) -> tuple[datetime, datetime]:
+    """The span whose events can touch a candidate: the window widened by the buffers and one grid cell."""
+    cell = timedelta(minutes=max(request.resolution, 1))
+    return (request.window_start - request.buffer_before - cell,
+            request.window_end + request.buffer_after + cell)

@@ -1,0 +1,76 @@
+"""Opaque page tokens: an offset bound to the request it pages through.
+
+A token carries the offset of the next page and a fingerprint of the request
+(without its paging fields), so a token replayed with a different query is
+refused instead of silently paging through something else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Sequence
+from typing import TypeVar
+
+from google.protobuf.message import Message
+
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "InvalidPageSize", "InvalidPageToken", "decode", "encode",
+           "fingerprint", "page_of"]
+
+T = TypeVar("T")
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+class InvalidPageToken(ValueError):
+    """The token is malformed or belongs to another query."""
+
+
+class InvalidPageSize(ValueError):
+    """A negative page size."""
+
+
+def fingerprint(request: Message | str) -> str:
+    """A short digest of ``request`` without ``page_token`` and ``page_size`` (callers may vary the size)."""
+    if isinstance(request, str):
+        data = request.encode()
+    else:
+        copy = type(request)()
+        copy.CopyFrom(request)
+        for name in ("page_token", "page_size"):
+            copy.ClearField(name)
+        data = copy.SerializeToString(deterministic=True)
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def encode(offset: int, request_fingerprint: str) -> str:
+    return base64.urlsafe_b64encode(f"{offset}:{request_fingerprint}".encode()).decode().rstrip("=")
+
+
+def decode(token: str, request_fingerprint: str) -> int:
+    """The offset in ``token`` (0 for an empty token); raises InvalidPageToken."""
+    if not token:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        offset_text, _, fp = text.partition(":")
+        offset = int(offset_text)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidPageToken("is not a token this server issued") from exc
+    if offset < 0 or fp != request_fingerprint:
+        raise InvalidPageToken("belongs to a different request (change only page_size between pages)")
+    return offset
+
+
+def page_of(items: Sequence[T], page_size: int, page_token: str, kind: str) -> tuple[Sequence[T], str]:
+    """One page of a listing (``kind`` names it, so tokens don't cross listings) and the next token.
+
+    ``page_size`` 0 means the default of 100; sizes above 1000 are cut to 1000.
+    """
+    if page_size < 0:
+        raise InvalidPageSize("must not be negative")
+    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    offset = decode(page_token, fingerprint(kind))
+    end = offset + size
+    return items[offset:end], encode(end, fingerprint(kind)) if end < len(items) else ""

@@ -1,0 +1,139 @@
+"""What the server knows per tenant, built once at start from the config.
+
+A ``Tenant`` holds its directory (solver.Directory), its meeting templates
+(convene.v1.Template: a template is API-level, its overrides merge as protos),
+its calendars (a ``BusySource``) and its confirmed bookings (a
+``BookingSource``). Tenants never share anything: a request only ever sees the
+tenant its API key names, so another tenant's ids are NOT_FOUND.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from google.protobuf import duration_pb2
+
+from convene.v1 import directory_pb2, meeting_pb2
+from providers.base import CalendarProvider, CalendarRef
+from providers.cache import BusyCache
+from providers.ics import IcsProvider
+from server.calendars import BusySource, MemoryCalendars, ProviderCalendars
+from server.config import CalendarSettings, CalendarSource, Config, SeatConfig, TemplateConfig, TenantConfig
+from solver.domain import Booking, Directory, Member, Pool, Room
+
+__all__ = ["BookingSource", "MemoryBookings", "Tenant", "load_tenants", "template_to_proto"]
+
+
+class BookingSource(Protocol):
+    """A tenant's confirmed bookings of this engine."""
+
+    def confirmed(self, start: datetime, end: datetime) -> Sequence[Booking]:
+        """Bookings that matter for a window: those overlapping ``[start, end)`` plus the
+        history the pools' round-robin order and load are counted from."""
+        ...
+
+
+@dataclass(frozen=True)
+class MemoryBookings:
+    """A fixed list of bookings (until the booking store serves them; tests, benchmarks)."""
+
+    bookings: Sequence[Booking] = ()
+
+    def confirmed(self, start: datetime, end: datetime) -> Sequence[Booking]:
+        return self.bookings
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    directory: Directory
+    templates: Mapping[str, meeting_pb2.Template] = field(default_factory=dict)
+    calendars: BusySource = field(default_factory=MemoryCalendars)
+    bookings: BookingSource = field(default_factory=MemoryBookings)
+
+
+def load_tenants(config: Config) -> dict[str, Tenant]:
+    """Every tenant of ``config`` with its directory, templates and provider-backed calendars."""
+    ics = IcsProvider()
+    settings = config.calendars
+    return {tenant_id: _tenant(tenant_id, tc, ics, settings) for tenant_id, tc in config.tenants.items()}
+
+
+def _tenant(tenant_id: str, tc: TenantConfig, ics: IcsProvider, settings: CalendarSettings) -> Tenant:
+    members = [
+        Member(m.id, m.name, m.email, m.time_zone,
+               m.working_hours.to_domain(m.time_zone) if m.working_hours else None,
+               m.daily_limit, m.weekly_limit)
+        for m in tc.members
+    ]
+    rooms = [
+        Room(r.id, r.name, r.capacity, r.time_zone,
+             r.opening_hours.to_domain(r.time_zone) if r.opening_hours else None, r.email)
+        for r in tc.rooms
+    ]
+    pools = [
+        Pool(p.id, tuple(p.resources), p.distribution, p.cycle, tuple(sorted(p.priorities.items())), p.name)
+        for p in tc.pools
+    ]
+    calendars: dict[str, tuple[CalendarProvider, CalendarRef]] = {}
+    for m in tc.members:
+        if m.calendar is not None:
+            calendars[m.id] = _calendar(ics, m.id, m.calendar, m.time_zone, default_owner=m.email)
+    for r in tc.rooms:
+        if r.calendar is not None:
+            calendars[r.id] = _calendar(ics, r.id, r.calendar, r.time_zone, default_owner="")
+    return Tenant(
+        id=tenant_id,
+        directory=Directory.of(members, rooms, pools),
+        templates={t.id: template_to_proto(t) for t in tc.templates},
+        # One cache per tenant: tenants never share anything, not even cached reads.
+        calendars=ProviderCalendars(
+            calendars, BusyCache(settings.cache_seconds) if settings.cache_seconds else None,
+            settings.timeout_seconds),
+    )
+
+
+def _calendar(ics: IcsProvider, resource_id: str, source: CalendarSource, time_zone: str,
+              default_owner: str) -> tuple[CalendarProvider, CalendarRef]:
+    owner = source.owner if source.owner is not None else default_owner
+    ref = CalendarRef(resource_id, str(source.path), owner, time_zone, details_allowed=source.details)
+    return ics, ref
+
+
+def template_to_proto(template: TemplateConfig) -> meeting_pb2.Template:
+    """A config template as the API serves it (GetTemplate) and merges overrides into."""
+    rules = meeting_pb2.MeetingRules(
+        duration=duration_pb2.Duration(seconds=int(template.duration.total_seconds())),
+        seats=[_seat(s) for s in template.seats],
+        optional_member_ids=template.optional_members,
+    )
+    for name in ("customers", "resolution", "start_interval"):
+        value = getattr(template, name)
+        if value is not None:
+            target = name if name == "customers" else f"{name}_minutes"
+            setattr(rules, target, value)
+    for name in ("buffer_before", "buffer_after", "minimum_notice"):
+        value = getattr(template, name)
+        if value is not None:
+            getattr(rules, name).FromTimedelta(value)
+    if template.preferred_range is not None:
+        rules.preferred_hours.CopyFrom(directory_pb2.DayRange(
+            start_minute=template.preferred_range.start_minute,
+            end_minute=template.preferred_range.end_minute))
+    for name, value in template.weights.items():
+        setattr(rules.weights, name, value)
+    return meeting_pb2.Template(id=template.id, name=template.name, description=template.description,
+                                rules=rules)
+
+
+def _seat(seat: SeatConfig) -> meeting_pb2.Seat:
+    if seat.member is not None:
+        return meeting_pb2.Seat(label=seat.label, member=meeting_pb2.MemberSeat(candidates=seat.member))
+    if seat.pool is not None:
+        return meeting_pb2.Seat(label=seat.label, pool=meeting_pb2.PoolSeat(pool_id=seat.pool,
+                                                                           count=seat.count or 1))
+    return meeting_pb2.Seat(label=seat.label, room=meeting_pb2.RoomSeat(room_ids=seat.rooms or [],
+                                                                       pool_ids=seat.room_pools or []))
