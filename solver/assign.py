@@ -141,24 +141,131 @@ def _solve_component(
         feasible[todo] = ok
         return choice, feasible, decided
 
-    solved: dict[bytes, IntArray | None] = {}
-    for s in todo.tolist():
-        key = b"".join(u.cost[:, s].tobytes() for u in units)
-        if key not in solved:
-            try:
-                if (deadline is not None and time.monotonic() > deadline) or (cancelled and cancelled()):
-                    raise DeadlineExceeded("stopped before every start was decided")
-                solved[key] = _cp_sat(units, s, deadline)
-            except DeadlineExceeded:
-                decided[s] = False
-                feasible[s] = False
+    _exact(units, todo, own_cost, choice, feasible, decided, deadline, cancelled)
+    return choice, feasible, decided
+
+
+def _exact(
+    units: list[SeatCosts], todo: IntArray, own_cost: IntArray, choice: IntArray, feasible: BoolArray,
+    decided: BoolArray, deadline: float | None, cancelled: Callable[[], bool] | None,
+) -> None:
+    """CP-SAT for the starts ``todo``: one model per distinct pattern of kept candidates.
+
+    A candidate that can be in no optimal assignment is dropped first: an optimal
+    assignment costs at most a greedy one (``upper``), so no unit pays more than its
+    own minimum plus ``upper - lower`` (``lower``: every unit at its own minimum).
+    Every optimal assignment survives, so the answer, tie-break included, is unchanged,
+    while models shrink and more starts share a pattern.
+    """
+    upper = _greedy_total(units, todo)
+    lower = own_cost[:, todo].sum(axis=0)
+    patterns: dict[bytes, list[IntArray]] = {}  # key -> kept candidates per unit (positions; costs)
+    key_of: list[bytes | None] = []  # None: no assignment exists at that start
+    for j, s in enumerate(todo.tolist()):
+        if upper[j] >= INFEASIBLE:
+            # The greedy ran out of candidates; a matching tells whether any assignment exists.
+            matched = _perfect_matching(units, s)
+            if matched is None:
+                key_of.append(None)
                 continue
-        answer = solved[key]
+            upper[j] = sum(int(u.cost[c, s]) for u, c in zip(units, matched, strict=True))
+        kept: list[IntArray] = []
+        for i, unit in enumerate(units):
+            col = unit.cost[:, s]
+            kept.append(np.flatnonzero((col < INFEASIBLE) & (col <= own_cost[i, s] + (upper[j] - lower[j]))))
+        key = b"|".join(k.tobytes() + units[i].cost[k, s].tobytes() for i, k in enumerate(kept))
+        key_of.append(key)
+        if key not in patterns:
+            patterns[key] = [np.stack([k, units[i].cost[k, s]]) for i, k in enumerate(kept)]
+
+    answers: dict[bytes, IntArray | None] = {}
+    try:
+        for key, block in patterns.items():
+            _check_time(deadline, cancelled)
+            answers[key] = _cp_sat(units, block, deadline)
+    except DeadlineExceeded:
+        pass
+    for j, s in enumerate(todo.tolist()):
+        found = key_of[j]
+        if found is None:
+            feasible[s] = False
+            continue
+        if found not in answers:
+            decided[s] = False
+            feasible[s] = False
+            continue
+        answer = answers[found]
         if answer is None:
             feasible[s] = False
         else:
             choice[:, s] = answer
-    return choice, feasible, decided
+
+
+def _perfect_matching(units: list[SeatCosts], s: int) -> list[int] | None:
+    """Some assignment of distinct free candidates to every unit at start ``s``, or None.
+
+    Kuhn's augmenting paths: a few units and tens of candidates make this far cheaper
+    than letting CP-SAT prove infeasibility, which it does by search.
+    """
+    owner: dict[int, int] = {}  # resource row -> unit holding it
+    pick: list[int] = [-1] * len(units)
+    options = [np.flatnonzero(u.cost[:, s] < INFEASIBLE).tolist() for u in units]
+
+    def augment(u: int, seen: set[int]) -> bool:
+        for c in options[u]:
+            row = int(units[u].rows[c])
+            if row in seen:
+                continue
+            seen.add(row)
+            if row not in owner or augment(owner[row], seen):
+                owner[row] = u
+                pick[u] = c
+                return True
+        return False
+
+    for u in range(len(units)):
+        if not augment(u, set()):
+            return None
+    return pick
+
+
+def _check_time(deadline: float | None, cancelled: Callable[[], bool] | None) -> None:
+    if (deadline is not None and time.monotonic() > deadline) or (cancelled is not None and cancelled()):
+        raise DeadlineExceeded("stopped before every start was decided")
+
+
+def _greedy_total(units: list[SeatCosts], todo: IntArray) -> IntArray:
+    """Cost of filling the units in order, each with its cheapest candidate not yet taken
+    (INFEASIBLE where that runs out), at every start of ``todo``: an upper bound."""
+    n = len(todo)
+    n_rows = int(max(int(u.rows.max(initial=0)) for u in units)) + 1
+    taken = np.zeros((n_rows, n), dtype=np.bool_)
+    total = np.zeros(n, dtype=np.int64)
+    ok = np.ones(n, dtype=np.bool_)
+    cols = np.arange(n)
+    for unit in units:
+        cost = np.where(taken[unit.rows], INFEASIBLE, unit.cost[:, todo])
+        pick = np.argmin(cost, axis=0)
+        best = cost[pick, cols]
+        ok &= best < INFEASIBLE
+        total += np.where(ok, best, 0)
+        taken[unit.rows[pick], cols] |= ok
+    return np.where(ok, total, INFEASIBLE)
+
+
+_INT_LIMIT = 2**62
+
+
+def _units_that_fit(sizes: list[int], base: int, cost_weight: int) -> int:
+    """The most leading units whose ranks fit one objective with the cost term (weighted
+    ``base^g``): CP-SAT refuses an objective whose sum of |coefficient| can overflow."""
+    best = 0
+    for g in range(1, len(sizes) + 1):
+        ranks = sum(base ** (g - 1 - i) * size * (size - 1) // 2 for i, size in enumerate(sizes[:g]))
+        if cost_weight * base**g + ranks >= _INT_LIMIT:
+            break
+        best = g
+    return best
 
 
 def _same_pool(units: list[SeatCosts]) -> bool:
@@ -175,62 +282,70 @@ def _k_cheapest(cost: IntArray, k: int) -> tuple[IntArray, BoolArray]:
     return np.sort(order, axis=0), ok
 
 
-def _cp_sat(units: list[SeatCosts], s: int, deadline: float | None) -> IntArray | None:
-    """Exact assignment for one start: minimum cost, then lexicographically smallest positions."""
+def _cp_sat(units: list[SeatCosts], block: list[IntArray], deadline: float | None) -> IntArray | None:
+    """Exact assignment at one start: minimum cost, then lexicographically smallest
+    positions. ``block[u]`` holds unit u's kept candidates: row 0 positions, row 1 costs.
+
+    (Measured: one model per pattern beats packing many patterns into one model,
+    whose huge tie-break coefficients slow CP-SAT down by orders of magnitude.)
+    """
     model = cp_model.CpModel()
-    # x[u, c] is 1 when candidate position c fills unit seat u; only free candidates get a variable.
+    # x[u, j] is 1 when the j-th kept candidate of unit u fills unit u.
     x: dict[tuple[int, int], cp_model.IntVar] = {}
-    for u, unit in enumerate(units):
-        for c in np.flatnonzero(unit.cost[:, s] < INFEASIBLE).tolist():
-            x[u, c] = model.new_bool_var(f"x[{u},{c}]")
+    for u, kept in enumerate(block):
+        for j in range(kept.shape[1]):
+            x[u, j] = model.new_bool_var(f"x[{u},{j}]")
 
     # Each unit seat gets exactly one candidate.
-    for u in range(len(units)):
-        model.add_exactly_one(x[key] for key in x if key[0] == u)
+    for u, kept in enumerate(block):
+        model.add_exactly_one(x[u, j] for j in range(kept.shape[1]))
 
     # No resource fills two unit seats.
     by_row: dict[int, list[cp_model.IntVar]] = {}
-    for (u, c), var in x.items():
-        by_row.setdefault(int(units[u].rows[c]), []).append(var)
+    for (u, j), var in x.items():
+        by_row.setdefault(int(units[u].rows[block[u][0, j]]), []).append(var)
     for group in by_row.values():
         if len(group) > 1:
             model.add_at_most_one(group)
 
-    # Minimize cost; among equal costs, earlier units take earlier positions.
-    # Encoded as one objective cost * base^k + sum(position_u * base^(k-1-u)) when it fits in int64.
-    base = max(len(unit.rows) for unit in units) + 1
-    lex_span = base ** len(units)
-    max_cost = sum(int(unit.cost[:, s][unit.cost[:, s] < INFEASIBLE].max(initial=0)) for unit in units)
-    cost_expr = sum(int(units[u].cost[c, s]) * var for (u, c), var in x.items())
-    lex_expr = sum(c * base ** (len(units) - 1 - u) * var for (u, c), var in x.items())
-    one_objective = (max_cost + 1) * lex_span < 2**62
-    if one_objective:
-        model.minimize(cost_expr * lex_span + lex_expr)
-    else:
-        model.minimize(cost_expr)
-
+    # Minimize cost; among equal costs, earlier units take earlier positions. Folded into
+    # as few int64 objectives as CP-SAT accepts: the first pass minimizes
+    # cost * base^g + sum(rank_u * base^(g-1-u)) over the first g units; each later pass
+    # fixes what is decided and ranks the next units. Usually one pass does it all.
+    k = len(units)
+    base = max(kept.shape[1] for kept in block) + 1
+    sizes = [kept.shape[1] for kept in block]
+    cost_expr = sum(int(block[u][1, j]) * var for (u, j), var in x.items())
+    cost_weight = sum(int(kept[1].sum()) for kept in block)  # CP-SAT bounds sum |coef| * |var|
     solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1  # tiny models: one worker is fastest and deterministic
-    if deadline is not None:
-        solver.parameters.max_time_in_seconds = max(0.001, deadline - time.monotonic())
-    status = solver.solve(model)
-    if status == cp_model.INFEASIBLE:
-        return None
-    if status != cp_model.OPTIMAL:
-        raise DeadlineExceeded("the assignment solver hit the deadline")
-    if not one_objective:
-        # Second pass: fix the cost, then take positions seat by seat.
-        best = round(solver.objective_value)
-        model.add(cost_expr == best)
-        for u in range(len(units)):
-            model.minimize(sum(c * var for (uu, c), var in x.items() if uu == u))
-            status = solver.solve(model)
-            if status != cp_model.OPTIMAL:
-                raise DeadlineExceeded("the assignment solver hit the deadline")
-            pos = round(solver.objective_value)
-            model.add(sum(c * var for (uu, c), var in x.items() if uu == u) == pos)
-    picked = np.full(len(units), -1, dtype=np.int64)
-    for (u, c), var in x.items():
+    solver.parameters.num_workers = 1  # small models: one worker is fastest and deterministic
+    # Measured on pool-heavy panels: presolve costs more than it saves, and the full LP
+    # relaxation (integral for assignment problems) proves optimality 10-20x sooner.
+    solver.parameters.cp_model_presolve = False
+    solver.parameters.linearization_level = 2
+    done = 0
+    first = True
+    while first or done < k:
+        g = _units_that_fit(sizes[done:], base, cost_weight if first else 0)
+        objective = (cost_expr * base**g if first else 0) + sum(
+            j * base ** (g - 1 - i) * x[done + i, j] for i in range(g) for j in range(sizes[done + i]))
+        model.minimize(objective)
+        if deadline is not None:
+            solver.parameters.max_time_in_seconds = max(0.001, deadline - time.monotonic())
+        status = solver.solve(model)
+        if status == cp_model.INFEASIBLE:
+            return None
+        if status == cp_model.MODEL_INVALID:
+            raise RuntimeError(f"assignment model rejected: {model.validate()}")
+        if status != cp_model.OPTIMAL:
+            raise DeadlineExceeded("the assignment solver hit the deadline")
+        first, done = False, done + g
+        if done < k:
+            # Fix what this pass decided (exactly: objective_value is a float); the next
+            # pass ranks the following units.
+            model.add(objective == solver.value(objective))
+    picked = np.full(k, -1, dtype=np.int64)
+    for (u, j), var in x.items():
         if solver.boolean_value(var):
-            picked[u] = c
+            picked[u] = block[u][0, j]
     return picked
