@@ -62,9 +62,18 @@ class BusySource(Protocol):
     """A tenant's calendars."""
 
     def busy(self, resource_ids: Collection[str], start: datetime, end: datetime, *,
-             deadline: float | None = None) -> FetchedBusy:
+             deadline: float | None = None, fresh: bool = False) -> FetchedBusy:
         """Blocking intervals of ``resource_ids`` overlapping ``[start, end)``, by ``deadline``
-        (a ``time.monotonic()`` instant); a calendar not read by then is unavailable."""
+        (a ``time.monotonic()`` instant); a calendar not read by then is unavailable.
+
+        ``fresh`` reads every calendar from its source, bypassing (and refilling) the
+        cache: the booking's re-check at commit must not trust a read from before.
+        """
+        ...
+
+    def invalidate(self, resource_ids: Collection[str]) -> None:
+        """Forgets cached busy data of ``resource_ids`` (after a booking or a
+        cancellation changed their calendars), so the next read asks the source."""
         ...
 
 
@@ -82,14 +91,23 @@ class ProviderCalendars:
     source_timeout: float = DEFAULT_SOURCE_TIMEOUT
 
     def busy(self, resource_ids: Collection[str], start: datetime, end: datetime, *,
-             deadline: float | None = None) -> FetchedBusy:
+             deadline: float | None = None, fresh: bool = False) -> FetchedBusy:
         wanted = [self.calendars[r] for r in sorted(resource_ids) if r in self.calendars]
         if not wanted:
             return FetchedBusy(())
+        if fresh:
+            # Dropping the entries first makes the read below go to the sources and
+            # store what they say now; a read in flight from before cannot overwrite it.
+            self.invalidate(resource_ids)
         fetched = fetch_busy(wanted, start, end, deadline=deadline, per_source_timeout=self.source_timeout,
                              cache=self.cache)
         failures = [Unavailable(resource_id, reason) for resource_id, reason in fetched.failures.items()]
         return FetchedBusy.of(fetched.busy, failures, start, end)
+
+    def invalidate(self, resource_ids: Collection[str]) -> None:
+        if self.cache is not None:
+            for resource_id in resource_ids:
+                self.cache.invalidate(resource_id)
 
 
 @dataclass(frozen=True)
@@ -100,13 +118,16 @@ class MemoryCalendars:
     unreadable: Mapping[str, str] = field(default_factory=dict)
 
     def busy(self, resource_ids: Collection[str], start: datetime, end: datetime, *,
-             deadline: float | None = None) -> FetchedBusy:
+             deadline: float | None = None, fresh: bool = False) -> FetchedBusy:
         wanted = set(resource_ids)
         found = (b for b in self.intervals
                  if b.resource_id in wanted and b.resource_id not in self.unreadable
                  and b.start < end and b.end > start)
         failed = [Unavailable(r, why) for r, why in self.unreadable.items() if r in wanted]
         return FetchedBusy.of(found, failed, start, end)
+
+    def invalidate(self, resource_ids: Collection[str]) -> None:
+        """Nothing is cached: a no-op."""
 
 
 def resources_of(request: SlotRequest, directory: Directory) -> set[str]:

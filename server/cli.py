@@ -7,11 +7,20 @@
                   --start 2026-12-08T15:00 --zone Europe/London
     convene slots ... --seat "AE=member:maria,james" --seat "SE=pool:sales-engineers:1" \\
                   --seat "room=room:huddle-nyc,pool/nyc-rooms" --duration 45m --json
+    convene book --target localhost:50051 --api-key KEY --template technical-demo \\
+                 --zone America/New_York --start 2026-12-08T15:00 --customer "Carla <carla@initech.example>" \\
+                 [--assign maria --assign sam --assign dana --assign demo-lab] [--request-id ID]
+    convene bookings --target localhost:50051 --api-key KEY [--resource maria] [--from 2026-12-07]
+    convene cancel --target localhost:50051 --api-key KEY BOOKING_ID
 
 ``--target`` calls a running server; ``--config`` instead starts one in this
 process on a free loopback port (same code path, nothing to run first). Naive
 times are local to ``--zone``; a date-only ``--to`` includes that day.
 ``--json`` prints the reply as JSON (proto field names) for scripts.
+``book`` without ``--assign`` books the assignment CheckTime proposes for that
+start. ``--request-id`` with ``--assign`` makes a retry safe (the same id and
+flags book once); without ``--assign`` a retry may be proposed another
+assignment (the first booking took the slot) and is refused as ALREADY_EXISTS.
 """
 
 from __future__ import annotations
@@ -22,8 +31,10 @@ import json
 import logging
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
+from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
 import grpc
@@ -32,12 +43,14 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from convene.v1 import meeting_pb2
+from convene.v1 import booking_pb2, meeting_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from server.app import serve, start_server
 from server.config import ConfigError, load_config, parse_duration
 from server.render import check_report, slots_report
+from server.render_booking import booking_report, bookings_report
+from server.store import StoreError
 from solver.validate import is_zone
 
 __all__ = ["connect", "describe_error", "main", "parse_seat"]
@@ -206,19 +219,111 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    serve(load_config(args.config), args.address)
+    config = load_config(args.config)
+    if args.database:
+        config = config.model_copy(update={"database_url": args.database})
+    serve(config, args.address)
+    return 0
+
+
+# --- Bookings ------------------------------------------------------------------------
+
+
+def parse_customer(text: str) -> booking_pb2.Person:
+    """``"Carla Customer <carla@initech.example>"`` or a bare address."""
+    name, address = parseaddr(text)
+    if "@" not in address:
+        raise UsageError(f"--customer {text!r}: expected 'Name <email>' or an email address")
+    return booking_pb2.Person(name=name, email=address)
+
+
+def create_booking_request(args: argparse.Namespace) -> api.CreateBookingRequest:
+    zone = _zone(args)
+    request = api.CreateBookingRequest(
+        request_id=args.request_id or uuid.uuid4().hex, time_zone=args.zone, **_meeting(args),
+        seats=[booking_pb2.SeatChoice(resource_ids=[i.strip() for i in spec.split(",") if i.strip()])
+               for spec in args.assign],
+        customers=[parse_customer(c) for c in args.customer], title=args.title or "",
+        organizer_member_id=args.organizer or "", allow_conflicts=args.allow_conflicts,
+        hold_id=args.hold or "", description=args.description or "", location=args.location or "")
+    request.start.FromDatetime(_instant(args.start, zone))
+    if args.now:
+        request.now.FromDatetime(_instant(args.now, zone))
+    return request
+
+
+def _proposed_seats(stub: api_grpc.SchedulingServiceStub, args: argparse.Namespace,
+                    request: api.CreateBookingRequest) -> list[booking_pb2.SeatChoice] | None:
+    """The assignment CheckTime proposes at the start (None, after saying why, when there is none)."""
+    check = check_time_request(args)
+    reply = stub.CheckTime(check, metadata=bearer(args.api_key), timeout=args.timeout)
+    if reply.HasField("slot") and (reply.available or args.allow_conflicts):
+        return [booking_pb2.SeatChoice(resource_ids=fill.resource_ids) for fill in reply.slot.seats]
+    print(check_report(reply, args.zone), file=sys.stderr)
+    return None
+
+
+def _book(args: argparse.Namespace) -> int:
+    request = create_booking_request(args)
+    with _stub(args) as stub:
+        if not request.seats:
+            seats = _proposed_seats(stub, args, request)
+            if seats is None:
+                return 1
+            request.seats.extend(seats)
+        reply = stub.CreateBooking(request, metadata=bearer(args.api_key), timeout=args.timeout)
+    if args.json:
+        print(_json(reply))
+        return 0
+    print(("Already booked by this request id:\n" if reply.replayed else "") + booking_report(reply.booking, args.zone))
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    with _stub(args) as stub:
+        reply = stub.CancelBooking(api.CancelBookingRequest(booking_id=args.booking_id),
+                                   metadata=bearer(args.api_key), timeout=args.timeout)
+    print(_json(reply) if args.json else booking_report(reply.booking, args.zone))
+    return 0
+
+
+def _bookings(args: argparse.Namespace) -> int:
+    zone = _zone(args)
+    request = api.ListBookingsRequest(page_size=args.limit, page_token=args.page_token,
+                                      resource_id=args.resource or "",
+                                      status={"confirmed": booking_pb2.BOOKING_STATUS_CONFIRMED,
+                                              "cancelled": booking_pb2.BOOKING_STATUS_CANCELLED,
+                                              "any": booking_pb2.BOOKING_STATUS_UNSPECIFIED}[args.status])
+    if args.from_:
+        request.window_start.FromDatetime(_instant(args.from_, zone))
+    if args.to:
+        request.window_end.FromDatetime(_instant(args.to, zone, end_of_day=True))
+    with _stub(args) as stub:
+        reply = stub.ListBookings(request, metadata=bearer(args.api_key), timeout=args.timeout)
+    if args.json:
+        print(_json(reply))
+        return 0
+    print(bookings_report(reply.bookings, args.zone))
+    if reply.next_page_token:
+        print(f"Next page: --page-token {reply.next_page_token}")
     return 0
 
 
 # --- Parser --------------------------------------------------------------------------
 
 
-def _client_arguments(parser: argparse.ArgumentParser) -> None:
+def _connection_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--target", help="host:port of a running server")
     where.add_argument("--config", help="run in-process on this config instead of calling a server")
     parser.add_argument("--api-key", default=os.environ.get("CONVENE_API_KEY"),
                         help="API key (default: $CONVENE_API_KEY)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="call deadline in seconds")
+    parser.add_argument("--json", action="store_true", help="print the reply as JSON")
+
+
+def _client_arguments(parser: argparse.ArgumentParser) -> None:
+    _connection_arguments(parser)
     parser.add_argument("--template", help="a template id (other meeting flags override its fields)")
     parser.add_argument("--duration", help="meeting length: 30m, 1h, 1h30m")
     parser.add_argument("--seat", action="append", default=[],
@@ -226,8 +331,6 @@ def _client_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optional", action="append", default=[], help="optional member id (repeatable)")
     parser.add_argument("--zone", required=True, help="the customer's IANA time zone")
     parser.add_argument("--now", help="the instant minimum notice counts from (default: the server's clock)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="call deadline in seconds")
-    parser.add_argument("--json", action="store_true", help="print the reply as JSON")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -238,6 +341,8 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd = commands.add_parser("serve", help="run the gRPC server")
     serve_cmd.add_argument("--config", required=True, help="YAML config file")
     serve_cmd.add_argument("--address", help="host:port to listen on (default: the config's)")
+    serve_cmd.add_argument("--database", help="booking database URL, overriding the config's database_url "
+                                              "(sqlite:///path or postgresql://user@host:5432/db)")
     serve_cmd.set_defaults(run=_serve)
 
     slots_cmd = commands.add_parser("slots", help="find the starts at which the panel can meet")
@@ -255,6 +360,42 @@ def _parser() -> argparse.ArgumentParser:
     _client_arguments(check_cmd)
     check_cmd.add_argument("--start", required=True, help="the start (date-time)")
     check_cmd.set_defaults(run=_check)
+
+    book_cmd = commands.add_parser("book", help="book a meeting at one start")
+    _client_arguments(book_cmd)
+    book_cmd.add_argument("--start", required=True, help="the start (date-time)")
+    book_cmd.add_argument("--assign", action="append", default=[],
+                          help="who fills the next seat: ID, or ID,ID for a pool seat of 2 (repeat per seat, "
+                               "in order; default: CheckTime's proposal)")
+    book_cmd.add_argument("--customer", action="append", default=[],
+                          help="'Name <email>' who gets the invitation (repeatable)")
+    book_cmd.add_argument("--title", help="the event's title (default: the template's name)")
+    book_cmd.add_argument("--organizer", help="member id of the organizer (default: the first member seated)")
+    book_cmd.add_argument("--allow-conflicts", action="store_true",
+                          help="book even if members are busy (rooms are never double-booked)")
+    book_cmd.add_argument("--hold", help="the id of a hold (HoldSlot) to book over")
+    book_cmd.add_argument("--description", help="the event's description")
+    book_cmd.add_argument("--location", help="the event's location (default: the booked rooms)")
+    book_cmd.add_argument("--request-id", help="idempotency id: a retry with the same id books once "
+                                               "(default: a fresh one)")
+    book_cmd.set_defaults(run=_book)
+
+    cancel_cmd = commands.add_parser("cancel", help="cancel a booking")
+    _connection_arguments(cancel_cmd)
+    cancel_cmd.add_argument("booking_id", help="the booking's id")
+    cancel_cmd.add_argument("--zone", default="UTC", help="IANA zone to show times in")
+    cancel_cmd.set_defaults(run=_cancel)
+
+    list_cmd = commands.add_parser("bookings", help="list bookings")
+    _connection_arguments(list_cmd)
+    list_cmd.add_argument("--resource", help="only bookings holding this member or room")
+    list_cmd.add_argument("--from", dest="from_", help="only bookings overlapping from here (date or date-time)")
+    list_cmd.add_argument("--to", help="... up to here (a date includes that day)")
+    list_cmd.add_argument("--status", choices=("confirmed", "cancelled", "any"), default="any")
+    list_cmd.add_argument("--zone", default="UTC", help="IANA zone of naive times and of the output")
+    list_cmd.add_argument("--limit", type=int, default=0, help="bookings per page (0: 100)")
+    list_cmd.add_argument("--page-token", default="", help="next_page_token of a previous reply")
+    list_cmd.set_defaults(run=_bookings)
     return parser
 
 
@@ -268,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         code: int = args.run(args)
     except UsageError as exc:
         parser.error(str(exc))
-    except ConfigError as exc:
+    except (ConfigError, StoreError) as exc:  # a bad config file, an unreachable booking database
         print(exc, file=sys.stderr)
         return 2
     except grpc.RpcError as exc:

@@ -2,7 +2,9 @@
 
     server:      {address, max_concurrent_rpcs, worker_threads, grace_seconds}
     calendars:   {timeout_seconds, cache_seconds}
-    database_url: sqlite:///var/convene.sqlite3
+    database_url: sqlite:///var/convene.sqlite3   (or postgresql://user@host:5432/db)
+    smtp:        {host, port, starttls, username, password_file | password_env, sender}
+    outbox:      {poll_seconds, lease_seconds, retry_base_seconds, retry_max_seconds}
     limits:      solver.Limits fields
     api_keys:    [{key | key_sha256, tenant, principal}]
     tenants:
@@ -38,26 +40,30 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from server.booking_config import OutboxSettings, SmtpConfig
+from server.calendar_config import CalendarSource, IcsCalendar
 from solver.domain import Cycle, DayRange, Distribution, WorkingHours
 from solver.validate import Limits, is_zone
 
 __all__ = [
     "ApiKeyConfig",
     "CalendarSettings",
+    "CalendarSource",
     "Config",
     "ConfigError",
     "IcsCalendar",
     "LimitsConfig",
     "MemberConfig",
+    "OutboxSettings",
     "PoolConfig",
     "RoomConfig",
     "SeatConfig",
     "ServerSettings",
+    "SmtpConfig",
     "TemplateConfig",
     "TenantConfig",
     "load_config",
@@ -173,26 +179,8 @@ class HoursConfig(_Strict):
         return WorkingHours(time_zone, tuple(weekly), overrides)
 
 
-class IcsCalendar(_Strict):
-    """An iCalendar file, or a directory of .ics files, read by providers.ics."""
-
-    kind: Literal["ics"]
-    path: Path
-    # The principal who owns the calendar (sees its event details in conflicts).
-    # Default: the member's email; rooms have no owner unless one is named.
-    owner: str | None = None
-    # False: treat the source as free/busy only, whatever it could give.
-    details: bool = True
-
-    @field_validator("path")
-    @classmethod
-    def _relative_to_config(cls, path: Path, info: ValidationInfo) -> Path:
-        base = (info.context or {}).get("base_dir")
-        return path if path.is_absolute() or base is None else Path(base) / path
-
-
-# One kind today; CalDAV, Google and Microsoft sources join this union.
-CalendarSource = IcsCalendar
+# A member's or room's ``calendar:`` (ics, caldav, google, graph, exchange) is
+# ``CalendarSource``, documented with its kinds in server/calendar_config.py.
 
 
 def _check_zone(zone: str) -> str:
@@ -422,6 +410,9 @@ class Config(_Strict):
     server: ServerSettings = Field(default_factory=ServerSettings)
     calendars: CalendarSettings = Field(default_factory=CalendarSettings)
     database_url: str = "sqlite:///var/convene.sqlite3"
+    # Bookings' side effects (server/booking_config.py): no smtp section, no emails.
+    smtp: SmtpConfig | None = None
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     api_keys: list[ApiKeyConfig] = Field(default_factory=list)
     tenants: dict[str, TenantConfig] = Field(default_factory=dict)

@@ -18,8 +18,10 @@ import grpc
 
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
-from server import convert, paging
+from server import convert, convert_booking, paging
 from server.auth import ApiKeys, Caller, Unauthenticated
+from server.booking import BookingDesk, BookingsDisabled, cancel_booking, create_booking, hold_slot, release_hold
+from server.booking_errors import booking_guarded
 from server.calendars import FetchedBusy, busy_span, resources_of
 from server.errors import guarded
 from server.tenants import Tenant
@@ -51,11 +53,13 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
     """convene.v1.SchedulingService over the tenants the server was started with."""
 
     def __init__(self, tenants: Mapping[str, Tenant], keys: ApiKeys, limits: Limits,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 bookings: BookingDesk | None = None) -> None:
         self._tenants = tenants
         self._keys = keys
         self._limits = limits
         self._clock = clock
+        self._bookings = bookings  # None: the booking RPCs answer UNIMPLEMENTED
 
     def _caller(self, context: grpc.ServicerContext) -> tuple[Caller, Tenant]:
         caller = self._keys.authenticate(context.invocation_metadata() or ())
@@ -160,3 +164,84 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         if template is None:
             raise UnknownResource("template_id", request.template_id)
         return api.GetTemplateResponse(template=template)
+
+    # --- Bookings --------------------------------------------------------------------
+    #
+    # request -> convert_booking -> validate (solver) -> booking.py (re-check with fresh
+    # calendars, store.create, invalidate, wake the outbox) -> convert_booking -> reply
+
+    def _desk(self) -> BookingDesk:
+        if self._bookings is None:
+            raise BookingsDisabled()
+        return self._bookings
+
+    @booking_guarded
+    def CreateBooking(self, request: api.CreateBookingRequest,
+                      context: grpc.ServicerContext) -> api.CreateBookingResponse:
+        caller, tenant = self._caller(context)
+        desk = self._desk()
+        booking, query = convert_booking.booking_request(request, tenant.templates, now=self._clock())
+        with query.fields.solver_errors():
+            validate_request(tenant.directory, booking.meeting, self._limits)
+        result = create_booking(desk, tenant, booking, viewer=caller.principal, deadline=solver_deadline(context))
+        return api.CreateBookingResponse(booking=convert_booking.booking_to_proto(result.booking),
+                                         replayed=result.replayed)
+
+    @booking_guarded
+    def GetBooking(self, request: api.GetBookingRequest, context: grpc.ServicerContext) -> api.GetBookingResponse:
+        _, tenant = self._caller(context)
+        desk = self._desk()
+        if not request.booking_id:
+            raise InvalidRequest([FieldViolation("booking_id", "is required")])
+        record = desk.store.get(request.booking_id, tenant=tenant.id)
+        return api.GetBookingResponse(booking=convert_booking.booking_to_proto(record))
+
+    @booking_guarded
+    def ListBookings(self, request: api.ListBookingsRequest,
+                     context: grpc.ServicerContext) -> api.ListBookingsResponse:
+        _, tenant = self._caller(context)
+        desk = self._desk()
+        query = convert_booking.list_query(request)
+        if query.resource_id is not None and query.resource_id not in tenant.directory.members \
+                and query.resource_id not in tenant.directory.rooms:
+            raise UnknownResource("resource_id", query.resource_id)
+        if request.page_size < 0:
+            raise InvalidRequest([FieldViolation("page_size", "must not be negative")])
+        size = min(request.page_size or paging.DEFAULT_PAGE_SIZE, paging.MAX_PAGE_SIZE)
+        try:
+            offset = paging.decode(request.page_token, paging.fingerprint(request))
+        except paging.InvalidPageToken as exc:
+            raise InvalidRequest([FieldViolation("page_token", str(exc))]) from exc
+        # One more than the page: whether a next page exists.
+        records = desk.store.list(tenant.id, query.resource_id, query.start, query.end, query.status,
+                                  limit=offset + size + 1)
+        page = records[offset:offset + size]
+        more = len(records) > offset + size
+        return api.ListBookingsResponse(
+            bookings=[convert_booking.booking_to_proto(r) for r in page],
+            next_page_token=paging.encode(offset + size, paging.fingerprint(request)) if more else "")
+
+    @booking_guarded
+    def CancelBooking(self, request: api.CancelBookingRequest,
+                      context: grpc.ServicerContext) -> api.CancelBookingResponse:
+        _, tenant = self._caller(context)
+        desk = self._desk()
+        if not request.booking_id:
+            raise InvalidRequest([FieldViolation("booking_id", "is required")])
+        record = cancel_booking(desk, tenant, request.booking_id)
+        return api.CancelBookingResponse(booking=convert_booking.booking_to_proto(record))
+
+    @booking_guarded
+    def HoldSlot(self, request: api.HoldSlotRequest, context: grpc.ServicerContext) -> api.HoldSlotResponse:
+        _, tenant = self._caller(context)
+        desk = self._desk()
+        query = convert_booking.hold_query(request)
+        hold = hold_slot(desk, tenant, query.resource_ids, query.start, query.end, query.ttl)
+        return api.HoldSlotResponse(hold=convert_booking.hold_to_proto(hold))
+
+    @booking_guarded
+    def ReleaseHold(self, request: api.ReleaseHoldRequest,
+                    context: grpc.ServicerContext) -> api.ReleaseHoldResponse:
+        self._caller(context)
+        release_hold(self._desk(), request.hold_id)
+        return api.ReleaseHoldResponse()

@@ -19,9 +19,9 @@ from google.protobuf import duration_pb2
 from convene.v1 import directory_pb2, meeting_pb2
 from providers.base import CalendarProvider, CalendarRef
 from providers.cache import BusyCache
-from providers.ics import IcsProvider
 from server.calendars import BusySource, MemoryCalendars, ProviderCalendars
 from server.config import CalendarSettings, CalendarSource, Config, SeatConfig, TemplateConfig, TenantConfig
+from server.sources import CalendarSources
 from solver.domain import Booking, Directory, Member, Pool, Room
 
 __all__ = ["BookingSource", "MemoryBookings", "Tenant", "load_tenants", "template_to_proto"]
@@ -57,12 +57,13 @@ class Tenant:
 
 def load_tenants(config: Config) -> dict[str, Tenant]:
     """Every tenant of ``config`` with its directory, templates and provider-backed calendars."""
-    ics = IcsProvider()
+    # One provider per calendar account, shared by the tenants that name it (same credentials, same access).
+    sources = CalendarSources(config.calendars.timeout_seconds)
     settings = config.calendars
-    return {tenant_id: _tenant(tenant_id, tc, ics, settings) for tenant_id, tc in config.tenants.items()}
+    return {tenant_id: _tenant(tenant_id, tc, sources, settings) for tenant_id, tc in config.tenants.items()}
 
 
-def _tenant(tenant_id: str, tc: TenantConfig, ics: IcsProvider, settings: CalendarSettings) -> Tenant:
+def _tenant(tenant_id: str, tc: TenantConfig, sources: CalendarSources, settings: CalendarSettings) -> Tenant:
     members = [
         Member(m.id, m.name, m.email, m.time_zone,
                m.working_hours.to_domain(m.time_zone) if m.working_hours else None,
@@ -81,10 +82,10 @@ def _tenant(tenant_id: str, tc: TenantConfig, ics: IcsProvider, settings: Calend
     calendars: dict[str, tuple[CalendarProvider, CalendarRef]] = {}
     for m in tc.members:
         if m.calendar is not None:
-            calendars[m.id] = _calendar(ics, m.id, m.calendar, m.time_zone, default_owner=m.email)
+            calendars[m.id] = _calendar(sources, m.id, m.calendar, m.time_zone, default_owner=m.email)
     for r in tc.rooms:
         if r.calendar is not None:
-            calendars[r.id] = _calendar(ics, r.id, r.calendar, r.time_zone, default_owner="")
+            calendars[r.id] = _calendar(sources, r.id, r.calendar, r.time_zone, default_owner="")
     return Tenant(
         id=tenant_id,
         directory=Directory.of(members, rooms, pools),
@@ -96,11 +97,10 @@ def _tenant(tenant_id: str, tc: TenantConfig, ics: IcsProvider, settings: Calend
     )
 
 
-def _calendar(ics: IcsProvider, resource_id: str, source: CalendarSource, time_zone: str,
+def _calendar(sources: CalendarSources, resource_id: str, source: CalendarSource, time_zone: str,
               default_owner: str) -> tuple[CalendarProvider, CalendarRef]:
-    owner = source.owner if source.owner is not None else default_owner
-    ref = CalendarRef(resource_id, str(source.path), owner, time_zone, details_allowed=source.details)
-    return ics, ref
+    """The provider and calendar of one member or room (server.sources builds and shares providers)."""
+    return sources.calendar(resource_id, source, time_zone, default_owner)
 
 
 def template_to_proto(template: TemplateConfig) -> meeting_pb2.Template:

@@ -1,8 +1,10 @@
 import datetime
 
+from convene.v1 import booking_pb2 as _booking_pb2
 from convene.v1 import directory_pb2 as _directory_pb2
 from convene.v1 import meeting_pb2 as _meeting_pb2
 from convene.v1 import slots_pb2 as _slots_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -183,3 +185,119 @@ class GetTemplateResponse(_message.Message):
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     template: _meeting_pb2.Template
     def __init__(self, template: _Optional[_Union[_meeting_pb2.Template, _Mapping]] = ...) -> None: ...
+
+class CreateBookingRequest(_message.Message):
+    __slots__ = ("request_id", "rules", "template", "start", "time_zone", "seats", "customers", "title", "organizer_member_id", "allow_conflicts", "hold_id", "description", "location", "now")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    SEATS_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMERS_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    ORGANIZER_MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    HOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    NOW_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    rules: _meeting_pb2.MeetingRules
+    template: _meeting_pb2.TemplateRef
+    start: _timestamp_pb2.Timestamp
+    time_zone: str
+    seats: _containers.RepeatedCompositeFieldContainer[_booking_pb2.SeatChoice]
+    customers: _containers.RepeatedCompositeFieldContainer[_booking_pb2.Person]
+    title: str
+    organizer_member_id: str
+    allow_conflicts: bool
+    hold_id: str
+    description: str
+    location: str
+    now: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., rules: _Optional[_Union[_meeting_pb2.MeetingRules, _Mapping]] = ..., template: _Optional[_Union[_meeting_pb2.TemplateRef, _Mapping]] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., seats: _Optional[_Iterable[_Union[_booking_pb2.SeatChoice, _Mapping]]] = ..., customers: _Optional[_Iterable[_Union[_booking_pb2.Person, _Mapping]]] = ..., title: _Optional[str] = ..., organizer_member_id: _Optional[str] = ..., allow_conflicts: _Optional[bool] = ..., hold_id: _Optional[str] = ..., description: _Optional[str] = ..., location: _Optional[str] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateBookingResponse(_message.Message):
+    __slots__ = ("booking", "replayed")
+    BOOKING_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    booking: _booking_pb2.Booking
+    replayed: bool
+    def __init__(self, booking: _Optional[_Union[_booking_pb2.Booking, _Mapping]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class GetBookingRequest(_message.Message):
+    __slots__ = ("booking_id",)
+    BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
+    booking_id: str
+    def __init__(self, booking_id: _Optional[str] = ...) -> None: ...
+
+class GetBookingResponse(_message.Message):
+    __slots__ = ("booking",)
+    BOOKING_FIELD_NUMBER: _ClassVar[int]
+    booking: _booking_pb2.Booking
+    def __init__(self, booking: _Optional[_Union[_booking_pb2.Booking, _Mapping]] = ...) -> None: ...
+
+class ListBookingsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "resource_id", "window_start", "window_end", "status")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    resource_id: str
+    window_start: _timestamp_pb2.Timestamp
+    window_end: _timestamp_pb2.Timestamp
+    status: _booking_pb2.BookingStatus
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., resource_id: _Optional[str] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_booking_pb2.BookingStatus, str]] = ...) -> None: ...
+
+class ListBookingsResponse(_message.Message):
+    __slots__ = ("bookings", "next_page_token")
+    BOOKINGS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    bookings: _containers.RepeatedCompositeFieldContainer[_booking_pb2.Booking]
+    next_page_token: str
+    def __init__(self, bookings: _Optional[_Iterable[_Union[_booking_pb2.Booking, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CancelBookingRequest(_message.Message):
+    __slots__ = ("booking_id",)
+    BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
+    booking_id: str
+    def __init__(self, booking_id: _Optional[str] = ...) -> None: ...
+
+class CancelBookingResponse(_message.Message):
+    __slots__ = ("booking",)
+    BOOKING_FIELD_NUMBER: _ClassVar[int]
+    booking: _booking_pb2.Booking
+    def __init__(self, booking: _Optional[_Union[_booking_pb2.Booking, _Mapping]] = ...) -> None: ...
+
+class HoldSlotRequest(_message.Message):
+    __slots__ = ("resource_ids", "start", "end", "ttl")
+    RESOURCE_IDS_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    resource_ids: _containers.RepeatedScalarFieldContainer[str]
+    start: _timestamp_pb2.Timestamp
+    end: _timestamp_pb2.Timestamp
+    ttl: _duration_pb2.Duration
+    def __init__(self, resource_ids: _Optional[_Iterable[str]] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class HoldSlotResponse(_message.Message):
+    __slots__ = ("hold",)
+    HOLD_FIELD_NUMBER: _ClassVar[int]
+    hold: _booking_pb2.Hold
+    def __init__(self, hold: _Optional[_Union[_booking_pb2.Hold, _Mapping]] = ...) -> None: ...
+
+class ReleaseHoldRequest(_message.Message):
+    __slots__ = ("hold_id",)
+    HOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    hold_id: str
+    def __init__(self, hold_id: _Optional[str] = ...) -> None: ...
+
+class ReleaseHoldResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -82,6 +82,36 @@ class SchedulingServiceStub:
                 request_serializer=convene_dot_v1_dot_scheduling__service__pb2.GetTemplateRequest.SerializeToString,
                 response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.GetTemplateResponse.FromString,
                 _registered_method=True)
+        self.CreateBooking = channel.unary_unary(
+                '/convene.v1.SchedulingService/CreateBooking',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.CreateBookingRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.CreateBookingResponse.FromString,
+                _registered_method=True)
+        self.GetBooking = channel.unary_unary(
+                '/convene.v1.SchedulingService/GetBooking',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.GetBookingRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.GetBookingResponse.FromString,
+                _registered_method=True)
+        self.ListBookings = channel.unary_unary(
+                '/convene.v1.SchedulingService/ListBookings',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.ListBookingsRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.ListBookingsResponse.FromString,
+                _registered_method=True)
+        self.CancelBooking = channel.unary_unary(
+                '/convene.v1.SchedulingService/CancelBooking',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.CancelBookingRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.CancelBookingResponse.FromString,
+                _registered_method=True)
+        self.HoldSlot = channel.unary_unary(
+                '/convene.v1.SchedulingService/HoldSlot',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.HoldSlotRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.HoldSlotResponse.FromString,
+                _registered_method=True)
+        self.ReleaseHold = channel.unary_unary(
+                '/convene.v1.SchedulingService/ReleaseHold',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldResponse.FromString,
+                _registered_method=True)
 
 
 class SchedulingServiceServicer:
@@ -148,6 +178,53 @@ class SchedulingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateBooking(self, request, context):
+        """Books a meeting at one start with the assignment FindSlots offered. At
+        commit the assignment is checked again against freshly read calendars and
+        confirmed bookings; a conflict refuses it (FAILED_PRECONDITION with
+        BookingConflictDetails) unless allow_conflicts. Rooms are never
+        double-booked. Idempotent by request_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBooking(self, request, context):
+        """One booking with the state of its side effects.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBookings(self, request, context):
+        """The tenant's bookings by start time, filtered and paged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelBooking(self, request, context):
+        """Cancels a booking: frees its resources, removes the calendar event and
+        emails the customers a METHOD:CANCEL. Cancelling again changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def HoldSlot(self, request, context):
+        """Holds resources for a few minutes while a customer decides; CreateBooking
+        may name the hold to book over it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseHold(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SchedulingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -190,6 +267,36 @@ def add_SchedulingServiceServicer_to_server(servicer, server):
                     servicer.GetTemplate,
                     request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.GetTemplateRequest.FromString,
                     response_serializer=convene_dot_v1_dot_scheduling__service__pb2.GetTemplateResponse.SerializeToString,
+            ),
+            'CreateBooking': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateBooking,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.CreateBookingRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.CreateBookingResponse.SerializeToString,
+            ),
+            'GetBooking': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBooking,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.GetBookingRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.GetBookingResponse.SerializeToString,
+            ),
+            'ListBookings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBookings,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.ListBookingsRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.ListBookingsResponse.SerializeToString,
+            ),
+            'CancelBooking': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelBooking,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.CancelBookingRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.CancelBookingResponse.SerializeToString,
+            ),
+            'HoldSlot': grpc.unary_unary_rpc_method_handler(
+                    servicer.HoldSlot,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.HoldSlotRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.HoldSlotResponse.SerializeToString,
+            ),
+            'ReleaseHold': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseHold,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -416,6 +523,168 @@ class SchedulingService:
             '/convene.v1.SchedulingService/GetTemplate',
             convene_dot_v1_dot_scheduling__service__pb2.GetTemplateRequest.SerializeToString,
             convene_dot_v1_dot_scheduling__service__pb2.GetTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateBooking(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/CreateBooking',
+            convene_dot_v1_dot_scheduling__service__pb2.CreateBookingRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.CreateBookingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBooking(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/GetBooking',
+            convene_dot_v1_dot_scheduling__service__pb2.GetBookingRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.GetBookingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBookings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/ListBookings',
+            convene_dot_v1_dot_scheduling__service__pb2.ListBookingsRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.ListBookingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelBooking(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/CancelBooking',
+            convene_dot_v1_dot_scheduling__service__pb2.CancelBookingRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.CancelBookingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HoldSlot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/HoldSlot',
+            convene_dot_v1_dot_scheduling__service__pb2.HoldSlotRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.HoldSlotResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseHold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/ReleaseHold',
+            convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldResponse.FromString,
             options,
             channel_credentials,
             insecure,
