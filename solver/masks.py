@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from solver.domain import Booking, BusyInterval, BusyKind, Directory, WorkingHours
+from solver.busy import BusyTable
+from solver.domain import Booking, BusyInterval, Directory, WorkingHours
 from solver.grid import BoolArray, Grid, IntArray, iso_week, to_minutes, zone_clock
 from solver.hours import hours_mask
 
@@ -93,7 +94,7 @@ class FreeMask:
 def build_free_mask(
     directory: Directory,
     resource_ids: Sequence[str],
-    busy: Sequence[BusyInterval],
+    busy: BusyTable | Sequence[BusyInterval],
     bookings: Sequence[Booking],
     window: Window,
     resolution: int,
@@ -109,7 +110,7 @@ def build_free_mask(
     grid = Grid.covering(lo, hi, resolution)
     row = {r: i for i, r in enumerate(ids)}
 
-    events = _grid_events(grid, row, busy, bookings)
+    events = _grid_events(grid, row, BusyTable.coerce(busy), bookings)
     busy_cells = events.cells(n_res)
     unblocked = ~_any_in(busy_cells, grid, window.starts - window.buffer_before, window.ends + window.buffer_after)
     unbuffered = ~_any_in(busy_cells, grid, window.starts, window.ends)
@@ -126,20 +127,16 @@ def _hours_of(directory: Directory, resource_id: str) -> WorkingHours | None:
     return directory.rooms[resource_id].opening_hours
 
 
-def _grid_events(grid: Grid, row: dict[str, int], busy: Sequence[BusyInterval],
-                 bookings: Sequence[Booking]) -> GridEvents:
-    # timestamp() is C code: this loop is the hot part of building a mask from Python objects.
-    events = [(row.get(b.resource_id), b) for b in busy if b.kind is not BusyKind.OUTSIDE_HOURS]
-    events = [(r, b) for r, b in events if r is not None]
-    held = [(row.get(res), bk) for bk in bookings for res in bk.resources]
-    held = [(r, bk) for r, bk in held if r is not None]
-    rows = np.array([r for r, _ in events] + [r for r, _ in held], dtype=np.int64)
-    starts = np.array([b.start.timestamp() for _, b in events] + [bk.start.timestamp() for _, bk in held])
-    ends = np.array([b.end.timestamp() for _, b in events] + [bk.end.timestamp() for _, bk in held])
-    tentative = np.array([b.kind is BusyKind.TENTATIVE for _, b in events] + [False] * len(held), dtype=np.bool_)
-    first = grid.floor_cell(starts / 60.0) if len(rows) else np.zeros(0, dtype=np.int64)
-    stop = grid.ceil_cell(ends / 60.0) if len(rows) else np.zeros(0, dtype=np.int64)
-    keep = stop > first
+def _grid_events(grid: Grid, row: dict[str, int], busy: BusyTable, bookings: Sequence[Booking]) -> GridEvents:
+    rows = busy.rows(row)
+    held = [(row[r], bk) for bk in bookings for r in bk.resources if r in row]
+    rows = np.concatenate([rows, np.array([r for r, _ in held], dtype=np.int64)])
+    starts = np.concatenate([busy.start, np.array([bk.start.timestamp() / 60.0 for _, bk in held])])
+    ends = np.concatenate([busy.end, np.array([bk.end.timestamp() / 60.0 for _, bk in held])])
+    tentative = np.concatenate([busy.tentative, np.zeros(len(held), dtype=np.bool_)])
+    first = grid.floor_cell(starts)
+    stop = grid.ceil_cell(ends)
+    keep = (rows >= 0) & (stop > first)
     return GridEvents(grid, rows[keep], first[keep], stop[keep], tentative[keep])
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 import numpy as np
 
 from solver.assign import SeatCosts, assign
+from solver.busy import BusyTable
 from solver.conflicts import conflict_costs, conflicts_of, least_conflict
 from solver.diagnose import diagnose
 from solver.domain import (
@@ -51,7 +52,7 @@ class TimeCheck:
 
 def find_slots(
     directory: Directory,
-    busy: Iterable[BusyInterval],
+    busy: Iterable[BusyInterval] | BusyTable,
     request: SlotRequest,
     bookings: Iterable[Booking] = (),
     *,
@@ -68,8 +69,8 @@ def find_slots(
     either, the result holds what was decided and ``complete`` is False.
     """
     validate_request(directory, request, limits)
-    busy, bookings = list(busy), list(bookings)
-    plan = make_plan(directory, busy, bookings, request)
+    table, bookings = BusyTable.coerce(busy), list(bookings)
+    plan = make_plan(directory, table, bookings, request)
     costs = plan.seat_costs()
     assigned = assign(costs, len(plan.starts), deadline=deadline, cancelled=cancelled)
     available = np.flatnonzero(assigned.feasible)
@@ -83,7 +84,7 @@ def find_slots(
     wants = request.want_alternatives or len(available) < request.min_available
     if wants and request.max_alternatives > 0:
         unavailable = np.flatnonzero(~assigned.feasible & assigned.decided)
-        alternatives = _alternatives(plan, directory, busy, bookings, costs, unavailable, request.max_alternatives,
+        alternatives = _alternatives(plan, directory, table, bookings, costs, unavailable, request.max_alternatives,
                                      deadline, cancelled)
     return SlotResult(
         slots=slots,
@@ -98,7 +99,7 @@ def find_slots(
 
 def check_time(
     directory: Directory,
-    busy: Iterable[BusyInterval],
+    busy: Iterable[BusyInterval] | BusyTable,
     request: SlotRequest,
     start: datetime,
     bookings: Iterable[Booking] = (),
@@ -108,8 +109,8 @@ def check_time(
     """Whether ``start`` is available for ``request``: its best assignment, or
     the least-conflict assignment and everything in its way."""
     validate_request(directory, request, limits)
-    busy, bookings = list(busy), list(bookings)
-    plan = make_plan(directory, busy, bookings, request, start_minutes(start))
+    table, bookings = BusyTable.coerce(busy), list(bookings)
+    plan = make_plan(directory, table, bookings, request, start_minutes(start))
     costs = plan.seat_costs()
     if to_minutes(start) < earliest_start(request):
         return TimeCheck(start, False, None, "before the minimum notice")
@@ -117,7 +118,7 @@ def check_time(
     if assigned.feasible[0]:
         score = int(_scores(plan, assigned.total)[0])
         return TimeCheck(start, True, _slot(plan, costs, assigned.choice[:, 0], 0, score))
-    found = _alternatives(plan, directory, busy, bookings, costs, np.array([0], dtype=np.int64), 1, None, None)
+    found = _alternatives(plan, directory, table, bookings, costs, np.array([0], dtype=np.int64), 1, None, None)
     if found:
         kinds = sorted({c.kind.value for c in found[0].conflicts})
         return TimeCheck(start, False, found[0], "conflicts: " + ", ".join(kinds))
@@ -125,7 +126,7 @@ def check_time(
 
 
 def _alternatives(
-    plan: Plan, directory: Directory, busy: Sequence[BusyInterval], bookings: Sequence[Booking],
+    plan: Plan, directory: Directory, busy: BusyTable, bookings: Sequence[Booking],
     costs: list[SeatCosts], candidates: IntArray, k: int, deadline: float | None,
     cancelled: Callable[[], bool] | None,
 ) -> tuple[Slot, ...]:
@@ -134,9 +135,6 @@ def _alternatives(
     chosen = least_conflict(conflict_seat_costs, scale, candidates, k, deadline=deadline, cancelled=cancelled)
     if not chosen:
         return ()
-    busy_by: dict[str, list[BusyInterval]] = {}
-    for b in busy:
-        busy_by.setdefault(b.resource_id, []).append(b)
     bookings_by: dict[str, list[Booking]] = {}
     for bk in bookings:
         for r in bk.resources:
@@ -144,7 +142,7 @@ def _alternatives(
     out = []
     for c in chosen:
         slot = _slot(plan, costs, c.choice, c.s, c.seat_cost)
-        conflicts: list[Conflict] = conflicts_of(plan, slot.assignment.resource_ids, c.s, busy_by, bookings_by)
+        conflicts: list[Conflict] = conflicts_of(plan, slot.assignment.resource_ids, c.s, busy.by_resource, bookings_by)
         out.append(Slot(slot.start, slot.end, slot.assignment, slot.free_candidates, slot.optional, slot.score,
                         tuple(conflicts), c.conflict / MILLI))
     return tuple(out)
