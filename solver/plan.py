@@ -12,7 +12,7 @@ import numpy as np
 
 from solver.assign import SeatCosts
 from solver.busy import BusyTable
-from solver.domain import Booking, Directory, RoomSeat, SlotRequest
+from solver.domain import Booking, BusyInterval, Directory, RoomSeat, SlotRequest
 from solver.grid import IntArray, candidate_starts, to_minutes
 from solver.masks import FreeMask, Window, build_free_mask
 from solver.seats import INFEASIBLE, UnitSeat, unit_seats
@@ -59,7 +59,7 @@ def earliest_start(request: SlotRequest) -> float:
 
 def make_plan(
     directory: Directory,
-    busy: BusyTable,
+    busy: BusyTable | Sequence[BusyInterval],
     bookings: Sequence[Booking],
     request: SlotRequest,
     starts: IntArray | None = None,
