@@ -8,6 +8,8 @@ Each builder returns ``(directory, busy, request, bookings)`` ready for
   required members with two alternates each, one interviewer from a 25-member
   load-balanced pool, one room of ten.
 - ``pool_50``: the same with two interviewers from a 50-member pool and twenty rooms.
+- ``busy_week``: ``panel_4w`` with calendars about 90% full, so that hardly any
+  start is free and the answer is the least-conflict alternatives.
 
 Members work weekdays in Berlin or London; about 40% of working time is busy
 (meetings of 30-120 minutes in back-to-back blocks, some at off-grid times
@@ -40,7 +42,7 @@ from solver import (
     WorkingHours,
 )
 
-__all__ = ["Instance", "panel_4w", "pool_50"]
+__all__ = ["Instance", "busy_week", "panel_4w", "pool_50"]
 
 Instance = tuple[Directory, list[BusyInterval], SlotRequest, list[Booking]]
 
@@ -49,6 +51,7 @@ MEMBER_ZONES = ("Europe/Berlin", "Europe/Berlin", "Europe/London")
 FIRST_DAY = date(2025, 3, 3)  # a Monday; the window runs four weeks
 WEEKS = 4
 BUSY_SHARE = 0.4  # of each resource's working time
+BUSY_WEEK_SHARE = 0.9  # busy_week: calendars nearly full
 MEETING_MINUTES = (30, 45, 60, 60, 90, 120)
 OFF_GRID_MINUTES = (2, 3, 7, 8, 12)  # how far an off-grid meeting starts past the quarter hour
 ROOM_CAPACITIES = (2, 4, 4, 6, 6, 8, 10, 12, 16, 24)
@@ -74,7 +77,12 @@ def pool_50(seed: int = 0) -> Instance:
     return _build(seed, pool_size=50, pool_count=2, room_count=20)
 
 
-def _build(seed: int, pool_size: int, pool_count: int, room_count: int) -> Instance:
+def busy_week(seed: int = 0) -> Instance:
+    """``panel_4w`` with every calendar about 90% full: fewer than three starts are free."""
+    return _build(seed, pool_size=25, pool_count=1, room_count=10, busy_share=BUSY_WEEK_SHARE)
+
+
+def _build(seed: int, pool_size: int, pool_count: int, room_count: int, busy_share: float = BUSY_SHARE) -> Instance:
     rng = random.Random(seed)
     window_start = datetime.combine(FIRST_DAY, time(0), ZoneInfo(REQUEST_ZONE))
     window_end = datetime.combine(FIRST_DAY + timedelta(weeks=WEEKS), time(0), ZoneInfo(REQUEST_ZONE))
@@ -95,10 +103,10 @@ def _build(seed: int, pool_size: int, pool_count: int, room_count: int) -> Insta
     busy: list[BusyInterval] = []
     for member in panel + interviewers:
         assert member.working_hours is not None
-        busy += _busy_time(rng, member.id, member.working_hours, days)
+        busy += _busy_time(rng, member.id, member.working_hours, days, busy_share)
     for room in rooms:
         assert room.opening_hours is not None
-        busy += _busy_time(rng, room.id, room.opening_hours, days)
+        busy += _busy_time(rng, room.id, room.opening_hours, days, busy_share)
 
     bookings = _bookings(rng, panel, interviewers, rooms, days)
 
@@ -138,14 +146,15 @@ def _working_ranges(hours: WorkingHours, day: date) -> list[tuple[datetime, date
     ]
 
 
-def _busy_time(rng: random.Random, resource_id: str, hours: WorkingHours, days: list[date]) -> list[BusyInterval]:
-    """About BUSY_SHARE of each working range busy, in one to three back-to-back blocks of meetings."""
+def _busy_time(rng: random.Random, resource_id: str, hours: WorkingHours, days: list[date],
+               busy_share: float = BUSY_SHARE) -> list[BusyInterval]:
+    """About ``busy_share`` of each working range busy, in one to three back-to-back blocks of meetings."""
     out: list[BusyInterval] = []
     for day in days:
         for lo, hi in _working_ranges(hours, day):
             quarters = int((hi - lo) / QUARTER)
             meetings: list[int] = []  # lengths in quarters
-            while sum(meetings) < BUSY_SHARE * quarters:
+            while sum(meetings) < busy_share * quarters:
                 meetings.append(rng.choice(MEETING_MINUTES) // 15)
             if sum(meetings) > quarters:
                 meetings.pop()

@@ -20,6 +20,15 @@ The rules it implements (and nothing else):
   start interval of the request's local clock, ending by ``window_end``, no
   earlier than ``now + minimum_notice``.
 - Seats expand to unit seats; costs by seat kind and pool distribution rule.
+
+Conflict mode (``brute_least_conflict``, ``brute_alternatives``): a member
+candidate may be seated although not free; it then costs ``w.conflict_busy``
+per overlapping busy / out-of-office event or confirmed booking,
+``w.conflict_tentative`` per overlapping tentative event and
+``w.outside_hours`` when a cell of ``[s, e)`` is out of hours (overlap judged
+exactly as for freedom: widened events against the buffered meeting). Rooms,
+booking limits and strict round robin stay hard. The best assignment minimizes
+(conflict cost, seat cost), ties to the lexicographically smallest index vector.
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ from zoneinfo import ZoneInfo
 from solver import (
     Booking,
     BusyInterval,
+    BusyKind,
+    Conflict,
     Cycle,
     Directory,
     Distribution,
@@ -42,10 +53,23 @@ from solver import (
     PoolSeat,
     RoomSeat,
     SlotRequest,
+    Weights,
     WorkingHours,
 )
 
-__all__ = ["BruteResult", "BruteSlot", "UnitSeat", "brute_slots", "hours_intervals", "time_of_day_distance"]
+__all__ = [
+    "BruteConflictSlot",
+    "BruteResult",
+    "BruteSlot",
+    "Freedom",
+    "UnitSeat",
+    "brute_alternatives",
+    "brute_least_conflict",
+    "brute_slots",
+    "conflict_price",
+    "hours_intervals",
+    "time_of_day_distance",
+]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MINUTE = timedelta(minutes=1)
@@ -164,11 +188,17 @@ class Freedom:
         self.bookings = bookings
         self.cell = timedelta(minutes=request.resolution)
         self.blocks: dict[str, list[tuple[datetime, datetime]]] = {}
+        # The same intervals, each with the Conflict it becomes when it is in the way.
+        self.events: dict[str, list[tuple[datetime, datetime, Conflict]]] = {}
         for b in busy:
             self.blocks.setdefault(b.resource_id, []).append(self._widen(b.start, b.end))
+            self.events.setdefault(b.resource_id, []).append(
+                (*self._widen(b.start, b.end), Conflict(b.resource_id, b.start, b.end, b.kind, b.owner, b.details)))
         for bk in bookings:
             for r in bk.resources:
                 self.blocks.setdefault(r, []).append(self._widen(bk.start, bk.end))
+                self.events.setdefault(r, []).append(
+                    (*self._widen(bk.start, bk.end), Conflict(r, bk.start, bk.end, BusyKind.BOOKING)))
         self._hours: dict[str, list[tuple[datetime, datetime]] | None] = {}
 
     def _widen(self, start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -227,6 +257,23 @@ class Freedom:
         end = start + self.request.duration
         return (self.in_hours(resource, start, end) and self.unblocked(resource, start, end)
                 and self.within_limits(resource, start))
+
+    def conflicts(self, resource: str, start: datetime) -> list[Conflict]:
+        """Everything in the way of ``resource`` for the meeting at ``start``: each event or
+        booking ``unblocked`` would see, and leaving the hours ``in_hours`` checks."""
+        end = start + self.request.duration
+        lo = start - self.request.buffer_before
+        hi = end + self.request.buffer_after
+        out = [c for b_lo, b_hi, c in self.events.get(resource, ()) if b_lo < hi and b_hi > lo]
+        if not self.in_hours(resource, start, end):
+            out.append(Conflict(resource, start, end, BusyKind.OUTSIDE_HOURS))
+        return out
+
+    def may_conflict(self, resource: str, start: datetime) -> bool:
+        """Whether conflict mode may seat ``resource``: members within their limits, free rooms."""
+        if resource in self.directory.members:
+            return self.within_limits(resource, start)
+        return self.is_free(resource, start)
 
 
 # --- Costs -------------------------------------------------------------------
@@ -396,3 +443,112 @@ def brute_slots(directory: Directory, busy: Iterable[BusyInterval], request: Slo
         slots.append(BruteSlot(start, start + request.duration, cost, score, combo, resource_ids,
                                seat_costs, free_candidates, optional))
     return BruteResult(tuple(starts), units, seat_candidates, tuple(slots))
+
+
+# --- Conflict mode -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BruteConflictSlot:
+    """The least-conflict assignment at one start."""
+
+    start: datetime
+    end: datetime
+    conflict: Fraction
+    cost: Fraction  # seat costs
+    indices: tuple[int, ...]  # per unit seat: index into UnitSeat.candidates
+    resource_ids: tuple[tuple[str, ...], ...]  # per request seat
+    seat_costs: tuple[Fraction, ...]  # per request seat
+    free_candidates: tuple[tuple[str, ...], ...]  # per request seat
+    optional: tuple[tuple[str, bool], ...]
+    conflicts: tuple[Conflict, ...]
+
+
+def conflict_price(conflicts: Iterable[Conflict], weights: Weights) -> Fraction:
+    """What a list of conflicts costs: busy, out-of-office and bookings alike, tentative, outside hours."""
+    price = {
+        BusyKind.TENTATIVE: Fraction(weights.conflict_tentative),
+        BusyKind.OUTSIDE_HOURS: Fraction(weights.outside_hours),
+    }
+    return sum((price.get(c.kind, Fraction(weights.conflict_busy)) for c in conflicts), Fraction(0))
+
+
+def least_conflict_assignment(
+    allowed: Sequence[Sequence[int]], keys: Sequence[Sequence[tuple[Fraction, Fraction]]],
+    candidates: Sequence[Sequence[str]],
+) -> tuple[tuple[Fraction, Fraction], tuple[int, ...]] | None:
+    """Minimum (conflict, seat cost) over every assignment of distinct allowed candidates.
+
+    Depth first in index order, so (as with ``itertools.product``) the first
+    vector reaching the minimum is the lexicographically smallest; a resource
+    already seated cuts its subtree, which is all that makes it fast enough.
+    """
+    best: tuple[tuple[Fraction, Fraction], tuple[int, ...]] | None = None
+
+    def visit(u: int, combo: tuple[int, ...], used: frozenset[str], conflict: Fraction, cost: Fraction) -> None:
+        nonlocal best
+        if u == len(allowed):
+            if best is None or (conflict, cost) < best[0]:
+                best = ((conflict, cost), combo)
+            return
+        for k in allowed[u]:
+            r = candidates[u][k]
+            if r not in used:
+                c, s = keys[u][k]
+                visit(u + 1, (*combo, k), used | {r}, conflict + c, cost + s)
+
+    visit(0, (), frozenset(), Fraction(0), Fraction(0))
+    return best
+
+
+def brute_least_conflict(directory: Directory, busy: Iterable[BusyInterval], request: SlotRequest,
+                         bookings: Iterable[Booking], starts: Iterable[datetime]) -> dict[datetime,
+                                                                                           BruteConflictSlot | None]:
+    """Per start, the least-conflict assignment (None when even conflict mode cannot fill the seats)."""
+    bookings = list(bookings)
+    freedom = Freedom(directory, busy, request, bookings)
+    expanded = expand_seats(directory, request, bookings)
+    need = attendees(request, expanded)
+    units = [UnitSeat(i, tuple(p.resource for p in priced)) for i, priced, _ in expanded]
+    seat_candidates = [next(u.candidates for u in units if u.seat == i) for i in range(len(request.seats))]
+    out: dict[datetime, BruteConflictSlot | None] = {}
+    for start in starts:
+        resources = {r for u in units for r in u.candidates}
+        conflicts = {r: freedom.conflicts(r, start) for r in resources}
+        allowed = [tuple(k for k, r in enumerate(u.candidates) if freedom.may_conflict(r, start)) for u in units]
+        keys = [tuple((conflict_price(conflicts[p.resource], request.weights),
+                       candidate_cost(p, start, request, bookings, need)) for p in priced)
+                for _, priced, _ in expanded]
+        best = least_conflict_assignment(allowed, keys, [u.candidates for u in units])
+        if best is None:
+            out[start] = None
+            continue
+        (conflict, cost), combo = best
+        seats = range(len(request.seats))
+        chosen = [(units[u].seat, units[u].candidates[k], keys[u][k][1]) for u, k in enumerate(combo)]
+        out[start] = BruteConflictSlot(
+            start, start + request.duration, conflict, cost, combo,
+            tuple(tuple(r for seat, r, _ in chosen if seat == i) for i in seats),
+            tuple(sum((c for seat, _, c in chosen if seat == i), Fraction(0)) for i in seats),
+            tuple(tuple(r for r in cands if freedom.is_free(r, start)) for cands in seat_candidates),
+            tuple((m, freedom.is_free(m, start)) for m in request.optional_members),
+            tuple(c for _, r, _ in chosen for c in conflicts[r]),
+        )
+    return out
+
+
+def brute_alternatives(directory: Directory, busy: Iterable[BusyInterval], request: SlotRequest,
+                       bookings: Iterable[Booking] = ()) -> tuple[BruteResult, list[BruteConflictSlot]]:
+    """The free-mode result, and the alternatives ``find_slots`` must return with it: when fewer
+    than ``min_available`` starts are available (or ``want_alternatives``), the first
+    ``max_alternatives`` unavailable starts by (conflict cost, start)."""
+    busy, bookings = list(busy), list(bookings)
+    free = brute_slots(directory, busy, request, bookings)
+    wanted = request.want_alternatives or len(free.slots) < request.min_available
+    if not wanted or request.max_alternatives <= 0:
+        return free, []
+    available = {s.start for s in free.slots}
+    unavailable = [t for t in free.candidate_starts if t not in available]
+    least = brute_least_conflict(directory, busy, request, bookings, unavailable)
+    ranked = sorted((s for s in least.values() if s is not None), key=lambda s: (s.conflict, s.start))
+    return free, ranked[:request.max_alternatives]
