@@ -92,7 +92,7 @@ class PreparedPart:
     ceiling: int
     baseline: dict[int, Placement]  # the greedy first fit: the first schedule, and what results compare with
     baseline_breakdown: Breakdown
-    busy_by: dict[str, list[BusyInterval]]
+    busy: BusyTable
     bookings_by: dict[str, list[Booking]]
 
 
@@ -214,7 +214,7 @@ def prepare_part(
     terms = TermWeights(priority, provisional.per_milli, provisional.earliness, provisional.fairness)
     baseline = first_fit(items, Board(LimitBook(directory, bookings_by)))
     return PreparedPart(part, directory, items, terms, ceiling, baseline, evaluate(items, baseline, directory, terms),
-                        table.by_resource, bookings_by)
+                        table, bookings_by)
 
 
 def solve_prepared(
@@ -273,7 +273,7 @@ def solve_prepared(
 
     final = evaluate(items, placements, ready.directory, ready.terms)
     score = _score(ready, (final.unscheduled_priority, final.cost), _split(min(bound_ticks, final.total), ready))
-    scheduled = {items[i].id: scheduled_item(items[i], p, ready.directory, ready.terms, ready.busy_by,
+    scheduled = {items[i].id: scheduled_item(items[i], p, ready.directory, ready.terms, ready.busy,
                                                    ready.bookings_by)
                  for i, p in sorted(placements.items())}
     board = Board(LimitBook(ready.directory, ready.bookings_by))

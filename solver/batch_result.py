@@ -18,8 +18,9 @@ from solver.batch_types import (
     UnscheduledReason,
     points,
 )
+from solver.busy import BusyTable
 from solver.conflicts import conflicts_of
-from solver.domain import Assignment, Booking, BusyInterval, Conflict, Directory, SeatFill, Weights
+from solver.domain import Assignment, Booking, Conflict, Directory, SeatFill, Weights
 from solver.grid import from_minutes
 from solver.seats import MILLI, milli
 
@@ -27,7 +28,7 @@ __all__ = ["kpis_of", "scheduled_item", "unscheduled_reasons"]
 
 
 def scheduled_item(item: PreparedItem, placement: Placement, directory: Directory, terms: TermWeights,
-                   busy_by: dict[str, list[BusyInterval]], bookings_by: dict[str, list[Booking]]) -> ScheduledItem:
+                   busy: BusyTable, bookings_by: dict[str, list[Booking]]) -> ScheduledItem:
     """The ScheduledItem of ``item`` placed at ``placement``."""
     p = placement.position
     start = int(item.starts[p])
@@ -49,7 +50,7 @@ def scheduled_item(item: PreparedItem, placement: Placement, directory: Director
     assignment = Assignment(tuple(fills))
     conflicts: tuple[Conflict, ...] = ()
     if conflict_total:
-        conflicts = tuple(conflicts_of(item.plan, assignment.resource_ids, int(item.start_index[p]), busy_by,
+        conflicts = tuple(conflicts_of(item.plan, assignment.resource_ids, int(item.start_index[p]), busy,
                                        bookings_by))
     delay = int(item.delay[p])
     earliness = points(delay * terms.earliness)

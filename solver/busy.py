@@ -35,8 +35,9 @@ class BusyTable:
 
     @staticmethod
     def of(intervals: Iterable[BusyInterval]) -> BusyTable:
-        # OUTSIDE_HOURS only ever describes a conflict; it blocks nothing by itself.
-        kept = tuple(b for b in intervals if b.kind is not BusyKind.OUTSIDE_HOURS)
+        # OUTSIDE_HOURS only ever describes a conflict, and an empty interval holds no
+        # instant: neither blocks anything.
+        kept = tuple(b for b in intervals if b.kind is not BusyKind.OUTSIDE_HOURS and b.end > b.start)
         index: dict[str, int] = {}
         resource = np.array([index.setdefault(b.resource_id, len(index)) for b in kept], dtype=np.int64)
         return BusyTable(
@@ -59,8 +60,8 @@ class BusyTable:
         return lookup[self.resource] if len(self.resource) else np.zeros(0, dtype=np.int64)
 
     @cached_property
-    def by_resource(self) -> dict[str, list[BusyInterval]]:
-        out: dict[str, list[BusyInterval]] = {}
-        for b in self.intervals:
-            out.setdefault(b.resource_id, []).append(b)
-        return out
+    def positions(self) -> dict[str, IntArray]:
+        """Per resource id, the positions of its intervals."""
+        order = np.argsort(self.resource, kind="stable")
+        bounds = np.searchsorted(self.resource[order], np.arange(len(self.resource_ids) + 1))
+        return {r: order[bounds[i]:bounds[i + 1]] for i, r in enumerate(self.resource_ids)}

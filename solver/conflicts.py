@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver.assign import SeatCosts, assign
-from solver.domain import Booking, BusyInterval, BusyKind, Conflict, Directory
+from solver.busy import BusyTable
+from solver.domain import Booking, BusyKind, Conflict, Directory
 from solver.grid import IntArray, from_minutes, to_minutes
 from solver.plan import Plan
 from solver.seats import INFEASIBLE, milli
@@ -118,8 +119,7 @@ def least_conflict(
 
 
 def conflicts_of(
-    plan: Plan, resource_ids: Sequence[str], s: int, busy_by_resource: dict[str, list[BusyInterval]],
-    bookings_by_resource: dict[str, list[Booking]],
+    plan: Plan, resource_ids: Sequence[str], s: int, busy: BusyTable, bookings_by_resource: dict[str, list[Booking]],
 ) -> list[Conflict]:
     """What is in the way of each of ``resource_ids`` at start ``s``: overlapping events
     (buffers included), confirmed bookings, and leaving working hours."""
@@ -132,15 +132,17 @@ def conflicts_of(
     out: list[Conflict] = []
     for rid in resource_ids:
         r = plan.mask.row(rid)
-        for b in busy_by_resource.get(rid, ()):
-            b_lo = to_minutes(b.start) // res * res
-            b_hi = -(-to_minutes(b.end) // res) * res
-            if b_lo < hi and b_hi > lo and b.kind is not BusyKind.OUTSIDE_HOURS and b_hi > b_lo:
+        mine = busy.positions.get(rid)
+        if mine is not None and len(mine):
+            b_lo = np.floor(busy.start[mine] / res) * res
+            b_hi = np.ceil(busy.end[mine] / res) * res
+            for k in mine[(b_lo < hi) & (b_hi > lo)].tolist():
+                b = busy.intervals[k]
                 out.append(Conflict(rid, b.start, b.end, b.kind, b.owner, b.details))
         for bk in bookings_by_resource.get(rid, ()):
-            b_lo = to_minutes(bk.start) // res * res
-            b_hi = -(-to_minutes(bk.end) // res) * res
-            if b_lo < hi and b_hi > lo:
+            bk_lo = to_minutes(bk.start) // res * res
+            bk_hi = -(-to_minutes(bk.end) // res) * res
+            if bk_lo < hi and bk_hi > lo and bk.end > bk.start:
                 out.append(Conflict(rid, bk.start, bk.end, BusyKind.BOOKING))
         if not plan.mask.in_hours[r, s]:
             out.append(Conflict(rid, from_minutes(start), from_minutes(start + window.duration),

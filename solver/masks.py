@@ -136,7 +136,7 @@ def _grid_events(grid: Grid, row: dict[str, int], busy: BusyTable, bookings: Seq
     tentative = np.concatenate([busy.tentative, np.zeros(len(held), dtype=np.bool_)])
     first = grid.floor_cell(starts)
     stop = grid.ceil_cell(ends)
-    keep = (rows >= 0) & (stop > first)
+    keep = (rows >= 0) & (ends > starts) & (stop > first)
     return GridEvents(grid, rows[keep], first[keep], stop[keep], tentative[keep])
 
 

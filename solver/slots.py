@@ -142,7 +142,7 @@ def _alternatives(
     out = []
     for c in chosen:
         slot = _slot(plan, costs, c.choice, c.s, c.seat_cost)
-        conflicts: list[Conflict] = conflicts_of(plan, slot.assignment.resource_ids, c.s, busy.by_resource, bookings_by)
+        conflicts: list[Conflict] = conflicts_of(plan, slot.assignment.resource_ids, c.s, busy, bookings_by)
         out.append(Slot(slot.start, slot.end, slot.assignment, slot.free_candidates, slot.optional, slot.score,
                         tuple(conflicts), c.conflict / MILLI))
     return tuple(out)

@@ -191,10 +191,14 @@ class Freedom:
         # The same intervals, each with the Conflict it becomes when it is in the way.
         self.events: dict[str, list[tuple[datetime, datetime, Conflict]]] = {}
         for b in busy:
+            if b.end <= b.start:
+                continue  # an empty interval blocks nothing
             self.blocks.setdefault(b.resource_id, []).append(self._widen(b.start, b.end))
             self.events.setdefault(b.resource_id, []).append(
                 (*self._widen(b.start, b.end), Conflict(b.resource_id, b.start, b.end, b.kind, b.owner, b.details)))
         for bk in bookings:
+            if bk.end <= bk.start:
+                continue
             for r in bk.resources:
                 self.blocks.setdefault(r, []).append(self._widen(bk.start, bk.end))
                 self.events.setdefault(r, []).append(
