@@ -51,6 +51,7 @@ from solver import (
     SlotRequest,
     check_time,
 )
+from solver.busy import BusyTable
 from solver.conflicts import conflicts_of
 from solver.errors import FieldViolation, InvalidRequest, UnknownResource
 from solver.plan import make_plan, start_minutes
@@ -287,16 +288,14 @@ def _conflicts(directory: Directory, busy: Sequence[BusyInterval], confirmed: Se
                exact: SlotRequest, start: datetime, resource_ids: Sequence[str]) -> list[Conflict]:
     """What is in the way of each chosen resource, rooms included (the solver's own
     list, with its widening to the grid), for a start that conflict mode cannot fill."""
-    plan = make_plan(directory, busy, confirmed, exact, start_minutes(start))
-    busy_by: dict[str, list[BusyInterval]] = {}
-    for b in busy:
-        busy_by.setdefault(b.resource_id, []).append(b)
+    table = BusyTable.of(busy)
+    plan = make_plan(directory, table, confirmed, exact, start_minutes(start))
     bookings_by: dict[str, list[Booking]] = {}
     for bk in confirmed:
         for r in bk.resources:
             bookings_by.setdefault(r, []).append(bk)
     known = [r for r in resource_ids if r in plan.mask.resource_ids]
-    return conflicts_of(plan, known, 0, busy_by, bookings_by)
+    return conflicts_of(plan, known, 0, table, bookings_by)
 
 
 def _visible(conflicts: Sequence[Conflict], viewer: str) -> tuple[Conflict, ...]:
