@@ -73,6 +73,10 @@ class ProviderError(Exception):
         self.transient = transient
         super().__init__(f"{resource_id}: {reason}")
 
+    def for_resource(self, resource_id: str) -> ProviderError:
+        """The same failure said of ``resource_id`` (a request for many calendars failed for each)."""
+        return ProviderError(resource_id, self.reason, retry_after=self.retry_after, transient=self.transient)
+
 
 class CalendarProvider(abc.ABC):
     """A calendar source: one instance serves many calendars of one kind.
@@ -98,8 +102,9 @@ class CalendarProvider(abc.ABC):
         """Like ``busy`` but per calendar: the intervals of every calendar that could be
         read, and the error of each one that could not (keyed by resource id).
 
-        The default asks ``busy`` one calendar at a time; batching sources override
-        it to report partial failures of one request.
+        The default asks ``busy`` one calendar at a time; batching sources
+        (``providers.batched.BatchedProvider``) override it to report partial
+        failures of one request.
         """
         busy: list[BusyInterval] = []
         errors: dict[str, ProviderError] = {}

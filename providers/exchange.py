@@ -52,7 +52,8 @@ from exchangelib.items import SEND_TO_NONE
 from exchangelib.properties import Attendee, Mailbox
 from exchangelib.protocol import Protocol
 
-from providers.base import CalendarProvider, CalendarRef, EventSpec, ProviderError
+from providers.base import CalendarRef, EventSpec, ProviderError
+from providers.batched import BatchedProvider, BusyEach, each_failed
 from providers.ical import owner_zone
 from solver.domain import BusyInterval, BusyKind, EventDetails
 
@@ -91,7 +92,7 @@ for _name in ("exchangelib", "exchangelib.util", "exchangelib.protocol"):
     logging.getLogger(_name).addFilter(_RedactSecrets())
 
 
-class ExchangeProvider(CalendarProvider):
+class ExchangeProvider(BatchedProvider):
     """Calendars on one Exchange server, read and written as one service account.
 
     ``service_endpoint`` is the EWS URL (``https://mail.example.org/EWS/Exchange.asmx``);
@@ -125,43 +126,17 @@ class ExchangeProvider(CalendarProvider):
     def __repr__(self) -> str:
         return "ExchangeProvider()"
 
-    # --- reading ---------------------------------------------------------------
+    # --- reading (the shape: providers.batched) ---------------------------------
 
-    def busy(self, calendars: Sequence[CalendarRef], start: datetime, end: datetime) -> list[BusyInterval]:
-        busy, errors = self.busy_each(calendars, start, end)
-        for ref in calendars:
-            if ref.resource_id in errors:
-                raise errors[ref.resource_id]
-        return busy
-
-    def busy_each(self, calendars: Sequence[CalendarRef], start: datetime,
-                  end: datetime) -> tuple[list[BusyInterval], dict[str, ProviderError]]:
-        busy: list[BusyInterval] = []
-        errors: dict[str, ProviderError] = {}
-        free_busy = [r for r in calendars if not r.details_allowed]
-        for i in range(0, len(free_busy), AVAILABILITY_BATCH):
-            got, failed = self._availability(free_busy[i:i + AVAILABILITY_BATCH], start, end)
-            busy.extend(got)
-            errors.update(failed)
-        for ref in calendars:
-            if ref.details_allowed:
-                try:
-                    busy.extend(self._calendar_view(ref, start, end))
-                except ProviderError as exc:
-                    errors[ref.resource_id] = exc
-        return busy, errors
-
-    def _availability(self, refs: Sequence[CalendarRef], start: datetime,
-                      end: datetime) -> tuple[list[BusyInterval], dict[str, ProviderError]]:
+    def _free_busy_batch(self, refs: Sequence[CalendarRef], start: datetime, end: datetime) -> BusyEach:
+        """``GetUserAvailability``; a mailbox answered with an error fails alone."""
         mailboxes = list(dict.fromkeys(_mailbox(r) for r in refs))
         try:
             views = list(self._protocol().get_free_busy_info(
                 accounts=[(m, "Required", False) for m in mailboxes], start=_ews(start), end=_ews(end),
                 merged_free_busy_interval=15, requested_view="Detailed"))
         except Exception as exc:  # exchangelib raises many kinds; each maps below
-            error = _ews_error("", "GetUserAvailability", exc, self.timeout)
-            return [], {r.resource_id: ProviderError(r.resource_id, error.reason, retry_after=error.retry_after,
-                                                     transient=error.transient) for r in refs}
+            return [], each_failed(refs, _ews_error("", "GetUserAvailability", exc, self.timeout))
         by_mailbox = dict(zip(mailboxes, views, strict=False))
         busy: list[BusyInterval] = []
         errors: dict[str, ProviderError] = {}
@@ -179,7 +154,8 @@ class ExchangeProvider(CalendarProvider):
                         busy.append(BusyInterval(ref.resource_id, event_start, event_end, kind, ref.owner))
         return busy, errors
 
-    def _calendar_view(self, ref: CalendarRef, start: datetime, end: datetime) -> list[BusyInterval]:
+    def _detailed(self, ref: CalendarRef, start: datetime, end: datetime) -> list[BusyInterval]:
+        """The calendar view (``FindItem``) of a connected mailbox, each item mapped by ``_item_interval``."""
         zone = owner_zone(ref)
         try:
             items = list(self._account(_mailbox(ref)).calendar.view(start=_ews(start), end=_ews(end))

@@ -42,7 +42,8 @@ import httplib2
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from providers.base import CalendarProvider, CalendarRef, EventSpec, ProviderError
+from providers.base import CalendarRef, EventSpec, ProviderError
+from providers.batched import BatchedProvider, BusyEach, each_failed
 from providers.http_status import error_for_status, retry_after_seconds
 from providers.ical import owner_zone
 from solver.domain import BusyInterval, BusyKind, EventDetails
@@ -85,7 +86,7 @@ def load_credentials(path: str | Path, *, subject: str = "",
     raise ValueError(f"credentials_file: {path} is neither a service-account key nor an authorized-user file")
 
 
-class GoogleProvider(CalendarProvider):
+class GoogleProvider(BatchedProvider):
     """Calendars of one Google account or domain.
 
     ``endpoint`` overrides the API's base URL (tests point it at a loopback
@@ -107,41 +108,16 @@ class GoogleProvider(CalendarProvider):
     def __repr__(self) -> str:
         return "GoogleProvider()"
 
-    # --- reading ---------------------------------------------------------------
+    # --- reading (the shape: providers.batched) ---------------------------------
 
-    def busy(self, calendars: Sequence[CalendarRef], start: datetime, end: datetime) -> list[BusyInterval]:
-        busy, errors = self.busy_each(calendars, start, end)
-        for ref in calendars:
-            if ref.resource_id in errors:
-                raise errors[ref.resource_id]
-        return busy
-
-    def busy_each(self, calendars: Sequence[CalendarRef], start: datetime,
-                  end: datetime) -> tuple[list[BusyInterval], dict[str, ProviderError]]:
-        busy: list[BusyInterval] = []
-        errors: dict[str, ProviderError] = {}
-        free_busy = [r for r in calendars if not r.details_allowed]
-        for i in range(0, len(free_busy), FREEBUSY_BATCH):
-            got, failed = self._free_busy(free_busy[i:i + FREEBUSY_BATCH], start, end)
-            busy.extend(got)
-            errors.update(failed)
-        for ref in calendars:
-            if ref.details_allowed:
-                try:
-                    busy.extend(self._events(ref, start, end))
-                except ProviderError as exc:
-                    errors[ref.resource_id] = exc
-        return busy, errors
-
-    def _free_busy(self, refs: Sequence[CalendarRef], start: datetime,
-                   end: datetime) -> tuple[list[BusyInterval], dict[str, ProviderError]]:
+    def _free_busy_batch(self, refs: Sequence[CalendarRef], start: datetime, end: datetime) -> BusyEach:
+        """``freebusy.query``; a calendar listed in the answer's ``errors`` fails alone."""
         body = {"timeMin": _rfc3339(start), "timeMax": _rfc3339(end), "calendarExpansionMax": FREEBUSY_BATCH,
                 "items": [{"id": cid} for cid in dict.fromkeys(r.calendar_id for r in refs)]}
         try:
             answer = self._execute(self._service().freebusy().query(body=body))
         except ProviderError as exc:
-            return [], {r.resource_id: ProviderError(r.resource_id, exc.reason, retry_after=exc.retry_after,
-                                                     transient=exc.transient) for r in refs}
+            return [], each_failed(refs, exc)
         busy: list[BusyInterval] = []
         errors: dict[str, ProviderError] = {}
         answered = answer.get("calendars", {})
@@ -165,7 +141,8 @@ class GoogleProvider(CalendarProvider):
                                                         transient=False)
         return busy, errors
 
-    def _events(self, ref: CalendarRef, start: datetime, end: datetime) -> list[BusyInterval]:
+    def _detailed(self, ref: CalendarRef, start: datetime, end: datetime) -> list[BusyInterval]:
+        """``events.list`` page by page, each event mapped by ``_event_interval``."""
         zone = owner_zone(ref)
         owner = ref.owner.strip().lower().removeprefix("mailto:")
         busy: list[BusyInterval] = []
@@ -275,11 +252,7 @@ def _http_error(resource_id: str, what: str, exc: HttpError) -> ProviderError:
     retry_after = exc.resp.get("retry-after")
     if status == 403 and reason in _RATE_LIMIT_REASONS:
         return ProviderError(resource_id, f"{what}: HTTP 403 ({reason})", retry_after=retry_after_seconds(retry_after))
-    error = error_for_status(resource_id, what, status, retry_after)
-    if reason:
-        error = ProviderError(resource_id, f"{error.reason} {reason}", retry_after=error.retry_after,
-                              transient=error.transient)
-    return error
+    return error_for_status(resource_id, what, status, retry_after, code=reason)
 
 
 def _event_interval(item: dict[str, Any], ref: CalendarRef, zone: ZoneInfo, owner: str) -> BusyInterval | None:

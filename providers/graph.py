@@ -36,7 +36,8 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from providers.base import CalendarProvider, CalendarRef, EventSpec, ProviderError
+from providers.base import CalendarRef, EventSpec, ProviderError
+from providers.batched import BatchedProvider, BusyEach, each_failed
 from providers.http_status import error_for_status
 from providers.ical import owner_zone
 from solver.domain import BusyInterval, BusyKind, EventDetails
@@ -91,7 +92,7 @@ def msal_token_provider(tenant_id: str, client_id: str, client_secret: str, *,
     return token
 
 
-class GraphProvider(CalendarProvider):
+class GraphProvider(BatchedProvider):
     """Calendars of one Microsoft 365 tenant (or one user)."""
 
     name = "graph"
@@ -115,34 +116,10 @@ class GraphProvider(CalendarProvider):
     def __repr__(self) -> str:
         return f"GraphProvider(base_url={self._base!r})"
 
-    # --- reading ---------------------------------------------------------------
+    # --- reading (the shape: providers.batched) ---------------------------------
 
-    def busy(self, calendars: Sequence[CalendarRef], start: datetime, end: datetime) -> list[BusyInterval]:
-        busy, errors = self.busy_each(calendars, start, end)
-        for ref in calendars:
-            if ref.resource_id in errors:
-                raise errors[ref.resource_id]
-        return busy
-
-    def busy_each(self, calendars: Sequence[CalendarRef], start: datetime,
-                  end: datetime) -> tuple[list[BusyInterval], dict[str, ProviderError]]:
-        busy: list[BusyInterval] = []
-        errors: dict[str, ProviderError] = {}
-        schedules = [r for r in calendars if not r.details_allowed]
-        for i in range(0, len(schedules), SCHEDULE_BATCH):
-            got, failed = self._schedules(schedules[i:i + SCHEDULE_BATCH], start, end)
-            busy.extend(b for b in got if b.resource_id not in failed)
-            errors.update(failed)
-        for ref in calendars:
-            if ref.details_allowed:
-                try:
-                    busy.extend(self._calendar_view(ref, start, end))
-                except ProviderError as exc:
-                    errors[ref.resource_id] = exc
-        return busy, errors
-
-    def _schedules(self, refs: Sequence[CalendarRef], start: datetime,
-                   end: datetime) -> tuple[list[BusyInterval], dict[str, ProviderError]]:
+    def _free_busy_batch(self, refs: Sequence[CalendarRef], start: datetime, end: datetime) -> BusyEach:
+        """``getSchedule`` in pieces under 42 days; a mailbox whose entry carries an error fails alone."""
         busy: list[BusyInterval] = []
         errors: dict[str, ProviderError] = {}
         mailboxes = list(dict.fromkeys(_mailbox(r) for r in refs))
@@ -157,7 +134,7 @@ class GraphProvider(CalendarProvider):
             try:
                 answer = self._call("POST", url, "getSchedule", refs[0].resource_id, json_body=body)
             except ProviderError as exc:
-                return [], {r.resource_id: _for(r, exc) for r in refs}
+                return [], each_failed(refs, exc)
             entries = {str(e.get("scheduleId", "")).lower(): e for e in answer.get("value", [])}
             for ref in refs:
                 entry = entries.get(_mailbox(ref).lower())
@@ -191,7 +168,8 @@ class GraphProvider(CalendarProvider):
                 busy.append(BusyInterval(ref.resource_id, item_start, item_end, kind, ref.owner))
         return busy
 
-    def _calendar_view(self, ref: CalendarRef, start: datetime, end: datetime) -> list[BusyInterval]:
+    def _detailed(self, ref: CalendarRef, start: datetime, end: datetime) -> list[BusyInterval]:
+        """``calendarView``, following ``@odata.nextLink`` pages on Graph's own host."""
         zone = owner_zone(ref)
         query = urllib.parse.urlencode({"startDateTime": _rfc3339(start), "endDateTime": _rfc3339(end),
                                         "$select": _VIEW_FIELDS, "$top": "500"})
@@ -269,8 +247,7 @@ class GraphProvider(CalendarProvider):
         try:
             token = self._token()
         except ProviderError as exc:
-            raise ProviderError(resource_id, exc.reason, retry_after=exc.retry_after,
-                                transient=exc.transient) from None
+            raise exc.for_resource(resource_id) from None
         except Exception as exc:  # a token source failing in its own way
             raise ProviderError(resource_id, f"{what}: no token ({type(exc).__name__})") from None
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json",
@@ -284,10 +261,8 @@ class GraphProvider(CalendarProvider):
         if missing_ok and response.status_code in (404, 410):
             return {}
         if response.status_code >= 400:
-            error = error_for_status(resource_id, what, response.status_code, response.headers.get("Retry-After"))
-            code = _graph_error_code(response)
-            raise ProviderError(resource_id, f"{error.reason} {code}".rstrip(), retry_after=error.retry_after,
-                                transient=error.transient)
+            raise error_for_status(resource_id, what, response.status_code, response.headers.get("Retry-After"),
+                                   code=_graph_error_code(response))
         if response.status_code == 204 or not response.content:
             return {}
         try:
@@ -328,10 +303,6 @@ def _event_interval(item: dict[str, Any], ref: CalendarRef, zone: ZoneInfo) -> B
 
 def _mailbox(ref: CalendarRef) -> str:
     return ref.calendar_id.strip().partition("/")[0]
-
-
-def _for(ref: CalendarRef, error: ProviderError) -> ProviderError:
-    return ProviderError(ref.resource_id, error.reason, retry_after=error.retry_after, transient=error.transient)
 
 
 def _graph_error_code(response: requests.Response) -> str:

@@ -20,13 +20,19 @@ from providers.base import ProviderError
 __all__ = ["error_for_status", "retry_after_seconds", "safe_url"]
 
 
-def error_for_status(resource_id: str, what: str, status: int, retry_after: str | None = None) -> ProviderError:
-    """The ``ProviderError`` for an HTTP ``status`` answering ``what`` (e.g. ``"GET https://host/…"``)."""
+def error_for_status(resource_id: str, what: str, status: int, retry_after: str | None = None, *,
+                     code: str = "") -> ProviderError:
+    """The ``ProviderError`` for an HTTP ``status`` answering ``what`` (e.g. ``"GET https://host/…"``).
+
+    ``code`` is the source's own error code from the answer's body (Google's
+    ``reason``, Graph's ``error.code``), added to the message when there is one.
+    """
+    said = f" {code}" if code else ""
     if status in (401, 403):
-        return ProviderError(resource_id, f"{what}: HTTP {status} (not authorized)", transient=False)
+        return ProviderError(resource_id, f"{what}: HTTP {status} (not authorized){said}", transient=False)
     if status == 429 or status >= 500:
-        return ProviderError(resource_id, f"{what}: HTTP {status}", retry_after=retry_after_seconds(retry_after))
-    return ProviderError(resource_id, f"{what}: HTTP {status}", transient=False)
+        return ProviderError(resource_id, f"{what}: HTTP {status}{said}", retry_after=retry_after_seconds(retry_after))
+    return ProviderError(resource_id, f"{what}: HTTP {status}{said}", transient=False)
 
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:

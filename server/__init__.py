@@ -8,8 +8,24 @@
     convert.py      result -> reply; conflict details via privacy.py only
     errors.py       any failure -> a gRPC status with rich details, never UNKNOWN
 
-around it: config.py (the YAML file), app.py (create_server, health, reflection,
-graceful shutdown), cli.py (``convene serve | slots | check``), render.py
+A booking (CreateBooking, CancelBooking, HoldSlot, ...) flows
+
+    service.py           the same caller and tenant
+    convert_booking.py   request -> booking.BookingRequest (the meeting as CheckTime converts it)
+    booking.py           chosen seats -> re-check against fresh calendars -> store.create
+                         (server/store: no double booking, idempotency, limits, the outbox)
+    convert_booking.py   store record -> reply (side-effect states)
+    errors.py            booking refusals -> FAILED_PRECONDITION, ALREADY_EXISTS, ... with details
+    side_effects.py      after commit, the outbox worker's handlers: the organizer's calendar
+                         event, the customers' emails (server/notify)
+
+and where each tenant's calendars come from: calendar_config.py (a member's or
+room's ``calendar:`` in the YAML) -> sources.py (one provider per account,
+secrets read once) -> calendars.py.
+
+Around it: config.py (the YAML file), booking_config.py (its ``smtp:`` and
+``outbox:`` sections), app.py (create_server, the booking store and outbox
+worker, health, reflection, graceful shutdown), cli.py (``convene serve |
+slots | check | book | cancel | bookings``), render.py and render_booking.py
 (terminal tables), demo.py (``make demo``), protogen.py (``make proto``).
-server/store and server/notify hold bookings and their side effects.
 """

@@ -144,6 +144,7 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
         config.limits.to_domain(),
         clock or (lambda: datetime.now(UTC)),
         desk,
+        config.batch.to_domain(),
     )
     scheduling_service_pb2_grpc.add_SchedulingServiceServicer_to_server(service, server)
 

@@ -1,6 +1,8 @@
 """The booking flow, as plain functions. A CreateBooking reads top to bottom as
 
-    request -> check the chosen seats against the rules (``booked_seats``)
+    request -> its request id booked before? replay that booking, or refuse another
+       body (``store.find_by_request_id``: ALREADY_EXISTS whatever the new body asks)
+    -> check the chosen seats against the rules (``booked_seats``)
     -> re-check exactly that assignment against FRESH calendars and the confirmed
        bookings (``recheck``: solver.check_time on seats narrowed to the choice)
     -> store.create (the database itself refuses a double booking, and enforces
@@ -350,10 +352,14 @@ def create_booking(desk: BookingDesk, tenant: Tenant, request: BookingRequest, *
                    deadline: float | None = None) -> CreateResult:
     """Books ``request`` or refuses it (see the module docstring).
 
-    Raises ``InvalidRequest`` / ``UnknownResource`` (bad choice of seats or
-    organizer), ``BookingRefused`` (not free at commit), and the store's
-    ``IdempotencyConflict``, ``LimitReached``, ``InvalidBooking``, ``StoreUnavailable``.
+    Raises ``IdempotencyConflict`` (the request id booked before with another
+    body, whatever this body asks), ``InvalidRequest`` / ``UnknownResource`` (bad
+    choice of seats or organizer), ``BookingRefused`` (not free at commit), and
+    the store's ``LimitReached``, ``InvalidBooking``, ``StoreUnavailable``.
     """
+    first = _first_result(desk.store, tenant.id, request)
+    if first is not None:
+        return first
     seats = booked_seats(tenant.directory, request.meeting, request.choices)
     booking = new_booking(tenant, request, seats)
     try:
@@ -362,8 +368,8 @@ def create_booking(desk: BookingDesk, tenant: Tenant, request: BookingRequest, *
         result = desk.store.create(request.request_id, request.body_hash, booking, request.allow_conflicts,
                                    limits=member_limits(tenant.directory, seats))
     except BookingRefused:
-        # A retry of a request that did book finds its own booking in the way: replay it.
-        replay = _first_result(desk.store, tenant.id, request, booking)
+        # A twin of this request may have committed meanwhile, its booking now in the way.
+        replay = _first_result(desk.store, tenant.id, request)
         if replay is not None:
             return replay
         raise
@@ -375,16 +381,15 @@ def create_booking(desk: BookingDesk, tenant: Tenant, request: BookingRequest, *
     return result
 
 
-def _first_result(store: BookingStore, tenant: str, request: BookingRequest,
-                  booking: NewBooking) -> CreateResult | None:
-    """The booking ``request.request_id`` made earlier, if it holds the same resources at the
-    same time (a same-body retry always does); raises ``IdempotencyConflict`` if its body differs."""
-    for record in store.list(tenant, booking.resource_ids[0], booking.start, booking.end):
-        if record.request_id == request.request_id:
-            if record.body_hash != request.body_hash:
-                raise IdempotencyConflict(tenant, request.request_id, record.id)
-            return CreateResult(record, replayed=True)
-    return None
+def _first_result(store: BookingStore, tenant: str, request: BookingRequest) -> CreateResult | None:
+    """The booking ``request.request_id`` made earlier, replayed (even if cancelled since);
+    None when it booked nothing. Raises ``IdempotencyConflict`` when its body differs."""
+    record = store.find_by_request_id(tenant, request.request_id)
+    if record is None:
+        return None
+    if record.body_hash != request.body_hash:
+        raise IdempotencyConflict(tenant, request.request_id, record.id)
+    return CreateResult(record, replayed=True)
 
 
 def cancel_booking(desk: BookingDesk, tenant: Tenant, booking_id: str) -> BookingRecord:

@@ -12,6 +12,8 @@
                  [--assign maria --assign sam --assign dana --assign demo-lab] [--request-id ID]
     convene bookings --target localhost:50051 --api-key KEY [--resource maria] [--from 2026-12-07]
     convene cancel --target localhost:50051 --api-key KEY BOOKING_ID
+    convene batch examples/batch/hiring-week.json [--config convene.yaml] [--out result]
+    convene tune examples/batch/hiring-week.json --grid alternate=1,10 earliness=0,0.1
 
 ``--target`` calls a running server; ``--config`` instead starts one in this
 process on a free loopback port (same code path, nothing to run first). Naive
@@ -47,6 +49,7 @@ from convene.v1 import booking_pb2, meeting_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from server.app import serve, start_server
+from server.batch_cli import add_batch_commands
 from server.config import ConfigError, load_config, parse_duration
 from server.render import check_report, slots_report
 from server.render_booking import booking_report, bookings_report
@@ -361,6 +364,8 @@ def _parser() -> argparse.ArgumentParser:
     check_cmd.add_argument("--start", required=True, help="the start (date-time)")
     check_cmd.set_defaults(run=_check)
 
+    add_batch_commands(commands)  # batch, tune: in-process on a config (server/batch_cli.py)
+
     book_cmd = commands.add_parser("book", help="book a meeting at one start")
     _client_arguments(book_cmd)
     book_cmd.add_argument("--start", required=True, help="the start (date-time)")
@@ -403,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.command != "serve" and not args.api_key:
+    # serve, batch and tune run on a config in this process: no server to authenticate to.
+    if args.command not in ("serve", "batch", "tune") and not args.api_key:
         parser.error("--api-key (or $CONVENE_API_KEY) is required")
     try:
         code: int = args.run(args)

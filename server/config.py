@@ -44,6 +44,7 @@ from pydantic import (
     model_validator,
 )
 
+from server.batch_config import BatchSettings
 from server.booking_config import OutboxSettings, SmtpConfig
 from server.calendar_config import CalendarSource, IcsCalendar
 from solver.domain import Cycle, DayRange, Distribution, WorkingHours
@@ -414,6 +415,8 @@ class Config(_Strict):
     smtp: SmtpConfig | None = None
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    # OptimizeBatch's limits and Dask schedulers (server/batch_config.py).
+    batch: BatchSettings = Field(default_factory=BatchSettings)
     api_keys: list[ApiKeyConfig] = Field(default_factory=list)
     tenants: dict[str, TenantConfig] = Field(default_factory=dict)
 

@@ -7,9 +7,9 @@ rules inline or a template with overrides, the window being the meeting at
 (a missing request id, a customer without an address, a start between minutes)
 are collected with the meeting's and raised together as ``InvalidRequest``.
 
-Out: store records become ``convene.v1.Booking``; side-effect states map 1:1,
-except that a task this server skipped on purpose (no SMTP configured, no
-calendar to write to) shows as ``SIDE_EFFECT_STATE_SKIPPED``.
+Out: store records become ``convene.v1.Booking``; side-effect states map 1:1
+(a task this server skipped on purpose, no SMTP configured or no calendar to
+write to, is ``SIDE_EFFECT_STATE_SKIPPED`` with the reason as its result).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from convene.v1 import scheduling_service_pb2 as api
 from server import convert
 from server.booking import DEFAULT_TITLE, MAX_HOLD, BookingRefused, BookingRequest
 from server.calendars import Unavailable
-from server.side_effects import is_skipped
 from server.store import BookingRecord, BookingStatus, Hold, Person, ResourceKind, SideEffect, TaskKind, TaskStatus
 from solver.domain import BusyKind, Conflict
 from solver.errors import FieldViolation, InvalidRequest
@@ -267,10 +266,9 @@ def _person(person: Person) -> booking_pb2.Person:
 
 
 def _side_effect(effect: SideEffect) -> booking_pb2.SideEffect:
-    skipped = effect.status is TaskStatus.DONE and is_skipped(effect.result)
     message = booking_pb2.SideEffect(
         kind=_KINDS.get(effect.kind, booking_pb2.SIDE_EFFECT_KIND_UNSPECIFIED),
-        state=booking_pb2.SIDE_EFFECT_STATE_SKIPPED if skipped else _STATES[effect.status],
+        state=_STATES[effect.status],
         attempts=effect.attempts, last_error=effect.last_error, result=effect.result)
     if effect.next_attempt_at is not None:
         message.next_attempt_time.CopyFrom(_timestamp(effect.next_attempt_at))

@@ -42,7 +42,7 @@ def side_effects_table(booking: booking_pb2.Booking) -> str:
     """One row per side effect: what, its state, attempts, and its result or last error."""
     rows = []
     for effect in booking.side_effects:
-        outcome = effect.result.removeprefix("skipped: ")
+        outcome = effect.result
         if effect.last_error and effect.state != booking_pb2.SIDE_EFFECT_STATE_DONE:
             outcome = f"last error: {effect.last_error}"
         rows.append([_KIND.get(effect.kind, "?"), _STATE.get(effect.state, "?"), str(effect.attempts), outcome])

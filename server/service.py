@@ -10,7 +10,7 @@ turns each into a status with details.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -20,8 +20,10 @@ from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from server import convert, convert_booking, paging
 from server.auth import ApiKeys, Caller, Unauthenticated
+from server.batch_config import BatchPolicy
+from server.batch_errors import stream_guarded
+from server.batch_service import BatchCall, optimize_batch_stream
 from server.booking import BookingDesk, BookingsDisabled, cancel_booking, create_booking, hold_slot, release_hold
-from server.booking_errors import booking_guarded
 from server.calendars import FetchedBusy, busy_span, resources_of
 from server.errors import guarded
 from server.tenants import Tenant
@@ -54,12 +56,13 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
 
     def __init__(self, tenants: Mapping[str, Tenant], keys: ApiKeys, limits: Limits,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 bookings: BookingDesk | None = None) -> None:
+                 bookings: BookingDesk | None = None, batch: BatchPolicy | None = None) -> None:
         self._tenants = tenants
         self._keys = keys
         self._limits = limits
         self._clock = clock
         self._bookings = bookings  # None: the booking RPCs answer UNIMPLEMENTED
+        self._batch = batch or BatchPolicy()
 
     def _caller(self, context: grpc.ServicerContext) -> tuple[Caller, Tenant]:
         caller = self._keys.authenticate(context.invocation_metadata() or ())
@@ -175,7 +178,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             raise BookingsDisabled()
         return self._bookings
 
-    @booking_guarded
+    @guarded
     def CreateBooking(self, request: api.CreateBookingRequest,
                       context: grpc.ServicerContext) -> api.CreateBookingResponse:
         caller, tenant = self._caller(context)
@@ -187,7 +190,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         return api.CreateBookingResponse(booking=convert_booking.booking_to_proto(result.booking),
                                          replayed=result.replayed)
 
-    @booking_guarded
+    @guarded
     def GetBooking(self, request: api.GetBookingRequest, context: grpc.ServicerContext) -> api.GetBookingResponse:
         _, tenant = self._caller(context)
         desk = self._desk()
@@ -196,7 +199,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         record = desk.store.get(request.booking_id, tenant=tenant.id)
         return api.GetBookingResponse(booking=convert_booking.booking_to_proto(record))
 
-    @booking_guarded
+    @guarded
     def ListBookings(self, request: api.ListBookingsRequest,
                      context: grpc.ServicerContext) -> api.ListBookingsResponse:
         _, tenant = self._caller(context)
@@ -221,7 +224,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             bookings=[convert_booking.booking_to_proto(r) for r in page],
             next_page_token=paging.encode(offset + size, paging.fingerprint(request)) if more else "")
 
-    @booking_guarded
+    @guarded
     def CancelBooking(self, request: api.CancelBookingRequest,
                       context: grpc.ServicerContext) -> api.CancelBookingResponse:
         _, tenant = self._caller(context)
@@ -231,7 +234,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         record = cancel_booking(desk, tenant, request.booking_id)
         return api.CancelBookingResponse(booking=convert_booking.booking_to_proto(record))
 
-    @booking_guarded
+    @guarded
     def HoldSlot(self, request: api.HoldSlotRequest, context: grpc.ServicerContext) -> api.HoldSlotResponse:
         _, tenant = self._caller(context)
         desk = self._desk()
@@ -239,9 +242,22 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         hold = hold_slot(desk, tenant, query.resource_ids, query.start, query.end, query.ttl)
         return api.HoldSlotResponse(hold=convert_booking.hold_to_proto(hold))
 
-    @booking_guarded
+    @guarded
     def ReleaseHold(self, request: api.ReleaseHoldRequest,
                     context: grpc.ServicerContext) -> api.ReleaseHoldResponse:
         self._caller(context)
         release_hold(self._desk(), request.hold_id)
         return api.ReleaseHoldResponse()
+
+    # --- Batch optimization -----------------------------------------------------------
+    #
+    # request -> batch_service (convert_batch, validate, fetch busy, run_batch in a thread,
+    # batch_commit) -> a stream of progress messages, then the result
+
+    @stream_guarded
+    def OptimizeBatch(self, request: api.OptimizeBatchRequest,
+                      context: grpc.ServicerContext) -> Iterator[api.OptimizeBatchResponse]:
+        caller, tenant = self._caller(context)
+        call = BatchCall(tenant, caller.principal, self._limits, self._batch, self._bookings, self._clock(),
+                         context.time_remaining(), lambda: not context.is_active())
+        yield from optimize_batch_stream(request, call)

@@ -7,9 +7,9 @@
 
 A side effect that cannot happen on this server is *skipped*, not retried
 forever: without an ``smtp:`` section the emails are skipped ("email is
-disabled"), and an organizer without a calendar gets no event. Such a task is
-recorded done with a result starting ``skipped:``; the API shows it as
-``SIDE_EFFECT_STATE_SKIPPED`` (``is_skipped``).
+disabled"), and an organizer without a calendar gets no event. Such a handler
+returns ``Skipped(reason)``: the task is recorded skipped, not done, and the API
+shows it as ``SIDE_EFFECT_STATE_SKIPPED`` with the reason as its result.
 """
 
 from __future__ import annotations
@@ -23,20 +23,14 @@ from providers.base import CalendarProvider, CalendarRef
 from server.calendars import ProviderCalendars
 from server.config import ConfigError, SmtpConfig
 from server.notify import SmtpMailer, SmtpSettings, calendar_handlers, email_handlers
-from server.store import BookingRecord, Handler, OutboxTask, TaskKind
+from server.store import BookingRecord, Handler, OutboxTask, Skipped, TaskKind, TaskStatus
 from server.tenants import Tenant
 
-__all__ = ["SKIPPED_PREFIX", "booking_handlers", "describe_smtp", "is_skipped", "smtp_settings"]
+__all__ = ["EMAIL_DISABLED", "booking_handlers", "describe_smtp", "smtp_settings"]
 
 log = logging.getLogger("convene.server")
 
-SKIPPED_PREFIX = "skipped: "
-EMAIL_DISABLED = SKIPPED_PREFIX + "email is disabled (the server's config has no smtp section)"
-
-
-def is_skipped(result: str) -> bool:
-    """True for the result of a side effect this server skipped on purpose."""
-    return result.startswith(SKIPPED_PREFIX)
+EMAIL_DISABLED = Skipped("email is disabled (the server's config has no smtp section)")
 
 
 def booking_handlers(tenants: Mapping[str, Tenant], smtp: SmtpConfig | None) -> dict[str, Handler]:
@@ -50,7 +44,7 @@ def booking_handlers(tenants: Mapping[str, Tenant], smtp: SmtpConfig | None) -> 
     return handlers
 
 
-def _skip(task: OutboxTask) -> str:
+def _skip(task: OutboxTask) -> Skipped:
     return EMAIL_DISABLED
 
 
@@ -102,21 +96,21 @@ def _calendar(tenants: Mapping[str, Tenant]) -> dict[str, Handler]:
 
     write = calendar_handlers(resolve)
 
-    def create_event(task: OutboxTask) -> str:
+    def create_event(task: OutboxTask) -> str | Skipped:
         found = _organizer_calendar(tenants, task.booking)
         if found is None:
-            return SKIPPED_PREFIX + f"the organizer {task.booking.organizer.email or '(none)'} has no calendar"
+            return Skipped(f"the organizer {task.booking.organizer.email or '(none)'} has no calendar")
         result = write[TaskKind.CREATE_EVENT.value](task) or ""
         found[0].calendars.invalidate([found[1]])  # the organizer's next read sees the event
         return result
 
-    def cancel_event(task: OutboxTask) -> str:
+    def cancel_event(task: OutboxTask) -> str | Skipped:
         created = task.booking.side_effects.get(TaskKind.CREATE_EVENT.value)
-        if created is not None and is_skipped(created.result):
-            return SKIPPED_PREFIX + "no event was made"
+        if created is not None and created.status is TaskStatus.SKIPPED:
+            return Skipped("no event was made")
         found = _organizer_calendar(tenants, task.booking)
         if found is None:
-            return SKIPPED_PREFIX + "the organizer has no calendar any more"
+            return Skipped("the organizer has no calendar any more")
         result = write[TaskKind.CANCEL_EVENT.value](task) or ""
         found[0].calendars.invalidate([found[1]])
         return result

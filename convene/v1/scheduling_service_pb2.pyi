@@ -1,5 +1,6 @@
 import datetime
 
+from convene.v1 import batch_pb2 as _batch_pb2
 from convene.v1 import booking_pb2 as _booking_pb2
 from convene.v1 import directory_pb2 as _directory_pb2
 from convene.v1 import meeting_pb2 as _meeting_pb2
@@ -301,3 +302,33 @@ class ReleaseHoldRequest(_message.Message):
 class ReleaseHoldResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class OptimizeBatchRequest(_message.Message):
+    __slots__ = ("request_id", "items", "weights", "allow_conflicts", "time_limit", "workers", "scheduler", "commit", "now")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    TIME_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULER_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    NOW_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    items: _containers.RepeatedCompositeFieldContainer[_batch_pb2.BatchItem]
+    weights: _batch_pb2.BatchWeights
+    allow_conflicts: bool
+    time_limit: _duration_pb2.Duration
+    workers: int
+    scheduler: str
+    commit: bool
+    now: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[_batch_pb2.BatchItem, _Mapping]]] = ..., weights: _Optional[_Union[_batch_pb2.BatchWeights, _Mapping]] = ..., allow_conflicts: _Optional[bool] = ..., time_limit: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workers: _Optional[int] = ..., scheduler: _Optional[str] = ..., commit: _Optional[bool] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class OptimizeBatchResponse(_message.Message):
+    __slots__ = ("progress", "result")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    progress: _batch_pb2.BatchProgress
+    result: _batch_pb2.BatchResult
+    def __init__(self, progress: _Optional[_Union[_batch_pb2.BatchProgress, _Mapping]] = ..., result: _Optional[_Union[_batch_pb2.BatchResult, _Mapping]] = ...) -> None: ...

@@ -112,6 +112,11 @@ class SchedulingServiceStub:
                 request_serializer=convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldRequest.SerializeToString,
                 response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldResponse.FromString,
                 _registered_method=True)
+        self.OptimizeBatch = channel.unary_stream(
+                '/convene.v1.SchedulingService/OptimizeBatch',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchResponse.FromString,
+                _registered_method=True)
 
 
 class SchedulingServiceServicer:
@@ -225,6 +230,19 @@ class SchedulingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OptimizeBatch(self, request, context):
+        """Schedules many booking requests together (batch optimization): a start
+        and an assignment per item, or a reason it is left out, with no member
+        or room double-booked across the batch and existing bookings. Streams a
+        progress message per improved schedule, then the result. With `commit`,
+        books every scheduled item: all of them, or none. The call's deadline
+        bounds the solve; past it the result is the best found (not proven
+        optimal), or DEADLINE_EXCEEDED when none was found.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SchedulingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -297,6 +315,11 @@ def add_SchedulingServiceServicer_to_server(servicer, server):
                     servicer.ReleaseHold,
                     request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldRequest.FromString,
                     response_serializer=convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldResponse.SerializeToString,
+            ),
+            'OptimizeBatch': grpc.unary_stream_rpc_method_handler(
+                    servicer.OptimizeBatch,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -685,6 +708,33 @@ class SchedulingService:
             '/convene.v1.SchedulingService/ReleaseHold',
             convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldRequest.SerializeToString,
             convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OptimizeBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/convene.v1.SchedulingService/OptimizeBatch',
+            convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -33,7 +33,7 @@ from server.store.model import (
     TaskKind,
     TaskStatus,
 )
-from server.store.outbox import Backoff, Handler, OutboxWorker, PermanentTaskError
+from server.store.outbox import Backoff, Handler, OutboxWorker, PermanentTaskError, Skipped
 from server.store.source import StoreBookings
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "Person",
     "ResourceKind",
     "SideEffect",
+    "Skipped",
     "StoreBookings",
     "StoreError",
     "StoreUnavailable",

@@ -24,6 +24,7 @@ promise itself, so it holds across processes and store instances:
 id with the same ``body_hash`` returns the first booking (``replayed=True``,
 even if it was cancelled since); with another body it raises
 ``IdempotencyConflict``. A request that failed stored nothing and may be retried.
+``find_by_request_id`` looks the first booking up without booking anything.
 
 **Limits.** The caller passes each member's daily/weekly limits; the store
 counts that member's confirmed bookings by their meeting's start in the local
@@ -37,7 +38,8 @@ whenever they are passed; leave them out to skip them.
 when the counterpart never ran). Each (booking, kind) exists once. An
 ``OutboxWorker`` claims due tasks with a lease (``claim_tasks``), runs their
 handlers and records the outcome (``complete_task`` / ``retry_task`` /
-``fail_task``). Their state is ``BookingRecord.side_effects``.
+``fail_task``, or ``skip_task`` when the effect is not needed on this server).
+Their state is ``BookingRecord.side_effects``.
 
 **Short holds.** ``hold`` reserves resources for a few minutes so two agents do
 not chase one slot; it fails like ``create`` when the resources are taken.
@@ -104,6 +106,11 @@ class BookingStore(abc.ABC):
         ``tenant`` is given and the booking belongs to another tenant)."""
 
     @abc.abstractmethod
+    def find_by_request_id(self, tenant: str, request_id: str) -> BookingRecord | None:
+        """The booking ``create`` made for ``(tenant, request_id)``, confirmed or cancelled since;
+        None when that request id has booked nothing."""
+
+    @abc.abstractmethod
     def list(self, tenant: str, resource_id: str | None = None, start: datetime | None = None,
              end: datetime | None = None, status: BookingStatus | None = None,
              limit: int = 1000) -> builtins.list[BookingRecord]:
@@ -162,6 +169,11 @@ class BookingStore(abc.ABC):
     @abc.abstractmethod
     def fail_task(self, task: OutboxTask, error: str) -> bool:
         """Gives the task up for good (the handler said retrying cannot help)."""
+
+    @abc.abstractmethod
+    def skip_task(self, task: OutboxTask, reason: str) -> bool:
+        """Marks the task skipped, not done: its effect is not needed or not possible on this
+        server (``reason``, kept as its result). False when the claim was lost."""
 
     # --- Lifecycle ------------------------------------------------------------------
 

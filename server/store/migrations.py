@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["SCHEMA_VERSION_TABLE", "Migration", "check_migrations", "pending"]
+__all__ = ["SCHEMA_VERSION_TABLE", "SKIPPED_NOT_DONE", "Migration", "check_migrations", "pending"]
 
 SCHEMA_VERSION_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -28,6 +28,14 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
+
+
+# Step 4 of both backends (data only, the same SQL). Before ``skip_task``, a side effect
+# skipped on purpose was recorded done with a result "skipped: <why>": make it what it is.
+SKIPPED_NOT_DONE = Migration(4, "side effects skipped on purpose are skipped, not done", (
+    "UPDATE outbox SET status = 'skipped', result = substr(result, 10) "
+    "WHERE status = 'done' AND substr(result, 1, 9) = 'skipped: '",
+))
 
 
 def check_migrations(steps: Sequence[Migration]) -> None:

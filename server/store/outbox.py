@@ -9,6 +9,9 @@ runs the task's handler, then records the outcome:
 
 - the handler returned: the task is done (its return value, e.g. a calendar
   event id, is kept as the task's ``result``);
+- it returned ``Skipped(reason)``: the effect is not needed or not possible on
+  this server (no SMTP configured, no calendar to write to); the task is
+  skipped, not done, with the reason as its result;
 - it raised: the task is due again after an exponential backoff
   (``Backoff``; a ``ProviderError.retry_after`` is honoured) and the error is
   recorded; ``PermanentTaskError`` or a ``ProviderError`` with
@@ -39,12 +42,21 @@ from providers.base import ProviderError
 from server.store.base import BookingStore
 from server.store.model import OutboxTask
 
-__all__ = ["Backoff", "Handler", "OutboxWorker", "PermanentTaskError"]
+__all__ = ["Backoff", "Handler", "OutboxWorker", "PermanentTaskError", "Skipped"]
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class Skipped:
+    """What a handler returns when its side effect is not needed or not possible on this
+    server: the task is recorded SKIPPED (``BookingStore.skip_task``) with ``reason``."""
+
+    reason: str
+
+
 # A handler runs one side effect; what it returns is kept as the task's result.
-Handler = Callable[[OutboxTask], str | None]
+Handler = Callable[[OutboxTask], str | Skipped | None]
 
 _MAX_ERROR = 1000  # characters of an error message kept on the task
 
@@ -118,7 +130,11 @@ class OutboxWorker:
         except Exception as exc:  # a handler's failure is data: record it, retry later
             self._failed(task, exc)
             return
-        if not self._store.complete_task(task, result or ""):
+        if isinstance(result, Skipped):
+            recorded = self._store.skip_task(task, result.reason)
+        else:
+            recorded = self._store.complete_task(task, result or "")
+        if not recorded:
             log.warning("outbox task %s (%s of %s) lost its lease before it finished",
                         task.id, task.kind, task.booking_id)
 

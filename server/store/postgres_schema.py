@@ -11,7 +11,7 @@ locks instead.
 
 from __future__ import annotations
 
-from server.store.migrations import Migration, check_migrations
+from server.store.migrations import SKIPPED_NOT_DONE, Migration, check_migrations
 
 __all__ = ["MIGRATIONS", "OVERLAP_CONSTRAINT", "REQUEST_CONSTRAINT"]
 
@@ -102,6 +102,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         )""",
         "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
     )),
+    SKIPPED_NOT_DONE,
 )
 
 check_migrations(MIGRATIONS)

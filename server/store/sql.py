@@ -260,13 +260,11 @@ class SqlBookingStore(BookingStore):
                 allow_member_conflicts: bool, limits: Mapping[str, MemberLimit]) -> CreateResult:
         # Twin requests wait for each other here, so the second one replays the first.
         self._lock(tx, [f"request\x1f{booking.tenant}\x1f{request_id}"])
-        first = tx.one(f"SELECT {_BOOKING_COLUMNS} FROM bookings b WHERE b.tenant = %s AND b.request_id = %s",
-                       (booking.tenant, request_id))
+        first = self._by_request_id(tx, booking.tenant, request_id)
         if first is not None:
-            record = self._records(tx, [first])[0]
-            if record.body_hash != body_hash:
-                raise IdempotencyConflict(booking.tenant, request_id, record.id)
-            return CreateResult(record, replayed=True)
+            if first.body_hash != body_hash:
+                raise IdempotencyConflict(booking.tenant, request_id, first.id)
+            return CreateResult(first, replayed=True)
 
         if self._check_overlaps:
             self._lock(tx, self._resource_keys(booking.tenant, booking.resource_ids))
@@ -374,6 +372,15 @@ class SqlBookingStore(BookingStore):
         if row is None:
             raise BookingNotFound(booking_id)
         return self._records(tx, [row])[0]
+
+    def find_by_request_id(self, tenant: str, request_id: str) -> BookingRecord | None:
+        with self._tx(write=False) as tx:
+            return self._by_request_id(tx, tenant, request_id)
+
+    def _by_request_id(self, tx: Tx, tenant: str, request_id: str) -> BookingRecord | None:
+        row = tx.one(f"SELECT {_BOOKING_COLUMNS} FROM bookings b WHERE b.tenant = %s AND b.request_id = %s",
+                     (tenant, request_id))
+        return self._records(tx, [row])[0] if row is not None else None
 
     def list(self, tenant: str, resource_id: str | None = None, start: datetime | None = None,
              end: datetime | None = None, status: BookingStatus | None = None,
@@ -537,6 +544,9 @@ class SqlBookingStore(BookingStore):
 
     def fail_task(self, task: OutboxTask, error: str) -> bool:
         return self._finish(task, TaskStatus.FAILED, error=error)
+
+    def skip_task(self, task: OutboxTask, reason: str) -> bool:
+        return self._finish(task, TaskStatus.SKIPPED, result=reason)
 
     def _finish(self, task: OutboxTask, status: TaskStatus, *, result: str | None = None,
                 error: str | None = None, at: datetime | None = None) -> bool:

@@ -7,7 +7,7 @@ are TEXT. Booleans are 0/1.
 
 from __future__ import annotations
 
-from server.store.migrations import Migration, check_migrations
+from server.store.migrations import SKIPPED_NOT_DONE, Migration, check_migrations
 
 __all__ = ["MIGRATIONS"]
 
@@ -90,6 +90,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         )""",
         "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
     )),
+    SKIPPED_NOT_DONE,
 )
 
 check_migrations(MIGRATIONS)

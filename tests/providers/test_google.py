@@ -86,6 +86,18 @@ def test_many_free_busy_calendars_go_fifty_per_request(http_server: LoopbackHttp
     assert sorted(len(json.loads(r.body)["items"]) for r in http_server.requests) == [20, 50, 50]
 
 
+def test_a_calendar_read_only_in_part_gives_no_intervals(http_server: LoopbackHttp):
+    """Its first period was readable, its second not: the calendar fails whole, else it would look free."""
+    http_server.route("POST", f"{BASE}/freeBusy", ok({"calendars": {
+        "ada@example.org": {"busy": [{"start": "2024-03-04T09:00:00Z", "end": "2024-03-04T10:00:00Z"},
+                                     {"start": "not a time", "end": "2024-03-04T12:00:00Z"}]},
+        "bob@example.org": {"busy": [{"start": "2024-03-04T09:00:00Z", "end": "2024-03-04T10:00:00Z"}]}}}))
+    busy, errors = provider(http_server).busy_each([fb_ref("ada"), fb_ref("bob")], *WINDOW)
+    assert [b.resource_id for b in busy] == ["bob"]
+    assert {k: (e.reason, e.transient) for k, e in errors.items()} == {
+        "ada": ("freebusy: unreadable busy period", False)}
+
+
 # --- events.list ---------------------------------------------------------------------
 
 

@@ -43,6 +43,20 @@ def _uids(path: Path) -> list[str]:
     return [str(e["UID"]) for e in events_in(path)]
 
 
+def _assert_request_id_reused(world: World, request: api.CreateBookingRequest, first_id: str) -> None:
+    """CreateBooking refuses ``request`` as ALREADY_EXISTS, naming the booking its request id made."""
+    with pytest.raises(grpc.RpcError) as caught:
+        world.stub.CreateBooking(request, metadata=key(), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS, caught.value.details()
+    assert "request_id" in caught.value.details()
+    status = rpc_status.from_call(caught.value)
+    assert status is not None
+    infos = [d for d in status.details if d.Is(error_details_pb2.ErrorInfo.DESCRIPTOR)]
+    info = error_details_pb2.ErrorInfo()
+    infos[0].Unpack(info)
+    assert info.reason == "REQUEST_ID_REUSED" and info.metadata["booking_id"] == first_id
+
+
 def test_a_retry_returns_the_first_booking_and_nothing_twice(world: World) -> None:
     request = create_request("interview-42", at(11), [["alice"], ["carol"], ["large"]], meeting=PANEL)
     first = world.stub.CreateBooking(request, metadata=key(), timeout=10)
@@ -64,17 +78,19 @@ def test_the_same_request_id_with_another_body_is_already_exists(world: World) -
     first = world.stub.CreateBooking(create_request("dup", at(11), [["bob"]]), metadata=key(), timeout=10)
     for changed in (create_request("dup", at(11), [["bob"]], title="Another title"),  # same slot
                     create_request("dup", at(15), [["bob"]])):  # another, free slot
-        with pytest.raises(grpc.RpcError) as caught:
-            world.stub.CreateBooking(changed, metadata=key(), timeout=10)
-        assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS, caught.value.details()
-        assert "request_id" in caught.value.details()
-        status = rpc_status.from_call(caught.value)
-        assert status is not None
-        infos = [d for d in status.details if d.Is(error_details_pb2.ErrorInfo.DESCRIPTOR)]
-        info = error_details_pb2.ErrorInfo()
-        infos[0].Unpack(info)
-        assert info.reason == "REQUEST_ID_REUSED" and info.metadata["booking_id"] == first.booking.id
+        _assert_request_id_reused(world, changed, first.booking.id)
     assert len(world.store.list("team", "bob")) == 1
+
+
+def test_a_reused_request_id_is_already_exists_even_where_the_new_body_is_not_free(world: World) -> None:
+    """The new body asks for alice during her "Board prep" (10:00-11:00), a slot its re-check
+    refuses; the request id still decides first: ALREADY_EXISTS, not FAILED_PRECONDITION."""
+    first = world.stub.CreateBooking(create_request("dup-busy", at(11), [["bob"]]), metadata=key(), timeout=10)
+    _assert_request_id_reused(world, create_request("dup-busy", at(10), [["alice"]]), first.booking.id)
+    # Another caller's booking in the way of the new body: the same answer.
+    world.stub.CreateBooking(create_request("carol-at-2", at(14), [["carol"]]), metadata=key(), timeout=10)
+    _assert_request_id_reused(world, create_request("dup-busy", at(14), [["carol"]]), first.booking.id)
+    assert [b.request_id for b in world.store.list("team")] == ["dup-busy", "carol-at-2"]
 
 
 def test_a_retry_after_a_cancel_replays_the_cancelled_booking(world: World) -> None:

@@ -80,6 +80,21 @@ def test_same_request_with_another_body_is_refused(store: BookingStore) -> None:
     assert len(store.list(TENANT)) == 1
 
 
+def test_find_by_request_id_gives_the_first_booking_of_that_tenant(store: BookingStore) -> None:
+    first = store.create("req-1", "hash-1", booking(member("m1"), start=0))
+    store.create("req-2", "hash-1", booking(member("m1"), start=120))
+    store.create("req-1", "hash-1", booking(member("m1"), start=240, tenant="globex"))
+
+    found = store.find_by_request_id(TENANT, "req-1")
+
+    assert found == first.booking
+    assert store.find_by_request_id(TENANT, "req-3") is None
+    assert store.find_by_request_id("initech", "req-1") is None
+    store.cancel(first.booking.id)  # cancelled, it is still what req-1 booked
+    cancelled = store.find_by_request_id(TENANT, "req-1")
+    assert cancelled is not None and (cancelled.id, cancelled.status) == (first.booking.id, BookingStatus.CANCELLED)
+
+
 def test_request_ids_are_per_tenant(store: BookingStore) -> None:
     a = store.create("req-1", "hash-1", booking())
     b = store.create("req-1", "hash-1", booking(tenant="globex"))

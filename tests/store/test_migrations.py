@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server.store import StoreUnavailable, open_store
+from server.store import StoreUnavailable, TaskStatus, open_store
 from server.store.postgres import PostgresBookingStore
 from server.store.sqlite import SqliteBookingStore
 from server.store.sqlite_schema import MIGRATIONS
@@ -67,6 +67,22 @@ def test_concurrent_starts_apply_each_step_once(open_url) -> None:
     assert errors == []
     assert len(stores) == 8
     assert _applied(stores[0]) == list(range(1, NEWEST + 1))
+
+
+def test_step_4_turns_effects_recorded_done_as_skipped_into_skipped(open_url) -> None:
+    """Before ``skip_task`` a side effect skipped on purpose was stored done, its result "skipped: <why>"."""
+    store = open_url(migrate=False)
+    store.migrate(target=3)
+    b = store.create("r", "h", booking()).booking
+    with store._tx() as tx:
+        for kind, result in (("create_event", "event-1"), ("send_invite", "skipped: email is disabled")):
+            tx.run("UPDATE outbox SET status = 'done', attempts = 1, result = %s WHERE kind = %s", (result, kind))
+
+    assert store.migrate(target=4) == 4
+
+    effects = store.get(b.id).side_effects
+    assert {k: (e.status, e.attempts, e.result) for k, e in effects.items()} == {
+        "create_event": (TaskStatus.DONE, 1, "event-1"), "send_invite": (TaskStatus.SKIPPED, 1, "email is disabled")}
 
 
 def test_urls_pick_the_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,6 +18,7 @@ from server.store import (
     OutboxTask,
     OutboxWorker,
     PermanentTaskError,
+    Skipped,
     TaskKind,
     TaskStatus,
     open_store,
@@ -198,6 +199,33 @@ def test_nobody_to_email_skips_the_emails(store: BookingStore) -> None:
 
     assert _states(store, b.id) == {"create_event": "done", "send_invite": "skipped",
                                     "cancel_event": "pending(attempts=0)", "send_cancel": "skipped"}
+
+
+def test_a_skipped_effect_is_recorded_skipped_with_its_reason_not_done(store: BookingStore) -> None:
+    b = store.create("r", "h", booking()).booking
+    handlers: dict[str, Handler] = {"create_event": lambda task: Skipped("the organizer has no calendar"),
+                                    "send_invite": lambda task: "sent to 1"}
+
+    assert OutboxWorker(store, handlers).run_once() == 2
+
+    effects = store.get(b.id).side_effects
+    assert {k: (e.status, e.attempts, e.result) for k, e in effects.items()} == {
+        "create_event": (TaskStatus.SKIPPED, 1, "the organizer has no calendar"),
+        "send_invite": (TaskStatus.DONE, 1, "sent to 1")}
+    # Nothing was made, so a cancel has nothing to remove from the calendar.
+    store.cancel(b.id)
+    assert _states(store, b.id)["cancel_event"] == "skipped"
+
+
+def test_skip_task_needs_the_claim(store: BookingStore, clock) -> None:
+    b = store.create("r", "h", booking()).booking
+    (orphan,) = store.claim_tasks(["create_event"], 1, timedelta(minutes=5))
+    clock.advance(minutes=6)
+    (taken,) = store.claim_tasks(["create_event"], 1, timedelta(minutes=5))
+
+    assert not store.skip_task(orphan, "late")
+    assert store.skip_task(taken, "no calendar")
+    assert _states(store, b.id)["create_event"] == "skipped"
 
 
 def test_concurrent_workers_run_each_task_exactly_once(store_url: str, store: BookingStore, clock) -> None:
