@@ -139,8 +139,40 @@ _PATH = re.compile(r"^(?P<head>[a-z_]+)(?P<rest>.*)$")  # "seats" + "[1].candida
 _SEAT_PATH = re.compile(r"^(?P<index>\[\d+\])\.(?P<name>[a-z_]+)(?P<rest>.*)$")  # "[1]" "candidates" "[0]"
 
 
+class PathTranslator:
+    """Renames the field paths in the solver's errors to the request's own paths.
+
+    Subclasses say how one path is renamed (``proto_path``); the errors follow.
+    """
+
+    def proto_path(self, path: str) -> str:
+        raise NotImplementedError
+
+    def translate(self, exc: SchedulingError) -> SchedulingError:
+        """The same error with its field paths in the request's terms."""
+        if isinstance(exc, InvalidRequest):
+            return InvalidRequest(list(dict.fromkeys(FieldViolation(self.proto_path(v.field), v.description)
+                                                     for v in exc.violations)))
+        if isinstance(exc, UnknownResource):
+            return UnknownResource(self.proto_path(exc.field), exc.resource_id)
+        if isinstance(exc, LimitExceeded):
+            return LimitExceeded(self.proto_path(exc.field), exc.limit_name, exc.limit, exc.actual)
+        return exc
+
+    @contextmanager
+    def solver_errors(self) -> Iterator[None]:
+        """Re-raises the solver's errors with the request's field paths."""
+        try:
+            yield
+        except SchedulingError as exc:
+            translated = self.translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+
 @dataclass(frozen=True)
-class FieldPaths:
+class FieldPaths(PathTranslator):
     """Renames solver field paths to the paths of the request on the wire.
 
     ``rules_prefix`` is ``rules`` for inline rules and ``template.overrides`` when
@@ -165,27 +197,6 @@ class FieldPaths:
             rest = f"{seat['index']}.{_SEAT_FIELDS.get(seat['name'], seat['name'])}{seat['rest']}"
         return f"{self.rules_prefix}.{_RULES_FIELDS[head]}{rest}"
 
-    def translate(self, exc: SchedulingError) -> SchedulingError:
-        """The same error with its field paths in the request's terms."""
-        if isinstance(exc, InvalidRequest):
-            return InvalidRequest([FieldViolation(self.proto_path(v.field), v.description)
-                                   for v in exc.violations])
-        if isinstance(exc, UnknownResource):
-            return UnknownResource(self.proto_path(exc.field), exc.resource_id)
-        if isinstance(exc, LimitExceeded):
-            return LimitExceeded(self.proto_path(exc.field), exc.limit_name, exc.limit, exc.actual)
-        return exc
-
-    @contextmanager
-    def solver_errors(self) -> Iterator[None]:
-        """Re-raises the solver's errors with the request's field paths."""
-        try:
-            yield
-        except SchedulingError as exc:
-            translated = self.translate(exc)
-            if translated is exc:
-                raise
-            raise translated from exc
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 
@@ -87,7 +86,7 @@ _CONFLICT_KINDS = {
 
 
 @dataclass(frozen=True)
-class BatchQuery:
+class BatchQuery(convert.PathTranslator):
     """An OptimizeBatch request in the solver's terms plus what solving, committing and
     the reply need. ``items[i]`` is the wire form of ``batch.items[i]``."""
 
@@ -110,28 +109,6 @@ class BatchQuery:
         if rest.split(".", 1)[0].split("[", 1)[0] == "now":
             return "now"  # one `now` for the whole batch
         return f"items[{index}].{self.paths[index].proto_path(rest)}"
-
-    def translate(self, exc: SchedulingError) -> SchedulingError:
-        """The same error with its field paths in the request's terms."""
-        if isinstance(exc, InvalidRequest):
-            return InvalidRequest(list(dict.fromkeys(FieldViolation(self.proto_path(v.field), v.description)
-                                                     for v in exc.violations)))
-        if isinstance(exc, UnknownResource):
-            return UnknownResource(self.proto_path(exc.field), exc.resource_id)
-        if isinstance(exc, LimitExceeded):
-            return LimitExceeded(self.proto_path(exc.field), exc.limit_name, exc.limit, exc.actual)
-        return exc
-
-    @contextmanager
-    def solver_errors(self) -> Iterator[None]:
-        """Re-raises the solver's errors with the request's field paths."""
-        try:
-            yield
-        except SchedulingError as exc:
-            translated = self.translate(exc)
-            if translated is exc:
-                raise
-            raise translated from exc
 
 
 # --- In ------------------------------------------------------------------------------------
