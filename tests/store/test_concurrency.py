@@ -19,9 +19,11 @@ from tests.store.helpers import TENANT, booking, member, room
 THREADS = 50
 
 
-def _race(make: Callable[[int], tuple[BookingStore, str, NewBooking, bool]]) -> tuple[list[CreateResult],
+def _race(make: Callable[[int], tuple[BookingStore, str, NewBooking, bool]],
+          tolerate: Callable[[BaseException], bool] = lambda exc: False) -> tuple[list[CreateResult],
                                                                                   list[BookingConflict]]:
-    """Runs ``THREADS`` creates released at once; returns successes and conflicts."""
+    """Runs ``THREADS`` creates released at once; returns successes and conflicts.
+    Errors that ``tolerate`` accepts count as neither."""
     gate = threading.Barrier(THREADS)
     done: list[CreateResult] = []
     refused: list[BookingConflict] = []
@@ -37,6 +39,8 @@ def _race(make: Callable[[int], tuple[BookingStore, str, NewBooking, bool]]) -> 
             with lock:
                 refused.append(exc)
         except BaseException as exc:
+            if tolerate(exc):
+                return
             with lock:
                 other.append(exc)
         else:
@@ -100,9 +104,14 @@ def test_the_exclusion_constraint_alone_prevents_double_booking(pg_schema_url: s
     open_store(pg_schema_url).close()
     stores = [PostgresBookingStore(pg_schema_url, check_overlaps=False) for _ in range(THREADS)]
     try:
-        done, refused = _race(lambda i: (stores[i], f"req-{i}", make(i), anyway))
+        # Without the advisory locks, PostgreSQL may pick deadlock victims among inserts that
+        # wait on each other's uncommitted holds: refused too, never double-booked.
+        done, refused = _race(lambda i: (stores[i], f"req-{i}", make(i), anyway),
+                              tolerate=lambda exc: "deadlock detected" in str(exc))
         # The losers' conflicts come from looking up the winner after the database refused them.
-        _assert_exactly_one(stores[0], done, refused, "m1" if not anyway else "r1")
+        assert len(done) == 1
+        assert [b.id for b in stores[0].list(TENANT, resource_id="m1" if not anyway else "r1")] == [
+            done[0].booking.id]
         assert all(e.conflicts for e in refused)
     finally:
         for s in stores:
