@@ -9,25 +9,30 @@ The flow, per independent part of the batch (solver.batch_decompose):
              -> greedy first fit (batch_board): the baseline and first schedule
              -> greedy cheapest fit, if better
              -> small repairs for items left out (batch_repair)
-             -> one CP-SAT model over the part (batch_cpsat)
+             -> the time-indexed LP by column generation (batch_rows, batch_lp):
+                the proven bound, and a dive for a schedule near it
+             -> one CP-SAT model over the part (batch_cpsat), hinted with the best
              -> scheduled items, reasons, KPIs (batch_result) -> merge
 
-``optimize_batch`` solves the parts one after another in this process (pure:
-no threads or processes of its own; CP-SAT may use ``workers`` threads).
-``server.batch_runner`` runs ``solve_part`` on a process pool or a Dask
-cluster instead. The objective is in solver.batch_objective and
+``optimize_batch`` solves the parts in this process, ``workers`` of them at a
+time in threads (the LP solver and CP-SAT release the GIL; each part then gets
+``workers // lanes`` CP-SAT workers). ``server.batch_runner`` runs
+``solve_part`` on a process pool or a Dask cluster instead. The objective is in solver.batch_objective and
 docs/objective.md.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from solver.batch_board import Board, LimitBook, Placement, cheapest_fit, first_fit
 from solver.batch_cpsat import SolverSettings, solve_model
 from solver.batch_decompose import ProgressTally, merge_results, split_batch
+from solver.batch_lp import relax_and_dive
 from solver.batch_objective import Breakdown, TermWeights, cost_ceiling, evaluate, term_weights
 from solver.batch_prepare import PreparedItem, plan_items, prepare_item, with_options, with_weights
 from solver.batch_repair import repair
@@ -76,6 +81,8 @@ __all__ = [
 
 # Below this many seconds left, CP-SAT is not started: the greedy schedule is the answer.
 _MIN_SOLVE_SECONDS = 0.02
+# The share of a part's time left after the greedy and repairs that the LP (bound and dive) may take.
+_LP_SHARE = 0.85
 
 # (score so far, items scheduled, source) -> None
 ScoreReport = Callable[[Score, int, str], None]
@@ -111,8 +118,9 @@ def optimize_batch(
     """Schedule as much of ``batch`` as is worth it (see the module docstring).
 
     Every part is planned and greedily scheduled first (the first progress
-    report is that whole schedule); then each part gets CP-SAT for a share of
-    the time left proportional to its size. ``deadline`` is a
+    report is that whole schedule); then the parts are improved, up to
+    ``batch.workers`` at once, each for a share of the time left proportional to
+    its size (times the parts running at once, capped at all of it). ``deadline`` is a
     ``time.monotonic()`` instant; past it or ``batch.time_limit``, the best
     schedule found is returned and the status says it is not proven optimal.
     """
@@ -128,22 +136,36 @@ def optimize_batch(
         prepared.append(ready)
         if ready is not None:
             tally.update(n, _baseline_score(ready), len(ready.baseline), "greedy")
-    results: list[BatchResult] = []
-    left = sum(len(p.items) for p in parts)
-    for n, (part, ready) in enumerate(zip(parts, prepared, strict=True)):
+    # Parts run ``lanes`` at a time, each in a thread (the LP and CP-SAT release the GIL), the
+    # CP-SAT workers shared among them.
+    lanes = max(1, min(batch.workers, len(parts)))
+    lock = threading.Lock()
+    waiting = [sum(len(p.items) for p in parts)]  # items of the parts not started yet
+
+    def solve(n: int) -> BatchResult:
+        part, ready = parts[n], prepared[n]
+        with lock:
+            share = min(1.0, lanes * len(part.items) / waiting[0])
+            waiting[0] -= len(part.items)
         if ready is None:
-            results.append(_timed_out(directory, part, time.monotonic() - began))
-            continue
+            return _timed_out(directory, part, time.monotonic() - began)
+
+        def report(score: Score, scheduled: int, source: str) -> None:
+            with lock:
+                tally.update(n, score, scheduled, source)
+
         # A share of the time left in proportion to the items left; unused time carries over.
-        share = (stop - time.monotonic()) * len(part.items) / left
-        left -= len(part.items)
+        result = solve_prepared(ready, stop=time.monotonic() + (stop - time.monotonic()) * share, report=report,
+                                cancelled=cancelled, workers=max(1, batch.workers // lanes))
+        with lock:
+            tally.update(n, result.score, result.kpis.scheduled, "part", done=True)
+        return result
 
-        def report(score: Score, scheduled: int, source: str, n: int = n) -> None:
-            tally.update(n, score, scheduled, source)
-
-        result = solve_prepared(ready, stop=time.monotonic() + share, report=report, cancelled=cancelled)
-        tally.update(n, result.score, result.kpis.scheduled, "part", done=True)
-        results.append(result)
+    if lanes == 1:
+        results = [solve(n) for n in range(len(parts))]
+    else:
+        with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="batch-part") as pool:
+            results = list(pool.map(solve, range(len(parts))))
     return merge_results(directory, batch, results, time.monotonic() - began)
 
 
@@ -223,15 +245,18 @@ def solve_prepared(
     stop: float,
     report: ScoreReport | None = None,
     cancelled: Callable[[], bool] | None = None,
+    workers: int | None = None,
 ) -> BatchResult:
     """Improve a prepared part until ``stop`` (a ``time.monotonic()`` instant): a
-    cheapest-fit greedy, repairs for items left out, then CP-SAT hinted with the
-    best schedule so far; the best schedule found is kept."""
+    cheapest-fit greedy, repairs for items left out, the LP bound and dive
+    (solver.batch_lp), then CP-SAT hinted with the best schedule so far; the best
+    schedule found is kept, the best bound proven (LP or CP-SAT) reported.
+    ``workers``: CP-SAT workers (default ``batch.workers``)."""
     began = time.monotonic()
     batch = ready.batch
     placements, greedy = ready.baseline, ready.baseline_breakdown
     status = BatchStatus.FEASIBLE
-    bound_ticks = 0  # nothing proven until CP-SAT says so
+    bound_ticks = 0  # nothing proven until the LP or CP-SAT says so
     # Where waiting is cheaper than an alternate, placing each item where it costs least does better.
     items = [with_options(item) for item in ready.items]
     cheapest = cheapest_fit(items, Board(LimitBook(ready.directory, ready.bookings_by)), ready.terms.earliness)
@@ -240,7 +265,7 @@ def solve_prepared(
         placements, greedy = cheapest, cheapest_breakdown
         if report is not None:
             report(_score(ready, (greedy.unscheduled_priority, greedy.cost), (0, 0)), len(placements), "greedy")
-    settings = SolverSettings(stop - began, batch.workers, batch.seed)
+    settings = SolverSettings(stop - began, batch.workers if workers is None else workers, batch.seed)
     lexicographic = batch.priority_weight is None
     if lexicographic and greedy.unscheduled_priority and stop - began >= _MIN_SOLVE_SECONDS:
         # Small repairs first: they find room for left-out items far faster than the whole model.
@@ -251,25 +276,51 @@ def solve_prepared(
             placements, greedy = repaired, fixed
             if report is not None:
                 report(_score(ready, (fixed.unscheduled_priority, fixed.cost), (0, 0)), len(repaired), "repair")
+    lp_bound = 0
     if all(len(item.starts) == 0 for item in items):
         status, bound_ticks = BatchStatus.OPTIMAL, greedy.total  # nothing can be scheduled
     elif stop - time.monotonic() >= _MIN_SOLVE_SECONDS and not (cancelled is not None and cancelled()):
+        # The LP of the time-indexed model: the bound CP-SAT's own LP cannot reach, and a dive
+        # for a schedule near it. CP-SAT then polishes the best schedule for the time left.
+        relaxed = relax_and_dive(items, ready.directory, ready.bookings_by, ready.terms, placements,
+                                 stop=time.monotonic() + (stop - time.monotonic()) * _LP_SHARE, cancelled=cancelled)
+        lp_bound = relaxed.bound if relaxed.bound is not None else 0
+        bound_ticks = lp_bound
+        if relaxed.placements is not None:
+            dived_at = relaxed.placements
+            dived = evaluate(items, dived_at, ready.directory, ready.terms)
+            if lexicographic and dived.unscheduled_priority > greedy.unscheduled_priority:
+                # The dive fixed its way into a corner for an item or two: small repairs find them room.
+                dived_at = repair(items, dived_at, ready.directory, ready.bookings_by, ready.terms, settings,
+                                  time.monotonic() + (stop - time.monotonic()) / 2, cancelled)
+                dived = evaluate(items, dived_at, ready.directory, ready.terms)
+            if dived.total < greedy.total:
+                placements, greedy = dived_at, dived
+                if report is not None:  # reported as the optimizer's ("cp-sat"), the sources the API lists
+                    report(_score(ready, (dived.unscheduled_priority, dived.cost), _split(lp_bound, ready)),
+                           len(placements), "cp-sat")
+
+    if status is not BatchStatus.OPTIMAL and stop - time.monotonic() >= _MIN_SOLVE_SECONDS and \
+            not (cancelled is not None and cancelled()) and greedy.total > bound_ticks:
 
         def on_solution(objective: int, bound: int, scheduled: int, _: float) -> None:
             if report is not None:
                 # Costs are never negative: a bound below 0 (before the first LP) says nothing.
-                report(_score(ready, _split(objective, ready), _split(max(bound, 0), ready)), scheduled, "cp-sat")
+                report(_score(ready, _split(objective, ready), _split(max(bound, lp_bound, 0), ready)), scheduled,
+                       "cp-sat")
 
         outcome = solve_model(items, ready.directory, LimitBook(ready.directory, ready.bookings_by),
                               ready.terms, placements, replace(settings, time_limit=stop - time.monotonic()),
                               explicit_priority=not lexicographic, report=on_solution, cancelled=cancelled)
-        bound_ticks = max(outcome.bound, 0)
+        bound_ticks = max(outcome.bound, lp_bound, 0)
         if outcome.placements is not None:
             found = evaluate(items, outcome.placements, ready.directory, ready.terms)
             if found.total <= greedy.total:
                 placements, status = outcome.placements, outcome.status
         if status is BatchStatus.OPTIMAL:
             bound_ticks = evaluate(items, placements, ready.directory, ready.terms).total
+    if evaluate(items, placements, ready.directory, ready.terms).total <= bound_ticks:
+        status = BatchStatus.OPTIMAL  # the schedule meets a proven bound
 
     final = evaluate(items, placements, ready.directory, ready.terms)
     score = _score(ready, (final.unscheduled_priority, final.cost), _split(min(bound_ticks, final.total), ready))

@@ -39,8 +39,8 @@ from solver.conflicts import conflict_costs
 from solver.domain import Booking, Cycle, Directory, MemberSeat, PoolSeat, RoomSeat, SlotRequest, Weights
 from solver.grid import IntArray, candidate_starts, from_minutes, iso_week, to_minutes, zone_clock
 from solver.masks import BoolMatrix, FreeMask, Window, build_free_mask
-from solver.plan import Plan, earliest_start, minutes_of
-from solver.seats import INFEASIBLE, attendee_count, room_candidates, unit_seats
+from solver.plan import Plan, earliest_start, minutes_of, too_small_rooms
+from solver.seats import INFEASIBLE, unit_seats
 
 __all__ = [
     "Option",
@@ -207,20 +207,8 @@ def plan_items(directory: Directory, busy: BusyTable, bookings_by: Mapping[str, 
                             shared.events)
             units = unit_seats(directory, requests[n], held, own)
             plans[n] = Plan(requests[n], Window(own, duration, before, after), units, mask,
-                            _too_small(directory, requests[n]))
+                            too_small_rooms(directory, requests[n], units))
     return [plans[n] for n in range(len(requests))]
-
-
-def _too_small(directory: Directory, request: SlotRequest) -> dict[int, tuple[str, ...]]:
-    """Per room seat, the rooms dropped for capacity (as Plan.too_small)."""
-    attendees = attendee_count(request, directory)
-    out: dict[int, tuple[str, ...]] = {}
-    for i, seat in enumerate(request.seats):
-        if isinstance(seat, RoomSeat):
-            kept = {r for r, _ in room_candidates(seat, directory, attendees)}
-            listed = list(seat.rooms) + [r for p in seat.pools for r in directory.pools[p].members]
-            out[i] = tuple(r for r in dict.fromkeys(listed) if r not in kept)
-    return out
 
 
 def prepare_item(

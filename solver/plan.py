@@ -17,7 +17,7 @@ from solver.grid import IntArray, candidate_starts, to_minutes
 from solver.masks import FreeMask, Window, build_free_mask
 from solver.seats import INFEASIBLE, UnitSeat, unit_seats
 
-__all__ = ["Plan", "make_plan", "minutes_of"]
+__all__ = ["Plan", "make_plan", "minutes_of", "too_small_rooms"]
 
 
 def minutes_of(td_seconds: float) -> int:
@@ -77,14 +77,15 @@ def make_plan(
         minutes_of(request.buffer_after.total_seconds()),
     )
     units = unit_seats(directory, request, bookings, starts)
-    too_small = _too_small_rooms(directory, request, units)
+    too_small = too_small_rooms(directory, request, units)
     resources = [c for u in units for c in u.candidates] + list(request.optional_members)
     resources += [r for rooms in too_small.values() for r in rooms]
     mask = build_free_mask(directory, list(dict.fromkeys(resources)), busy, bookings, window, request.resolution)
     return Plan(request, window, units, mask, too_small)
 
 
-def _too_small_rooms(directory: Directory, request: SlotRequest, units: list[UnitSeat]) -> dict[int, tuple[str, ...]]:
+def too_small_rooms(directory: Directory, request: SlotRequest, units: list[UnitSeat]) -> dict[int, tuple[str, ...]]:
+    """Per room seat, the listed rooms (and room-pool rooms) its units dropped for capacity."""
     out: dict[int, tuple[str, ...]] = {}
     for unit in units:
         seat = request.seats[unit.seat_index]
