@@ -296,9 +296,9 @@ def solve_prepared(
                 dived = evaluate(items, dived_at, ready.directory, ready.terms)
             if dived.total < greedy.total:
                 placements, greedy = dived_at, dived
-                if report is not None:  # reported as the optimizer's ("cp-sat"), the sources the API lists
+                if report is not None:
                     report(_score(ready, (dived.unscheduled_priority, dived.cost), _split(lp_bound, ready)),
-                           len(placements), "cp-sat")
+                           len(placements), "lp")
 
     if status is not BatchStatus.OPTIMAL and stop - time.monotonic() >= _MIN_SOLVE_SECONDS and \
             not (cancelled is not None and cancelled()) and greedy.total > bound_ticks:

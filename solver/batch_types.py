@@ -163,7 +163,7 @@ class BatchProgress:
     ``objective``, ``best_bound`` and ``scheduled`` add up the latest schedule of
     each part heard from so far; ``complete`` says every part is in (from then
     on they describe a schedule of the whole batch). ``source``: "greedy",
-    "repair", "cp-sat" (an improving solution) or "part" (a part finished).
+    "repair", "lp" (the LP dive), "cp-sat" (an improving solution) or "part" (a part finished).
     """
 
     objective: float

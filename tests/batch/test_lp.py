@@ -18,7 +18,7 @@ from hypothesis import given, settings
 
 from bench.batch_instances import interview_weeks
 from solver import Booking, BusyInterval, Directory, MemberSeat
-from solver.batch import BatchRequest, optimize_batch, prepare_part, split_batch
+from solver.batch import BatchProgress, BatchRequest, optimize_batch, prepare_part, split_batch
 from solver.batch_board import Board, LimitBook, clashes
 from solver.batch_lp import relax_and_dive
 from solver.batch_objective import evaluate
@@ -132,7 +132,12 @@ def test_bound_is_tight_on_an_interview_week() -> None:
     """Where CP-SAT's own LP bound stays far below, the column-generation bound meets
     the schedule within a fraction of a percent."""
     directory, busy, bookings, batch = interview_weeks(requests=30, members=12, rooms=3, weeks=1)
-    result = optimize_batch(directory, busy, bookings, replace(batch, time_limit=3.0, workers=1))
+    progress: list[BatchProgress] = []
+    result = optimize_batch(directory, busy, bookings, replace(batch, time_limit=3.0, workers=1),
+                            on_progress=progress.append)
     assert len(split_batch(directory, batch)) == 1
     assert result.best_bound <= result.objective
     assert result.gap < 0.01
+    # The dive's schedule beats the greedy ones here and is reported as the LP's.
+    sources = [p.source for p in progress]
+    assert "lp" in sources and set(sources) <= {"greedy", "repair", "lp", "cp-sat", "part"}
