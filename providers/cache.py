@@ -7,6 +7,11 @@ after ``ttl`` seconds; our own bookings call ``invalidate(resource_id)`` so
 the next query sees the new event at once.
 
 Only successful reads are cached: a failure is asked again next time.
+
+``table`` answers like ``get`` as a ``BusyTable``: each entry converts its
+intervals to numpy arrays once, on first use, and every later query slices
+them (the server's warm path: no per-request conversion). Entry lookup,
+expiry and invalidation are the same for both.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from providers.base import CalendarRef
+from solver.busy import BusyTable
 from solver.domain import BusyInterval
 
 __all__ = ["BusyCache"]
@@ -37,6 +44,11 @@ class _Entry:
     def overlapping(self, start: datetime, end: datetime) -> list[BusyInterval]:
         lo, hi = start.timestamp(), end.timestamp()
         return [b for b, (s, e) in zip(self.busy, self.spans, strict=True) if s < hi and e > lo]
+
+    @cached_property
+    def table(self) -> BusyTable:
+        """Built on first use (a fresh read for a booking's re-check never needs it), then shared."""
+        return BusyTable.of(self.busy)
 
 
 class BusyCache:
@@ -68,16 +80,36 @@ class BusyCache:
 
     def get(self, source: str, ref: CalendarRef, start: datetime, end: datetime) -> list[BusyInterval] | None:
         """The intervals of ``ref`` overlapping ``[start, end)`` if a fresh entry covers it, else None."""
+        entry = self._covering(source, ref, start, end)
+        if entry is None:
+            with self._lock:
+                self.misses += 1
+            return None
+        return entry.overlapping(start, end)
+
+    def table(self, source: str, ref: CalendarRef, start: datetime, end: datetime, *,
+              counted: bool = True) -> BusyTable | None:
+        """``get`` as a ``BusyTable`` (the blocking intervals), sliced from the entry's arrays.
+
+        A miss is never counted: the caller goes on to ``get`` through the fetch, which counts
+        it. ``counted=False`` does not count a hit either (reading back what a fetch just stored).
+        """
+        entry = self._covering(source, ref, start, end, counted=counted)
+        # Converting and slicing happen outside the lock: an entry never changes once stored.
+        return None if entry is None else entry.table.overlapping(start.timestamp() / 60.0, end.timestamp() / 60.0)
+
+    def _covering(self, source: str, ref: CalendarRef, start: datetime, end: datetime, *,
+                  counted: bool = True) -> _Entry | None:
+        """A fresh entry of ``ref`` whose window holds ``[start, end)``, else None."""
         now = self._clock()
         key = (source, ref)
         with self._lock:
-            entries = [e for e in self._entries.get(key, []) if e.expires > now]
-            for entry in entries:
-                if entry.start <= start and end <= entry.end:
+            for entry in self._entries.get(key, []):
+                if entry.expires > now and entry.start <= start and end <= entry.end:
                     self._entries.move_to_end(key)
-                    self.hits += 1
-                    return entry.overlapping(start, end)
-            self.misses += 1
+                    if counted:
+                        self.hits += 1
+                    return entry
             return None
 
     def put(self, source: str, ref: CalendarRef, start: datetime, end: datetime,

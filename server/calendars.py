@@ -9,6 +9,11 @@ asks the configured providers in parallel under the request's deadline;
 A calendar that could not be read makes its resource *unavailable*, never
 free: the resource gets one busy interval over the whole span, and the reply
 names it in ``unavailable_calendars``.
+
+What a read found is a ``BusyTable`` (the solver's arrays). Calendars served
+from a warm ``BusyCache`` arrive as slices of the arrays their cache entry
+built once, so a warm request converts nothing; only what was read from a
+source just now is converted.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Protocol
 from providers.base import CalendarProvider, CalendarRef
 from providers.cache import BusyCache
 from providers.fetch import DEFAULT_SOURCE_TIMEOUT, fetch_busy
+from solver.busy import BusyTable
 from solver.domain import BusyInterval, BusyKind, Directory, MemberSeat, PoolSeat, RoomSeat, SlotRequest
 
 __all__ = [
@@ -46,16 +52,22 @@ class Unavailable:
 class FetchedBusy:
     """What a fetch found: blocking intervals (unreadable calendars blocked whole) and the failures."""
 
-    busy: tuple[BusyInterval, ...]
+    table: BusyTable
     unavailable: tuple[Unavailable, ...] = ()
 
+    @property
+    def busy(self) -> tuple[BusyInterval, ...]:
+        """The blocking intervals as objects (for callers that want them rather than the arrays)."""
+        return self.table.intervals
+
     @staticmethod
-    def of(busy: Iterable[BusyInterval], unavailable: Iterable[Unavailable], start: datetime,
-           end: datetime) -> FetchedBusy:
-        """Blocks every unavailable resource over ``[start, end)``: unknown is not free."""
+    def of(busy: Iterable[BusyInterval], unavailable: Iterable[Unavailable], start: datetime, end: datetime,
+           *, read: Sequence[BusyTable] = ()) -> FetchedBusy:
+        """``read`` (tables, e.g. from the cache), then ``busy``, then every unavailable resource
+        blocked over ``[start, end)``: unknown is not free."""
         failed = tuple(sorted(unavailable, key=lambda u: u.resource_id))
-        blocked = tuple(BusyInterval(u.resource_id, start, end, BusyKind.BUSY) for u in failed)
-        return FetchedBusy(tuple(busy) + blocked, failed)
+        blocked = [BusyInterval(u.resource_id, start, end, BusyKind.BUSY) for u in failed]
+        return FetchedBusy(BusyTable.concat([*read, BusyTable.of([*busy, *blocked])]), failed)
 
 
 class BusySource(Protocol):
@@ -94,15 +106,34 @@ class ProviderCalendars:
              deadline: float | None = None, fresh: bool = False) -> FetchedBusy:
         wanted = [self.calendars[r] for r in sorted(resource_ids) if r in self.calendars]
         if not wanted:
-            return FetchedBusy(())
+            return FetchedBusy.of((), (), start, end)
         if fresh:
             # Dropping the entries first makes the read below go to the sources and
             # store what they say now; a read in flight from before cannot overwrite it.
             self.invalidate(resource_ids)
-        fetched = fetch_busy(wanted, start, end, deadline=deadline, per_source_timeout=self.source_timeout,
+        cached = {} if fresh else self._cached_tables(wanted, start, end)
+        missing = [(provider, ref) for provider, ref in wanted if ref.resource_id not in cached]
+        if not missing:
+            return FetchedBusy.of((), (), start, end, read=list(cached.values()))
+        fetched = fetch_busy(missing, start, end, deadline=deadline, per_source_timeout=self.source_timeout,
                              cache=self.cache)
+        if not fresh:
+            # The read just filled the cache: converting there, once, serves this request and
+            # every one after it. A calendar whose entry is gone again is converted below.
+            read = [(provider, ref) for provider, ref in missing if ref.resource_id not in fetched.failures]
+            cached |= self._cached_tables(read, start, end, counted=False)
         failures = [Unavailable(resource_id, reason) for resource_id, reason in fetched.failures.items()]
-        return FetchedBusy.of(fetched.busy, failures, start, end)
+        loose = [b for b in fetched.busy if b.resource_id not in cached]
+        return FetchedBusy.of(loose, failures, start, end, read=list(cached.values()))
+
+    def _cached_tables(self, calendars: Sequence[tuple[CalendarProvider, CalendarRef]], start: datetime,
+                       end: datetime, *, counted: bool = True) -> dict[str, BusyTable]:
+        """Per resource, the cached arrays of its calendar over ``[start, end)`` where a fresh entry holds them."""
+        if self.cache is None:
+            return {}
+        found = ((ref.resource_id, self.cache.table(provider.name, ref, start, end, counted=counted))
+                 for provider, ref in calendars)
+        return {resource_id: table for resource_id, table in found if table is not None}
 
     def invalidate(self, resource_ids: Collection[str]) -> None:
         if self.cache is not None:
