@@ -9,7 +9,7 @@ DEADLINE_EXCEEDED, the booking errors, INTERNAL), and
 
     CommitFailed  -> the status of the item's own refusal (FAILED_PRECONDITION with
                      SLOT_UNAVAILABLE and BookingConflictDetails, BOOKING_LIMIT_REACHED, ...),
-                     its message naming the item and the rollback, plus
+                     its message naming the item and that nothing was booked, plus
                      google.rpc.ResourceInfo (resource_type "batch item", the item's id)
 """
 
@@ -36,7 +36,7 @@ _DETAILS_KEY = "grpc-status-details-bin"
 
 
 def commit_status(exc: CommitFailed, request_id: str) -> grpc.Status:
-    """The item's own status, its message saying which item and what was rolled back."""
+    """The item's own status, its message saying which item was refused (nothing was booked)."""
     cause = status_for(exc.cause, request_id)
     rich = status_pb2.Status(code=cause.code.value[0], message=cause.details)
     for key, value in cause.trailing_metadata or ():
@@ -46,7 +46,7 @@ def commit_status(exc: CommitFailed, request_id: str) -> grpc.Status:
     item = any_pb2.Any()
     item.Pack(error_details_pb2.ResourceInfo(
         resource_type="batch item", resource_name=exc.item_id,
-        description=f"items[{exc.index}] could not be booked; the batch's other bookings were rolled back"))
+        description=f"items[{exc.index}] could not be booked; nothing of the batch was"))
     rich.details.append(item)
     return cast(grpc.Status, rpc_status.to_status(rich))
 

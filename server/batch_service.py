@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from convene.v1 import scheduling_service_pb2 as api
-from server.batch_commit import check_commit_fields, commit_batch, prior_commit
+from server.batch_commit import CommitFailed, check_commit_fields, commit_batch, prior_commit
 from server.batch_config import BatchPolicy
 from server.batch_runner import run_batch
 from server.booking import BookingDesk, BookingsDisabled
@@ -67,15 +67,13 @@ def optimize_batch_stream(request: api.OptimizeBatchRequest, call: BatchCall) ->
     query = batch_query(request, tenant.templates, now=call.now, policy=call.policy)
     with query.solver_errors():
         validate_batch(tenant.directory, query.batch, call.limits, call.policy.limits)
-    attempt = 0
     if query.commit:
         desk = _desk(call)
         check_commit_fields(query, tenant, now=call.now)
-        prior = prior_commit(desk, tenant, query)
-        if prior.replay is not None:
-            yield replay_to_proto(query, prior.replay)
+        committed = prior_commit(desk, tenant, query)
+        if committed is not None:
+            yield replay_to_proto(query, committed)
             return
-        attempt = prior.attempt
     stop = _solve_deadline(began, call.time_remaining, len(query.items) if query.commit else None)
 
     start, end = _span(query)
@@ -96,8 +94,16 @@ def optimize_batch_stream(request: api.OptimizeBatchRequest, call: BatchCall) ->
         if call.cancelled():
             log.info("batch %s: the caller left before the commit; nothing was booked", query.request_id)
             return
-        booking_ids = commit_batch(_desk(call), tenant, query, result, attempt=attempt, viewer=call.viewer,
-                                   now=call.now)
+        try:
+            booking_ids = commit_batch(_desk(call), tenant, query, result, viewer=call.viewer, now=call.now)
+        except CommitFailed:
+            # A twin call with this request_id may have committed meanwhile, its bookings now
+            # in our way: its commit is this call's result, as a retry's would be.
+            committed = prior_commit(_desk(call), tenant, query)
+            if committed is None:
+                raise
+            yield replay_to_proto(query, committed)
+            return
     yield result_to_proto(result, query, fetched.unavailable, call.viewer, booking_ids)
 
 

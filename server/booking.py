@@ -4,7 +4,8 @@
        body (``store.find_by_request_id``: ALREADY_EXISTS whatever the new body asks)
     -> check the chosen seats against the rules (``booked_seats``)
     -> re-check exactly that assignment against FRESH calendars and the confirmed
-       bookings (``recheck``: solver.check_time on seats narrowed to the choice)
+       bookings (``recheck``: solver.check_time on seats narrowed to the choice;
+       ``prepare_booking`` does these three steps, a batch's commit too)
     -> store.create (the database itself refuses a double booking, and enforces
        the daily/weekly limits) -> forget cached busy data -> wake the outbox
 
@@ -31,6 +32,7 @@ from server.store import (
     BookingConflict,
     BookingRecord,
     BookingStore,
+    CreateEntry,
     CreateResult,
     Hold,
     IdempotencyConflict,
@@ -69,7 +71,9 @@ __all__ = [
     "create_booking",
     "exact_request",
     "hold_slot",
+    "prepare_booking",
     "release_hold",
+    "taken",
 ]
 
 DEFAULT_TITLE = "Meeting"
@@ -360,13 +364,10 @@ def create_booking(desk: BookingDesk, tenant: Tenant, request: BookingRequest, *
     first = _first_result(desk.store, tenant.id, request)
     if first is not None:
         return first
-    seats = booked_seats(tenant.directory, request.meeting, request.choices)
-    booking = new_booking(tenant, request, seats)
     try:
-        recheck(tenant, request.meeting, request.start, seats, allow_conflicts=request.allow_conflicts,
-                limits=desk.limits, viewer=viewer, deadline=deadline)
-        result = desk.store.create(request.request_id, request.body_hash, booking, request.allow_conflicts,
-                                   limits=member_limits(tenant.directory, seats))
+        entry = prepare_booking(desk, tenant, request, viewer=viewer, deadline=deadline)
+        result = desk.store.create(entry.request_id, entry.body_hash, entry.booking, entry.allow_member_conflicts,
+                                   limits=entry.limits)
     except BookingRefused:
         # A twin of this request may have committed meanwhile, its booking now in the way.
         replay = _first_result(desk.store, tenant.id, request)
@@ -374,11 +375,26 @@ def create_booking(desk: BookingDesk, tenant: Tenant, request: BookingRequest, *
             return replay
         raise
     except BookingConflict as exc:
-        raise _taken(exc) from exc
+        raise taken(exc) from exc
     if not result.replayed:
-        tenant.calendars.invalidate(booking.resource_ids)
+        tenant.calendars.invalidate(entry.booking.resource_ids)
         desk.wake_outbox()
     return result
+
+
+def prepare_booking(desk: BookingDesk, tenant: Tenant, request: BookingRequest, *, viewer: str,
+                    deadline: float | None = None) -> CreateEntry:
+    """What the store books for ``request``: its seats checked against the rules, and
+    re-checked against fresh calendars and the confirmed bookings (``recheck``).
+
+    Raises ``InvalidRequest`` / ``UnknownResource`` (seats, organizer) or ``BookingRefused``.
+    """
+    seats = booked_seats(tenant.directory, request.meeting, request.choices)
+    booking = new_booking(tenant, request, seats)
+    recheck(tenant, request.meeting, request.start, seats, allow_conflicts=request.allow_conflicts,
+            limits=desk.limits, viewer=viewer, deadline=deadline)
+    return CreateEntry(request.request_id, request.body_hash, booking, request.allow_conflicts,
+                       member_limits(tenant.directory, seats))
 
 
 def _first_result(store: BookingStore, tenant: str, request: BookingRequest) -> CreateResult | None:
@@ -414,10 +430,10 @@ def hold_slot(desk: BookingDesk, tenant: Tenant, resource_ids: Sequence[str], st
     try:
         return desk.store.hold(tenant.id, resource_ids, start, end, ttl)
     except BookingConflict as exc:
-        raise _taken(exc) from exc
+        raise taken(exc) from exc
 
 
-def _taken(exc: BookingConflict) -> BookingRefused:
+def taken(exc: BookingConflict) -> BookingRefused:
     """The store's refusal: another booking or another caller's hold has the resources then.
     Who holds them is not shown (their booking ids are not the caller's business)."""
     held = any(c.kind == "hold" for c in exc.conflicts)
@@ -427,13 +443,10 @@ def _taken(exc: BookingConflict) -> BookingRefused:
                           [Conflict(c.resource_id, c.start, c.end, BusyKind.BOOKING) for c in exc.conflicts])
 
 
-def release_hold(desk: BookingDesk, hold_id: str) -> None:
-    """Drops a hold; ``UnknownHold`` when there is none by that id.
-
-    Hold ids are unguessable (128 random bits) and the store keys holds by id
-    alone, so the id itself is what entitles a caller to release it.
-    """
+def release_hold(desk: BookingDesk, tenant: Tenant, hold_id: str) -> None:
+    """Drops one of the tenant's holds; ``UnknownHold`` when it has none by that id
+    (another tenant's hold is unknown here, as its bookings are)."""
     if not hold_id:
         raise InvalidRequest([FieldViolation("hold_id", "is required")])
-    if not desk.store.release_hold(hold_id):
+    if not desk.store.release_hold(tenant.id, hold_id):
         raise UnknownHold(hold_id)

@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 MAX_REQUEST_ID = 100
-MAX_ITEM_ID = 64  # "<request id>/<fingerprint.attempt.count>/<item id>" stays within a booking's 200
+MAX_ITEM_ID = 64  # "<request id>/<fingerprint>/<item id>" stays within a booking's 200
 DEFAULT_TIME_LIMIT = 10.0
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -87,7 +87,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             deadline = solver_deadline(context)
             fetched = self._busy(tenant, query.request, deadline)
             result = find_slots(
-                tenant.directory, fetched.busy, query.request,
+                tenant.directory, fetched.table, query.request,
                 tenant.bookings.confirmed(*busy_span(query.request)),
                 limits=self._limits, deadline=deadline, cancelled=lambda: not context.is_active(),
             )
@@ -104,7 +104,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         with query.fields.solver_errors():
             validate_request(tenant.directory, query.request, self._limits)
             fetched = self._busy(tenant, query.request, solver_deadline(context))
-            check = check_time(tenant.directory, fetched.busy, query.request, query.start,
+            check = check_time(tenant.directory, fetched.table, query.request, query.start,
                                tenant.bookings.confirmed(*busy_span(query.request)), limits=self._limits)
         return convert.check_time_response(check, query, fetched.unavailable, viewer=caller.principal)
 
@@ -245,8 +245,8 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
     @guarded
     def ReleaseHold(self, request: api.ReleaseHoldRequest,
                     context: grpc.ServicerContext) -> api.ReleaseHoldResponse:
-        self._caller(context)
-        release_hold(self._desk(), request.hold_id)
+        _, tenant = self._caller(context)
+        release_hold(self._desk(), tenant, request.hold_id)
         return api.ReleaseHoldResponse()
 
     # --- Batch optimization -----------------------------------------------------------

@@ -26,6 +26,9 @@ even if it was cancelled since); with another body it raises
 ``IdempotencyConflict``. A request that failed stored nothing and may be retried.
 ``find_by_request_id`` looks the first booking up without booking anything.
 
+**Several at once.** ``create_all`` books a list of bookings in one
+transaction, all or none (a batch's commit): others never see part of it.
+
 **Limits.** The caller passes each member's daily/weekly limits; the store
 counts that member's confirmed bookings by their meeting's start in the local
 day/week (``MemberLimit.time_zone``) inside the same transaction and raises
@@ -60,6 +63,7 @@ from types import TracebackType
 from server.store.model import (
     BookingRecord,
     BookingStatus,
+    CreateEntry,
     CreateResult,
     Hold,
     MemberLimit,
@@ -99,6 +103,22 @@ class BookingStore(abc.ABC):
         ``IdempotencyConflict``, ``BookingConflict`` (with every conflicting
         resource, interval and holder) or ``LimitReached``.
         """
+
+    @abc.abstractmethod
+    def create_all(self, entries: Sequence[CreateEntry]) -> builtins.list[CreateResult]:
+        """Books every entry as ``create`` would, all in one transaction: every booking
+        is confirmed together, or none is (no other caller ever sees some of them).
+
+        Each entry is checked against confirmed bookings, holds and limits with the
+        entries before it already counted. An entry whose request id was used before
+        is replayed (or refused, with another body) like ``create``. Raises
+        ``EntryRefused`` naming the first refused entry and its cause; nothing is
+        then stored.
+        """
+
+    @abc.abstractmethod
+    def find_by_request_prefix(self, tenant: str, prefix: str) -> builtins.list[BookingRecord]:
+        """The bookings whose request id starts with ``prefix`` (confirmed or cancelled), by request id."""
 
     @abc.abstractmethod
     def get(self, booking_id: str, *, tenant: str | None = None) -> BookingRecord:
@@ -143,8 +163,9 @@ class BookingStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def release_hold(self, hold_id: str) -> bool:
-        """Drops the hold; False when it did not exist (or had already been used or purged)."""
+    def release_hold(self, tenant: str, hold_id: str) -> bool:
+        """Drops the tenant's hold; False when it has none by that id (never had, or it was
+        used or purged): another tenant's hold id releases nothing."""
 
     # --- Outbox -------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
     ├── IdempotencyConflict  a request id reused with another body      -> ALREADY_EXISTS
     ├── BookingConflict      a resource is held by another booking/hold -> ABORTED (conflicts in details)
     ├── LimitReached         a member's daily/weekly limit is reached   -> FAILED_PRECONDITION
+    ├── EntryRefused         create_all: which booking was refused, and why (one of the above)
     └── StoreUnavailable     the database cannot be reached or set up   -> UNAVAILABLE
 
 Messages never contain credentials: URLs are shown without their password.
@@ -22,6 +23,7 @@ from solver.errors import FieldViolation
 __all__ = [
     "BookingConflict",
     "BookingNotFound",
+    "EntryRefused",
     "IdempotencyConflict",
     "InvalidBooking",
     "LimitReached",
@@ -87,6 +89,16 @@ class LimitReached(StoreError):
         self.period_end = period_end
         super().__init__(f"{resource_id}: {period} limit {limit} reached ({count} bookings in "
                          f"[{period_start.isoformat()}, {period_end.isoformat()}))")
+
+
+class EntryRefused(StoreError):
+    """``create_all`` booked nothing because ``entries[index]`` was refused with ``cause``
+    (``InvalidBooking``, ``IdempotencyConflict``, ``BookingConflict`` or ``LimitReached``)."""
+
+    def __init__(self, index: int, cause: StoreError) -> None:
+        self.index = index
+        self.cause = cause
+        super().__init__(f"entries[{index}]: {cause}")
 
 
 class StoreUnavailable(StoreError):

@@ -18,6 +18,7 @@ Every instant is timezone-aware; the store returns UTC.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -194,6 +195,17 @@ class BookingRecord:
             for r in s.resource_ids
         )
         return Booking(self.id, self.start, self.end, self.resource_ids, pool_members)
+
+
+@dataclass(frozen=True)
+class CreateEntry:
+    """One booking of ``BookingStore.create_all``: the arguments ``create`` takes."""
+
+    request_id: str
+    body_hash: str
+    booking: NewBooking
+    allow_member_conflicts: bool = False
+    limits: Mapping[str, MemberLimit] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

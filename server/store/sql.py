@@ -34,7 +34,9 @@ from server.store.codec import (
 from server.store.errors import (
     BookingConflict,
     BookingNotFound,
+    EntryRefused,
     IdempotencyConflict,
+    InvalidBooking,
     LimitReached,
     StoreUnavailable,
 )
@@ -42,6 +44,7 @@ from server.store.migrations import SCHEMA_VERSION_TABLE, Migration, pending
 from server.store.model import (
     BookingRecord,
     BookingStatus,
+    CreateEntry,
     CreateResult,
     Hold,
     HoldConflict,
@@ -238,11 +241,40 @@ class SqlBookingStore(BookingStore):
                allow_member_conflicts: bool = False, *,
                limits: Mapping[str, MemberLimit] | None = None) -> CreateResult:
         check_new_booking(request_id, body_hash, booking, limits)
+        try:
+            return self._book([CreateEntry(request_id, body_hash, booking, allow_member_conflicts, limits or {})])[0]
+        except EntryRefused as exc:
+            raise exc.cause from exc.__cause__
+
+    def create_all(self, entries: Sequence[CreateEntry]) -> builtins.list[CreateResult]:
+        for i, entry in enumerate(entries):
+            try:
+                check_new_booking(entry.request_id, entry.body_hash, entry.booking, entry.limits)
+            except InvalidBooking as exc:
+                raise EntryRefused(i, exc) from exc
+        return self._book(entries) if entries else []
+
+    def _book(self, entries: Sequence[CreateEntry]) -> builtins.list[CreateResult]:
+        """Books ``entries`` in one transaction (all or none); ``EntryRefused`` names the first refused."""
         for _ in range(_ATTEMPTS):
             try:
                 with self._tx() as tx:
-                    return self._create(tx, request_id, body_hash, booking, allow_member_conflicts,
-                                        limits or {})
+                    # Every lock up front, in one sorted order: two calls sharing resources queue
+                    # up instead of deadlocking, whatever order their entries come in.
+                    keys = {self._request_key(e.booking.tenant, e.request_id) for e in entries}
+                    if self._check_overlaps:
+                        keys.update(k for e in entries for k in self._resource_keys(e.booking.tenant,
+                                                                                    e.booking.resource_ids))
+                    self._lock(tx, keys)
+                    results = []
+                    for i, entry in enumerate(entries):
+                        try:
+                            results.append(self._create(tx, entry))
+                        except (IdempotencyConflict, BookingConflict, LimitReached) as exc:
+                            raise EntryRefused(i, exc) from exc
+                    return results
+            except EntryRefused:
+                raise
             except Exception as exc:
                 refusal = self._refusal(exc)
                 if refusal is None:
@@ -250,16 +282,18 @@ class SqlBookingStore(BookingStore):
                 if refusal is Refusal.OVERLAP:
                     # The constraint named no holder; look the winners up now they committed.
                     with self._tx(write=False) as tx:
-                        conflicts = self._conflicts(tx, booking, allow_member_conflicts)
-                    if conflicts:
-                        raise BookingConflict(conflicts) from exc
+                        for i, entry in enumerate(entries):
+                            conflicts = self._conflicts(tx, entry.booking, entry.allow_member_conflicts)
+                            if conflicts:
+                                raise EntryRefused(i, BookingConflict(conflicts)) from exc
                 # Otherwise start over: the next attempt replays a twin or sees the winner.
-        raise BookingConflict(())
+        raise EntryRefused(0, BookingConflict(()))
 
-    def _create(self, tx: Tx, request_id: str, body_hash: str, booking: NewBooking,
-                allow_member_conflicts: bool, limits: Mapping[str, MemberLimit]) -> CreateResult:
-        # Twin requests wait for each other here, so the second one replays the first.
-        self._lock(tx, [f"request\x1f{booking.tenant}\x1f{request_id}"])
+    def _create(self, tx: Tx, entry: CreateEntry) -> CreateResult:
+        """One booking inside ``_book``'s transaction, its locks already taken."""
+        request_id, body_hash, booking = entry.request_id, entry.body_hash, entry.booking
+        allow_member_conflicts = entry.allow_member_conflicts
+        # Twin requests waited for each other on the request lock, so the second one replays the first.
         first = self._by_request_id(tx, booking.tenant, request_id)
         if first is not None:
             if first.body_hash != body_hash:
@@ -267,11 +301,10 @@ class SqlBookingStore(BookingStore):
             return CreateResult(first, replayed=True)
 
         if self._check_overlaps:
-            self._lock(tx, self._resource_keys(booking.tenant, booking.resource_ids))
             conflicts = self._conflicts(tx, booking, allow_member_conflicts)
             if conflicts:
                 raise BookingConflict(conflicts)
-        self._check_limits(tx, booking, limits)
+        self._check_limits(tx, booking, entry.limits)
 
         booking_id = f"bk_{uuid.uuid4().hex}"
         now = self._time_in(self.now())
@@ -301,6 +334,10 @@ class SqlBookingStore(BookingStore):
         if booking.hold_id:
             tx.run("DELETE FROM slot_holds WHERE hold_id = %s AND tenant = %s", (booking.hold_id, booking.tenant))
         return CreateResult(self._get(tx, booking_id), replayed=False)
+
+    @staticmethod
+    def _request_key(tenant: str, request_id: str) -> str:
+        return f"request\x1f{tenant}\x1f{request_id}"
 
     @staticmethod
     def _resource_keys(tenant: str, resource_ids: Collection[str]) -> list[str]:
@@ -376,6 +413,14 @@ class SqlBookingStore(BookingStore):
     def find_by_request_id(self, tenant: str, request_id: str) -> BookingRecord | None:
         with self._tx(write=False) as tx:
             return self._by_request_id(tx, tenant, request_id)
+
+    def find_by_request_prefix(self, tenant: str, prefix: str) -> builtins.list[BookingRecord]:
+        # substr, not LIKE: a request id may hold LIKE's wildcards, and both databases speak it.
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT {_BOOKING_COLUMNS} FROM bookings b WHERE b.tenant = %s "
+                           "AND substr(b.request_id, 1, %s) = %s ORDER BY b.request_id",
+                           (tenant, len(prefix), prefix))
+            return self._records(tx, rows)
 
     def _by_request_id(self, tx: Tx, tenant: str, request_id: str) -> BookingRecord | None:
         row = tx.one(f"SELECT {_BOOKING_COLUMNS} FROM bookings b WHERE b.tenant = %s AND b.request_id = %s",
@@ -502,9 +547,9 @@ class SqlBookingStore(BookingStore):
                                                  self._time_in(end), self._time_in(expires)))
         return Hold(hold_id, tuple(resource_ids), start.astimezone(UTC), end.astimezone(UTC), expires, tenant)
 
-    def release_hold(self, hold_id: str) -> bool:
+    def release_hold(self, tenant: str, hold_id: str) -> bool:
         with self._tx() as tx:
-            return tx.run("DELETE FROM slot_holds WHERE hold_id = %s", (hold_id,)) > 0
+            return tx.run("DELETE FROM slot_holds WHERE tenant = %s AND hold_id = %s", (tenant, hold_id)) > 0
 
     # --- Outbox -----------------------------------------------------------------------
 

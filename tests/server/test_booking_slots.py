@@ -14,6 +14,7 @@ from convene.v1 import booking_pb2, meeting_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from tests.server import booking_world
 from tests.server.booking_world import (
+    OTHER_KEY,
     World,
     at,
     create_request,
@@ -121,6 +122,11 @@ def test_a_hold_keeps_the_slot_for_its_holder(world: World) -> None:
     hold_request.start.FromDatetime(at(16))
     hold_request.end.FromDatetime(at(17))
     second = world.stub.HoldSlot(hold_request, metadata=key(), timeout=10).hold
+    with pytest.raises(grpc.RpcError) as caught:  # another tenant's key cannot release it
+        world.stub.ReleaseHold(api.ReleaseHoldRequest(hold_id=second.id), metadata=key(OTHER_KEY))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError):  # still held
+        world.stub.HoldSlot(hold_request, metadata=key(), timeout=10)
     world.stub.ReleaseHold(api.ReleaseHoldRequest(hold_id=second.id), metadata=key())
     world.stub.HoldSlot(hold_request, metadata=key(), timeout=10)  # free again
 

@@ -28,7 +28,7 @@ def test_the_holder_books_over_its_own_hold_which_is_then_gone(store: BookingSto
     created = store.create("req-1", "h", booking(member("m1"), room("r1"), hold_id=hold.id))
 
     assert created.booking.resource_ids == ("m1", "r1")
-    assert not store.release_hold(hold.id)  # consumed by the booking
+    assert not store.release_hold(TENANT, hold.id)  # consumed by the booking
 
 
 def test_expired_holds_are_ignored(store: BookingStore, clock) -> None:
@@ -41,8 +41,9 @@ def test_expired_holds_are_ignored(store: BookingStore, clock) -> None:
 def test_released_hold_frees_the_slot(store: BookingStore) -> None:
     hold = store.hold(TENANT, ["m1"], at(0), at(60), timedelta(minutes=5))
 
-    assert store.release_hold(hold.id)
-    assert not store.release_hold(hold.id)
+    assert not store.release_hold("another-tenant", hold.id)  # a hold id is only good for its tenant
+    assert store.release_hold(TENANT, hold.id)
+    assert not store.release_hold(TENANT, hold.id)
     store.hold(TENANT, ["m1"], at(0), at(60), timedelta(minutes=5))
 
 
