@@ -29,7 +29,7 @@ bench: setup
 	$(BIN)/python -m bench
 
 demo: setup
-	$(BIN)/python -m server.demo
+	$(BIN)/python -m server.cli.demo
 
 clean:
 	rm -rf $(VENV) bench/out

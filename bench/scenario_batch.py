@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from bench.batch_instances import interview_weeks
-from server.batch_runner import run_batch
+from server.batch.runner import run_batch
 from solver.batch import BatchProgress, optimize_batch
 
 __all__ = ["run"]

@@ -34,7 +34,7 @@ from providers.base import CalendarRef
 from providers.cache import BusyCache
 from providers.caldav_source import CalDavProvider
 from providers.fetch import FetchResult, fetch_busy
-from server.calendars import ProviderCalendars
+from server.calendars.busy import ProviderCalendars
 from solver import find_slots
 from solver.domain import BusyInterval, BusyKind, SlotRequest
 from tests.providers.radicale_server import Radicale

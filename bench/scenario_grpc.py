@@ -37,11 +37,11 @@ from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from providers.base import CalendarProvider, CalendarRef, EventSpec
 from providers.cache import BusyCache
-from server.app import start_server
-from server.calendars import BusySource, MemoryCalendars, ProviderCalendars
+from server.api.app import start_server
+from server.calendars.busy import BusySource, MemoryCalendars, ProviderCalendars
 from server.config import parse_config
-from server.convert import slot_request_to_proto
 from server.tenants import MemoryBookings, Tenant
+from server.wire.slots import slot_request_to_proto
 from solver import find_slots
 from solver.domain import BusyInterval
 

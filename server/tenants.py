@@ -19,9 +19,9 @@ from google.protobuf import duration_pb2
 from convene.v1 import directory_pb2, meeting_pb2
 from providers.base import CalendarProvider, CalendarRef
 from providers.cache import BusyCache
-from server.calendars import BusySource, MemoryCalendars, ProviderCalendars
+from server.calendars.busy import BusySource, MemoryCalendars, ProviderCalendars
+from server.calendars.sources import CalendarSources
 from server.config import CalendarSettings, CalendarSource, Config, SeatConfig, TemplateConfig, TenantConfig
-from server.sources import CalendarSources
 from solver.domain import Booking, Directory, Member, Pool, Room
 
 __all__ = ["BookingSource", "MemoryBookings", "Tenant", "load_tenants", "template_to_proto"]
@@ -99,7 +99,7 @@ def _tenant(tenant_id: str, tc: TenantConfig, sources: CalendarSources, settings
 
 def _calendar(sources: CalendarSources, resource_id: str, source: CalendarSource, time_zone: str,
               default_owner: str) -> tuple[CalendarProvider, CalendarRef]:
-    """The provider and calendar of one member or room (server.sources builds and shares providers)."""
+    """The provider and calendar of one member or room (server.calendars.sources builds and shares providers)."""
     return sources.calendar(resource_id, source, time_zone, default_owner)
 
 

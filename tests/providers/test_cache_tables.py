@@ -10,7 +10,7 @@ from providers.base import CalendarRef
 from providers.cache import BusyCache
 from solver.busy import BusyTable
 from solver.domain import BusyInterval, BusyKind
-from tests.busy_tables import assert_same_table, count_conversions
+from tests.solver.busy_tables import assert_same_table, count_conversions
 
 DAY = datetime(2024, 3, 4, tzinfo=UTC)
 WINDOW = (DAY, DAY + timedelta(days=1))

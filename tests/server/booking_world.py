@@ -31,10 +31,10 @@ import yaml
 from convene.v1 import booking_pb2, meeting_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
-from server.app import Running, start_server
+from server.api.app import Running, start_server
+from server.booking.store import BookingStore, open_store
 from server.config import Config, load_config
-from server.store import BookingStore, open_store
-from tests.store.helpers import SmtpSink, free_port, start_smtp
+from tests.server.booking.store.helpers import SmtpSink, free_port, start_smtp
 
 OPS_KEY = "team-ops-key-0123456789"
 ALICE_KEY = "team-alice-key-0123456789"

@@ -15,8 +15,8 @@ import grpc
 import pytest
 
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
-from server.app import create_server
-from server.calendars import MemoryCalendars
+from server.api.app import create_server
+from server.calendars.busy import MemoryCalendars
 from server.config import Config, parse_config
 from server.tenants import Tenant, template_to_proto
 from solver import (

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from solver.busy import BusyTable
 from solver.domain import BusyInterval, BusyKind
-from tests.busy_tables import assert_same_table
+from tests.solver.busy_tables import assert_same_table
 
 ORIGIN = datetime(2026, 12, 7, tzinfo=UTC)
 

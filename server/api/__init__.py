@@ -1,0 +1,10 @@
+"""Room ``api``: the gRPC surface.
+
+    cli > **api** > batch > wire > booking > calendars > config
+
+``service`` holds the thin servicer (authenticate -> wire -> validate ->
+fetch busy -> solve or book -> wire); ``app`` assembles the server (store,
+outbox worker, health, reflection, shutdown); ``auth`` maps API keys to a
+tenant and principal; ``errors`` and ``streaming`` are the only place where
+exceptions become gRPC statuses.
+"""

@@ -1,0 +1,219 @@
+"""Every failure leaves as a gRPC status with rich details; never UNKNOWN. This module
+is the one place an exception becomes a status, for every RPC (the streaming
+OptimizeBatch adds its own wrapper, ``server.api.streaming``, on top of ``status_for``).
+
+Scheduling (every RPC):
+
+    InvalidRequest       -> INVALID_ARGUMENT    google.rpc.BadRequest, one field violation per problem
+    UnknownResource      -> NOT_FOUND           google.rpc.ResourceInfo + BadRequest naming the field
+    LimitExceeded        -> RESOURCE_EXHAUSTED  google.rpc.ErrorInfo (reason LIMIT_EXCEEDED, the limit
+                                                named in metadata) + BadRequest naming the field
+    Unauthenticated      -> UNAUTHENTICATED
+    TimeoutError         -> DEADLINE_EXCEEDED   the deadline ended the search before any result
+
+Bookings (``server.booking.desk`` and ``server.booking.store``):
+
+    BookingRefused       -> FAILED_PRECONDITION  ErrorInfo SLOT_UNAVAILABLE, PreconditionFailure (one
+                                                 violation per conflict), convene.v1.BookingConflictDetails
+    LimitReached         -> FAILED_PRECONDITION  ErrorInfo BOOKING_LIMIT_REACHED (resource, period, limit)
+    IdempotencyConflict  -> ALREADY_EXISTS       ErrorInfo REQUEST_ID_REUSED, BadRequest on request_id
+    BookingNotFound      -> NOT_FOUND            ResourceInfo (booking), BadRequest on booking_id
+    UnknownHold          -> NOT_FOUND            ResourceInfo (hold), BadRequest on hold_id
+    InvalidBooking       -> INVALID_ARGUMENT     BadRequest, one violation per problem
+    StoreUnavailable     -> UNAVAILABLE          the database cannot be reached (retry later)
+    BookingsDisabled     -> UNIMPLEMENTED        this server was started without a booking store
+
+A refusal is FAILED_PRECONDITION whether the re-check at commit found the
+conflict or the store did (a concurrent booking won): either way the slot is
+taken and retrying the same request cannot help.
+
+Anything else -> INTERNAL, logged with its traceback; the reply carries only
+the request id. Every status carries google.rpc.RequestInfo with the request id
+(the caller's ``x-request-id`` metadata, or a fresh one) so a reply can be
+matched to the log.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
+
+import grpc
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from server.api.auth import Unauthenticated
+from server.booking.desk import BookingRefused, BookingsDisabled, UnknownHold
+from server.booking.store import BookingNotFound, IdempotencyConflict, InvalidBooking, LimitReached, StoreUnavailable
+from server.wire.booking import conflict_details
+from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource
+
+__all__ = ["BOOKING_ERRORS", "ERROR_DOMAIN", "EXPECTED_ERRORS", "guarded", "request_id_of", "status_for"]
+
+ERROR_DOMAIN = "convene.v1"
+log = logging.getLogger("convene.server")
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+BOOKING_ERRORS = (BookingRefused, LimitReached, IdempotencyConflict, BookingNotFound, UnknownHold, InvalidBooking,
+                  StoreUnavailable, BookingsDisabled)
+# Failures that are the caller's or the world's, not a bug: logged in one line, no traceback.
+EXPECTED_ERRORS = (*BOOKING_ERRORS, SchedulingError, Unauthenticated, TimeoutError)
+
+
+def request_id_of(context: grpc.ServicerContext) -> str:
+    """The caller's ``x-request-id`` when it is a sane token, else a fresh id."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "x-request-id" and isinstance(value, str) and _SAFE_ID.match(value):
+            return value
+    return uuid.uuid4().hex
+
+
+def _packed(details: list[Message]) -> list[any_pb2.Any]:
+    packed = []
+    for detail in details:
+        item = any_pb2.Any()
+        item.Pack(detail)
+        packed.append(item)
+    return packed
+
+
+def _resource_type(field: str) -> str:
+    """What kind of id a request field holds, from its path."""
+    last = field.rsplit(".", 1)[-1]
+    return next((kind for kind in ("template", "pool", "room") if kind in last), "member")
+
+
+def _violation(field: str, description: str) -> error_details_pb2.BadRequest:
+    return error_details_pb2.BadRequest(field_violations=[
+        error_details_pb2.BadRequest.FieldViolation(field=field, description=description)])
+
+
+def _bad_request(violations: Sequence[FieldViolation]) -> error_details_pb2.BadRequest:
+    return error_details_pb2.BadRequest(field_violations=[
+        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description) for v in violations])
+
+
+def status_for(exc: BaseException, request_id: str) -> grpc.Status:
+    """The status (with details) a failure leaves the server as (see the module docstring)."""
+    if isinstance(exc, BOOKING_ERRORS):
+        code, message, details = _booking_failure(exc)
+    else:
+        code, message, details = _failure(exc, request_id)
+    details.append(error_details_pb2.RequestInfo(request_id=request_id))
+    status = status_pb2.Status(code=code, message=message, details=_packed(details))
+    return cast(grpc.Status, rpc_status.to_status(status))
+
+
+def _failure(exc: BaseException, request_id: str) -> tuple[int, str, list[Message]]:
+    """Code, message and details of a scheduling failure, or INTERNAL for anything unexpected."""
+    code: int
+    details: list[Message] = []
+    message = str(exc)
+    if isinstance(exc, InvalidRequest):
+        code = code_pb2.INVALID_ARGUMENT
+        details.append(_bad_request(exc.violations))
+    elif isinstance(exc, UnknownResource):
+        code = code_pb2.NOT_FOUND
+        kind = _resource_type(exc.field)
+        details.append(error_details_pb2.ResourceInfo(
+            resource_type=kind, resource_name=exc.resource_id, description=f"no {kind} {exc.resource_id!r}"))
+        details.append(_violation(exc.field, f"unknown {kind} id"))
+    elif isinstance(exc, LimitExceeded):
+        code = code_pb2.RESOURCE_EXHAUSTED
+        details.append(error_details_pb2.ErrorInfo(
+            reason="LIMIT_EXCEEDED", domain=ERROR_DOMAIN,
+            metadata={"limit": exc.limit_name, "max": str(exc.limit), "actual": str(exc.actual),
+                      "field": exc.field}))
+        details.append(_violation(exc.field, f"{exc.actual} exceeds the limit {exc.limit_name}={exc.limit}"))
+    elif isinstance(exc, Unauthenticated):
+        code = code_pb2.UNAUTHENTICATED
+    elif isinstance(exc, TimeoutError):
+        code = code_pb2.DEADLINE_EXCEEDED
+        message = "the deadline passed before any result was found"
+    elif isinstance(exc, SchedulingError):
+        code = code_pb2.INVALID_ARGUMENT
+    else:
+        code = code_pb2.INTERNAL
+        message = f"internal error (request id {request_id})"
+    return code, message, details
+
+
+def _booking_failure(exc: BaseException) -> tuple[int, str, list[Message]]:
+    """Code, message and details of one of ``BOOKING_ERRORS``."""
+    code: int
+    details: list[Message] = []
+    message = str(exc)
+    if isinstance(exc, BookingRefused):
+        code = code_pb2.FAILED_PRECONDITION
+        resources = sorted({c.resource_id for c in exc.conflicts} | {u.resource_id for u in exc.unavailable})
+        details.append(error_details_pb2.ErrorInfo(reason="SLOT_UNAVAILABLE", domain=ERROR_DOMAIN,
+                                                   metadata={"resources": ",".join(resources)}))
+        details.append(error_details_pb2.PreconditionFailure(violations=[
+            error_details_pb2.PreconditionFailure.Violation(
+                type="SLOT_UNAVAILABLE", subject=c.resource_id,
+                description=f"{c.kind.value} {c.start.isoformat()} - {c.end.isoformat()}")
+            for c in exc.conflicts]))
+        details.append(conflict_details(exc))
+    elif isinstance(exc, LimitReached):
+        code = code_pb2.FAILED_PRECONDITION
+        details.append(error_details_pb2.ErrorInfo(
+            reason="BOOKING_LIMIT_REACHED", domain=ERROR_DOMAIN,
+            metadata={"resource_id": exc.resource_id, "period": exc.period, "limit": str(exc.limit),
+                      "count": str(exc.count)}))
+        details.append(error_details_pb2.PreconditionFailure(violations=[
+            error_details_pb2.PreconditionFailure.Violation(type="BOOKING_LIMIT", subject=exc.resource_id,
+                                                            description=message)]))
+    elif isinstance(exc, IdempotencyConflict):
+        code = code_pb2.ALREADY_EXISTS
+        details.append(error_details_pb2.ErrorInfo(
+            reason="REQUEST_ID_REUSED", domain=ERROR_DOMAIN,
+            metadata={"request_id": exc.request_id, "booking_id": exc.booking_id}))
+        details.append(_violation("request_id", "already used with a different body: use a new request_id "
+                                                "for a different booking"))
+    elif isinstance(exc, BookingNotFound | UnknownHold):
+        code = code_pb2.NOT_FOUND
+        kind, field = ("hold", "hold_id") if isinstance(exc, UnknownHold) else ("booking", "booking_id")
+        name = exc.hold_id if isinstance(exc, UnknownHold) else exc.booking_id
+        details.append(error_details_pb2.ResourceInfo(resource_type=kind, resource_name=name,
+                                                      description=f"no {kind} {name!r}"))
+        details.append(_violation(field, f"unknown {kind} id"))
+    elif isinstance(exc, InvalidBooking):
+        code = code_pb2.INVALID_ARGUMENT
+        details.append(_bad_request(exc.violations))
+    elif isinstance(exc, StoreUnavailable):
+        code = code_pb2.UNAVAILABLE
+        message = f"the booking database is unavailable: {exc.reason}"
+    else:  # BookingsDisabled
+        code = code_pb2.UNIMPLEMENTED
+    return code, message, details
+
+
+def guarded(method: Handler) -> Handler:
+    """Wraps a servicer method so every exception becomes a status (see the module docstring).
+
+    The method itself never calls ``context.abort``: it raises, and this is the
+    one place a failure turns into a status.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+        request_id = request_id_of(context)
+        try:
+            return method(self, request, context)
+        except EXPECTED_ERRORS as exc:
+            log.info("%s %s: %s", method.__name__, request_id, exc)
+            status = status_for(exc, request_id)
+        except Exception as exc:
+            log.exception("%s %s failed", method.__name__, request_id)
+            status = status_for(exc, request_id)
+        context.abort_with_status(status)
+
+    return cast(Handler, wrapper)

@@ -1,0 +1,265 @@
+"""The SchedulingService servicer: thin. Each RPC reads top to bottom as
+
+    authenticate -> request to domain (convert) -> validate (solver)
+    -> fetch busy (calendars) -> bitsets + assign (solver) -> reply (convert)
+
+No scheduling rule lives here. Failures are raised, and ``errors.guarded``
+turns each into a status with details.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import grpc
+
+from convene.v1 import scheduling_service_pb2 as api
+from convene.v1 import scheduling_service_pb2_grpc as api_grpc
+from server.api.auth import ApiKeys, Caller, Unauthenticated
+from server.api.errors import guarded
+from server.api.streaming import stream_guarded
+from server.batch.flow import BatchCall, optimize_batch_stream
+from server.booking.desk import BookingDesk, BookingsDisabled, cancel_booking, create_booking, hold_slot, release_hold
+from server.calendars.busy import FetchedBusy, busy_span, resources_of
+from server.config.batch import BatchPolicy
+from server.tenants import Tenant
+from server.wire import booking as convert_booking
+from server.wire import paging
+from server.wire import slots as convert
+from solver import Limits, check_time, find_slots, validate_request
+from solver.domain import SlotRequest
+from solver.errors import FieldViolation, InvalidRequest, UnknownResource
+
+__all__ = ["SERVICE_NAME", "SchedulingService", "solver_deadline"]
+
+SERVICE_NAME = api.DESCRIPTOR.services_by_name["SchedulingService"].full_name
+T = TypeVar("T")
+
+# The solver stops this much before the call's deadline (at most a fifth of the
+# time left) so the reply still has time to reach the caller.
+_REPLY_MARGIN_SECONDS = 0.02
+
+
+def solver_deadline(context: grpc.ServicerContext) -> float | None:
+    """The ``time.monotonic()`` instant the solver must stop by, a little before the call's deadline."""
+    remaining: float | None = context.time_remaining()
+    if remaining is None:
+        return None
+    return time.monotonic() + remaining - min(_REPLY_MARGIN_SECONDS, remaining / 5)
+
+
+# Subclassing the generated base keeps RPCs added to the proto later answering
+# UNIMPLEMENTED until they are written here (the base is untyped, hence the ignore).
+class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[misc]
+    """convene.v1.SchedulingService over the tenants the server was started with."""
+
+    def __init__(self, tenants: Mapping[str, Tenant], keys: ApiKeys, limits: Limits,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 bookings: BookingDesk | None = None, batch: BatchPolicy | None = None) -> None:
+        self._tenants = tenants
+        self._keys = keys
+        self._limits = limits
+        self._clock = clock
+        self._bookings = bookings  # None: the booking RPCs answer UNIMPLEMENTED
+        self._batch = batch or BatchPolicy()
+
+    def _caller(self, context: grpc.ServicerContext) -> tuple[Caller, Tenant]:
+        caller = self._keys.authenticate(context.invocation_metadata() or ())
+        tenant = self._tenants.get(caller.tenant)
+        if tenant is None:  # a key for a tenant this server was not given
+            raise Unauthenticated("unknown API key")
+        return caller, tenant
+
+    @staticmethod
+    def _busy(tenant: Tenant, request: SlotRequest, deadline: float | None) -> FetchedBusy:
+        start, end = busy_span(request)
+        return tenant.calendars.busy(resources_of(request, tenant.directory), start, end, deadline=deadline)
+
+    # --- Slots -----------------------------------------------------------------------
+
+    @guarded
+    def FindSlots(self, request: api.FindSlotsRequest, context: grpc.ServicerContext) -> api.FindSlotsResponse:
+        caller, tenant = self._caller(context)
+        query = convert.slot_query(request, tenant.templates, now=self._clock())
+        with query.fields.solver_errors():
+            validate_request(tenant.directory, query.request, self._limits)
+            deadline = solver_deadline(context)
+            fetched = self._busy(tenant, query.request, deadline)
+            result = find_slots(
+                tenant.directory, fetched.table, query.request,
+                tenant.bookings.confirmed(*busy_span(query.request)),
+                limits=self._limits, deadline=deadline, cancelled=lambda: not context.is_active(),
+            )
+        if not result.complete and result.total_available == 0 and not result.alternatives:
+            # Stopped early with nothing found: no partial answer worth sending.
+            raise TimeoutError("the deadline passed before any start was found")
+        return convert.find_slots_response(result, query, fetched.unavailable, viewer=caller.principal)
+
+    @guarded
+    def CheckTime(self, request: api.CheckTimeRequest, context: grpc.ServicerContext) -> api.CheckTimeResponse:
+        caller, tenant = self._caller(context)
+        query = convert.check_query(request, tenant.templates, now=self._clock())
+        assert query.start is not None
+        with query.fields.solver_errors():
+            validate_request(tenant.directory, query.request, self._limits)
+            fetched = self._busy(tenant, query.request, solver_deadline(context))
+            check = check_time(tenant.directory, fetched.table, query.request, query.start,
+                               tenant.bookings.confirmed(*busy_span(query.request)), limits=self._limits)
+        return convert.check_time_response(check, query, fetched.unavailable, viewer=caller.principal)
+
+    # --- Directory -------------------------------------------------------------------
+
+    @staticmethod
+    def _page(items: Sequence[T], request: Any, kind: str) -> tuple[Sequence[T], str]:
+        try:
+            return paging.page_of(items, request.page_size, request.page_token, kind)
+        except paging.InvalidPageSize as exc:
+            raise InvalidRequest([FieldViolation("page_size", str(exc))]) from exc
+        except paging.InvalidPageToken as exc:
+            raise InvalidRequest([FieldViolation("page_token", str(exc))]) from exc
+
+    @guarded
+    def ListMembers(self, request: api.ListMembersRequest,
+                    context: grpc.ServicerContext) -> api.ListMembersResponse:
+        _, tenant = self._caller(context)
+        members, token = self._page(list(tenant.directory.members.values()), request, "members")
+        return api.ListMembersResponse(members=[convert.member_to_proto(m) for m in members],
+                                       next_page_token=token)
+
+    @guarded
+    def GetMember(self, request: api.GetMemberRequest, context: grpc.ServicerContext) -> api.GetMemberResponse:
+        _, tenant = self._caller(context)
+        if not request.member_id:
+            raise InvalidRequest([FieldViolation("member_id", "is required")])
+        member = tenant.directory.members.get(request.member_id)
+        if member is None:
+            raise UnknownResource("member_id", request.member_id)
+        return api.GetMemberResponse(member=convert.member_to_proto(member))
+
+    @guarded
+    def ListRooms(self, request: api.ListRoomsRequest, context: grpc.ServicerContext) -> api.ListRoomsResponse:
+        _, tenant = self._caller(context)
+        rooms, token = self._page(list(tenant.directory.rooms.values()), request, "rooms")
+        return api.ListRoomsResponse(rooms=[convert.room_to_proto(r) for r in rooms], next_page_token=token)
+
+    @guarded
+    def ListPools(self, request: api.ListPoolsRequest, context: grpc.ServicerContext) -> api.ListPoolsResponse:
+        _, tenant = self._caller(context)
+        pools, token = self._page(list(tenant.directory.pools.values()), request, "pools")
+        return api.ListPoolsResponse(pools=[convert.pool_to_proto(p, tenant.directory) for p in pools],
+                                     next_page_token=token)
+
+    @guarded
+    def ListTemplates(self, request: api.ListTemplatesRequest,
+                      context: grpc.ServicerContext) -> api.ListTemplatesResponse:
+        _, tenant = self._caller(context)
+        templates, token = self._page(list(tenant.templates.values()), request, "templates")
+        return api.ListTemplatesResponse(templates=templates, next_page_token=token)
+
+    @guarded
+    def GetTemplate(self, request: api.GetTemplateRequest,
+                    context: grpc.ServicerContext) -> api.GetTemplateResponse:
+        _, tenant = self._caller(context)
+        if not request.template_id:
+            raise InvalidRequest([FieldViolation("template_id", "is required")])
+        template = tenant.templates.get(request.template_id)
+        if template is None:
+            raise UnknownResource("template_id", request.template_id)
+        return api.GetTemplateResponse(template=template)
+
+    # --- Bookings --------------------------------------------------------------------
+    #
+    # request -> convert_booking -> validate (solver) -> booking.py (re-check with fresh
+    # calendars, store.create, invalidate, wake the outbox) -> convert_booking -> reply
+
+    def _desk(self) -> BookingDesk:
+        if self._bookings is None:
+            raise BookingsDisabled()
+        return self._bookings
+
+    @guarded
+    def CreateBooking(self, request: api.CreateBookingRequest,
+                      context: grpc.ServicerContext) -> api.CreateBookingResponse:
+        caller, tenant = self._caller(context)
+        desk = self._desk()
+        booking, query = convert_booking.booking_request(request, tenant.templates, now=self._clock())
+        with query.fields.solver_errors():
+            validate_request(tenant.directory, booking.meeting, self._limits)
+        result = create_booking(desk, tenant, booking, viewer=caller.principal, deadline=solver_deadline(context))
+        return api.CreateBookingResponse(booking=convert_booking.booking_to_proto(result.booking),
+                                         replayed=result.replayed)
+
+    @guarded
+    def GetBooking(self, request: api.GetBookingRequest, context: grpc.ServicerContext) -> api.GetBookingResponse:
+        _, tenant = self._caller(context)
+        desk = self._desk()
+        if not request.booking_id:
+            raise InvalidRequest([FieldViolation("booking_id", "is required")])
+        record = desk.store.get(request.booking_id, tenant=tenant.id)
+        return api.GetBookingResponse(booking=convert_booking.booking_to_proto(record))
+
+    @guarded
+    def ListBookings(self, request: api.ListBookingsRequest,
+                     context: grpc.ServicerContext) -> api.ListBookingsResponse:
+        _, tenant = self._caller(context)
+        desk = self._desk()
+        query = convert_booking.list_query(request)
+        if query.resource_id is not None and query.resource_id not in tenant.directory.members \
+                and query.resource_id not in tenant.directory.rooms:
+            raise UnknownResource("resource_id", query.resource_id)
+        if request.page_size < 0:
+            raise InvalidRequest([FieldViolation("page_size", "must not be negative")])
+        size = min(request.page_size or paging.DEFAULT_PAGE_SIZE, paging.MAX_PAGE_SIZE)
+        try:
+            offset = paging.decode(request.page_token, paging.fingerprint(request))
+        except paging.InvalidPageToken as exc:
+            raise InvalidRequest([FieldViolation("page_token", str(exc))]) from exc
+        # One more than the page: whether a next page exists.
+        records = desk.store.list(tenant.id, query.resource_id, query.start, query.end, query.status,
+                                  limit=offset + size + 1)
+        page = records[offset:offset + size]
+        more = len(records) > offset + size
+        return api.ListBookingsResponse(
+            bookings=[convert_booking.booking_to_proto(r) for r in page],
+            next_page_token=paging.encode(offset + size, paging.fingerprint(request)) if more else "")
+
+    @guarded
+    def CancelBooking(self, request: api.CancelBookingRequest,
+                      context: grpc.ServicerContext) -> api.CancelBookingResponse:
+        _, tenant = self._caller(context)
+        desk = self._desk()
+        if not request.booking_id:
+            raise InvalidRequest([FieldViolation("booking_id", "is required")])
+        record = cancel_booking(desk, tenant, request.booking_id)
+        return api.CancelBookingResponse(booking=convert_booking.booking_to_proto(record))
+
+    @guarded
+    def HoldSlot(self, request: api.HoldSlotRequest, context: grpc.ServicerContext) -> api.HoldSlotResponse:
+        _, tenant = self._caller(context)
+        desk = self._desk()
+        query = convert_booking.hold_query(request)
+        hold = hold_slot(desk, tenant, query.resource_ids, query.start, query.end, query.ttl)
+        return api.HoldSlotResponse(hold=convert_booking.hold_to_proto(hold))
+
+    @guarded
+    def ReleaseHold(self, request: api.ReleaseHoldRequest,
+                    context: grpc.ServicerContext) -> api.ReleaseHoldResponse:
+        _, tenant = self._caller(context)
+        release_hold(self._desk(), tenant, request.hold_id)
+        return api.ReleaseHoldResponse()
+
+    # --- Batch optimization -----------------------------------------------------------
+    #
+    # request -> batch_service (convert_batch, validate, fetch busy, run_batch in a thread,
+    # batch_commit) -> a stream of progress messages, then the result
+
+    @stream_guarded
+    def OptimizeBatch(self, request: api.OptimizeBatchRequest,
+                      context: grpc.ServicerContext) -> Iterator[api.OptimizeBatchResponse]:
+        caller, tenant = self._caller(context)
+        call = BatchCall(tenant, caller.principal, self._limits, self._batch, self._bookings, self._clock(),
+                         context.time_remaining(), lambda: not context.is_active())
+        yield from optimize_batch_stream(request, call)

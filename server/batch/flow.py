@@ -1,0 +1,161 @@
+"""OptimizeBatch, top to bottom:
+
+    request -> convert_batch.batch_query -> validate_batch (solver)
+    -> commit: an earlier call with this request_id? (replay it) ; the items' booking fields
+    -> fetch busy: the union of the items' resources over the union of their windows
+    -> confirmed bookings -> run_batch in a thread, its on_progress feeding a queue
+       that this generator yields from (one progress message per improved schedule)
+    -> commit: book every scheduled item, all or nothing (batch_commit) -> the result
+
+The call's deadline bounds the solve: it stops early enough for the commit
+(when asked) and the reply, and a call cancelled by its client stops the
+solver. A batch the deadline stopped before any schedule is DEADLINE_EXCEEDED.
+Failures are raised; ``batch_errors.stream_guarded`` turns them into statuses.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from convene.v1 import scheduling_service_pb2 as api
+from server.batch.commit import CommitFailed, check_commit_fields, commit_batch, prior_commit
+from server.batch.runner import run_batch
+from server.booking.desk import BookingDesk, BookingsDisabled
+from server.calendars.busy import busy_span, resources_of
+from server.config.batch import BatchPolicy
+from server.tenants import Tenant
+from server.wire.batch import BatchQuery, batch_query, progress_to_proto, replay_to_proto, result_to_proto
+from solver.batch import BatchProgress, BatchResult, BatchStatus, validate_batch
+from solver.validate import Limits
+
+__all__ = ["BatchCall", "optimize_batch_stream"]
+
+log = logging.getLogger("convene.server")
+
+# Kept from the call's deadline for the result to reach the caller: this much, at most a fifth of the time.
+_REPLY_MARGIN_SECONDS = 0.25
+# Kept for a commit: a base plus a little per item (a re-check and an insert each), at most half the time.
+_COMMIT_BASE_SECONDS, _COMMIT_PER_ITEM_SECONDS = 0.25, 0.05
+
+
+@dataclass(frozen=True)
+class BatchCall:
+    """One OptimizeBatch call: who asks (``viewer``: the principal, for event details),
+    what the server allows, its bookings (None: no store), its clock reading, the
+    seconds left before the call's deadline (None: none) and whether the client left."""
+
+    tenant: Tenant
+    viewer: str
+    limits: Limits
+    policy: BatchPolicy
+    desk: BookingDesk | None
+    now: datetime
+    time_remaining: float | None
+    cancelled: Callable[[], bool]
+
+
+def optimize_batch_stream(request: api.OptimizeBatchRequest, call: BatchCall) -> Iterator[api.OptimizeBatchResponse]:
+    """The OptimizeBatch stream: progress messages, then the result (see the module docstring)."""
+    began = time.monotonic()
+    tenant = call.tenant
+    query = batch_query(request, tenant.templates, now=call.now, policy=call.policy)
+    with query.solver_errors():
+        validate_batch(tenant.directory, query.batch, call.limits, call.policy.limits)
+    if query.commit:
+        desk = _desk(call)
+        check_commit_fields(query, tenant, now=call.now)
+        committed = prior_commit(desk, tenant, query)
+        if committed is not None:
+            yield replay_to_proto(query, committed)
+            return
+    stop = _solve_deadline(began, call.time_remaining, len(query.items) if query.commit else None)
+
+    start, end = _span(query)
+    resources = {r for item in query.batch.items for r in resources_of(item.request, tenant.directory)}
+    fetched = tenant.calendars.busy(resources, start, end, deadline=stop)
+    bookings = tenant.bookings.confirmed(start, end)
+
+    def solve(report: Callable[[BatchProgress], None], stopped: Callable[[], bool]) -> BatchResult:
+        return run_batch(tenant.directory, fetched.busy, bookings, query.batch, scheduler=query.scheduler,
+                         on_progress=report, deadline=stop, cancelled=lambda: stopped() or call.cancelled(),
+                         limits=call.limits, batch_limits=call.policy.limits)
+
+    result = yield from _solving(solve)
+    if result.status is BatchStatus.UNKNOWN and stop is not None and stop - began < query.batch.time_limit:
+        raise TimeoutError("the deadline passed before any schedule was found")
+    booking_ids = None
+    if query.commit:
+        if call.cancelled():
+            log.info("batch %s: the caller left before the commit; nothing was booked", query.request_id)
+            return
+        try:
+            booking_ids = commit_batch(_desk(call), tenant, query, result, viewer=call.viewer, now=call.now)
+        except CommitFailed:
+            # A twin call with this request_id may have committed meanwhile, its bookings now
+            # in our way: its commit is this call's result, as a retry's would be.
+            committed = prior_commit(_desk(call), tenant, query)
+            if committed is None:
+                raise
+            yield replay_to_proto(query, committed)
+            return
+    yield result_to_proto(result, query, fetched.unavailable, call.viewer, booking_ids)
+
+
+def _desk(call: BatchCall) -> BookingDesk:
+    if call.desk is None:
+        raise BookingsDisabled()
+    return call.desk
+
+
+def _span(query: BatchQuery) -> tuple[datetime, datetime]:
+    """Every instant whose busy time can touch a candidate of any item."""
+    spans = [busy_span(item.request) for item in query.batch.items]
+    return min(s for s, _ in spans), max(e for _, e in spans)
+
+
+def _solve_deadline(began: float, remaining: float | None, committing: int | None) -> float | None:
+    """The ``time.monotonic()`` instant the solve must end by (None: only its time limit)."""
+    if remaining is None:
+        return None
+    keep = min(_REPLY_MARGIN_SECONDS, remaining / 5)
+    if committing is not None:
+        keep += min(_COMMIT_BASE_SECONDS + _COMMIT_PER_ITEM_SECONDS * committing, remaining / 2)
+    return began + remaining - keep
+
+
+Solve = Callable[[Callable[[BatchProgress], None], Callable[[], bool]], BatchResult]
+
+
+def _solving(solve: Solve) -> Generator[api.OptimizeBatchResponse, None, BatchResult]:
+    """Runs ``solve(report, stopped)`` in a thread and yields each progress report as it
+    comes; returns the result, or raises what the solve raised.
+
+    ``stopped()`` turns true when this generator is closed (the client left) or
+    fails, so the solver stops instead of running on for nobody.
+    """
+    events: queue.Queue[api.OptimizeBatchResponse | BatchResult | BaseException] = queue.Queue()
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            events.put(solve(lambda p: events.put(progress_to_proto(p)), stop.is_set))
+        except BaseException as exc:  # handed to the caller's thread, which raises it
+            events.put(exc)
+
+    threading.Thread(target=run, name="batch-solve", daemon=True).start()
+    try:
+        while True:
+            event = events.get()
+            if isinstance(event, BatchResult):
+                return event
+            if isinstance(event, BaseException):
+                raise event
+            yield event
+    finally:
+        stop.set()

@@ -1,0 +1,29 @@
+"""The store as the solver's source of confirmed bookings (``server.tenants.BookingSource``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from server.booking.store.base import BookingStore
+from solver.domain import Booking
+
+__all__ = ["StoreBookings"]
+
+
+@dataclass(frozen=True)
+class StoreBookings:
+    """A tenant's confirmed bookings for a window, plus ``history`` before it.
+
+    The history is what pools count from: round-robin order (who was assigned
+    least recently) and load-balanced cycles (a month at most). Bookings older
+    than ``history`` no longer move anyone up or down the round-robin line.
+    """
+
+    store: BookingStore
+    tenant: str
+    history: timedelta = timedelta(days=90)
+
+    def confirmed(self, start: datetime, end: datetime) -> Sequence[Booking]:
+        return self.store.confirmed_bookings(self.tenant, None, start - self.history, end)

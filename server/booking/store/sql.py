@@ -1,0 +1,616 @@
+"""The booking store's logic, written once in the SQL both backends speak.
+
+``SqlBookingStore`` implements every operation of ``BookingStore``; a backend
+subclass supplies the connection, the transaction, the locking and the
+translation of values and errors (``server.booking.store.sqlite``,
+``server.booking.store.postgres``). Statements use ``%s`` placeholders; the SQLite
+backend rewrites them to ``?``.
+
+Each thread gets its own connection, so concurrent callers really are
+concurrent transactions of the database, not turns on one shared handle.
+"""
+
+from __future__ import annotations
+
+import abc
+import builtins
+import enum
+import threading
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from server.booking.store.base import BookingStore
+from server.booking.store.codec import (
+    people_from_json,
+    people_to_json,
+    person_from_json,
+    person_to_json,
+    seats_from_json,
+    seats_to_json,
+)
+from server.booking.store.errors import (
+    BookingConflict,
+    BookingNotFound,
+    EntryRefused,
+    IdempotencyConflict,
+    InvalidBooking,
+    LimitReached,
+    StoreUnavailable,
+)
+from server.booking.store.migrations import SCHEMA_VERSION_TABLE, Migration, pending
+from server.booking.store.model import (
+    BookingRecord,
+    BookingStatus,
+    CreateEntry,
+    CreateResult,
+    Hold,
+    HoldConflict,
+    MemberLimit,
+    NewBooking,
+    OutboxTask,
+    ResourceKind,
+    SideEffect,
+    TaskKind,
+    TaskStatus,
+)
+from server.booking.store.periods import local_day, local_week
+from server.booking.store.validate import check_hold, check_new_booking
+from solver.domain import Booking
+
+__all__ = ["Refusal", "SqlBookingStore", "Tx", "utc_now"]
+
+Row = tuple[Any, ...]
+
+# How often create() starts over after the database refused it for a reason that a
+# fresh attempt resolves (a concurrent twin request committed; a deadlock victim).
+_ATTEMPTS = 4
+
+_BOOKING_COLUMNS = (
+    "b.id, b.tenant, b.request_id, b.body_hash, b.status, b.start_at, b.end_at, b.time_zone, b.seats, "
+    "b.title, b.organizer, b.customers, b.attendees, b.buffer_before_s, b.buffer_after_s, "
+    "b.description, b.location, b.allow_member_conflicts, b.sequence, b.created_at, b.cancelled_at"
+)
+_EFFECT_COLUMNS = "booking_id, kind, status, attempts, last_error, next_attempt_at, result, updated_at"
+
+# A cancel undoes what its counterpart did, so it runs after it (or not at all).
+_UNDO = ((TaskKind.CREATE_EVENT, TaskKind.CANCEL_EVENT), (TaskKind.SEND_INVITE, TaskKind.SEND_CANCEL))
+_UNFINISHED = (TaskStatus.PENDING, TaskStatus.RUNNING)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _marks(n: int) -> str:
+    return ", ".join(["%s"] * n)
+
+
+class Refusal(enum.Enum):
+    """Database refusals that ``create`` understands."""
+
+    DUPLICATE_REQUEST = "duplicate_request"  # a twin request committed first: replay it
+    OVERLAP = "overlap"  # the exclusion constraint refused a hold
+    RETRY = "retry"  # deadlock victim / serialization failure: start over
+
+
+class Tx:
+    """One open transaction: run statements, read rows."""
+
+    def __init__(self, cursor: Any, placeholder: str = "%s") -> None:
+        self._cursor = cursor
+        self._placeholder = placeholder
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> None:
+        if self._placeholder != "%s":
+            sql = sql.replace("%s", self._placeholder)
+        self._cursor.execute(sql, tuple(params))
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Runs a statement; the number of rows it changed."""
+        self._execute(sql, params)
+        return int(self._cursor.rowcount)
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self._execute(sql, params)
+        return [tuple(r) for r in self._cursor.fetchall()]
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = self.rows(sql, params)
+        return rows[0] if rows else None
+
+
+class SqlBookingStore(BookingStore):
+    """Everything but the backend specifics (see the module docstring)."""
+
+    migrations: tuple[Migration, ...] = ()
+    # Suffix of the claim query's inner SELECT (PostgreSQL: skip rows other workers hold).
+    claim_lock_clause = ""
+    # Suffix that locks a booking row being cancelled.
+    row_lock_clause = ""
+
+    def __init__(self, where: str, clock: Callable[[], datetime] | None = None) -> None:
+        self._where = where  # for error messages; never holds a password
+        self._clock = clock or utc_now
+        self._local = threading.local()
+        self._connections: list[Any] = []
+        self._connections_lock = threading.Lock()
+        self._closed = False
+        # False only in tests: leave overlaps to the database constraint alone.
+        self._check_overlaps = True
+
+    # --- Backend hooks ------------------------------------------------------
+
+    @abc.abstractmethod
+    def _connect(self) -> Any:
+        """A new database connection for the calling thread."""
+
+    @abc.abstractmethod
+    def _is_broken(self, connection: Any) -> bool:
+        """True when ``connection`` cannot be used any more."""
+
+    @abc.abstractmethod
+    def _transaction(self, connection: Any, write: bool) -> AbstractContextManager[Tx]:
+        """A transaction on ``connection``: commits on exit, rolls back on error.
+
+        ``write=False`` promises only reads (SQLite then leaves the write lock to writers).
+        """
+
+    def _lock(self, tx: Tx, keys: Collection[str]) -> None:
+        """Serializes transactions touching the same ``keys`` until commit (SQLite: its write lock does)."""
+
+    def _lock_schema(self, tx: Tx) -> None:
+        """Serializes concurrent migrations (SQLite: its write lock does)."""
+
+    @abc.abstractmethod
+    def _refusal(self, exc: Exception) -> Refusal | None:
+        """Which understood refusal ``exc`` is, if any."""
+
+    @abc.abstractmethod
+    def _time_in(self, t: datetime) -> Any: ...
+
+    @abc.abstractmethod
+    def _time_out(self, value: Any) -> datetime: ...
+
+    @abc.abstractmethod
+    def _json_in(self, data: Any) -> Any: ...
+
+    @abc.abstractmethod
+    def _json_out(self, value: Any) -> Any: ...
+
+    # --- Connections ----------------------------------------------------------
+
+    def _connection(self) -> Any:
+        if self._closed:
+            raise StoreUnavailable(self._where, "the store is closed")
+        connection = getattr(self._local, "connection", None)
+        if connection is None or self._is_broken(connection):
+            connection = self._connect()
+            self._local.connection = connection
+            with self._connections_lock:
+                self._connections.append(connection)
+        return connection
+
+    def _tx(self, write: bool = True) -> AbstractContextManager[Tx]:
+        return self._transaction(self._connection(), write)
+
+    def close(self) -> None:
+        self._closed = True
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+
+    def now(self) -> datetime:
+        return self._clock().astimezone(UTC)
+
+    # --- Schema -------------------------------------------------------------------
+
+    def migrate(self, target: int | None = None) -> int:
+        with self._tx() as tx:
+            self._lock_schema(tx)
+            tx.run(SCHEMA_VERSION_TABLE)
+            current = self._version(tx)
+            for step in pending(self.migrations, current, target):
+                for statement in step.statements:
+                    try:
+                        tx.run(statement)
+                    except Exception as exc:  # e.g. no right to CREATE EXTENSION: say which step
+                        raise StoreUnavailable(self._where, f"schema migration {step.version} "
+                                               f"({step.description}) failed: {str(exc).strip()}") from exc
+                tx.run("INSERT INTO schema_version (version, description, applied_at) VALUES (%s, %s, %s)",
+                       (step.version, step.description, self.now().isoformat()))
+                current = step.version
+            return current
+
+    def schema_version(self) -> int:
+        with self._tx() as tx:
+            tx.run(SCHEMA_VERSION_TABLE)
+            return self._version(tx)
+
+    @staticmethod
+    def _version(tx: Tx) -> int:
+        row = tx.one("SELECT max(version) FROM schema_version")
+        return int(row[0]) if row and row[0] is not None else 0
+
+    # --- Create -----------------------------------------------------------------------
+
+    def create(self, request_id: str, body_hash: str, booking: NewBooking,
+               allow_member_conflicts: bool = False, *,
+               limits: Mapping[str, MemberLimit] | None = None) -> CreateResult:
+        check_new_booking(request_id, body_hash, booking, limits)
+        try:
+            return self._book([CreateEntry(request_id, body_hash, booking, allow_member_conflicts, limits or {})])[0]
+        except EntryRefused as exc:
+            raise exc.cause from exc.__cause__
+
+    def create_all(self, entries: Sequence[CreateEntry]) -> builtins.list[CreateResult]:
+        for i, entry in enumerate(entries):
+            try:
+                check_new_booking(entry.request_id, entry.body_hash, entry.booking, entry.limits)
+            except InvalidBooking as exc:
+                raise EntryRefused(i, exc) from exc
+        return self._book(entries) if entries else []
+
+    def _book(self, entries: Sequence[CreateEntry]) -> builtins.list[CreateResult]:
+        """Books ``entries`` in one transaction (all or none); ``EntryRefused`` names the first refused."""
+        for _ in range(_ATTEMPTS):
+            try:
+                with self._tx() as tx:
+                    # Every lock up front, in one sorted order: two calls sharing resources queue
+                    # up instead of deadlocking, whatever order their entries come in.
+                    keys = {self._request_key(e.booking.tenant, e.request_id) for e in entries}
+                    if self._check_overlaps:
+                        keys.update(k for e in entries for k in self._resource_keys(e.booking.tenant,
+                                                                                    e.booking.resource_ids))
+                    self._lock(tx, keys)
+                    results = []
+                    for i, entry in enumerate(entries):
+                        try:
+                            results.append(self._create(tx, entry))
+                        except (IdempotencyConflict, BookingConflict, LimitReached) as exc:
+                            raise EntryRefused(i, exc) from exc
+                    return results
+            except EntryRefused:
+                raise
+            except Exception as exc:
+                refusal = self._refusal(exc)
+                if refusal is None:
+                    raise
+                if refusal is Refusal.OVERLAP:
+                    # The constraint named no holder; look the winners up now they committed.
+                    with self._tx(write=False) as tx:
+                        for i, entry in enumerate(entries):
+                            conflicts = self._conflicts(tx, entry.booking, entry.allow_member_conflicts)
+                            if conflicts:
+                                raise EntryRefused(i, BookingConflict(conflicts)) from exc
+                # Otherwise start over: the next attempt replays a twin or sees the winner.
+        raise EntryRefused(0, BookingConflict(()))
+
+    def _create(self, tx: Tx, entry: CreateEntry) -> CreateResult:
+        """One booking inside ``_book``'s transaction, its locks already taken."""
+        request_id, body_hash, booking = entry.request_id, entry.body_hash, entry.booking
+        allow_member_conflicts = entry.allow_member_conflicts
+        # Twin requests waited for each other on the request lock, so the second one replays the first.
+        first = self._by_request_id(tx, booking.tenant, request_id)
+        if first is not None:
+            if first.body_hash != body_hash:
+                raise IdempotencyConflict(booking.tenant, request_id, first.id)
+            return CreateResult(first, replayed=True)
+
+        if self._check_overlaps:
+            conflicts = self._conflicts(tx, booking, allow_member_conflicts)
+            if conflicts:
+                raise BookingConflict(conflicts)
+        self._check_limits(tx, booking, entry.limits)
+
+        booking_id = f"bk_{uuid.uuid4().hex}"
+        now = self._time_in(self.now())
+        tx.run(
+            "INSERT INTO bookings (id, tenant, request_id, body_hash, status, start_at, end_at, time_zone, "
+            "seats, title, organizer, customers, attendees, buffer_before_s, buffer_after_s, description, "
+            "location, allow_member_conflicts, sequence, created_at) "
+            f"VALUES ({_marks(20)})",
+            (booking_id, booking.tenant, request_id, body_hash, BookingStatus.CONFIRMED.value,
+             self._time_in(booking.start), self._time_in(booking.end), booking.time_zone,
+             self._json_in(seats_to_json(booking.seats)), booking.title,
+             self._json_in(person_to_json(booking.organizer)), self._json_in(people_to_json(booking.customers)),
+             self._json_in(people_to_json(booking.attendees)), int(booking.buffer_before.total_seconds()),
+             int(booking.buffer_after.total_seconds()), booking.description, booking.location,
+             allow_member_conflicts, 0, now))
+        # Sorted, so concurrent inserts of overlapping holds queue up instead of deadlocking.
+        holds = sorted((r, seat) for seat in booking.seats for r in seat.resource_ids)
+        for resource_id, seat in holds:
+            exclusive = seat.kind == ResourceKind.ROOM or not allow_member_conflicts
+            tx.run("INSERT INTO booking_holds (booking_id, tenant, resource_id, kind, pool_id, exclusive, "
+                   f"confirmed, start_at, end_at) VALUES ({_marks(9)})",
+                   (booking_id, booking.tenant, resource_id, str(seat.kind), seat.pool_id, exclusive, True,
+                    self._time_in(booking.start), self._time_in(booking.end)))
+        nobody_to_email = not booking.customers
+        self._enqueue(tx, booking_id, TaskKind.CREATE_EVENT, None, skipped=False)
+        self._enqueue(tx, booking_id, TaskKind.SEND_INVITE, None, skipped=nobody_to_email)
+        if booking.hold_id:
+            tx.run("DELETE FROM slot_holds WHERE hold_id = %s AND tenant = %s", (booking.hold_id, booking.tenant))
+        return CreateResult(self._get(tx, booking_id), replayed=False)
+
+    @staticmethod
+    def _request_key(tenant: str, request_id: str) -> str:
+        return f"request\x1f{tenant}\x1f{request_id}"
+
+    @staticmethod
+    def _resource_keys(tenant: str, resource_ids: Collection[str]) -> list[str]:
+        return [f"resource\x1f{tenant}\x1f{r}" for r in resource_ids]
+
+    def _conflicts(self, tx: Tx, booking: NewBooking, allow_member_conflicts: bool) -> list[HoldConflict]:
+        """Who holds the new booking's exclusive resources in its buffered window."""
+        exclusive = [r for seat in booking.seats for r in seat.resource_ids
+                     if seat.kind == ResourceKind.ROOM or not allow_member_conflicts]
+        if not exclusive:
+            return []
+        lo = booking.start - booking.buffer_before
+        hi = booking.end + booking.buffer_after
+        return self._holders(tx, booking.tenant, exclusive, lo, hi, booking.hold_id)
+
+    def _holders(self, tx: Tx, tenant: str, resource_ids: Sequence[str], lo: datetime, hi: datetime,
+                 own_hold: str) -> list[HoldConflict]:
+        """Confirmed bookings and others' unexpired holds of ``resource_ids`` overlapping ``[lo, hi)``."""
+        marks = _marks(len(resource_ids))
+        booked = tx.rows(
+            "SELECT resource_id, start_at, end_at, booking_id FROM booking_holds "
+            f"WHERE confirmed AND tenant = %s AND resource_id IN ({marks}) AND start_at < %s AND end_at > %s "
+            "ORDER BY resource_id, start_at, booking_id",
+            (tenant, *resource_ids, self._time_in(hi), self._time_in(lo)))
+        held = tx.rows(
+            "SELECT resource_id, start_at, end_at, hold_id FROM slot_holds "
+            f"WHERE tenant = %s AND resource_id IN ({marks}) AND start_at < %s AND end_at > %s "
+            "AND expires_at > %s AND hold_id <> %s ORDER BY resource_id, start_at, hold_id",
+            (tenant, *resource_ids, self._time_in(hi), self._time_in(lo), self._time_in(self.now()), own_hold))
+        return ([HoldConflict(r, self._time_out(s), self._time_out(e), i, "booking") for r, s, e, i in booked]
+                + [HoldConflict(r, self._time_out(s), self._time_out(e), i, "hold") for r, s, e, i in held])
+
+    def _check_limits(self, tx: Tx, booking: NewBooking, limits: Mapping[str, MemberLimit]) -> None:
+        held = set(booking.resource_ids)
+        for resource_id, limit in sorted(limits.items()):
+            if resource_id not in held:
+                continue
+            for period, value, bounds in (("daily", limit.daily, local_day),
+                                          ("weekly", limit.weekly, local_week)):
+                if value is None:
+                    continue
+                lo, hi = bounds(booking.start, limit.time_zone)
+                row = tx.one("SELECT count(*) FROM booking_holds WHERE confirmed AND tenant = %s "
+                             "AND resource_id = %s AND start_at >= %s AND start_at < %s",
+                             (booking.tenant, resource_id, self._time_in(lo), self._time_in(hi)))
+                count = int(row[0]) if row else 0
+                if count >= value:
+                    raise LimitReached(resource_id, period, value, count, lo, hi)
+
+    def _enqueue(self, tx: Tx, booking_id: str, kind: TaskKind, depends_on: TaskKind | None, *,
+                 skipped: bool) -> None:
+        now = self._time_in(self.now())
+        status = TaskStatus.SKIPPED if skipped else TaskStatus.PENDING
+        tx.run("INSERT INTO outbox (booking_id, kind, depends_on, status, next_attempt_at, created_at, "
+               f"updated_at) VALUES ({_marks(7)}) ON CONFLICT (booking_id, kind) DO NOTHING",
+               (booking_id, kind.value, depends_on.value if depends_on else None, status.value, now, now, now))
+
+    # --- Read -------------------------------------------------------------------------
+
+    def get(self, booking_id: str, *, tenant: str | None = None) -> BookingRecord:
+        with self._tx(write=False) as tx:
+            record = self._get(tx, booking_id)
+        if tenant is not None and record.tenant != tenant:
+            raise BookingNotFound(booking_id)
+        return record
+
+    def _get(self, tx: Tx, booking_id: str) -> BookingRecord:
+        row = tx.one(f"SELECT {_BOOKING_COLUMNS} FROM bookings b WHERE b.id = %s", (booking_id,))
+        if row is None:
+            raise BookingNotFound(booking_id)
+        return self._records(tx, [row])[0]
+
+    def find_by_request_id(self, tenant: str, request_id: str) -> BookingRecord | None:
+        with self._tx(write=False) as tx:
+            return self._by_request_id(tx, tenant, request_id)
+
+    def find_by_request_prefix(self, tenant: str, prefix: str) -> builtins.list[BookingRecord]:
+        # substr, not LIKE: a request id may hold LIKE's wildcards, and both databases speak it.
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT {_BOOKING_COLUMNS} FROM bookings b WHERE b.tenant = %s "
+                           "AND substr(b.request_id, 1, %s) = %s ORDER BY b.request_id",
+                           (tenant, len(prefix), prefix))
+            return self._records(tx, rows)
+
+    def _by_request_id(self, tx: Tx, tenant: str, request_id: str) -> BookingRecord | None:
+        row = tx.one(f"SELECT {_BOOKING_COLUMNS} FROM bookings b WHERE b.tenant = %s AND b.request_id = %s",
+                     (tenant, request_id))
+        return self._records(tx, [row])[0] if row is not None else None
+
+    def list(self, tenant: str, resource_id: str | None = None, start: datetime | None = None,
+             end: datetime | None = None, status: BookingStatus | None = None,
+             limit: int = 1000) -> builtins.list[BookingRecord]:
+        where, params = ["b.tenant = %s"], [tenant]
+        if resource_id is not None:
+            where.append("EXISTS (SELECT 1 FROM booking_holds h WHERE h.booking_id = b.id AND h.resource_id = %s)")
+            params.append(resource_id)
+        if start is not None:
+            where.append("b.end_at > %s")
+            params.append(self._time_in(start))
+        if end is not None:
+            where.append("b.start_at < %s")
+            params.append(self._time_in(end))
+        if status is not None:
+            where.append("b.status = %s")
+            params.append(BookingStatus(status).value)
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT {_BOOKING_COLUMNS} FROM bookings b WHERE {' AND '.join(where)} "
+                           "ORDER BY b.start_at, b.id LIMIT %s", (*params, max(0, limit)))
+            return self._records(tx, rows)
+
+    def confirmed_bookings(self, tenant: str, resource_ids: Collection[str] | None,
+                           start: datetime, end: datetime) -> builtins.list[Booking]:
+        where = ["b.tenant = %s", "b.status = 'confirmed'", "b.start_at < %s", "b.end_at > %s"]
+        params: builtins.list[Any] = [tenant, self._time_in(end), self._time_in(start)]
+        if resource_ids is not None:
+            ids = sorted(set(resource_ids))
+            if not ids:
+                return []
+            where.append("EXISTS (SELECT 1 FROM booking_holds h WHERE h.booking_id = b.id "
+                         f"AND h.resource_id IN ({_marks(len(ids))}))")
+            params.extend(ids)
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT b.id, b.start_at, b.end_at, b.seats FROM bookings b "
+                           f"WHERE {' AND '.join(where)} ORDER BY b.start_at, b.id", params)
+        out = []
+        for booking_id, s, e, seats_json in rows:
+            seats = seats_from_json(self._json_out(seats_json))
+            pool_members = tuple((seat.pool_id, r) for seat in seats
+                                 if seat.pool_id and seat.kind == ResourceKind.MEMBER for r in seat.resource_ids)
+            out.append(Booking(booking_id, self._time_out(s), self._time_out(e),
+                               tuple(r for seat in seats for r in seat.resource_ids), pool_members))
+        return out
+
+    def _records(self, tx: Tx, rows: Sequence[Row]) -> builtins.list[BookingRecord]:
+        if not rows:
+            return []
+        ids = [row[0] for row in rows]
+        effects: dict[str, dict[str, SideEffect]] = {i: {} for i in ids}
+        for booking_id, kind, status, attempts, error, due, result, updated in tx.rows(
+                f"SELECT {_EFFECT_COLUMNS} FROM outbox WHERE booking_id IN ({_marks(len(ids))}) ORDER BY id", ids):
+            effects[booking_id][kind] = SideEffect(
+                kind, TaskStatus(status), int(attempts), error,
+                self._time_out(due) if status == TaskStatus.PENDING else None, result, self._time_out(updated))
+        return [self._record(row, effects[row[0]]) for row in rows]
+
+    def _record(self, row: Row, effects: dict[str, SideEffect]) -> BookingRecord:
+        (booking_id, tenant, request_id, body_hash, status, start, end, time_zone, seats, title, organizer,
+         customers, attendees, before, after, description, location, conflicts_ok, sequence, created,
+         cancelled) = row
+        return BookingRecord(
+            id=booking_id, tenant=tenant, request_id=request_id, body_hash=body_hash,
+            status=BookingStatus(status), start=self._time_out(start), end=self._time_out(end),
+            time_zone=time_zone, seats=seats_from_json(self._json_out(seats)), title=title,
+            organizer=person_from_json(self._json_out(organizer)),
+            customers=people_from_json(self._json_out(customers)),
+            attendees=people_from_json(self._json_out(attendees)),
+            buffer_before=timedelta(seconds=before), buffer_after=timedelta(seconds=after),
+            description=description, location=location, allow_member_conflicts=bool(conflicts_ok),
+            sequence=int(sequence), created_at=self._time_out(created),
+            cancelled_at=self._time_out(cancelled) if cancelled is not None else None,
+            side_effects=effects)
+
+    # --- Cancel -----------------------------------------------------------------------
+
+    def cancel(self, booking_id: str, *, tenant: str | None = None) -> BookingRecord:
+        with self._tx() as tx:
+            row = tx.one(f"SELECT tenant, status FROM bookings WHERE id = %s{self.row_lock_clause}", (booking_id,))
+            if row is None or (tenant is not None and row[0] != tenant):
+                raise BookingNotFound(booking_id)
+            if row[1] == BookingStatus.CONFIRMED:
+                now = self._time_in(self.now())
+                tx.run("UPDATE bookings SET status = 'cancelled', cancelled_at = %s, sequence = sequence + 1 "
+                       "WHERE id = %s", (now, booking_id))
+                tx.run("UPDATE booking_holds SET confirmed = FALSE WHERE booking_id = %s", (booking_id,))
+                for done_first, undo in _UNDO:
+                    self._enqueue_undo(tx, booking_id, done_first, undo)
+            return self._get(tx, booking_id)
+
+    def _enqueue_undo(self, tx: Tx, booking_id: str, done_first: TaskKind, undo: TaskKind) -> None:
+        # Never tried: nothing to undo, so neither runs. Claimed or retrying: the undo
+        # waits until it finishes (depends_on), then runs.
+        tx.run("UPDATE outbox SET status = 'skipped', updated_at = %s "
+               "WHERE booking_id = %s AND kind = %s AND status = 'pending' AND attempts = 0",
+               (self._time_in(self.now()), booking_id, done_first.value))
+        row = tx.one("SELECT status FROM outbox WHERE booking_id = %s AND kind = %s",
+                     (booking_id, done_first.value))
+        nothing_to_undo = row is None or row[0] in (TaskStatus.SKIPPED, TaskStatus.FAILED)
+        self._enqueue(tx, booking_id, undo, done_first, skipped=nothing_to_undo)
+
+    # --- Short holds -------------------------------------------------------------------
+
+    def hold(self, tenant: str, resource_ids: Sequence[str], start: datetime, end: datetime,
+             ttl: timedelta) -> Hold:
+        check_hold(resource_ids, start, end, ttl)
+        hold_id = f"hd_{uuid.uuid4().hex}"
+        with self._tx() as tx:
+            self._lock(tx, self._resource_keys(tenant, resource_ids))
+            now = self.now()
+            tx.run("DELETE FROM slot_holds WHERE expires_at <= %s", (self._time_in(now),))
+            conflicts = self._holders(tx, tenant, resource_ids, start, end, own_hold="")
+            if conflicts:
+                raise BookingConflict(conflicts)
+            expires = now + ttl
+            for resource_id in resource_ids:
+                tx.run("INSERT INTO slot_holds (hold_id, tenant, resource_id, start_at, end_at, expires_at) "
+                       f"VALUES ({_marks(6)})", (hold_id, tenant, resource_id, self._time_in(start),
+                                                 self._time_in(end), self._time_in(expires)))
+        return Hold(hold_id, tuple(resource_ids), start.astimezone(UTC), end.astimezone(UTC), expires, tenant)
+
+    def release_hold(self, tenant: str, hold_id: str) -> bool:
+        with self._tx() as tx:
+            return tx.run("DELETE FROM slot_holds WHERE tenant = %s AND hold_id = %s", (tenant, hold_id)) > 0
+
+    # --- Outbox -----------------------------------------------------------------------
+
+    def claim_tasks(self, kinds: Collection[str], limit: int, lease: timedelta) -> builtins.list[OutboxTask]:
+        kinds = sorted(set(kinds))
+        if not kinds or limit <= 0:
+            return []
+        now = self.now()
+        token = uuid.uuid4().hex
+        with self._tx() as tx:
+            claimed = tx.rows(
+                "UPDATE outbox SET status = 'running', attempts = attempts + 1, lease_until = %s, "
+                "claim_token = %s, updated_at = %s "
+                "WHERE id IN (SELECT o.id FROM outbox o "
+                f"  WHERE o.kind IN ({_marks(len(kinds))}) "
+                "  AND ((o.status = 'pending' AND o.next_attempt_at <= %s) "
+                "       OR (o.status = 'running' AND o.lease_until <= %s)) "
+                "  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.booking_id = o.booking_id "
+                "                  AND p.kind = o.depends_on AND p.status IN ('pending', 'running')) "
+                f"  ORDER BY o.next_attempt_at, o.id LIMIT %s{self.claim_lock_clause}) "
+                "RETURNING id, booking_id, kind, attempts",
+                (self._time_in(now + lease), token, self._time_in(now), *kinds, self._time_in(now),
+                 self._time_in(now), limit))
+            claimed.sort(key=lambda r: int(r[0]))
+            booking_ids = sorted({r[1] for r in claimed})
+            rows = tx.rows(f"SELECT {_BOOKING_COLUMNS} FROM bookings b "
+                           f"WHERE b.id IN ({_marks(len(booking_ids))})", booking_ids) if booking_ids else []
+            records = {r.id: r for r in self._records(tx, rows)}
+        return [OutboxTask(int(task_id), booking_id, kind, int(attempts), token, records[booking_id])
+                for task_id, booking_id, kind, attempts in claimed]
+
+    def complete_task(self, task: OutboxTask, result: str = "") -> bool:
+        return self._finish(task, TaskStatus.DONE, result=result)
+
+    def retry_task(self, task: OutboxTask, error: str, at: datetime) -> bool:
+        return self._finish(task, TaskStatus.PENDING, error=error, at=at)
+
+    def fail_task(self, task: OutboxTask, error: str) -> bool:
+        return self._finish(task, TaskStatus.FAILED, error=error)
+
+    def skip_task(self, task: OutboxTask, reason: str) -> bool:
+        return self._finish(task, TaskStatus.SKIPPED, result=reason)
+
+    def _finish(self, task: OutboxTask, status: TaskStatus, *, result: str | None = None,
+                error: str | None = None, at: datetime | None = None) -> bool:
+        """Ends a claim in one statement: the task's new state is the booking's
+        side-effect state, so both change in the same transaction."""
+        sets = ["status = %s", "lease_until = NULL", "claim_token = NULL", "updated_at = %s"]
+        now = self.now()
+        params: builtins.list[Any] = [status.value, self._time_in(now)]
+        if result is not None:
+            sets.append("result = %s")
+            params.append(result)
+        if error is not None:
+            sets.append("last_error = %s")
+            params.append(error)
+        if at is not None:
+            sets.append("next_attempt_at = %s")
+            params.append(self._time_in(at))
+        with self._tx() as tx:
+            changed = tx.run(f"UPDATE outbox SET {', '.join(sets)} "
+                             "WHERE id = %s AND claim_token = %s AND status = 'running'",
+                             (*params, task.id, task.claim_token))
+        return changed > 0

@@ -1,0 +1,96 @@
+"""The SQLite schema, as numbered migration steps.
+
+Instants are TEXT in one fixed UTC format (``2026-03-10T09:00:00.000000Z``), so
+text order is time order and range checks are plain comparisons. JSON columns
+are TEXT. Booleans are 0/1.
+"""
+
+from __future__ import annotations
+
+from server.booking.store.migrations import SKIPPED_NOT_DONE, Migration, check_migrations
+
+__all__ = ["MIGRATIONS"]
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "bookings and their per-resource holds", (
+        """
+        CREATE TABLE bookings (
+            id                     TEXT PRIMARY KEY,
+            tenant                 TEXT NOT NULL,
+            request_id             TEXT NOT NULL,
+            body_hash              TEXT NOT NULL,
+            status                 TEXT NOT NULL CHECK (status IN ('confirmed', 'cancelled')),
+            start_at               TEXT NOT NULL,
+            end_at                 TEXT NOT NULL,
+            time_zone              TEXT NOT NULL,
+            seats                  TEXT NOT NULL,
+            title                  TEXT NOT NULL,
+            organizer              TEXT NOT NULL,
+            customers              TEXT NOT NULL,
+            attendees              TEXT NOT NULL,
+            buffer_before_s        INTEGER NOT NULL,
+            buffer_after_s         INTEGER NOT NULL,
+            description            TEXT NOT NULL,
+            location               TEXT NOT NULL,
+            allow_member_conflicts INTEGER NOT NULL,
+            sequence               INTEGER NOT NULL DEFAULT 0,
+            created_at             TEXT NOT NULL,
+            cancelled_at           TEXT,
+            UNIQUE (tenant, request_id),
+            CHECK (start_at < end_at)
+        )""",
+        "CREATE INDEX bookings_tenant_start ON bookings (tenant, start_at)",
+        """
+        CREATE TABLE booking_holds (
+            booking_id  TEXT NOT NULL REFERENCES bookings (id),
+            tenant      TEXT NOT NULL,
+            resource_id TEXT NOT NULL,
+            kind        TEXT NOT NULL CHECK (kind IN ('member', 'room')),
+            pool_id     TEXT NOT NULL DEFAULT '',
+            exclusive   INTEGER NOT NULL,
+            confirmed   INTEGER NOT NULL,
+            start_at    TEXT NOT NULL,
+            end_at      TEXT NOT NULL,
+            PRIMARY KEY (booking_id, resource_id)
+        )""",
+        "CREATE INDEX booking_holds_resource ON booking_holds (tenant, resource_id, start_at) WHERE confirmed",
+    )),
+    Migration(2, "short holds with expiry", (
+        """
+        CREATE TABLE slot_holds (
+            hold_id     TEXT NOT NULL,
+            tenant      TEXT NOT NULL,
+            resource_id TEXT NOT NULL,
+            start_at    TEXT NOT NULL,
+            end_at      TEXT NOT NULL,
+            expires_at  TEXT NOT NULL,
+            PRIMARY KEY (hold_id, resource_id)
+        )""",
+        "CREATE INDEX slot_holds_resource ON slot_holds (tenant, resource_id, start_at)",
+        "CREATE INDEX slot_holds_expiry ON slot_holds (expires_at)",
+    )),
+    Migration(3, "outbox of side effects", (
+        """
+        CREATE TABLE outbox (
+            id              INTEGER PRIMARY KEY,
+            booking_id      TEXT NOT NULL REFERENCES bookings (id),
+            kind            TEXT NOT NULL,
+            depends_on      TEXT,
+            status          TEXT NOT NULL
+                            CHECK (status IN ('pending', 'running', 'done', 'failed', 'skipped')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            lease_until     TEXT,
+            claim_token     TEXT,
+            last_error      TEXT NOT NULL DEFAULT '',
+            result          TEXT NOT NULL DEFAULT '',
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL,
+            UNIQUE (booking_id, kind)
+        )""",
+        "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+    )),
+    SKIPPED_NOT_DONE,
+)
+
+check_migrations(MIGRATIONS)

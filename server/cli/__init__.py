@@ -1,0 +1,11 @@
+"""Room ``cli``, the top of the server: the ``convene`` command.
+
+    **cli** > api > batch > wire > booking > calendars > config
+
+``commands`` (serve, slots, check, book, bookings, cancel), ``batch`` (batch and
+tune), ``render/`` (terminal tables of replies) and ``demo`` (``make demo``).
+"""
+
+from server.cli.commands import main
+
+__all__ = ["main"]

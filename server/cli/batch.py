@@ -1,0 +1,600 @@
+"""``convene batch`` and ``convene tune``: batch optimization from a terminal.
+
+    convene batch requests.json [--config convene.yaml] [--out result] [--time-limit 10]
+                  [--workers 2] [--scheduler tcp://host:8786] [--weights alternate=5 earliness=0.5]
+    convene tune requests.json --grid alternate=1,10 earliness=0,0.1 [--out tune] ...
+    convene tune requests.json --list settings.json ...
+
+The JSON format is in docs/objective.md (example: examples/batch/). The
+directory and calendars come from ``--config`` (the server's YAML) or, without
+it, from the JSON's own ``directory`` section; the JSON may add busy time and
+existing bookings. ``batch`` writes OUT.json and OUT.csv and prints a summary;
+``tune`` runs the batch once per weight setting and writes a KPI table (CSV and
+Markdown) and PNG plots of the trade-offs.
+
+Wire into the ``convene`` parser with ``add_batch_commands(subparsers)``; each
+command's ``run(args)`` returns the exit code and prints its own errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+import math
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from server.batch.runner import run_batch
+from server.calendars.busy import resources_of
+from server.config import (
+    Config,
+    ConfigError,
+    SeatConfig,
+    TemplateConfig,
+    TenantConfig,
+    load_config,
+    parse_config,
+    parse_duration,
+)
+from server.tenants import Tenant, load_tenants
+from solver.batch import BatchItem, BatchProgress, BatchRequest, BatchResult
+from solver.domain import Booking, BusyInterval, BusyKind, MemberSeat, PoolSeat, RoomSeat, Seat, SlotRequest, Weights
+from solver.errors import InvalidRequest, SchedulingError
+from solver.validate import is_zone
+
+__all__ = ["BatchFile", "BatchInputError", "add_batch_commands", "load_batch", "result_json", "weight_settings"]
+
+KPI_COLUMNS = ("scheduled", "priority_scheduled", "alternates_used", "conflicts", "pool_load_spread",
+               "mean_hours_from_window_start", "solve_time", "gap")
+WEIGHT_NAMES = (*(f.name for f in fields(Weights)), "priority")
+
+
+class BatchInputError(Exception):
+    """The batch file or a command-line value cannot be used; the message names the field."""
+
+
+# --- The batch file (pydantic: the edge) -------------------------------------------------
+
+Minutes = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ItemFields(_Strict):
+    """What an item (or ``defaults``, or a template) may set."""
+
+    template: str | None = None
+    time_zone: str | None = None
+    duration: Minutes | None = None
+    seats: list[SeatConfig] | None = None
+    optional_members: list[str] | None = None
+    customers: int | None = Field(default=None, ge=0)
+    resolution: int | None = None
+    start_interval: int | None = None
+    buffer_before: Minutes | None = None
+    buffer_after: Minutes | None = None
+    minimum_notice: Minutes | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None and not is_zone(value):
+            raise ValueError(f"{value!r} is not an IANA time zone")
+        return value
+
+
+class ItemFile(ItemFields):
+    id: str = Field(min_length=1)
+    priority: int = Field(default=1, ge=1)
+    window_start: datetime | date
+    window_end: datetime | date
+
+
+class BusyFile(_Strict):
+    resource: str
+    start: datetime
+    end: datetime
+    kind: BusyKind = BusyKind.BUSY
+
+
+class BookingFile(_Strict):
+    id: str
+    start: datetime
+    end: datetime
+    resources: list[str] = Field(min_length=1)
+    pool_members: list[tuple[str, str]] = Field(default_factory=list)
+
+
+class BatchFile(_Strict):
+    """The batch JSON (docs/objective.md)."""
+
+    tenant: str | None = None
+    directory: dict[str, Any] | None = None  # a tenant section of the YAML config, when there is no --config
+    busy: list[BusyFile] = Field(default_factory=list)
+    bookings: list[BookingFile] = Field(default_factory=list)
+    weights: dict[str, float] = Field(default_factory=dict)
+    priority_weight: float | None = Field(default=None, ge=0)
+    allow_conflicts: bool = False
+    time_limit: float = Field(default=10.0, gt=0)
+    workers: int = Field(default=1, ge=1)
+    seed: int = 0
+    defaults: ItemFields = Field(default_factory=ItemFields)
+    items: list[ItemFile] = Field(min_length=1)
+
+    @field_validator("weights")
+    @classmethod
+    def _known_weights(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(weights) - set(WEIGHT_NAMES))
+        if unknown:
+            raise ValueError(f"unknown weight(s) {unknown}; known: {', '.join(WEIGHT_NAMES)}")
+        return weights
+
+
+@dataclass(frozen=True)
+class LoadedBatch:
+    """A batch ready to solve: the directory's tenant, its calendars' busy time, bookings."""
+
+    tenant: Tenant
+    busy: list[BusyInterval]
+    bookings: list[Booking]
+    batch: BatchRequest
+    zones: dict[str, str]  # item id -> its time zone (for output)
+    labels: dict[str, tuple[str, ...]]  # item id -> its seats' labels
+
+
+def load_batch(path: str | Path, config_path: str | Path | None = None, tenant_id: str | None = None) -> LoadedBatch:
+    """Reads and checks a batch file; raises BatchInputError / ConfigError naming each bad field."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BatchInputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise BatchInputError(f"{path}: not valid JSON: {exc}") from exc
+    try:
+        spec = BatchFile.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()]
+        raise BatchInputError(f"{path}: invalid batch\n" + "\n".join(lines)) from exc
+
+    if config_path is not None:
+        config = load_config(config_path)
+    elif spec.directory is not None:
+        config = parse_config({"tenants": {spec.tenant or "batch": spec.directory}}, base_dir=path.resolve().parent,
+                              source=f"{path}: directory")
+    else:
+        raise BatchInputError(f"{path}: no directory: give --config or a 'directory' section")
+    name = tenant_id or spec.tenant or (next(iter(config.tenants)) if len(config.tenants) == 1 else None)
+    if name is None or name not in config.tenants:
+        known = ", ".join(sorted(config.tenants)) or "none"
+        raise BatchInputError(f"tenant: {name!r} is not a tenant of the directory (known: {known})"
+                              if name else f"tenant: the directory has several tenants ({known}); name one")
+    tenant = load_tenants(Config(tenants={name: config.tenants[name]}))[name]
+    items, zones, labels = _items(spec, config.tenants[name])
+    weights = _weights(spec.weights)
+    # "priority" among the weights is the priority weight, as on the command line.
+    priority = spec.weights.get("priority", spec.priority_weight)
+    batch = BatchRequest(tuple(items), weights, spec.allow_conflicts, spec.time_limit, spec.workers, spec.seed,
+                         priority)
+    busy = [BusyInterval(b.resource, _aware(b.start, "UTC", f"busy {b.resource}"),
+                         _aware(b.end, "UTC", f"busy {b.resource}"), b.kind) for b in spec.busy]
+    bookings = [Booking(b.id, _aware(b.start, "UTC", f"bookings {b.id}"), _aware(b.end, "UTC", f"bookings {b.id}"),
+                        tuple(b.resources), tuple(b.pool_members)) for b in spec.bookings]
+    busy += _calendar_busy(tenant, items)
+    return LoadedBatch(tenant, busy, bookings, batch, zones, labels)
+
+
+def _items(spec: BatchFile, tenant: TenantConfig) -> tuple[list[BatchItem], dict[str, str], dict[str, tuple[str, ...]]]:
+    templates = {t.id: t for t in tenant.templates}
+    items: list[BatchItem] = []
+    zones: dict[str, str] = {}
+    labels: dict[str, tuple[str, ...]] = {}
+    for n, item in enumerate(spec.items):
+        where = f"items[{n}]"
+        merged: dict[str, Any] = {}
+        name = item.template or spec.defaults.template
+        if name is not None:
+            if name not in templates:
+                raise BatchInputError(f"{where}.template: unknown template {name!r}")
+            merged |= _template_fields(templates[name])
+        for layer in (spec.defaults, item):
+            merged |= {k: v for k, v in layer.model_dump(exclude_unset=True).items() if v is not None}
+        zone = merged.get("time_zone")
+        if zone is None:
+            raise BatchInputError(f"{where}.time_zone: required (here, in defaults or in the template)")
+        for required in ("duration", "seats"):
+            if required not in merged:
+                raise BatchInputError(f"{where}.{required}: required (here, in defaults or in the template)")
+        seats = [s if isinstance(s, SeatConfig) else SeatConfig.model_validate(s) for s in merged["seats"]]
+        options = {k: merged[k] for k in ("customers", "resolution", "start_interval", "buffer_before", "buffer_after",
+                                          "minimum_notice") if k in merged}
+        request = SlotRequest(
+            window_start=_aware(item.window_start, zone, f"{where}.window_start"),
+            window_end=_aware(item.window_end, zone, f"{where}.window_end", end=True),
+            duration=merged["duration"],
+            time_zone=zone,
+            seats=tuple(_seat(s) for s in seats),
+            optional_members=tuple(merged.get("optional_members", ())),
+            **options,
+        )
+        items.append(BatchItem(item.id, request, item.priority))
+        zones[item.id] = zone
+        labels[item.id] = tuple(s.label or f"seat {k + 1}" for k, s in enumerate(seats))
+    return items, zones, labels
+
+
+def _template_fields(template: TemplateConfig) -> dict[str, Any]:
+    names = ("duration", "seats", "optional_members", "customers", "resolution", "start_interval", "buffer_before",
+             "buffer_after", "minimum_notice")
+    return {k: getattr(template, k) for k in names if getattr(template, k) is not None}
+
+
+def _seat(seat: SeatConfig) -> Seat:
+    if seat.member is not None:
+        return MemberSeat(tuple(seat.member), seat.label)
+    if seat.pool is not None:
+        return PoolSeat(seat.pool, seat.count or 1, seat.label)
+    return RoomSeat(tuple(seat.rooms or ()), tuple(seat.room_pools or ()), seat.label)
+
+
+def _aware(value: datetime | date, zone: str, where: str, *, end: bool = False) -> datetime:
+    """Naive times are local to ``zone``; a date alone is its midnight (the next one for an end)."""
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day) + (timedelta(days=1) if end else timedelta(0))
+    if value.utcoffset() is None:
+        value = value.replace(tzinfo=ZoneInfo(zone))
+    return value
+
+
+def _weights(values: dict[str, float]) -> Weights:
+    return replace(Weights(), **{k: float(v) for k, v in values.items() if k != "priority"})
+
+
+def _calendar_busy(tenant: Tenant, items: Sequence[BatchItem]) -> list[BusyInterval]:
+    """Busy time of every resource the items could use, from the tenant's calendars."""
+    if not items:
+        return []
+    resources = set().union(*(resources_of(i.request, tenant.directory) for i in items))
+    start = min(i.request.window_start for i in items) - timedelta(days=1)
+    end = max(i.request.window_end for i in items) + timedelta(days=1)
+    return list(tenant.calendars.busy(resources, start, end).busy)
+
+
+# --- Weights from the command line ---------------------------------------------------------
+
+
+def parse_weight(text: str) -> tuple[str, float | None]:
+    """"alternate=5" -> ("alternate", 5.0); "priority=lex" -> ("priority", None)."""
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or name not in WEIGHT_NAMES:
+        raise BatchInputError(f"--weights {text!r}: use NAME=VALUE with NAME one of {', '.join(WEIGHT_NAMES)}")
+    if name == "priority" and value.strip().lower() in ("lex", "none", ""):
+        return name, None
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise BatchInputError(f"--weights {text!r}: {value!r} is not a number") from exc
+    if not math.isfinite(number) or number < 0:
+        raise BatchInputError(f"--weights {text!r}: must be a finite number >= 0")
+    return name, number
+
+
+def apply_weights(batch: BatchRequest, setting: dict[str, float | None]) -> BatchRequest:
+    """``batch`` with ``setting`` (weight name -> value; "priority" is the priority weight)."""
+    weights = replace(batch.weights, **{k: v for k, v in setting.items() if k != "priority" and v is not None})
+    priority = setting.get("priority", batch.priority_weight)
+    return replace(batch, weights=weights, priority_weight=priority)
+
+
+def weight_settings(grid: Sequence[str], listed: str | None) -> list[dict[str, float | None]]:
+    """Every setting of ``--grid name=v1,v2 ...`` (their product), or those of ``--list FILE``
+    (a JSON list of objects, or one ``name=value ...`` line per setting)."""
+    if listed is not None:
+        text = Path(listed).read_text(encoding="utf-8")
+        if text.lstrip().startswith("["):
+            rows = json.loads(text)
+            return [dict(parse_weight(f"{k}={v}") for k, v in row.items()) for row in rows]
+        return [dict(parse_weight(pair) for pair in line.split()) for line in text.splitlines() if line.strip()]
+    axes: list[list[tuple[str, float | None]]] = []
+    for spec in grid:
+        name, _, values = spec.partition("=")
+        axes.append([parse_weight(f"{name}={v}") for v in values.split(",") if v.strip()])
+    if not axes:
+        raise BatchInputError("tune: give --grid NAME=V1,V2 ... or --list FILE")
+    return [dict(combo) for combo in itertools.product(*axes)]
+
+
+# --- Output ---------------------------------------------------------------------------------
+
+
+def result_json(result: BatchResult, loaded: LoadedBatch) -> dict[str, Any]:
+    """The result as JSON-ready data; times in each item's own time zone."""
+
+    def local(item_id: str, instant: datetime) -> str:
+        return instant.astimezone(ZoneInfo(loaded.zones[item_id])).isoformat()
+
+    return {
+        "status": result.status.value,
+        "objective": result.objective,
+        "best_bound": result.best_bound,
+        "gap": result.gap,
+        "wall_time": round(result.wall_time, 3),
+        "priority_weight": result.priority_weight,
+        "baseline_objective": result.baseline_objective,
+        "parts": result.parts,
+        "kpis": asdict(result.kpis),
+        "scheduled": [
+            {
+                "id": s.item_id,
+                "start": local(s.item_id, s.start),
+                "end": local(s.item_id, s.end),
+                "seats": [{"label": label, "resources": list(fill.resource_ids), "cost": fill.cost}
+                          for label, fill in zip(loaded.labels[s.item_id], s.assignment.seats, strict=True)],
+                "cost": s.cost,
+                "seat_cost": s.seat_cost,
+                "conflict_cost": s.conflict_cost,
+                "earliness_cost": s.earliness_cost,
+                "hours_from_window_start": s.hours_from_window_start,
+                "alternates": s.alternates,
+                "conflicts": [{"resource": c.resource_id, "start": c.start.isoformat(), "end": c.end.isoformat(),
+                               "kind": c.kind.value} for c in s.conflicts],
+            }
+            for s in result.scheduled.values()
+        ],
+        "unscheduled": [{"id": u.item_id, "reason": u.reason.value, "detail": u.detail}
+                        for u in result.unscheduled.values()],
+    }
+
+
+def write_result(result: BatchResult, loaded: LoadedBatch, out: Path) -> tuple[Path, Path]:
+    """OUT.json (everything) and OUT.csv (one row per item, in the batch's order)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    json_path, csv_path = out.with_suffix(".json"), out.with_suffix(".csv")
+    json_path.write_text(json.dumps(result_json(result, loaded), indent=2) + "\n", encoding="utf-8")
+    with csv_path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "priority", "scheduled", "start", "end", "assignment", "cost", "reason", "detail"])
+        for item in loaded.batch.items:
+            s = result.scheduled.get(item.id)
+            if s is not None:
+                zone = ZoneInfo(loaded.zones[item.id])
+                who = "; ".join(f"{label}: {', '.join(fill.resource_ids)}"
+                                for label, fill in zip(loaded.labels[item.id], s.assignment.seats, strict=True))
+                writer.writerow([item.id, item.priority, "yes", s.start.astimezone(zone).isoformat(),
+                                 s.end.astimezone(zone).isoformat(), who, s.cost, "", ""])
+            else:
+                u = result.unscheduled[item.id]
+                writer.writerow([item.id, item.priority, "no", "", "", "", "", u.reason.value, u.detail])
+    return json_path, csv_path
+
+
+def summary(result: BatchResult) -> str:
+    """A short table of how it went."""
+    k = result.kpis
+    rows = [
+        ("status", result.status.value),
+        ("objective", f"{result.objective:,.2f}  (greedy first fit: {result.baseline_objective:,.2f})"),
+        ("best bound", f"{result.best_bound:,.2f}  (gap {result.gap:.1%})"),
+        ("wall time", f"{result.wall_time:.2f} s over {result.parts} part(s)"),
+        ("scheduled", f"{k.scheduled} of {k.items}  (priority {k.scheduled_priority} of {k.total_priority})"),
+        ("alternates used", str(k.alternates_used)),
+        ("conflicts", str(k.conflicts)),
+        ("pool load spread", str(k.pool_load_spread)),
+        ("mean hours from window start", f"{k.mean_hours_from_window_start:.2f}"),
+        ("costs (seat / conflict / fairness / earliness)",
+         f"{k.seat_cost:,.2f} / {k.conflict_cost:,.2f} / {k.fairness_cost:,.2f} / {k.earliness_cost:,.2f}"),
+    ]
+    reasons = Counter(u.reason.value for u in result.unscheduled.values())
+    rows += [(f"unscheduled: {reason}", str(n)) for reason, n in sorted(reasons.items())]
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+class ProgressLine:
+    """One updating progress line on a terminal; at most a line a second elsewhere."""
+
+    def __init__(self, stream: TextIO, total: int) -> None:
+        self._stream = stream
+        self._total = total
+        self._tty = stream.isatty()
+        self._last = -math.inf
+        self._shown = False
+
+    def __call__(self, p: BatchProgress) -> None:
+        now = time.monotonic()
+        if not self._tty and now - self._last < 1.0 and p.source != "part":
+            return
+        self._last = now
+        text = (f"[{p.elapsed:6.1f}s] {p.source:<6} objective {p.objective:,.2f}  bound {p.best_bound:,.2f}  "
+                f"gap {p.gap:6.1%}  scheduled {p.scheduled}/{self._total}  parts {p.parts_done}/{p.parts_total}")
+        self._stream.write(("\r" + text + "\x1b[K") if self._tty else text + "\n")
+        self._stream.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self._tty and self._shown:
+            self._stream.write("\n")
+
+
+# --- Commands -------------------------------------------------------------------------------
+
+
+def _solve(loaded: LoadedBatch, batch: BatchRequest, scheduler: str | None,
+           on_progress: Callable[[BatchProgress], None] | None) -> BatchResult:
+    return run_batch(loaded.tenant.directory, loaded.busy, loaded.bookings, batch, scheduler=scheduler,
+                     on_progress=on_progress)
+
+
+def _overrides(loaded: LoadedBatch, args: argparse.Namespace) -> BatchRequest:
+    batch = loaded.batch
+    if args.time_limit is not None:
+        batch = replace(batch, time_limit=args.time_limit)
+    if args.workers is not None:
+        batch = replace(batch, workers=args.workers)
+    return batch
+
+
+def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Bad input leaves as a message naming the field and exit code 2, never a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except (BatchInputError, ConfigError) as exc:
+            print(exc, file=sys.stderr)
+        except InvalidRequest as exc:
+            print("invalid batch:\n" + "\n".join(f"  {v.field}: {v.description}" for v in exc.violations),
+                  file=sys.stderr)
+        except SchedulingError as exc:
+            print(f"invalid batch: {exc}", file=sys.stderr)
+        return 2
+
+    return run
+
+
+@_guarded
+def run_batch_command(args: argparse.Namespace) -> int:
+    loaded = load_batch(args.requests, args.config, args.tenant)
+    batch = _overrides(loaded, args)
+    if args.weights:
+        batch = apply_weights(batch, dict(parse_weight(w) for w in args.weights))
+    progress = None if args.quiet else ProgressLine(sys.stderr, len(batch.items))
+    try:
+        result = _solve(loaded, batch, args.scheduler, progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    json_path, csv_path = write_result(result, loaded, Path(args.out))
+    print(summary(result))
+    print(f"wrote {json_path} and {csv_path}")
+    return 0
+
+
+def kpi_row(setting: dict[str, float | None], result: BatchResult) -> dict[str, Any]:
+    """One row of the tune table."""
+    k = result.kpis
+    row: dict[str, Any] = {"setting": " ".join(f"{n}={'lex' if v is None else f'{v:g}'}" for n, v in setting.items())}
+    row |= {
+        "scheduled": k.scheduled,
+        "priority_scheduled": k.scheduled_priority,
+        "alternates_used": k.alternates_used,
+        "conflicts": k.conflicts,
+        "pool_load_spread": k.pool_load_spread,
+        "mean_hours_from_window_start": round(k.mean_hours_from_window_start, 3),
+        "solve_time": round(result.wall_time, 3),
+        "gap": round(result.gap, 4),
+        "objective": result.objective,
+        "status": result.status.value,
+    }
+    return row
+
+
+def write_tune(rows: list[dict[str, Any]], out: Path) -> list[Path]:
+    """kpis.csv, kpis.md and the plots (kpis.png, tradeoffs.png) under ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    columns = list(rows[0])
+    csv_path = out / "kpis.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    md_path = out / "kpis.md"
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
+    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [csv_path, md_path, *_plots(rows, out)]
+
+
+def _plots(rows: list[dict[str, Any]], out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    labels = [r["setting"] for r in rows]
+    shown = ("scheduled", "priority_scheduled", "alternates_used", "conflicts", "pool_load_spread",
+             "mean_hours_from_window_start")
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7), constrained_layout=True)
+    for ax, kpi in zip(axes.flat, shown, strict=True):
+        ax.bar(range(len(rows)), [r[kpi] for r in rows], color="#4C72B0")
+        ax.set_title(kpi.replace("_", " "))
+        ax.set_xticks(range(len(rows)), labels, rotation=60, ha="right", fontsize=7)
+    fig.suptitle("KPIs per weight setting")
+    kpis_png = out / "kpis.png"
+    fig.savefig(kpis_png, dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
+    for ax, (x, y) in zip(axes, (("mean_hours_from_window_start", "alternates_used"),
+                                 ("mean_hours_from_window_start", "pool_load_spread")), strict=True):
+        ax.scatter([r[x] for r in rows], [r[y] for r in rows], color="#DD8452")
+        for r in rows:
+            ax.annotate(r["setting"], (r[x], r[y]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_xlabel(x.replace("_", " "))
+        ax.set_ylabel(y.replace("_", " "))
+        ax.grid(alpha=0.3)
+    fig.suptitle("Trade-offs: waiting against alternates and against uneven pool load")
+    tradeoffs_png = out / "tradeoffs.png"
+    fig.savefig(tradeoffs_png, dpi=110)
+    plt.close(fig)
+    return [kpis_png, tradeoffs_png]
+
+
+@_guarded
+def run_tune_command(args: argparse.Namespace) -> int:
+    loaded = load_batch(args.requests, args.config, args.tenant)
+    base = _overrides(loaded, args)
+    settings = weight_settings(args.grid, args.list)
+    rows = []
+    for n, setting in enumerate(settings, 1):
+        batch = apply_weights(base, setting)
+        result = _solve(loaded, batch, args.scheduler, None)
+        rows.append(kpi_row(setting, result))
+        print(f"[{n}/{len(settings)}] {rows[-1]['setting']}: scheduled {result.kpis.scheduled}/{len(batch.items)}, "
+              f"objective {result.objective:,.2f}, gap {result.gap:.1%}", file=sys.stderr)
+    written = write_tune(rows, Path(args.out))
+    print(Path(written[1]).read_text(encoding="utf-8"), end="")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def add_batch_commands(subparsers: Any) -> None:
+    """Adds ``batch`` and ``tune`` to the ``convene`` parser's subcommands."""
+    for name, help_text, run in (
+        ("batch", "optimize many bookings at once (docs/objective.md)", run_batch_command),
+        ("tune", "run a batch under several weight settings and compare KPIs", run_tune_command),
+    ):
+        cmd = subparsers.add_parser(name, help=help_text)
+        cmd.add_argument("requests", help="the batch JSON file")
+        cmd.add_argument("--config", help="YAML config with the directory and calendars "
+                                          "(default: the JSON's 'directory' section)")
+        cmd.add_argument("--tenant", help="tenant of the directory (default: the JSON's, or the only one)")
+        cmd.add_argument("--time-limit", type=float, help="seconds per run (default: the JSON's, else 10)")
+        cmd.add_argument("--workers", type=int, help="parallel parts and CP-SAT workers (default: the JSON's, else 1)")
+        cmd.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): solve the parts there")
+        if name == "batch":
+            cmd.add_argument("--out", default="batch-result", help="writes OUT.json and OUT.csv (default: %(default)s)")
+            cmd.add_argument("--weights", nargs="+", default=[], metavar="NAME=VALUE",
+                             help=f"override weights ({', '.join(WEIGHT_NAMES)}; priority=lex for priority first)")
+            cmd.add_argument("--quiet", action="store_true", help="no progress line")
+        else:
+            cmd.add_argument("--grid", nargs="+", default=[], metavar="NAME=V1,V2",
+                             help="weights to vary; every combination is run")
+            cmd.add_argument("--list", help="a file of settings instead: JSON list of objects, or NAME=VALUE lines")
+            cmd.add_argument("--out", default="tune",
+                             help="directory for kpis.csv, kpis.md, *.png (default: %(default)s)")
+        cmd.set_defaults(run=run)

@@ -1,0 +1,1 @@
+"""Readable terminal output of replies: ``slots`` (slots and checks), ``bookings``."""

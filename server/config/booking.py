@@ -1,0 +1,75 @@
+"""The config sections of bookings' side effects (part of ``server.config.Config``).
+
+    smtp:                      # absent: invitation emails are skipped ("email is disabled")
+      host: mail.example.org
+      port: 587
+      starttls: true
+      username: bookings
+      password_file: secrets/smtp-password   # or password_env: CONVENE_SMTP_PASSWORD
+      sender: bookings@example.org
+      sender_name: Convene
+    outbox:                    # how the side effects are retried
+      poll_seconds: 1
+      lease_seconds: 300
+      retry_base_seconds: 5
+      retry_max_seconds: 1800
+
+The password is never written in the config itself: name a file (relative to
+the config file) or an environment variable holding it; it is read once at
+start and appears in no log line or error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+__all__ = ["OutboxSettings", "SmtpConfig"]
+
+
+class SmtpConfig(BaseModel):
+    """Where invitation emails go (server.booking.notify.SmtpSettings, minus the password itself)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, gt=0, lt=65536)
+    # Upgrade the connection before credentials are sent (off only for a local relay).
+    starttls: bool = True
+    username: str | None = None
+    password_file: Path | None = None
+    password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    sender_name: str = "Convene"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    # A private CA to trust for STARTTLS (default: the system's).
+    ca_file: Path | None = None
+
+    @field_validator("password_file", "ca_file")
+    @classmethod
+    def _relative_to_config(cls, path: Path | None, info: ValidationInfo) -> Path | None:
+        base = (info.context or {}).get("base_dir")
+        return path if path is None or path.is_absolute() or base is None else Path(base) / path
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> SmtpConfig:
+        if self.password_file is not None and self.password_env is not None:
+            raise ValueError("give at most one of password_file, password_env")
+        if (self.password_file is not None or self.password_env is not None) and not self.username:
+            raise ValueError("username: required with a password")
+        return self
+
+
+class OutboxSettings(BaseModel):
+    """How the worker runs side effects: it looks for due ones every ``poll_seconds`` (and
+    at once after a booking); a claimed one is someone's for ``lease_seconds`` (after a
+    crash it runs again then); failures are retried after ``retry_base_seconds``,
+    doubling up to ``retry_max_seconds``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    poll_seconds: float = Field(default=1.0, gt=0)
+    lease_seconds: float = Field(default=300.0, gt=0)
+    retry_base_seconds: float = Field(default=5.0, gt=0)
+    retry_max_seconds: float = Field(default=1800.0, gt=0)

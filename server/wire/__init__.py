@@ -1,0 +1,10 @@
+"""Room ``wire``: proto <-> domain, as pure functions, one module per message family.
+
+    cli > api > batch > **wire** > booking > calendars > config
+
+``slots`` (FindSlots, CheckTime, the shared field-path translation),
+``booking`` (CreateBooking, holds, lists, booking records out), ``batch``
+(OptimizeBatch), ``directory`` (members, rooms, pools, templates) and
+``paging`` (opaque page tokens). Proto messages cross no room below this one:
+what goes down is domain data (solver types, ``booking.desk.BookingRequest``).
+"""

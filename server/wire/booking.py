@@ -1,0 +1,346 @@
+"""Proto <-> domain for bookings, as pure functions.
+
+In: a CreateBookingRequest becomes a ``BookingRequest`` (server.booking.desk). Its
+meeting goes through exactly the conversion CheckTime uses (``convert.check_query``:
+rules inline or a template with overrides, the window being the meeting at
+``start``), so rule errors carry the same field paths. Wire-level problems
+(a missing request id, a customer without an address, a start between minutes)
+are collected with the meeting's and raised together as ``InvalidRequest``.
+
+Out: store records become ``convene.v1.Booking``; side-effect states map 1:1
+(a task this server skipped on purpose, no SMTP configured or no calendar to
+write to, is ``SIDE_EFFECT_STATE_SKIPPED`` with the reason as its result).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf import timestamp_pb2
+
+from convene.v1 import booking_pb2, meeting_pb2, slots_pb2
+from convene.v1 import scheduling_service_pb2 as api
+from server.booking.desk import DEFAULT_TITLE, MAX_HOLD, BookingRefused, BookingRequest
+from server.booking.store import (
+    BookingRecord,
+    BookingStatus,
+    Hold,
+    Person,
+    ResourceKind,
+    SideEffect,
+    TaskKind,
+    TaskStatus,
+)
+from server.calendars.busy import Unavailable
+from server.wire import slots as convert
+from solver.domain import BusyKind, Conflict
+from solver.errors import FieldViolation, InvalidRequest
+
+__all__ = [
+    "DEFAULT_HOLD",
+    "HoldQuery",
+    "ListQuery",
+    "body_hash",
+    "booking_request",
+    "booking_to_proto",
+    "conflict_details",
+    "hold_query",
+    "hold_to_proto",
+    "list_query",
+]
+
+MAX_ID = 200
+MAX_TEXT = 500
+MAX_DESCRIPTION = 10_000
+MAX_CUSTOMERS = 50
+DEFAULT_HOLD = timedelta(minutes=5)
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_BUT_NEWLINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+_STATUSES = {BookingStatus.CONFIRMED: booking_pb2.BOOKING_STATUS_CONFIRMED,
+             BookingStatus.CANCELLED: booking_pb2.BOOKING_STATUS_CANCELLED}
+_STATUS_FILTERS = {booking_pb2.BOOKING_STATUS_UNSPECIFIED: None,
+                   booking_pb2.BOOKING_STATUS_CONFIRMED: BookingStatus.CONFIRMED,
+                   booking_pb2.BOOKING_STATUS_CANCELLED: BookingStatus.CANCELLED}
+_KINDS = {TaskKind.CREATE_EVENT.value: booking_pb2.SIDE_EFFECT_KIND_CREATE_EVENT,
+          TaskKind.SEND_INVITE.value: booking_pb2.SIDE_EFFECT_KIND_SEND_INVITE,
+          TaskKind.CANCEL_EVENT.value: booking_pb2.SIDE_EFFECT_KIND_CANCEL_EVENT,
+          TaskKind.SEND_CANCEL.value: booking_pb2.SIDE_EFFECT_KIND_SEND_CANCEL}
+_STATES = {TaskStatus.PENDING: booking_pb2.SIDE_EFFECT_STATE_PENDING,
+           TaskStatus.RUNNING: booking_pb2.SIDE_EFFECT_STATE_RUNNING,
+           TaskStatus.DONE: booking_pb2.SIDE_EFFECT_STATE_DONE,
+           TaskStatus.FAILED: booking_pb2.SIDE_EFFECT_STATE_FAILED,
+           TaskStatus.SKIPPED: booking_pb2.SIDE_EFFECT_STATE_SKIPPED}
+_CONFLICT_KINDS = {
+    BusyKind.BUSY: slots_pb2.CONFLICT_KIND_BUSY,
+    BusyKind.TENTATIVE: slots_pb2.CONFLICT_KIND_TENTATIVE,
+    BusyKind.OUT_OF_OFFICE: slots_pb2.CONFLICT_KIND_OUT_OF_OFFICE,
+    BusyKind.BOOKING: slots_pb2.CONFLICT_KIND_BOOKING,
+    BusyKind.OUTSIDE_HOURS: slots_pb2.CONFLICT_KIND_OUTSIDE_HOURS,
+}
+
+
+# --- CreateBooking in ------------------------------------------------------------------
+
+
+def body_hash(request: api.CreateBookingRequest) -> str:
+    """SHA-256 (hex) of the request without its ``request_id``, deterministically serialized:
+    the same body always hashes the same, whatever the client library."""
+    body = api.CreateBookingRequest()
+    body.CopyFrom(request)
+    body.ClearField("request_id")
+    return hashlib.sha256(body.SerializeToString(deterministic=True)).hexdigest()
+
+
+def _check_text(problems: list[FieldViolation], path: str, text: str, limit: int, *,
+                newlines: bool = False) -> None:
+    if len(text) > limit:
+        problems.append(FieldViolation(path, f"must be at most {limit} characters"))
+    if (_CONTROL_BUT_NEWLINES if newlines else _CONTROL).search(text):
+        problems.append(FieldViolation(path, "must not contain control characters"))
+
+
+def _customers(problems: list[FieldViolation], customers: Sequence[booking_pb2.Person]) -> tuple[Person, ...]:
+    if len(customers) > MAX_CUSTOMERS:
+        problems.append(FieldViolation("customers", f"at most {MAX_CUSTOMERS} customers"))
+    people = []
+    for i, c in enumerate(customers):
+        if not c.email:
+            problems.append(FieldViolation(f"customers[{i}].email", "is required (the invitation goes there)"))
+        elif not _EMAIL.match(c.email) or _CONTROL.search(c.email) or len(c.email) > MAX_TEXT:
+            problems.append(FieldViolation(f"customers[{i}].email", f"{c.email!r} is not an email address"))
+        _check_text(problems, f"customers[{i}].name", c.name, MAX_TEXT)
+        people.append(Person(c.email, c.name))
+    return tuple(people)
+
+
+def _check_query(request: api.CreateBookingRequest,
+                 templates: Mapping[str, meeting_pb2.Template], now: datetime) -> convert.Query:
+    """The meeting at ``start`` exactly as CheckTime reads it (same rules, same field paths)."""
+    check = api.CheckTimeRequest(time_zone=request.time_zone)
+    which = request.WhichOneof("meeting")
+    if which == "rules":
+        check.rules.CopyFrom(request.rules)
+    elif which == "template":
+        check.template.CopyFrom(request.template)
+    for name in ("start", "now"):
+        if request.HasField(name):
+            getattr(check, name).CopyFrom(getattr(request, name))
+    query = convert.check_query(check, templates, now=now)
+    rules = request.rules if which == "rules" else convert.merge_overrides(
+        templates[request.template.template_id].rules, request.template.overrides)
+    if request.customers and not rules.HasField("customers"):
+        # Room capacity counts the customers actually invited (FindSlots assumed 1 unless told).
+        query = dataclasses.replace(query, request=dataclasses.replace(query.request,
+                                                                       customers=len(request.customers)))
+    return query
+
+
+def booking_request(request: api.CreateBookingRequest, templates: Mapping[str, meeting_pb2.Template], *,
+                    now: datetime) -> tuple[BookingRequest, convert.Query]:
+    """The request in domain terms and its meeting's query (for its field paths).
+
+    Raises ``InvalidRequest`` with every wire-level problem, and the meeting's
+    own (``convert.check_query``: ``UnknownResource`` for an unknown template).
+    """
+    problems: list[FieldViolation] = []
+    if not request.request_id:
+        problems.append(FieldViolation("request_id", "is required: an id of your choice that makes retries safe"))
+    else:
+        _check_text(problems, "request_id", request.request_id, MAX_ID)
+    if request.HasField("start") and (request.start.seconds % 60 or request.start.nanos):
+        problems.append(FieldViolation("start", "must be a whole minute"))
+    customers = _customers(problems, request.customers)
+    _check_text(problems, "title", request.title, MAX_TEXT)
+    _check_text(problems, "location", request.location, MAX_TEXT)
+    _check_text(problems, "description", request.description, MAX_DESCRIPTION, newlines=True)
+    _check_text(problems, "hold_id", request.hold_id, MAX_ID)
+    for i, seat in enumerate(request.seats):
+        if not seat.resource_ids:
+            problems.append(FieldViolation(f"seats[{i}].resource_ids", "must name who fills the seat"))
+    try:
+        query = _check_query(request, templates, now)
+    except InvalidRequest as exc:
+        raise InvalidRequest([*exc.violations, *problems]) from exc
+    if problems:
+        raise InvalidRequest(problems)
+    assert query.start is not None
+    title = request.title
+    if not title and request.WhichOneof("meeting") == "template":
+        template = templates.get(request.template.template_id)
+        title = template.name if template is not None else ""
+    domain = BookingRequest(
+        request_id=request.request_id,
+        body_hash=body_hash(request),
+        meeting=query.request,
+        start=query.start,
+        choices=tuple(tuple(seat.resource_ids) for seat in request.seats),
+        customers=customers,
+        title=title or DEFAULT_TITLE,
+        organizer_id=request.organizer_member_id,
+        allow_conflicts=request.allow_conflicts,
+        hold_id=request.hold_id,
+        description=request.description,
+        location=request.location,
+    )
+    return domain, query
+
+
+# --- ListBookings and HoldSlot in ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    resource_id: str | None
+    start: datetime | None
+    end: datetime | None
+    status: BookingStatus | None
+
+
+def _instant(problems: list[FieldViolation], path: str, ts: timestamp_pb2.Timestamp) -> datetime:
+    try:
+        instant: datetime = ts.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        problems.append(FieldViolation(path, "is not a valid timestamp"))
+        return datetime(1970, 1, 1, tzinfo=UTC)
+    return instant
+
+
+def list_query(request: api.ListBookingsRequest) -> ListQuery:
+    """The filters of a ListBookings request; raises ``InvalidRequest``."""
+    problems: list[FieldViolation] = []
+    start = _instant(problems, "window_start", request.window_start) if request.HasField("window_start") else None
+    end = _instant(problems, "window_end", request.window_end) if request.HasField("window_end") else None
+    if start is not None and end is not None and end <= start:
+        problems.append(FieldViolation("window_end", "must be after window_start"))
+    if request.status not in _STATUS_FILTERS:
+        problems.append(FieldViolation("status", f"unknown value {request.status}"))
+    if problems:
+        raise InvalidRequest(problems)
+    return ListQuery(request.resource_id or None, start, end, _STATUS_FILTERS[request.status])
+
+
+@dataclass(frozen=True)
+class HoldQuery:
+    resource_ids: tuple[str, ...]
+    start: datetime
+    end: datetime
+    ttl: timedelta
+
+
+def hold_query(request: api.HoldSlotRequest) -> HoldQuery:
+    """A HoldSlot request's resources, interval and time to live; raises ``InvalidRequest``."""
+    problems: list[FieldViolation] = []
+    if not request.resource_ids:
+        problems.append(FieldViolation("resource_ids", "name at least one member or room"))
+    if len(set(request.resource_ids)) != len(request.resource_ids):
+        problems.append(FieldViolation("resource_ids", "must not repeat an id"))
+    instants = []
+    for name in ("start", "end"):
+        if not request.HasField(name):
+            problems.append(FieldViolation(name, "is required"))
+            instants.append(datetime(1970, 1, 1, tzinfo=UTC))
+        else:
+            instants.append(_instant(problems, name, getattr(request, name)))
+    start, end = instants
+    if request.HasField("start") and request.HasField("end") and end <= start:
+        problems.append(FieldViolation("end", "must be after start"))
+    ttl = request.ttl.ToTimedelta() if request.HasField("ttl") else DEFAULT_HOLD
+    if not timedelta(0) < ttl <= MAX_HOLD:
+        problems.append(FieldViolation("ttl", f"must be positive and at most {MAX_HOLD.total_seconds() / 60:g} "
+                                              "minutes"))
+    if problems:
+        raise InvalidRequest(problems)
+    return HoldQuery(tuple(request.resource_ids), start, end, ttl)
+
+
+# --- Out -----------------------------------------------------------------------------------
+
+
+def _timestamp(instant: datetime) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(instant.astimezone(UTC))
+    return ts
+
+
+def _person(person: Person) -> booking_pb2.Person:
+    return booking_pb2.Person(name=person.name, email=person.email)
+
+
+def _side_effect(effect: SideEffect) -> booking_pb2.SideEffect:
+    message = booking_pb2.SideEffect(
+        kind=_KINDS.get(effect.kind, booking_pb2.SIDE_EFFECT_KIND_UNSPECIFIED),
+        state=_STATES[effect.status],
+        attempts=effect.attempts, last_error=effect.last_error, result=effect.result)
+    if effect.next_attempt_at is not None:
+        message.next_attempt_time.CopyFrom(_timestamp(effect.next_attempt_at))
+    if effect.updated_at is not None:
+        message.update_time.CopyFrom(_timestamp(effect.updated_at))
+    return message
+
+
+def booking_to_proto(record: BookingRecord) -> booking_pb2.Booking:
+    """A stored booking with its side effects (in the order they were enqueued)."""
+    message = booking_pb2.Booking(
+        id=record.id,
+        status=_STATUSES[record.status],
+        start=_timestamp(record.start),
+        end=_timestamp(record.end),
+        time_zone=record.time_zone,
+        seats=[booking_pb2.BookedSeat(
+            label=s.label, resource_ids=s.resource_ids, pool_id=s.pool_id,
+            kind=booking_pb2.RESOURCE_KIND_ROOM if s.kind is ResourceKind.ROOM else booking_pb2.RESOURCE_KIND_MEMBER)
+            for s in record.seats],
+        title=record.title,
+        description=record.description,
+        location=record.location,
+        organizer=_person(record.organizer),
+        customers=[_person(p) for p in record.customers],
+        attendees=[_person(p) for p in record.attendees],
+        allow_conflicts=record.allow_member_conflicts,
+        sequence=record.sequence,
+        request_id=record.request_id,
+        create_time=_timestamp(record.created_at),
+        side_effects=[_side_effect(e) for e in record.side_effects.values()],
+    )
+    message.buffer_before.FromTimedelta(record.buffer_before)
+    message.buffer_after.FromTimedelta(record.buffer_after)
+    if record.cancelled_at is not None:
+        message.cancel_time.CopyFrom(_timestamp(record.cancelled_at))
+    return message
+
+
+def hold_to_proto(hold: Hold) -> booking_pb2.Hold:
+    return booking_pb2.Hold(id=hold.id, resource_ids=hold.resource_ids, start=_timestamp(hold.start),
+                            end=_timestamp(hold.end), expire_time=_timestamp(hold.expires_at))
+
+
+def _conflict(conflict: Conflict) -> slots_pb2.Conflict:
+    message = slots_pb2.Conflict(resource_id=conflict.resource_id, start=_timestamp(conflict.start),
+                                 end=_timestamp(conflict.end),
+                                 kind=_CONFLICT_KINDS.get(conflict.kind, slots_pb2.CONFLICT_KIND_BUSY))
+    # server.booking.desk passed every conflict through privacy.visible_details: what is left may be shown.
+    if conflict.details is not None:
+        details = conflict.details
+        message.details.CopyFrom(slots_pb2.EventDetails(title=details.title, event_id=details.event_id,
+                                                        location=details.location))
+    return message
+
+
+def conflict_details(refused: BookingRefused) -> booking_pb2.BookingConflictDetails:
+    """The error detail of a refusal (its conflicts already hold only the details the caller may see)."""
+    return booking_pb2.BookingConflictDetails(
+        reason=refused.reason,
+        conflicts=[_conflict(c) for c in refused.conflicts],
+        unavailable_calendars=[_unavailable(u) for u in refused.unavailable])
+
+
+def _unavailable(u: Unavailable) -> slots_pb2.UnavailableCalendar:
+    return slots_pb2.UnavailableCalendar(resource_id=u.resource_id, reason=u.reason)

@@ -1,0 +1,136 @@
+"""From placements to what a caller reads: scheduled items, reasons, KPIs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from solver.batch.board import Board, Placement, placement_at
+from solver.batch.objective import TermWeights, spread_of
+from solver.batch.prepare import PreparedItem, cycle_keys, cycle_label
+from solver.batch.types import (
+    BatchItem,
+    BatchKpis,
+    BatchStatus,
+    ScheduledItem,
+    Unscheduled,
+    UnscheduledReason,
+    points,
+)
+from solver.busy import BusyTable
+from solver.conflicts import conflicts_of
+from solver.domain import Assignment, Booking, Conflict, Directory, SeatFill, Weights
+from solver.grid import from_minutes
+from solver.seats import MILLI, milli
+
+__all__ = ["kpis_of", "scheduled_item", "unscheduled_reasons"]
+
+
+def scheduled_item(item: PreparedItem, placement: Placement, directory: Directory, terms: TermWeights,
+                   busy: BusyTable, bookings_by: dict[str, list[Booking]]) -> ScheduledItem:
+    """The ScheduledItem of ``item`` placed at ``placement``."""
+    p = placement.position
+    start = int(item.starts[p])
+    fills: list[SeatFill] = []
+    seat_total = conflict_total = alternates = 0
+    pool_fills: list[tuple[str, str, str]] = []
+    for g, picks in enumerate(placement.picks):
+        group = item.groups[g]
+        seat = sum(int(group.seat_cost[c, p]) for c in picks)
+        seat_total += seat
+        conflict_total += sum(int(group.conflict_cost[c, p]) for c in picks)
+        fills.append(SeatFill(tuple(group.candidates[c] for c in picks), seat / MILLI))
+        if group.member_seat:
+            alternates += sum(1 for c in picks if c > 0)
+        if group.pool_id is not None:
+            pool = directory.pools[group.pool_id]
+            key = int(cycle_keys(item.starts[p:p + 1], pool.cycle, item.item.request.time_zone)[0])
+            pool_fills += [(pool.id, group.candidates[c], cycle_label(key, pool.cycle)) for c in picks]
+    assignment = Assignment(tuple(fills))
+    conflicts: tuple[Conflict, ...] = ()
+    if conflict_total:
+        conflicts = tuple(conflicts_of(item.plan, assignment.resource_ids, int(item.start_index[p]), busy,
+                                       bookings_by))
+    delay = int(item.delay[p])
+    earliness = points(delay * terms.earliness)
+    return ScheduledItem(
+        item_id=item.id,
+        start=from_minutes(start),
+        end=from_minutes(start + item.plan.window.duration),
+        assignment=assignment,
+        cost=round(seat_total / MILLI + conflict_total / MILLI + earliness, 6),
+        seat_cost=seat_total / MILLI,
+        conflict_cost=conflict_total / MILLI,
+        earliness_cost=earliness,
+        hours_from_window_start=round(delay / 60, 6),
+        alternates=alternates,
+        conflicts=conflicts,
+        pool_fills=tuple(pool_fills),
+    )
+
+
+def unscheduled_reasons(items: Sequence[PreparedItem], placements: Mapping[int, Placement] | None, board: Board,
+                        status: BatchStatus, terms: TermWeights) -> dict[str, Unscheduled]:
+    """Why each item left out is left out. ``board`` holds the final schedule;
+    ``placements`` is None when no schedule was found in time."""
+    out: dict[str, Unscheduled] = {}
+    for item in items:
+        if placements is not None and item.index in placements:
+            continue
+        n = len(item.plan.starts)
+        if len(item.starts) == 0:
+            out[item.id] = Unscheduled(item.id, UnscheduledReason.NO_AVAILABLE_START,
+                                       f"none of its {n} candidate starts can fill every seat")
+        elif placements is None:
+            out[item.id] = Unscheduled(item.id, UnscheduledReason.DEADLINE,
+                                       "the time ran out before any schedule was found")
+        else:
+            out[item.id] = _why_left_out(item, board, status, terms)
+    return out
+
+
+def _why_left_out(item: PreparedItem, board: Board, status: BatchStatus, terms: TermWeights) -> Unscheduled:
+    assigned, counts = board.fit(item)
+    fits = np.flatnonzero(assigned.feasible)
+    if len(fits) == 0:
+        return Unscheduled(item.id, UnscheduledReason.LOST_TO_OTHER_ITEMS,
+                           f"each of its {len(item.starts)} available starts clashes with scheduled items")
+    # Its cheapest fit (fairness aside): worth adding when its priority outweighs that cost.
+    cost = assigned.total[fits] * terms.per_milli + item.delay[fits] * terms.earliness
+    best = int(np.argmin(cost))
+    at = placement_at(assigned, counts, int(fits[best]))
+    when = from_minutes(int(item.starts[at.position])).isoformat()
+    if status is BatchStatus.OPTIMAL or terms.priority * item.priority <= int(cost[best]):
+        return Unscheduled(item.id, UnscheduledReason.NOT_WORTH_ITS_COST,
+                           f"it fits at {when} but costs {points(int(cost[best]))} points, "
+                           f"more than its priority weighs ({points(terms.priority * item.priority)})")
+    return Unscheduled(item.id, UnscheduledReason.DEADLINE,
+                       f"it fits at {when}; the time limit came before the solver placed it")
+
+
+def kpis_of(directory: Directory, items: Iterable[BatchItem], scheduled: Mapping[str, ScheduledItem],
+            weights: Weights) -> BatchKpis:
+    """The KPIs of a schedule (a whole batch, or parts merged)."""
+    items = list(items)
+    loads: dict[tuple[str, str], dict[str, int]] = {}
+    for s in scheduled.values():
+        for pool_id, member, period in s.pool_fills:
+            counts = loads.setdefault((pool_id, period), {})
+            counts[member] = counts.get(member, 0) + 1
+    spread = spread_of(directory, ((pool_id, c) for (pool_id, _), c in loads.items()))
+    hours = [s.hours_from_window_start for s in scheduled.values()]
+    return BatchKpis(
+        items=len(items),
+        scheduled=len(scheduled),
+        total_priority=sum(i.priority for i in items),
+        scheduled_priority=sum(i.priority for i in items if i.id in scheduled),
+        alternates_used=sum(s.alternates for s in scheduled.values()),
+        conflicts=sum(len(s.conflicts) for s in scheduled.values()),
+        seat_cost=round(sum(s.seat_cost for s in scheduled.values()), 6),
+        conflict_cost=round(sum(s.conflict_cost for s in scheduled.values()), 6),
+        earliness_cost=round(sum(s.earliness_cost for s in scheduled.values()), 6),
+        fairness_cost=points(spread * int(milli(weights.fairness, 60))),
+        pool_load_spread=spread,
+        mean_hours_from_window_start=round(sum(hours) / len(hours), 6) if hours else 0.0,
+    )

@@ -1,0 +1,87 @@
+"""Validation of a BatchRequest before any work.
+
+The batch's own fields first (one FieldViolation each), then every item's
+request through ``validate_request`` with the batch's weights, its field paths
+prefixed with ``items[i].request.``. Problems of all items are reported
+together; an unknown id or a limit stops at the first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from solver.batch.types import BatchLimits, BatchRequest
+from solver.domain import Directory
+from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, UnknownResource
+from solver.validate import Limits, validate_request
+
+__all__ = ["batch_grid", "validate_batch"]
+
+
+def batch_grid(batch: BatchRequest) -> int:
+    """The grid (minutes) held spans are widened to: the batch's, or the items' resolutions' lcm."""
+    if batch.grid_minutes is not None:
+        return batch.grid_minutes
+    return math.lcm(*(item.request.resolution for item in batch.items)) if batch.items else 1
+
+
+def validate_batch(directory: Directory, batch: BatchRequest, limits: Limits | None = None,
+                   batch_limits: BatchLimits | None = None) -> None:
+    """Raises InvalidRequest / UnknownResource / LimitExceeded; returns None when the batch is sound."""
+    batch_limits = batch_limits or BatchLimits()
+    problems: list[FieldViolation] = []
+
+    def bad(field: str, description: str) -> None:
+        problems.append(FieldViolation(field, description))
+
+    if not batch.items:
+        bad("items", "at least one item is required")
+    if not (math.isfinite(batch.time_limit) and batch.time_limit > 0):
+        bad("time_limit", "must be a positive number of seconds")
+    if batch.workers < 1:
+        bad("workers", "must be at least 1")
+    if batch.priority_weight is not None and not (math.isfinite(batch.priority_weight) and batch.priority_weight >= 0):
+        bad("priority_weight", "must be a finite number >= 0 (or unset for priority first)")
+    if batch.grid_minutes is not None and (batch.grid_minutes <= 0 or 60 % batch.grid_minutes):
+        bad("grid_minutes", "must be a divisor of 60 minutes")
+    seen: dict[str, int] = {}
+    for i, item in enumerate(batch.items):
+        if not item.id:
+            bad(f"items[{i}].id", "must not be empty")
+        elif item.id in seen:
+            bad(f"items[{i}].id", f"{item.id!r} is also the id of items[{seen[item.id]}]")
+        else:
+            seen[item.id] = i
+        if isinstance(item.priority, bool) or not isinstance(item.priority, int) or item.priority < 1:
+            bad(f"items[{i}].priority", "must be a whole number >= 1")
+        resolution = item.request.resolution
+        if batch.grid_minutes is not None and resolution > 0 and batch.grid_minutes % resolution:
+            bad(f"items[{i}].request.resolution", f"must divide the batch's grid_minutes ({batch.grid_minutes})")
+    if problems:
+        raise InvalidRequest(problems)
+
+    if len(batch.items) > batch_limits.max_items:
+        raise LimitExceeded("items", "max_items", batch_limits.max_items, len(batch.items))
+    if batch.time_limit > batch_limits.max_time_limit:
+        raise LimitExceeded("time_limit", "max_time_limit", int(batch_limits.max_time_limit),
+                            math.ceil(batch.time_limit))
+    if batch.workers > batch_limits.max_workers:
+        raise LimitExceeded("workers", "max_workers", batch_limits.max_workers, batch.workers)
+
+    for i, item in enumerate(batch.items):
+        prefix = f"items[{i}].request."
+        try:
+            validate_request(directory, replace(item.request, weights=batch.weights), limits)
+        except InvalidRequest as exc:
+            for v in exc.violations:
+                # Weights are the batch's, not the item's: name them where they were given.
+                field = v.field if v.field.startswith("weights.") else prefix + v.field
+                problems.append(FieldViolation(field, v.description))
+        except UnknownResource as exc:
+            raise UnknownResource(prefix + exc.field, exc.resource_id) from exc
+        except LimitExceeded as exc:
+            raise LimitExceeded(prefix + exc.field, exc.limit_name, exc.limit, exc.actual) from exc
+    if problems:
+        # The batch's weights are checked once per item: report each problem once.
+        raise InvalidRequest(list(dict.fromkeys(problems)))

@@ -1,0 +1,284 @@
+"""The outbox: side effects enqueued with the booking, run after commit, retried
+with backoff, never run twice by concurrent workers, visible on the booking."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from providers.base import ProviderError
+from server.booking.store import (
+    Backoff,
+    BookingStore,
+    Handler,
+    OutboxTask,
+    OutboxWorker,
+    PermanentTaskError,
+    Skipped,
+    TaskKind,
+    TaskStatus,
+    open_store,
+)
+from tests.server.booking.store.helpers import booking, member
+
+NO_JITTER = Backoff(base=timedelta(seconds=10), factor=2, cap=timedelta(minutes=1), jitter=0)
+ALL_KINDS = [k.value for k in TaskKind]
+
+
+class Recorder:
+    """Handlers that record each call and return a result."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, int]] = []
+        self._lock = threading.Lock()
+
+    def handler(self, task: OutboxTask) -> str:
+        with self._lock:
+            self.calls.append((task.kind, task.booking_id, task.attempt))
+        return f"{task.kind}-ok"
+
+    def handlers(self) -> dict[str, Handler]:
+        return {kind: self.handler for kind in ALL_KINDS}
+
+
+def _states(store: BookingStore, booking_id: str) -> dict[str, str]:
+    return {k: str(v) for k, v in store.get(booking_id).side_effects.items()}
+
+
+def test_worker_runs_the_side_effects_and_records_them(store: BookingStore) -> None:
+    rec = Recorder()
+    b = store.create("r", "h", booking()).booking
+
+    ran = OutboxWorker(store, rec.handlers()).run_once()
+
+    assert ran == 2
+    assert sorted(rec.calls) == [("create_event", b.id, 1), ("send_invite", b.id, 1)]
+    effects = store.get(b.id).side_effects
+    assert {k: (e.status, e.attempts, e.result) for k, e in effects.items()} == {
+        "create_event": (TaskStatus.DONE, 1, "create_event-ok"),
+        "send_invite": (TaskStatus.DONE, 1, "send_invite-ok")}
+    assert OutboxWorker(store, rec.handlers()).run_once() == 0
+
+
+def test_a_handler_failing_twice_is_retried_with_exponential_backoff(store: BookingStore, clock) -> None:
+    b = store.create("r", "h", booking()).booking
+    attempts: list[int] = []
+
+    def flaky(task: OutboxTask) -> str:
+        attempts.append(task.attempt)
+        if task.attempt <= 2:
+            raise ConnectionError(f"calendar down ({task.attempt})")
+        return "event-1"
+
+    worker = OutboxWorker(store, {"create_event": flaky}, backoff=NO_JITTER)
+
+    assert worker.run_once() == 1
+    first = store.get(b.id).side_effects["create_event"]
+    assert (first.status, first.attempts, first.last_error) == (TaskStatus.PENDING, 1,
+                                                               "ConnectionError: calendar down (1)")
+    assert first.next_attempt_at == store.now() + timedelta(seconds=10)
+    assert _states(store, b.id)["create_event"] == "pending(attempts=1, last_error=ConnectionError: calendar down (1))"
+
+    clock.advance(seconds=9)
+    assert worker.run_once() == 0  # not due yet
+    clock.advance(seconds=1)
+    assert worker.run_once() == 1
+    second = store.get(b.id).side_effects["create_event"]
+    assert second.attempts == 2 and second.next_attempt_at == store.now() + timedelta(seconds=20)
+
+    clock.advance(seconds=19)
+    assert worker.run_once() == 0
+    clock.advance(seconds=1)
+    assert worker.run_once() == 1
+    done = store.get(b.id).side_effects["create_event"]
+    assert (done.status, done.attempts, done.result) == (TaskStatus.DONE, 3, "event-1")
+    assert attempts == [1, 2, 3]
+    # The email was never this worker's business: still pending for another worker.
+    assert store.get(b.id).side_effects["send_invite"].status is TaskStatus.PENDING
+
+
+def test_backoff_is_capped_and_honours_retry_after() -> None:
+    assert NO_JITTER.delay(1) == timedelta(seconds=10)
+    assert NO_JITTER.delay(3) == timedelta(seconds=40)
+    assert NO_JITTER.delay(10) == timedelta(minutes=1)
+    assert NO_JITTER.delay(1, retry_after=90) == timedelta(seconds=90)
+    jittery = Backoff(base=timedelta(seconds=100), jitter=0.1)
+    assert all(timedelta(seconds=90) <= jittery.delay(1) <= timedelta(seconds=110) for _ in range(50))
+
+
+def test_provider_retry_after_sets_the_next_attempt(store: BookingStore) -> None:
+    b = store.create("r", "h", booking()).booking
+
+    def throttled(task: OutboxTask) -> str:
+        raise ProviderError("m1", "429 too many requests", retry_after=120)
+
+    OutboxWorker(store, {"create_event": throttled}, backoff=NO_JITTER).run_once()
+
+    assert store.get(b.id).side_effects["create_event"].next_attempt_at == store.now() + timedelta(seconds=120)
+
+
+@pytest.mark.parametrize("error", [PermanentTaskError("mailbox does not exist"),
+                                   ProviderError("m1", "calendar deleted", transient=False)])
+def test_permanent_errors_give_the_task_up(store: BookingStore, clock, error: Exception) -> None:
+    b = store.create("r", "h", booking()).booking
+
+    def broken(task: OutboxTask) -> str:
+        raise error
+
+    worker = OutboxWorker(store, {"send_invite": broken}, backoff=NO_JITTER)
+    worker.run_once()
+    clock.advance(hours=1)
+
+    assert worker.run_once() == 0
+    effect = store.get(b.id).side_effects["send_invite"]
+    assert effect.status is TaskStatus.FAILED and effect.attempts == 1
+    assert str(error) in effect.last_error
+
+
+def test_a_dead_workers_claim_is_taken_over_after_its_lease(store: BookingStore, clock) -> None:
+    b = store.create("r", "h", booking()).booking
+    (orphan,) = store.claim_tasks(["create_event"], 10, timedelta(minutes=5))  # ... and the worker dies
+    assert store.get(b.id).side_effects["create_event"].status is TaskStatus.RUNNING
+
+    assert store.claim_tasks(["create_event"], 10, timedelta(minutes=5)) == []
+    clock.advance(minutes=5)
+    (taken,) = store.claim_tasks(["create_event"], 10, timedelta(minutes=5))
+
+    assert taken.id == orphan.id and taken.attempt == 2
+    assert not store.complete_task(orphan, "late")  # the old claim cannot finish it any more
+    assert store.complete_task(taken, "ev")
+    assert store.get(b.id).side_effects["create_event"].result == "ev"
+
+
+def test_cancel_before_anything_ran_skips_both_sides(store: BookingStore) -> None:
+    rec = Recorder()
+    b = store.create("r", "h", booking()).booking
+
+    store.cancel(b.id)
+
+    assert _states(store, b.id) == {"create_event": "skipped", "send_invite": "skipped",
+                                    "cancel_event": "skipped", "send_cancel": "skipped"}
+    assert OutboxWorker(store, rec.handlers()).run_once() == 0
+
+
+def test_cancel_after_the_effects_undoes_them_in_order(store: BookingStore) -> None:
+    rec = Recorder()
+    b = store.create("r", "h", booking()).booking
+    worker = OutboxWorker(store, rec.handlers())
+    worker.run_once()
+
+    store.cancel(b.id)
+    assert worker.run_once() == 2
+
+    assert [c[0] for c in rec.calls[2:]] == ["cancel_event", "send_cancel"]
+    assert set(_states(store, b.id).values()) == {"done"}
+
+
+def test_an_undo_waits_for_the_effect_it_undoes(store: BookingStore, clock) -> None:
+    b = store.create("r", "h", booking()).booking
+    (running,) = store.claim_tasks(["create_event"], 1, timedelta(minutes=5))  # in flight
+
+    store.cancel(b.id)
+    assert store.claim_tasks(["cancel_event"], 10, timedelta(minutes=5)) == []
+
+    store.complete_task(running, "event-7")
+    (undo,) = store.claim_tasks(["cancel_event"], 10, timedelta(minutes=5))
+    assert undo.booking.side_effects["create_event"].result == "event-7"
+    assert undo.booking.status == "cancelled"
+
+
+def test_nobody_to_email_skips_the_emails(store: BookingStore) -> None:
+    b = store.create("r", "h", booking(customers=())).booking
+    OutboxWorker(store, Recorder().handlers()).run_once()
+
+    store.cancel(b.id)
+
+    assert _states(store, b.id) == {"create_event": "done", "send_invite": "skipped",
+                                    "cancel_event": "pending(attempts=0)", "send_cancel": "skipped"}
+
+
+def test_a_skipped_effect_is_recorded_skipped_with_its_reason_not_done(store: BookingStore) -> None:
+    b = store.create("r", "h", booking()).booking
+    handlers: dict[str, Handler] = {"create_event": lambda task: Skipped("the organizer has no calendar"),
+                                    "send_invite": lambda task: "sent to 1"}
+
+    assert OutboxWorker(store, handlers).run_once() == 2
+
+    effects = store.get(b.id).side_effects
+    assert {k: (e.status, e.attempts, e.result) for k, e in effects.items()} == {
+        "create_event": (TaskStatus.SKIPPED, 1, "the organizer has no calendar"),
+        "send_invite": (TaskStatus.DONE, 1, "sent to 1")}
+    # Nothing was made, so a cancel has nothing to remove from the calendar.
+    store.cancel(b.id)
+    assert _states(store, b.id)["cancel_event"] == "skipped"
+
+
+def test_skip_task_needs_the_claim(store: BookingStore, clock) -> None:
+    b = store.create("r", "h", booking()).booking
+    (orphan,) = store.claim_tasks(["create_event"], 1, timedelta(minutes=5))
+    clock.advance(minutes=6)
+    (taken,) = store.claim_tasks(["create_event"], 1, timedelta(minutes=5))
+
+    assert not store.skip_task(orphan, "late")
+    assert store.skip_task(taken, "no calendar")
+    assert _states(store, b.id)["create_event"] == "skipped"
+
+
+def test_concurrent_workers_run_each_task_exactly_once(store_url: str, store: BookingStore, clock) -> None:
+    for i in range(20):
+        store.create(f"r{i}", "h", booking(member(f"m{i}")))
+    rec = Recorder()
+    stores = [open_store(store_url, migrate=False, clock=clock) for _ in range(4)]
+    gate = threading.Barrier(len(stores))
+
+    def work(s: BookingStore) -> None:
+        gate.wait()
+        OutboxWorker(s, rec.handlers(), batch=3).run_once()
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in stores:
+        s.close()
+
+    counts = Counter((kind, booking_id) for kind, booking_id, _ in rec.calls)
+    assert len(counts) == 40 and set(counts.values()) == {1}
+
+
+def test_background_worker_runs_new_tasks_until_stopped(store: BookingStore) -> None:
+    rec = Recorder()
+    worker = OutboxWorker(store, rec.handlers(), poll_interval=30)
+    worker.start()
+    try:
+        b = store.create("r", "h", booking()).booking
+        worker.wake()
+        deadline = time.monotonic() + 5
+        while len(rec.calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        worker.stop()
+
+    assert sorted(c[0] for c in rec.calls) == ["create_event", "send_invite"]
+    assert set(_states(store, b.id).values()) == {"done"}
+    with pytest.raises(ValueError, match="handlers"):
+        OutboxWorker(store, {})
+
+
+def test_run_once_ends_even_when_the_backoff_is_shorter_than_a_handler(store: BookingStore) -> None:
+    store.create("r", "h", booking())
+    calls: list[int] = []
+
+    def failing(task: OutboxTask) -> str:
+        calls.append(task.attempt)
+        raise RuntimeError("still down")
+
+    zero = Backoff(base=timedelta(0), jitter=0)
+
+    assert OutboxWorker(store, {"create_event": failing}, backoff=zero).run_once() == 2
+    assert calls == [1, 2]

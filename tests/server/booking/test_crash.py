@@ -1,0 +1,124 @@
+"""``convene serve`` killed (SIGKILL) after a booking committed and before its email went
+out: the restarted server sends the invitation, exactly once.
+
+The mail server is down at first, so the first process can only fail to send and
+schedule a retry; it dies with the task pending. The second process starts with
+the mail server up and finishes the work. ``--database`` overrides the config's
+``database_url`` (the config names a file that must never be created).
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import grpc
+from aiosmtpd.controller import Controller
+
+from convene.v1 import booking_pb2
+from convene.v1 import scheduling_service_pb2 as api
+from convene.v1 import scheduling_service_pb2_grpc as api_grpc
+from tests.paths import REPO
+from tests.server import booking_world
+from tests.server.booking.store.helpers import SmtpSink, free_port
+from tests.server.booking_world import (
+    at,
+    create_request,
+    events_in,
+    key,
+    wait_for,
+    write_config,
+)
+
+# The booking fixtures: pytest finds a module's fixtures among its attributes.
+database_url = booking_world.database_url
+pg_admin = booking_world.pg_admin
+
+SEND_INVITE = booking_pb2.SIDE_EFFECT_KIND_SEND_INVITE
+
+
+@contextmanager
+def convene_serve(config: Path, database_url: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """``convene serve`` in a child process: the process and the port it reported."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--config", str(config), "--database", database_url,
+         "--address", "127.0.0.1:0"], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    found = threading.Event()
+    port: list[int] = []
+    log: list[str] = []
+
+    def drain() -> None:  # keep reading, or the child blocks on a full pipe
+        assert process.stderr is not None
+        for line in process.stderr:
+            log.append(line)
+            match = re.search(r"serving on port (\d+)", line)
+            if match:
+                port.append(int(match[1]))
+                found.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        assert found.wait(30), "the server did not report its port:\n" + "".join(log)
+        yield process, port[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+def _invite(stub: api_grpc.SchedulingServiceStub, booking_id: str) -> booking_pb2.SideEffect:
+    booking: booking_pb2.Booking = stub.GetBooking(api.GetBookingRequest(booking_id=booking_id), metadata=key(),
+                                                   timeout=5).booking
+    effect: booking_pb2.SideEffect = next(e for e in booking.side_effects if e.kind == SEND_INVITE)
+    return effect
+
+
+def test_the_invitation_goes_out_exactly_once_after_a_crash(tmp_path: Path, database_url: str) -> None:
+    smtp_port = free_port()  # nothing listens here yet: the mail server is down
+    unused = tmp_path / "from-the-config.sqlite3"
+    # Retries 1 s apart: the first process dies while the invitation waits for its retry.
+    config = write_config(tmp_path, f"sqlite:///{unused}", smtp_port,
+                          outbox={"poll_seconds": 0.05, "lease_seconds": 5, "retry_base_seconds": 1,
+                                  "retry_max_seconds": 1})
+
+    with convene_serve(config, database_url) as (first, port), grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = api_grpc.SchedulingServiceStub(channel)
+        booking = stub.CreateBooking(create_request("crash-1", at(11), [["alice"]]), metadata=key(),
+                                     timeout=10).booking
+        # Committed; the worker tried to send and failed: the task waits for its retry.
+        assert wait_for(lambda: bool(_invite(stub, booking.id).last_error))
+        invite = _invite(stub, booking.id)
+        assert invite.state == booking_pb2.SIDE_EFFECT_STATE_PENDING and invite.attempts == 1
+        assert "SMTP 127.0.0.1" in invite.last_error
+        first.send_signal(signal.SIGKILL)
+        assert first.wait(10) == -signal.SIGKILL
+
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        with convene_serve(config, database_url) as (second, port), \
+                grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = api_grpc.SchedulingServiceStub(channel)
+            assert wait_for(lambda: _invite(stub, booking.id).state == booking_pb2.SIDE_EFFECT_STATE_DONE)
+            time.sleep(0.5)  # ten polls of the worker: nothing more goes out
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(15) == 0
+    finally:
+        controller.stop()
+
+    assert len(sink.received) == 1
+    method, calendar = sink.received[0].calendar()
+    (event,) = calendar.walk("VEVENT")
+    assert method == "REQUEST" and str(event["UID"]) == f"{booking.id}@convene"
+    uids = [str(e["UID"]) for e in events_in(tmp_path / "calendars" / "alice.ics")]
+    assert uids.count(f"{booking.id}@convene") == 1
+    assert not unused.exists(), "--database did not override the config's database_url"
