@@ -1,31 +1,34 @@
-"""Convene's gRPC server. Read it top down; one request flows
+"""Convene's server, in rooms by capability. A room imports only the rooms below it:
 
-    service.py      authenticate (auth.py) and pick the caller's tenant (tenants.py)
-    convert.py      request -> solver.SlotRequest (wire-level checks, field paths)
-    solver          validate_request: every problem, one field violation each
-    calendars.py    fetch busy: the tenant's calendars in parallel, under the deadline
-    solver          find_slots / check_time: bitsets, then the assignment
-    convert.py      result -> reply; conflict details via privacy.py only
-    errors.py       any failure -> a gRPC status with rich details, never UNKNOWN
+    cli/        the ``convene`` command: serve, slots, check, book, ..., batch, tune; the demo
+    api/        the gRPC surface: thin servicers, server assembly, auth, errors -> statuses
+    batch/      OptimizeBatch: the flow, the runner (local pool, Dask), the all-or-nothing commit
+    wire/       proto <-> domain, pure functions: slots, booking, batch, directory, page tokens
+    booking/    the booking flow (desk), store/ (SQLite, PostgreSQL, outbox), notify/, side effects
+    calendars/  calendar sources from config, busy time for a request, who may see event details
+    config/     the YAML models, one module per section
 
-A booking (CreateBooking, CancelBooking, HoldSlot, ...) flows
+Beside them: ``tenants`` (what the server knows per tenant, built once from
+the config: directory, templates, calendars, bookings) and ``protogen``
+(``make proto``).
 
-    service.py           the same caller and tenant
-    convert_booking.py   request -> booking.BookingRequest (the meeting as CheckTime converts it)
-    booking.py           chosen seats -> re-check against fresh calendars -> store.create
-                         (server/store: no double booking, idempotency, limits, the outbox)
-    convert_booking.py   store record -> reply (side-effect states)
-    errors.py            booking refusals -> FAILED_PRECONDITION, ALREADY_EXISTS, ... with details
-    side_effects.py      after commit, the outbox worker's handlers: the organizer's calendar
-                         event, the customers' emails (server/notify)
+Read a request top down; one FindSlots flows
 
-and where each tenant's calendars come from: calendar_config.py (a member's or
-room's ``calendar:`` in the YAML) -> sources.py (one provider per account,
-secrets read once) -> calendars.py.
+    api/service.py      authenticate (api/auth.py) and pick the caller's tenant (tenants.py)
+    wire/slots.py       request -> solver.SlotRequest (wire-level checks, field paths)
+    solver              validate_request: every problem, one field violation each
+    calendars/busy.py   fetch busy: the tenant's calendars in parallel, under the deadline
+    solver              find_slots / check_time: bitsets, then the assignment
+    wire/slots.py       result -> reply; conflict details via calendars/privacy.py only
+    api/errors.py       any failure -> a gRPC status with rich details, never UNKNOWN
 
-Around it: config.py (the YAML file), booking_config.py (its ``smtp:`` and
-``outbox:`` sections), app.py (create_server, the booking store and outbox
-worker, health, reflection, graceful shutdown), cli.py (``convene serve |
-slots | check | book | cancel | bookings``), render.py and render_booking.py
-(terminal tables), demo.py (``make demo``), protogen.py (``make proto``).
+and a booking (CreateBooking, CancelBooking, HoldSlot, ...)
+
+    api/service.py         the same caller and tenant
+    wire/booking.py        request -> booking.desk.BookingRequest (the meeting as CheckTime reads it)
+    booking/desk.py        chosen seats -> re-check against fresh calendars -> store.create
+                           (booking/store: no double booking, idempotency, limits, the outbox)
+    wire/booking.py        store record -> reply (side-effect states)
+    booking/side_effects   after commit, the outbox worker's handlers: the organizer's calendar
+                           event, the customers' emails (booking/notify)
 """

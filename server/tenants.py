@@ -1,7 +1,7 @@
 """What the server knows per tenant, built once at start from the config.
 
 A ``Tenant`` holds its directory (solver.Directory), its meeting templates
-(convene.v1.Template: a template is API-level, its overrides merge as protos),
+(as configured: ``server.wire.directory`` serves them and merges overrides),
 its calendars (a ``BusySource``) and its confirmed bookings (a
 ``BookingSource``). Tenants never share anything: a request only ever sees the
 tenant its API key names, so another tenant's ids are NOT_FOUND.
@@ -14,17 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from google.protobuf import duration_pb2
-
-from convene.v1 import directory_pb2, meeting_pb2
 from providers.base import CalendarProvider, CalendarRef
 from providers.cache import BusyCache
 from server.calendars.busy import BusySource, MemoryCalendars, ProviderCalendars
 from server.calendars.sources import CalendarSources
-from server.config import CalendarSettings, CalendarSource, Config, SeatConfig, TemplateConfig, TenantConfig
+from server.config import CalendarSettings, CalendarSource, Config, TemplateConfig, TenantConfig
 from solver.domain import Booking, Directory, Member, Pool, Room
 
-__all__ = ["BookingSource", "MemoryBookings", "Tenant", "load_tenants", "template_to_proto"]
+__all__ = ["BookingSource", "MemoryBookings", "Tenant", "load_tenants"]
 
 
 class BookingSource(Protocol):
@@ -50,7 +47,7 @@ class MemoryBookings:
 class Tenant:
     id: str
     directory: Directory
-    templates: Mapping[str, meeting_pb2.Template] = field(default_factory=dict)
+    templates: Mapping[str, TemplateConfig] = field(default_factory=dict)
     calendars: BusySource = field(default_factory=MemoryCalendars)
     bookings: BookingSource = field(default_factory=MemoryBookings)
 
@@ -89,7 +86,7 @@ def _tenant(tenant_id: str, tc: TenantConfig, sources: CalendarSources, settings
     return Tenant(
         id=tenant_id,
         directory=Directory.of(members, rooms, pools),
-        templates={t.id: template_to_proto(t) for t in tc.templates},
+        templates={t.id: t for t in tc.templates},
         # One cache per tenant: tenants never share anything, not even cached reads.
         calendars=ProviderCalendars(
             calendars, BusyCache(settings.cache_seconds) if settings.cache_seconds else None,
@@ -101,39 +98,3 @@ def _calendar(sources: CalendarSources, resource_id: str, source: CalendarSource
               default_owner: str) -> tuple[CalendarProvider, CalendarRef]:
     """The provider and calendar of one member or room (server.calendars.sources builds and shares providers)."""
     return sources.calendar(resource_id, source, time_zone, default_owner)
-
-
-def template_to_proto(template: TemplateConfig) -> meeting_pb2.Template:
-    """A config template as the API serves it (GetTemplate) and merges overrides into."""
-    rules = meeting_pb2.MeetingRules(
-        duration=duration_pb2.Duration(seconds=int(template.duration.total_seconds())),
-        seats=[_seat(s) for s in template.seats],
-        optional_member_ids=template.optional_members,
-    )
-    for name in ("customers", "resolution", "start_interval"):
-        value = getattr(template, name)
-        if value is not None:
-            target = name if name == "customers" else f"{name}_minutes"
-            setattr(rules, target, value)
-    for name in ("buffer_before", "buffer_after", "minimum_notice"):
-        value = getattr(template, name)
-        if value is not None:
-            getattr(rules, name).FromTimedelta(value)
-    if template.preferred_range is not None:
-        rules.preferred_hours.CopyFrom(directory_pb2.DayRange(
-            start_minute=template.preferred_range.start_minute,
-            end_minute=template.preferred_range.end_minute))
-    for name, value in template.weights.items():
-        setattr(rules.weights, name, value)
-    return meeting_pb2.Template(id=template.id, name=template.name, description=template.description,
-                                rules=rules)
-
-
-def _seat(seat: SeatConfig) -> meeting_pb2.Seat:
-    if seat.member is not None:
-        return meeting_pb2.Seat(label=seat.label, member=meeting_pb2.MemberSeat(candidates=seat.member))
-    if seat.pool is not None:
-        return meeting_pb2.Seat(label=seat.label, pool=meeting_pb2.PoolSeat(pool_id=seat.pool,
-                                                                           count=seat.count or 1))
-    return meeting_pb2.Seat(label=seat.label, room=meeting_pb2.RoomSeat(room_ids=seat.rooms or [],
-                                                                       pool_ids=seat.room_pools or []))

@@ -1,7 +1,7 @@
 """The SchedulingService servicer: thin. Each RPC reads top to bottom as
 
-    authenticate -> request to domain (convert) -> validate (solver)
-    -> fetch busy (calendars) -> bitsets + assign (solver) -> reply (convert)
+    authenticate -> request to domain (server.wire) -> validate (solver)
+    -> fetch busy (server.calendars) -> bitsets + assign (solver) -> reply (server.wire)
 
 No scheduling rule lives here. Failures are raised, and ``errors.guarded``
 turns each into a status with details.
@@ -16,20 +16,20 @@ from typing import Any, TypeVar
 
 import grpc
 
+from convene.v1 import meeting_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
+from server import wire
 from server.api.auth import ApiKeys, Caller, Unauthenticated
 from server.api.errors import guarded
 from server.api.streaming import stream_guarded
-from server.batch.flow import BatchCall, optimize_batch_stream
+from server.batch.flow import BatchCall, BatchOutcome, BatchReplay, optimize
 from server.booking.desk import BookingDesk, BookingsDisabled, cancel_booking, create_booking, hold_slot, release_hold
 from server.calendars.busy import FetchedBusy, busy_span, resources_of
 from server.config.batch import BatchPolicy
 from server.tenants import Tenant
-from server.wire import booking as convert_booking
-from server.wire import paging
-from server.wire import slots as convert
 from solver import Limits, check_time, find_slots, validate_request
+from solver.batch import validate_batch
 from solver.domain import SlotRequest
 from solver.errors import FieldViolation, InvalidRequest, UnknownResource
 
@@ -60,6 +60,8 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  bookings: BookingDesk | None = None, batch: BatchPolicy | None = None) -> None:
         self._tenants = tenants
+        # Templates as the API serves them and merges overrides into: converted once.
+        self._templates = {tid: wire.directory.templates_to_proto(t.templates) for tid, t in tenants.items()}
         self._keys = keys
         self._limits = limits
         self._clock = clock
@@ -73,6 +75,9 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             raise Unauthenticated("unknown API key")
         return caller, tenant
 
+    def _templates_of(self, tenant: Tenant) -> Mapping[str, meeting_pb2.Template]:
+        return self._templates[tenant.id]
+
     @staticmethod
     def _busy(tenant: Tenant, request: SlotRequest, deadline: float | None) -> FetchedBusy:
         start, end = busy_span(request)
@@ -83,7 +88,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
     @guarded
     def FindSlots(self, request: api.FindSlotsRequest, context: grpc.ServicerContext) -> api.FindSlotsResponse:
         caller, tenant = self._caller(context)
-        query = convert.slot_query(request, tenant.templates, now=self._clock())
+        query = wire.slots.slot_query(request, self._templates_of(tenant), now=self._clock())
         with query.fields.solver_errors():
             validate_request(tenant.directory, query.request, self._limits)
             deadline = solver_deadline(context)
@@ -96,29 +101,29 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         if not result.complete and result.total_available == 0 and not result.alternatives:
             # Stopped early with nothing found: no partial answer worth sending.
             raise TimeoutError("the deadline passed before any start was found")
-        return convert.find_slots_response(result, query, fetched.unavailable, viewer=caller.principal)
+        return wire.slots.find_slots_response(result, query, fetched.unavailable, viewer=caller.principal)
 
     @guarded
     def CheckTime(self, request: api.CheckTimeRequest, context: grpc.ServicerContext) -> api.CheckTimeResponse:
         caller, tenant = self._caller(context)
-        query = convert.check_query(request, tenant.templates, now=self._clock())
+        query = wire.slots.check_query(request, self._templates_of(tenant), now=self._clock())
         assert query.start is not None
         with query.fields.solver_errors():
             validate_request(tenant.directory, query.request, self._limits)
             fetched = self._busy(tenant, query.request, solver_deadline(context))
             check = check_time(tenant.directory, fetched.table, query.request, query.start,
                                tenant.bookings.confirmed(*busy_span(query.request)), limits=self._limits)
-        return convert.check_time_response(check, query, fetched.unavailable, viewer=caller.principal)
+        return wire.slots.check_time_response(check, query, fetched.unavailable, viewer=caller.principal)
 
     # --- Directory -------------------------------------------------------------------
 
     @staticmethod
     def _page(items: Sequence[T], request: Any, kind: str) -> tuple[Sequence[T], str]:
         try:
-            return paging.page_of(items, request.page_size, request.page_token, kind)
-        except paging.InvalidPageSize as exc:
+            return wire.paging.page_of(items, request.page_size, request.page_token, kind)
+        except wire.paging.InvalidPageSize as exc:
             raise InvalidRequest([FieldViolation("page_size", str(exc))]) from exc
-        except paging.InvalidPageToken as exc:
+        except wire.paging.InvalidPageToken as exc:
             raise InvalidRequest([FieldViolation("page_token", str(exc))]) from exc
 
     @guarded
@@ -126,7 +131,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                     context: grpc.ServicerContext) -> api.ListMembersResponse:
         _, tenant = self._caller(context)
         members, token = self._page(list(tenant.directory.members.values()), request, "members")
-        return api.ListMembersResponse(members=[convert.member_to_proto(m) for m in members],
+        return api.ListMembersResponse(members=[wire.directory.member_to_proto(m) for m in members],
                                        next_page_token=token)
 
     @guarded
@@ -137,26 +142,26 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         member = tenant.directory.members.get(request.member_id)
         if member is None:
             raise UnknownResource("member_id", request.member_id)
-        return api.GetMemberResponse(member=convert.member_to_proto(member))
+        return api.GetMemberResponse(member=wire.directory.member_to_proto(member))
 
     @guarded
     def ListRooms(self, request: api.ListRoomsRequest, context: grpc.ServicerContext) -> api.ListRoomsResponse:
         _, tenant = self._caller(context)
         rooms, token = self._page(list(tenant.directory.rooms.values()), request, "rooms")
-        return api.ListRoomsResponse(rooms=[convert.room_to_proto(r) for r in rooms], next_page_token=token)
+        return api.ListRoomsResponse(rooms=[wire.directory.room_to_proto(r) for r in rooms], next_page_token=token)
 
     @guarded
     def ListPools(self, request: api.ListPoolsRequest, context: grpc.ServicerContext) -> api.ListPoolsResponse:
         _, tenant = self._caller(context)
         pools, token = self._page(list(tenant.directory.pools.values()), request, "pools")
-        return api.ListPoolsResponse(pools=[convert.pool_to_proto(p, tenant.directory) for p in pools],
+        return api.ListPoolsResponse(pools=[wire.directory.pool_to_proto(p, tenant.directory) for p in pools],
                                      next_page_token=token)
 
     @guarded
     def ListTemplates(self, request: api.ListTemplatesRequest,
                       context: grpc.ServicerContext) -> api.ListTemplatesResponse:
         _, tenant = self._caller(context)
-        templates, token = self._page(list(tenant.templates.values()), request, "templates")
+        templates, token = self._page(list(self._templates_of(tenant).values()), request, "templates")
         return api.ListTemplatesResponse(templates=templates, next_page_token=token)
 
     @guarded
@@ -165,15 +170,15 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         _, tenant = self._caller(context)
         if not request.template_id:
             raise InvalidRequest([FieldViolation("template_id", "is required")])
-        template = tenant.templates.get(request.template_id)
+        template = self._templates_of(tenant).get(request.template_id)
         if template is None:
             raise UnknownResource("template_id", request.template_id)
         return api.GetTemplateResponse(template=template)
 
     # --- Bookings --------------------------------------------------------------------
     #
-    # request -> convert_booking -> validate (solver) -> booking.py (re-check with fresh
-    # calendars, store.create, invalidate, wake the outbox) -> convert_booking -> reply
+    # request -> wire.booking -> validate (solver) -> booking.desk (re-check with fresh
+    # calendars, store.create, invalidate, wake the outbox) -> wire.booking -> reply
 
     def _desk(self) -> BookingDesk:
         if self._bookings is None:
@@ -185,11 +190,11 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                       context: grpc.ServicerContext) -> api.CreateBookingResponse:
         caller, tenant = self._caller(context)
         desk = self._desk()
-        booking, query = convert_booking.booking_request(request, tenant.templates, now=self._clock())
+        booking, query = wire.booking.booking_request(request, self._templates_of(tenant), now=self._clock())
         with query.fields.solver_errors():
             validate_request(tenant.directory, booking.meeting, self._limits)
         result = create_booking(desk, tenant, booking, viewer=caller.principal, deadline=solver_deadline(context))
-        return api.CreateBookingResponse(booking=convert_booking.booking_to_proto(result.booking),
+        return api.CreateBookingResponse(booking=wire.booking.booking_to_proto(result.booking),
                                          replayed=result.replayed)
 
     @guarded
@@ -199,23 +204,23 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         if not request.booking_id:
             raise InvalidRequest([FieldViolation("booking_id", "is required")])
         record = desk.store.get(request.booking_id, tenant=tenant.id)
-        return api.GetBookingResponse(booking=convert_booking.booking_to_proto(record))
+        return api.GetBookingResponse(booking=wire.booking.booking_to_proto(record))
 
     @guarded
     def ListBookings(self, request: api.ListBookingsRequest,
                      context: grpc.ServicerContext) -> api.ListBookingsResponse:
         _, tenant = self._caller(context)
         desk = self._desk()
-        query = convert_booking.list_query(request)
+        query = wire.booking.list_query(request)
         if query.resource_id is not None and query.resource_id not in tenant.directory.members \
                 and query.resource_id not in tenant.directory.rooms:
             raise UnknownResource("resource_id", query.resource_id)
         if request.page_size < 0:
             raise InvalidRequest([FieldViolation("page_size", "must not be negative")])
-        size = min(request.page_size or paging.DEFAULT_PAGE_SIZE, paging.MAX_PAGE_SIZE)
+        size = min(request.page_size or wire.paging.DEFAULT_PAGE_SIZE, wire.paging.MAX_PAGE_SIZE)
         try:
-            offset = paging.decode(request.page_token, paging.fingerprint(request))
-        except paging.InvalidPageToken as exc:
+            offset = wire.paging.decode(request.page_token, wire.paging.fingerprint(request))
+        except wire.paging.InvalidPageToken as exc:
             raise InvalidRequest([FieldViolation("page_token", str(exc))]) from exc
         # One more than the page: whether a next page exists.
         records = desk.store.list(tenant.id, query.resource_id, query.start, query.end, query.status,
@@ -223,8 +228,8 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         page = records[offset:offset + size]
         more = len(records) > offset + size
         return api.ListBookingsResponse(
-            bookings=[convert_booking.booking_to_proto(r) for r in page],
-            next_page_token=paging.encode(offset + size, paging.fingerprint(request)) if more else "")
+            bookings=[wire.booking.booking_to_proto(r) for r in page],
+            next_page_token=wire.paging.encode(offset + size, wire.paging.fingerprint(request)) if more else "")
 
     @guarded
     def CancelBooking(self, request: api.CancelBookingRequest,
@@ -234,15 +239,15 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         if not request.booking_id:
             raise InvalidRequest([FieldViolation("booking_id", "is required")])
         record = cancel_booking(desk, tenant, request.booking_id)
-        return api.CancelBookingResponse(booking=convert_booking.booking_to_proto(record))
+        return api.CancelBookingResponse(booking=wire.booking.booking_to_proto(record))
 
     @guarded
     def HoldSlot(self, request: api.HoldSlotRequest, context: grpc.ServicerContext) -> api.HoldSlotResponse:
         _, tenant = self._caller(context)
         desk = self._desk()
-        query = convert_booking.hold_query(request)
+        query = wire.booking.hold_query(request)
         hold = hold_slot(desk, tenant, query.resource_ids, query.start, query.end, query.ttl)
-        return api.HoldSlotResponse(hold=convert_booking.hold_to_proto(hold))
+        return api.HoldSlotResponse(hold=wire.booking.hold_to_proto(hold))
 
     @guarded
     def ReleaseHold(self, request: api.ReleaseHoldRequest,
@@ -253,13 +258,28 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
 
     # --- Batch optimization -----------------------------------------------------------
     #
-    # request -> batch_service (convert_batch, validate, fetch busy, run_batch in a thread,
-    # batch_commit) -> a stream of progress messages, then the result
+    # request -> wire.batch -> validate (solver) -> batch.flow (fetch busy, run_batch in a
+    # thread, commit) -> a stream of progress messages, then the result
 
     @stream_guarded
     def OptimizeBatch(self, request: api.OptimizeBatchRequest,
                       context: grpc.ServicerContext) -> Iterator[api.OptimizeBatchResponse]:
         caller, tenant = self._caller(context)
-        call = BatchCall(tenant, caller.principal, self._limits, self._batch, self._bookings, self._clock(),
+        now, templates = self._clock(), self._templates_of(tenant)
+        query = wire.batch.batch_query(request, templates, now=now, policy=self._batch)
+        with query.solver_errors():
+            validate_batch(tenant.directory, query.batch, self._limits, self._batch.limits)
+        drafts = None
+        if query.commit:
+            self._desk()  # UNIMPLEMENTED before any field of the commit is looked at
+            drafts = wire.batch.booking_drafts(request, query, templates, now=now)
+        call = BatchCall(tenant, caller.principal, self._limits, self._batch, self._bookings, now,
                          context.time_remaining(), lambda: not context.is_active())
-        yield from optimize_batch_stream(request, call)
+        for event in optimize(query, drafts, call):
+            if isinstance(event, BatchOutcome):
+                yield wire.batch.result_to_proto(event.result, query, event.unavailable, caller.principal,
+                                                    event.booking_ids)
+            elif isinstance(event, BatchReplay):
+                yield wire.batch.replay_to_proto(query, event.records)
+            else:
+                yield wire.batch.progress_to_proto(event)

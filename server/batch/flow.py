@@ -1,16 +1,16 @@
-"""OptimizeBatch, top to bottom:
+"""OptimizeBatch on domain types, top to bottom (``server.api`` converts the request
+with ``server.wire.batch`` and validates it, then reads this generator):
 
-    request -> convert_batch.batch_query -> validate_batch (solver)
-    -> commit: an earlier call with this request_id? (replay it) ; the items' booking fields
+    commit: every organizer can invite ; an earlier call with this request_id? (replay it)
     -> fetch busy: the union of the items' resources over the union of their windows
     -> confirmed bookings -> run_batch in a thread, its on_progress feeding a queue
-       that this generator yields from (one progress message per improved schedule)
-    -> commit: book every scheduled item, all or nothing (batch_commit) -> the result
+       that this generator yields from (one ``BatchProgress`` per improved schedule)
+    -> commit: book every scheduled item, all or nothing (``commit``) -> ``BatchOutcome``
 
 The call's deadline bounds the solve: it stops early enough for the commit
 (when asked) and the reply, and a call cancelled by its client stops the
 solver. A batch the deadline stopped before any schedule is DEADLINE_EXCEEDED.
-Failures are raised; ``batch_errors.stream_guarded`` turns them into statuses.
+Failures are raised; ``server.api.streaming`` turns them into statuses.
 """
 
 from __future__ import annotations
@@ -19,22 +19,22 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from convene.v1 import scheduling_service_pb2 as api
-from server.batch.commit import CommitFailed, check_commit_fields, commit_batch, prior_commit
+from server.batch.commit import CommitFailed, check_organizers, commit_batch, prior_commit
 from server.batch.runner import run_batch
-from server.booking.desk import BookingDesk, BookingsDisabled
-from server.calendars.busy import busy_span, resources_of
+from server.booking.desk import BookingDesk, BookingRequest, BookingsDisabled
+from server.booking.store import BookingRecord
+from server.calendars.busy import Unavailable, busy_span, resources_of
 from server.config.batch import BatchPolicy
 from server.tenants import Tenant
-from server.wire.batch import BatchQuery, batch_query, progress_to_proto, replay_to_proto, result_to_proto
-from solver.batch import BatchProgress, BatchResult, BatchStatus, validate_batch
+from server.wire.batch import BatchQuery
+from solver.batch import BatchProgress, BatchResult, BatchStatus
 from solver.validate import Limits
 
-__all__ = ["BatchCall", "optimize_batch_stream"]
+__all__ = ["BatchCall", "BatchEvent", "BatchOutcome", "BatchReplay", "optimize"]
 
 log = logging.getLogger("convene.server")
 
@@ -60,21 +60,44 @@ class BatchCall:
     cancelled: Callable[[], bool]
 
 
-def optimize_batch_stream(request: api.OptimizeBatchRequest, call: BatchCall) -> Iterator[api.OptimizeBatchResponse]:
-    """The OptimizeBatch stream: progress messages, then the result (see the module docstring)."""
+@dataclass(frozen=True)
+class BatchOutcome:
+    """The end of a solved call: the result, the calendars that could not be read, and
+    item id -> booking id when it committed (None: it did not)."""
+
+    result: BatchResult
+    unavailable: Sequence[Unavailable]
+    booking_ids: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class BatchReplay:
+    """The end of a retry: the bookings an earlier call with this request_id committed, by item id."""
+
+    records: Mapping[str, BookingRecord]
+
+
+BatchEvent = BatchProgress | BatchOutcome | BatchReplay
+
+
+def optimize(query: BatchQuery, drafts: Sequence[BookingRequest] | None,
+                          call: BatchCall) -> Iterator[BatchEvent]:
+    """Progress reports, then the outcome or a replay (see the module docstring).
+
+    ``query`` is validated; ``drafts`` (one per item, ``server.wire.batch.booking_drafts``)
+    is given when the query commits.
+    """
     began = time.monotonic()
     tenant = call.tenant
-    query = batch_query(request, tenant.templates, now=call.now, policy=call.policy)
-    with query.solver_errors():
-        validate_batch(tenant.directory, query.batch, call.limits, call.policy.limits)
     if query.commit:
         desk = _desk(call)
-        check_commit_fields(query, tenant, now=call.now)
+        assert drafts is not None
+        check_organizers(drafts, tenant)
         committed = prior_commit(desk, tenant, query)
         if committed is not None:
-            yield replay_to_proto(query, committed)
+            yield BatchReplay(committed)
             return
-    stop = _solve_deadline(began, call.time_remaining, len(query.items) if query.commit else None)
+    stop = _solve_deadline(began, call.time_remaining, len(query.batch.items) if query.commit else None)
 
     start, end = _span(query)
     resources = {r for item in query.batch.items for r in resources_of(item.request, tenant.directory)}
@@ -94,17 +117,18 @@ def optimize_batch_stream(request: api.OptimizeBatchRequest, call: BatchCall) ->
         if call.cancelled():
             log.info("batch %s: the caller left before the commit; nothing was booked", query.request_id)
             return
+        assert drafts is not None
         try:
-            booking_ids = commit_batch(_desk(call), tenant, query, result, viewer=call.viewer, now=call.now)
+            booking_ids = commit_batch(_desk(call), tenant, query, drafts, result, viewer=call.viewer)
         except CommitFailed:
             # A twin call with this request_id may have committed meanwhile, its bookings now
             # in our way: its commit is this call's result, as a retry's would be.
             committed = prior_commit(_desk(call), tenant, query)
             if committed is None:
                 raise
-            yield replay_to_proto(query, committed)
+            yield BatchReplay(committed)
             return
-    yield result_to_proto(result, query, fetched.unavailable, call.viewer, booking_ids)
+    yield BatchOutcome(result, fetched.unavailable, booking_ids)
 
 
 def _desk(call: BatchCall) -> BookingDesk:
@@ -132,19 +156,19 @@ def _solve_deadline(began: float, remaining: float | None, committing: int | Non
 Solve = Callable[[Callable[[BatchProgress], None], Callable[[], bool]], BatchResult]
 
 
-def _solving(solve: Solve) -> Generator[api.OptimizeBatchResponse, None, BatchResult]:
+def _solving(solve: Solve) -> Generator[BatchProgress, None, BatchResult]:
     """Runs ``solve(report, stopped)`` in a thread and yields each progress report as it
     comes; returns the result, or raises what the solve raised.
 
     ``stopped()`` turns true when this generator is closed (the client left) or
     fails, so the solver stops instead of running on for nobody.
     """
-    events: queue.Queue[api.OptimizeBatchResponse | BatchResult | BaseException] = queue.Queue()
+    events: queue.Queue[BatchProgress | BatchResult | BaseException] = queue.Queue()
     stop = threading.Event()
 
     def run() -> None:
         try:
-            events.put(solve(lambda p: events.put(progress_to_proto(p)), stop.is_set))
+            events.put(solve(events.put, stop.is_set))
         except BaseException as exc:  # handed to the caller's thread, which raises it
             events.put(exc)
 

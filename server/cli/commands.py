@@ -364,7 +364,7 @@ def _parser() -> argparse.ArgumentParser:
     check_cmd.add_argument("--start", required=True, help="the start (date-time)")
     check_cmd.set_defaults(run=_check)
 
-    add_batch_commands(commands)  # batch, tune: in-process on a config (server/batch_cli.py)
+    add_batch_commands(commands)  # batch, tune: in-process on a config (server/cli/batch.py)
 
     book_cmd = commands.add_parser("book", help="book a meeting at one start")
     _client_arguments(book_cmd)

@@ -63,11 +63,11 @@ class Config(Strict):
     server: ServerSettings = Field(default_factory=ServerSettings)
     calendars: CalendarSettings = Field(default_factory=CalendarSettings)
     database_url: str = "sqlite:///var/convene.sqlite3"
-    # Bookings' side effects (server/booking_config.py): no smtp section, no emails.
+    # Bookings' side effects (server/config/booking.py): no smtp section, no emails.
     smtp: SmtpConfig | None = None
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
-    # OptimizeBatch's limits and Dask schedulers (server/batch_config.py).
+    # OptimizeBatch's limits and Dask schedulers (server/config/batch.py).
     batch: BatchSettings = Field(default_factory=BatchSettings)
     api_keys: list[ApiKeyConfig] = Field(default_factory=list)
     tenants: dict[str, TenantConfig] = Field(default_factory=dict)

@@ -8,3 +8,7 @@
 ``paging`` (opaque page tokens). Proto messages cross no room below this one:
 what goes down is domain data (solver types, ``booking.desk.BookingRequest``).
 """
+
+from server.wire import batch, booking, directory, paging, slots
+
+__all__ = ["batch", "booking", "directory", "paging", "slots"]

@@ -25,13 +25,15 @@ from datetime import UTC, datetime, timedelta
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from convene.v1 import batch_pb2, booking_pb2, meeting_pb2, slots_pb2
+from convene.v1 import batch_pb2, meeting_pb2, slots_pb2
 from convene.v1 import scheduling_service_pb2 as api
+from server.booking.desk import BookingRequest
 from server.booking.store import BookingRecord
 from server.calendars.busy import Unavailable
 from server.calendars.privacy import visible_details
 from server.config.batch import BatchPolicy
 from server.wire import slots as convert
+from server.wire.booking import booking_request
 from solver.batch.types import (
     BatchItem,
     BatchProgress,
@@ -50,6 +52,8 @@ __all__ = [
     "BatchQuery",
     "batch_query",
     "batch_request_to_proto",
+    "booking_drafts",
+    "booking_request_id",
     "progress_to_proto",
     "replay_to_proto",
     "result_to_proto",
@@ -88,17 +92,15 @@ _CONFLICT_KINDS = {
 @dataclass(frozen=True)
 class BatchQuery(convert.PathTranslator):
     """An OptimizeBatch request in the solver's terms plus what solving, committing and
-    the reply need. ``items[i]`` is the wire form of ``batch.items[i]``."""
+    the reply need."""
 
     batch: BatchRequest
-    items: tuple[batch_pb2.BatchItem, ...]
     paths: tuple[convert.FieldPaths, ...]
     request_id: str
     fingerprint: str  # identifies what the batch books (items, weights, conflict mode) for idempotency
     commit: bool
     scheduler: str | None
     now: datetime
-    now_given: bool
 
     def proto_path(self, path: str) -> str:
         """A solver path as a path of the request on the wire."""
@@ -246,8 +248,61 @@ def batch_query(request: api.OptimizeBatchRequest, templates: Mapping[str, meeti
     batch = BatchRequest(items=tuple(items), weights=weights, allow_conflicts=request.allow_conflicts,
                          time_limit=time_limit, workers=request.workers or 1, priority_weight=priority_weight)
     batch_now = items[0].request.now if items and items[0].request.now is not None else now
-    return BatchQuery(batch, tuple(request.items), tuple(paths), request.request_id, _fingerprint(request),
-                      request.commit, request.scheduler or None, batch_now, given_now is not None)
+    return BatchQuery(batch, tuple(paths), request.request_id, _fingerprint(request), request.commit,
+                      request.scheduler or None, batch_now)
+
+
+def booking_request_id(query: BatchQuery, item_id: str) -> str:
+    """The request id of an item's booking: ``<request_id>/<fingerprint>/<item id>``."""
+    return f"{query.request_id}/{query.fingerprint}/{item_id}"
+
+
+def _create_request(request: api.OptimizeBatchRequest, query: BatchQuery, index: int) -> api.CreateBookingRequest:
+    """Item ``index`` as the CreateBooking request that would book it at its window's start,
+    the minute standing in for the start the solver will choose (no seats: the solver's)."""
+    item = request.items[index]
+    create = api.CreateBookingRequest(
+        request_id=booking_request_id(query, item.id), time_zone=item.time_zone, customers=item.customers,
+        title=item.title, organizer_member_id=item.organizer_member_id, allow_conflicts=request.allow_conflicts,
+        description=item.description, location=item.location)
+    which = item.WhichOneof("meeting")
+    if which == "rules":
+        create.rules.CopyFrom(item.rules)
+    elif which == "template":
+        create.template.CopyFrom(item.template)
+    create.start.FromDatetime(query.batch.items[index].request.window_start.replace(second=0, microsecond=0))
+    if request.HasField("now"):
+        create.now.CopyFrom(request.now)
+    return create
+
+
+def booking_drafts(request: api.OptimizeBatchRequest, query: BatchQuery,
+                   templates: Mapping[str, meeting_pb2.Template], *, now: datetime) -> tuple[BookingRequest, ...]:
+    """Each item's booking as CreateBooking reads it (customers, title, organizer, its
+    meeting), at its window's start; the commit moves each to its scheduled start.
+
+    Raises ``InvalidRequest`` with every problem of the fields only a commit uses,
+    under ``items[i].`` (before any work), or an item's ``UnknownResource``.
+    """
+    problems: list[FieldViolation] = []
+    drafts: list[BookingRequest] = []
+    for i in range(len(request.items)):
+        try:
+            draft, _ = booking_request(_create_request(request, query, i), templates, now=now)
+        except InvalidRequest as exc:
+            problems.extend(FieldViolation(_commit_path(i, v.field), v.description) for v in exc.violations)
+            continue
+        except (UnknownResource, LimitExceeded) as exc:
+            raise _prefixed(i, exc) from exc
+        drafts.append(draft)
+    if problems:
+        raise InvalidRequest(list(dict.fromkeys(problems)))
+    return tuple(drafts)
+
+
+def _commit_path(index: int, field: str) -> str:
+    """A path of an item's CreateBooking-shaped request (``request_id`` and ``now`` are the batch's)."""
+    return field if field in ("request_id", "now") else f"items[{index}].{field}"
 
 
 # --- Out -------------------------------------------------------------------------------------
@@ -368,8 +423,3 @@ def batch_request_to_proto(batch: BatchRequest, *, now: datetime | None = None, 
     if now is not None:
         message.now.CopyFrom(_timestamp(now))
     return message
-
-
-def booking_choice(scheduled: ScheduledItem) -> list[booking_pb2.SeatChoice]:
-    """Who fills each seat, as CreateBooking takes it."""
-    return [booking_pb2.SeatChoice(resource_ids=fill.resource_ids) for fill in scheduled.assignment.seats]

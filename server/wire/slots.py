@@ -31,24 +31,16 @@ from server.wire import paging
 from solver.domain import (
     BusyKind,
     Conflict,
-    Cycle,
-    DayRange,
     Diagnosis,
-    Directory,
-    Distribution,
-    Member,
     MemberSeat,
     Order,
-    Pool,
     PoolSeat,
-    Room,
     RoomSeat,
     Seat,
     Slot,
     SlotRequest,
     SlotResult,
     Weights,
-    WorkingHours,
 )
 from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource
 from solver.slots import TimeCheck
@@ -59,10 +51,7 @@ __all__ = [
     "check_query",
     "check_time_response",
     "find_slots_response",
-    "member_to_proto",
     "merge_overrides",
-    "pool_to_proto",
-    "room_to_proto",
     "slot_query",
     "slot_request_to_proto",
     "slot_to_proto",
@@ -84,17 +73,6 @@ _CONFLICT_KINDS = {
     BusyKind.BOOKING: slots_pb2.CONFLICT_KIND_BOOKING,
     BusyKind.OUTSIDE_HOURS: slots_pb2.CONFLICT_KIND_OUTSIDE_HOURS,
 }
-_DISTRIBUTIONS = {
-    Distribution.ROUND_ROBIN: directory_pb2.DISTRIBUTION_ROUND_ROBIN,
-    Distribution.STRICT_ROUND_ROBIN: directory_pb2.DISTRIBUTION_STRICT_ROUND_ROBIN,
-    Distribution.LOAD_BALANCED: directory_pb2.DISTRIBUTION_LOAD_BALANCED,
-    Distribution.PRIORITY: directory_pb2.DISTRIBUTION_PRIORITY,
-}
-_WEEKDAYS = (directory_pb2.WEEKDAY_MONDAY, directory_pb2.WEEKDAY_TUESDAY, directory_pb2.WEEKDAY_WEDNESDAY,
-             directory_pb2.WEEKDAY_THURSDAY, directory_pb2.WEEKDAY_FRIDAY, directory_pb2.WEEKDAY_SATURDAY,
-             directory_pb2.WEEKDAY_SUNDAY)
-_CYCLES = {Cycle.DAY: directory_pb2.CYCLE_DAY, Cycle.WEEK: directory_pb2.CYCLE_WEEK,
-           Cycle.MONTH: directory_pb2.CYCLE_MONTH}
 
 
 # --- Field paths: the solver's names -> the request's names ----------------------
@@ -523,54 +501,3 @@ def check_time_response(check: TimeCheck, query: Query, unavailable: tuple[Unava
     if check.slot is not None:
         response.slot.CopyFrom(slot_to_proto(check.slot, query.request.seats, viewer))
     return response
-
-
-# --- Directory out -------------------------------------------------------------------
-
-
-def _day_ranges(ranges: tuple[DayRange, ...]) -> list[directory_pb2.DayRange]:
-    return [directory_pb2.DayRange(start_minute=r.start_minute, end_minute=r.end_minute) for r in ranges]
-
-
-def _hours(hours: WorkingHours) -> directory_pb2.WorkingHours:
-    return directory_pb2.WorkingHours(
-        time_zone=hours.time_zone,
-        weekly=[directory_pb2.WeekdayHours(weekday=_WEEKDAYS[day], ranges=_day_ranges(ranges))
-                for day, ranges in enumerate(hours.weekly) if ranges],
-        overrides=[directory_pb2.DateHours(date=d.isoformat(), ranges=_day_ranges(ranges))
-                   for d, ranges in hours.overrides],
-    )
-
-
-def member_to_proto(member: Member) -> directory_pb2.Member:
-    message = directory_pb2.Member(id=member.id, name=member.name, email=member.email,
-                                   time_zone=member.time_zone)
-    if member.working_hours is not None:
-        message.working_hours.CopyFrom(_hours(member.working_hours))
-    if member.daily_limit is not None:
-        message.daily_limit = member.daily_limit
-    if member.weekly_limit is not None:
-        message.weekly_limit = member.weekly_limit
-    return message
-
-
-def room_to_proto(room: Room) -> directory_pb2.Room:
-    message = directory_pb2.Room(id=room.id, name=room.name, capacity=room.capacity,
-                                 time_zone=room.time_zone, email=room.email)
-    if room.opening_hours is not None:
-        message.opening_hours.CopyFrom(_hours(room.opening_hours))
-    return message
-
-
-def pool_to_proto(pool: Pool, directory: Directory) -> directory_pb2.Pool:
-    of_rooms = bool(pool.members) and all(m in directory.rooms for m in pool.members)
-    return directory_pb2.Pool(
-        id=pool.id,
-        name=pool.name,
-        kind=directory_pb2.POOL_KIND_ROOMS if of_rooms else directory_pb2.POOL_KIND_MEMBERS,
-        resource_ids=pool.members,
-        distribution=_DISTRIBUTIONS[pool.distribution],
-        cycle=_CYCLES[pool.cycle],
-        priorities=dict(pool.priorities),
-    )
-

@@ -5,14 +5,14 @@
 
 The flow, per independent part of the batch (solver.batch.decompose):
 
-    validate -> split -> per item: make_plan + assign alone (batch_prepare)
-             -> greedy first fit (batch_board): the baseline and first schedule
+    validate -> split -> per item: make_plan + assign alone (prepare)
+             -> greedy first fit (board): the baseline and first schedule
              -> greedy cheapest fit, if better
-             -> small repairs for items left out (batch_repair)
-             -> the time-indexed LP by column generation (batch_rows, batch_lp):
+             -> small repairs for items left out (repair)
+             -> the time-indexed LP by column generation (rows, lp):
                 the proven bound, and a dive for a schedule near it
-             -> one CP-SAT model over the part (batch_cpsat), hinted with the best
-             -> scheduled items, reasons, KPIs (batch_result) -> merge
+             -> one CP-SAT model over the part (cpsat), hinted with the best
+             -> scheduled items, reasons, KPIs (result) -> merge
 
 ``optimize_batch`` solves the parts in this process, ``workers`` of them at a
 time in threads (the LP solver and CP-SAT release the GIL; each part then gets

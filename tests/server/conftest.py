@@ -18,7 +18,7 @@ from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from server.api.app import create_server
 from server.calendars.busy import MemoryCalendars
 from server.config import Config, parse_config
-from server.tenants import Tenant, template_to_proto
+from server.tenants import Tenant
 from solver import (
     BusyInterval,
     BusyKind,
@@ -103,7 +103,7 @@ def team_config(**server: object) -> Config:
 
 def team_tenants(config: Config) -> dict[str, Tenant]:
     """The in-memory tenants: "team" with TEAM_BUSY and the config's templates, and "other"."""
-    templates = {t.id: template_to_proto(t) for t in config.tenants["team"].templates}
+    templates = {t.id: t for t in config.tenants["team"].templates}
     return {"team": Tenant("team", TEAM, templates, MemoryCalendars(TEAM_BUSY)), "other": Tenant("other", OTHER)}
 
 

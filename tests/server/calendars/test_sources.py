@@ -1,6 +1,6 @@
 """The ``calendar:`` config of every source kind: what it builds, what it shares, and how it fails.
 
-No network here: providers are built, not asked (tests/server/test_calendar_sources.py
+No network here: providers are built, not asked (tests/server/calendars/test_calendar_sources.py
 reads through them).
 """
 
