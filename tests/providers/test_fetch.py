@@ -129,6 +129,23 @@ def test_a_crashing_source_is_a_failure_not_an_exception():
     assert result.failures == {"ada": "scripted: unexpected KeyError"} and result.busy == []
 
 
+class _MalformedErrors(ScriptedProvider):
+    """A source whose answer breaks the fetch layer's own code (its error is not a
+    ProviderError): the task itself fails, outside the source's call."""
+
+    def busy_each(self, calendars, start, end):
+        return [], {ref.resource_id: "not a ProviderError" for ref in calendars}
+
+
+def test_a_task_that_fails_inside_the_fetch_layer_makes_its_calendars_unavailable_not_free():
+    good = ScriptedProvider(one_meeting, name="good")
+    result = fetch_busy([(_MalformedErrors(one_meeting, name="odd"), refs("ada", "bob")), (good, refs("cy"))],
+                        START, END, deadline=time.monotonic() + 5, per_source_timeout=5)
+    assert set(result.failures) == {"ada", "bob"}
+    assert all("odd" in reason for reason in result.failures.values())
+    assert [b.resource_id for b in result.busy] == ["cy"]
+
+
 def test_batching_sources_get_batches_and_retry_only_the_failed_calendars():
     def behaviour(ref: CalendarRef, attempt: int) -> list[BusyInterval]:
         if ref.resource_id == "m3" and attempt == 0:

@@ -270,3 +270,27 @@ def test_naive_or_empty_window_is_refused():
         busy_from_ical(calendar(), REF, datetime(2024, 3, 1), datetime(2024, 3, 2))
     with pytest.raises(ValueError, match="end"):
         busy_from_ical(calendar(), REF, MARCH[1], MARCH[0])
+
+
+# --- The edges of the window in far-off zones -------------------------------------------
+
+KIRITIMATI = CalendarRef("ada", "ada.ics", owner=OWNER, time_zone="Pacific/Kiritimati")  # UTC+14
+NIUE = CalendarRef("ada", "ada.ics", owner=OWNER, time_zone="Pacific/Niue")  # UTC-11
+
+
+@pytest.mark.parametrize(("ref", "lines", "window", "expected"), [
+    # 9 March in Kiritimati is 8 March 10:00Z to 9 March 10:00Z: a window on 8 March (UTC) meets it.
+    (KIRITIMATI, ("DTSTART;VALUE=DATE:20240309", "DTEND;VALUE=DATE:20240310"),
+     (utc(2024, 3, 8, 9), utc(2024, 3, 8, 11)), [(utc(2024, 3, 8, 10), utc(2024, 3, 9, 10))]),
+    # 7 March in Niue is 7 March 11:00Z to 8 March 11:00Z: a window on 8 March (UTC) meets it.
+    (NIUE, ("DTSTART;VALUE=DATE:20240307", "DTEND;VALUE=DATE:20240308"),
+     (utc(2024, 3, 8, 10), utc(2024, 3, 8, 12)), [(utc(2024, 3, 7, 11), utc(2024, 3, 8, 11))]),
+    # Floating times are the owner's wall clock: 9 March 08:00 in Kiritimati is 8 March 18:00Z.
+    (KIRITIMATI, ("DTSTART:20240309T080000", "DTEND:20240309T090000"),
+     (utc(2024, 3, 8, 17), utc(2024, 3, 8, 19)), [(utc(2024, 3, 8, 18), utc(2024, 3, 8, 19))]),
+    # 7 March 20:00 in Niue is 8 March 07:00Z.
+    (NIUE, ("DTSTART:20240307T200000", "DTEND:20240307T210000"),
+     (utc(2024, 3, 8, 6), utc(2024, 3, 8, 8)), [(utc(2024, 3, 8, 7), utc(2024, 3, 8, 8))]),
+], ids=["all-day +14", "all-day -11", "floating +14", "floating -11"])
+def test_events_whose_local_date_lies_outside_the_utc_window_still_block(ref, lines, window, expected):
+    assert spans(calendar(event("edge", *lines)), ref, window) == expected

@@ -204,6 +204,49 @@ def test_hours_crossing_midnight_join() -> None:
                                                                     utc(2026, 12, 3, 0)]
 
 
+def test_hours_start_and_end_exactly_where_they_say() -> None:
+    """09:00-17:00 and an hour's meeting: the first start is 09:00, the last 16:00, not one cell more."""
+    member = Member("m", working_hours=nine_to_five("UTC"))
+    req = request((MemberSeat(("m",)),), utc(2026, 12, 2), utc(2026, 12, 3), 60, start_interval=15)
+    got = starts(find_slots(Directory.of([member]), [], req))
+    assert got[0] == utc(2026, 12, 2, 9) and got[-1] == utc(2026, 12, 2, 16)
+    assert len(got) == 29
+
+
+def test_hours_off_the_grid_are_narrowed_inward_at_both_ends() -> None:
+    """09:02-16:58 on a 5-minute grid is 09:05-16:55: never rounded outward."""
+    hours = WorkingHours("UTC", ((DayRange(9 * 60 + 2, 16 * 60 + 58),),) * 7)
+    member = Member("m", working_hours=hours)
+    req = request((MemberSeat(("m",)),), utc(2026, 12, 2), utc(2026, 12, 3), 60, start_interval=5)
+    got = starts(find_slots(Directory.of([member]), [], req))
+    assert got[0] == utc(2026, 12, 2, 9, 5) and got[-1] == utc(2026, 12, 2, 15, 55)
+
+
+def test_touching_ranges_off_the_grid_leave_no_gap() -> None:
+    """08:00-12:02 and 12:02-16:00 are one stretch: a meeting across 12:00 fits."""
+    hours = WorkingHours("UTC", ((DayRange(8 * 60, 12 * 60 + 2), DayRange(12 * 60 + 2, 16 * 60)),) * 7)
+    member = Member("m", working_hours=hours)
+    req = request((MemberSeat(("m",)),), utc(2026, 12, 2, 11), utc(2026, 12, 2, 13), 60, start_interval=30)
+    assert starts(find_slots(Directory.of([member]), [], req)) == [utc(2026, 12, 2, 11), utc(2026, 12, 2, 11, 30),
+                                                                    utc(2026, 12, 2, 12)]
+
+
+@pytest.mark.parametrize(("dst_day", "local_hours"), [
+    (date(2026, 3, 29), [0, 1, 3, 4, 5, 6, 7]),        # spring forward: 02:00 does not exist, 7 real hours
+    (date(2026, 10, 25), [0, 1, 2, 2, 3, 4, 5, 6, 7]),  # fall back: 02:00 twice, 9 real hours
+])
+def test_hours_spanning_the_switch_cover_that_days_real_instants(dst_day: date, local_hours: list[int]) -> None:
+    """00:00-08:00 in Berlin on a switch day is the real time between those wall clocks."""
+    zone = "Europe/Berlin"
+    hours = WorkingHours(zone, ((DayRange(0, 8 * 60),),) * 7)
+    member = Member("m", time_zone=zone, working_hours=hours)
+    first = datetime.combine(dst_day, time(0), ZoneInfo(zone))
+    req = request((MemberSeat(("m",)),), first, first + timedelta(hours=12), 60, zone, start_interval=60)
+    got = starts(find_slots(Directory.of([member]), [], req))
+    assert [s.astimezone(ZoneInfo(zone)).hour for s in got] == local_hours
+    assert got[-1] + timedelta(hours=1) == datetime.combine(dst_day, time(8), ZoneInfo(zone)).astimezone(UTC)
+
+
 def test_room_opening_hours() -> None:
     room = Room("r", capacity=4, opening_hours=WorkingHours.weekdays(time(8), time(10), "UTC", 7))
     req = request((RoomSeat(("r",)),), utc(2026, 12, 2), utc(2026, 12, 3), 60, start_interval=60)
@@ -282,6 +325,24 @@ def test_round_robin_prefers_least_recently_assigned() -> None:
     assert slot.cost == 2.0
 
 
+def test_round_robin_follows_history_not_pool_order() -> None:
+    """Assigned p3, then p2, then p1: the next in line is p3 (longest ago), whatever the pool's order;
+    p0, never assigned, comes before all of them."""
+    directory = pool_dir(Distribution.ROUND_ROBIN)
+    bookings = [Booking(f"b{i}", utc(2026, 11, 20 + i, 9), utc(2026, 11, 20 + i, 10), (m,), (("pool", m),))
+                for i, m in enumerate(("p3", "p2", "p1"))]
+    req = request((PoolSeat("pool"),), utc(2026, 12, 1, 9), utc(2026, 12, 1, 10))
+    slot = find_slots(directory, [], req, bookings).slots[0]
+    assert slot.assignment.resource_ids == ("p0",) and slot.cost == 0.0
+    busy = [BusyInterval("p0", utc(2026, 12, 1, 9), utc(2026, 12, 1, 10))]
+    slot = find_slots(directory, busy, req, bookings).slots[0]
+    assert slot.assignment.resource_ids == ("p3",) and slot.cost == 1.0
+    assert slot.free_candidates[0] == ("p1", "p2", "p3")
+    # A member counts by their latest assignment: p3 again, after p1, is now the most recent.
+    again = [*bookings, Booking("b9", utc(2026, 11, 28, 9), utc(2026, 11, 28, 10), ("p3",), (("pool", "p3"),))]
+    assert find_slots(directory, busy, req, again).slots[0].assignment.resource_ids == ("p2",)
+
+
 def test_strict_round_robin_only_next_in_line() -> None:
     directory = pool_dir(Distribution.STRICT_ROUND_ROBIN)
     req = request((PoolSeat("pool"),), utc(2026, 12, 1, 9), utc(2026, 12, 1, 10))
@@ -331,6 +392,20 @@ def test_room_capacity_counts_every_attendee() -> None:
     assert slot.assignment.seats[2].resource_ids == ("mid",)
     assert slot.assignment.seats[2].cost == 10.0 + 1.0  # second in the list, one spare seat
     assert slot.free_candidates[2] == ("mid", "big")
+
+
+def test_a_room_exactly_as_big_as_the_meeting_fits() -> None:
+    """Two members and one customer are 3: a room for 3 fits with no spare seat, one for 2 does not."""
+    rooms = Directory.of([ALICE, BOB], [Room("two", capacity=2), Room("three", capacity=3)])
+    req = request((MemberSeat(("alice",)), MemberSeat(("bob",)), RoomSeat(("two", "three"))),
+                  utc(2026, 12, 1, 9), utc(2026, 12, 1, 10))
+    slot = find_slots(rooms, [], req).slots[0]
+    assert slot.assignment.seats[2].resource_ids == ("three",)
+    assert slot.assignment.seats[2].cost == 10.0  # second in the list, no spare seat
+    assert slot.free_candidates[2] == ("three",)
+    only_two = request((MemberSeat(("alice",)), MemberSeat(("bob",)), RoomSeat(("two",))),
+                       utc(2026, 12, 1, 9), utc(2026, 12, 1, 10))
+    assert find_slots(rooms, [], only_two).slots == ()
 
 
 def test_room_pool_prefers_the_smallest_fitting_room() -> None:

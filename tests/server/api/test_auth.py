@@ -25,6 +25,18 @@ def test_calls_without_a_known_key_are_unauthenticated(served: Served, metadata:
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
+@pytest.mark.parametrize("scheme", ["Basic", "Token", "ApiKey", ""])
+def test_a_valid_key_under_another_scheme_is_refused(served: Served, scheme: str) -> None:
+    # The key itself is right: only the scheme can make these fail.
+    value = f"{scheme} {OPS_KEY}".strip()
+    with pytest.raises(grpc.RpcError) as caught:
+        served.stub.ListMembers(api.ListMembersRequest(), metadata=(("authorization", value),))
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert served.stub.ListMembers(api.ListMembersRequest(), metadata=key()).members  # Bearer works
+    assert served.stub.ListMembers(api.ListMembersRequest(),
+                                   metadata=(("authorization", f"bearer {OPS_KEY}"),)).members  # any case
+
+
 def test_auth_is_checked_before_the_request(served: Served) -> None:
     # A bad request without a key says nothing about the request.
     with pytest.raises(grpc.RpcError) as caught:

@@ -92,7 +92,7 @@ class SmtpSink:
         return "250 OK"
 
 
-def start_smtp(sink: SmtpSink, **smtp_parameters: Any) -> Controller:
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), **smtp_parameters)
+def start_smtp(sink: SmtpSink, port: int | None = None, **smtp_parameters: Any) -> Controller:
+    controller = Controller(sink, hostname="127.0.0.1", port=port or free_port(), **smtp_parameters)
     controller.start()
     return controller

@@ -243,6 +243,32 @@ def test_daily_limit_counts_the_members_local_day(store: BookingStore) -> None:
     store.create("f", "h", booking(member("m2"), start=120, minutes=30), limits=limits)
 
 
+def test_a_booking_at_the_next_local_midnight_counts_for_the_next_day(store: BookingStore) -> None:
+    # Berlin is UTC+1 in January: 23:00 UTC is 00:00 of the next day there. A day is
+    # [midnight, next midnight): a booking starting exactly at the next midnight is tomorrow's.
+    limits = {"m1": MemberLimit(daily=1, time_zone="Europe/Berlin")}
+    tomorrow = store.create("b", "h", booking(member("m1"), start=14 * 60, minutes=30), limits=limits)  # 00:00
+    today = store.create("a", "h", booking(member("m1"), start=-8 * 60 + 30, minutes=30), limits=limits)  # 02:30
+
+    assert tomorrow.booking.start == T0.replace(hour=23)
+    assert today.booking.status is BookingStatus.CONFIRMED
+    with pytest.raises(LimitReached) as err:  # the day of "b" is full
+        store.create("c", "h", booking(member("m1"), start=14 * 60 + 60, minutes=30), limits=limits)
+    assert err.value.period == "daily" and err.value.period_start == T0.replace(hour=23)
+
+
+def test_a_booking_at_the_next_local_monday_counts_for_the_next_week(store: BookingStore) -> None:
+    # T0 is Monday 10:00 in Berlin; the next week starts Monday 00:00 local, Sunday 23:00 UTC.
+    limits = {"m1": MemberLimit(weekly=1, time_zone="Europe/Berlin")}
+    next_week = (T0.replace(hour=23) + timedelta(days=6) - T0).total_seconds() / 60
+    store.create("b", "h", booking(member("m1"), start=next_week, minutes=30), limits=limits)
+
+    store.create("a", "h", booking(member("m1"), start=0, minutes=30), limits=limits)
+    with pytest.raises(LimitReached) as err:
+        store.create("c", "h", booking(member("m1"), start=next_week + 60, minutes=30), limits=limits)
+    assert err.value.period == "weekly"
+
+
 def test_weekly_limit_and_cancelled_bookings_do_not_count(store: BookingStore) -> None:
     limits = {"m1": MemberLimit(weekly=2, time_zone="UTC")}
     first = store.create("a", "h", booking(member("m1"), start=0), limits=limits).booking

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from server.booking.store import BookingConflict, BookingStore, CreateResult, NewBooking, open_store
+from server.booking.store import BookingConflict, BookingStatus, BookingStore, CreateResult, NewBooking, open_store
 from server.booking.store.postgres import PostgresBookingStore
 from tests.server.booking.store.helpers import TENANT, booking, member, room
 
@@ -139,3 +139,30 @@ def test_twin_requests_create_one_booking(store: BookingStore) -> None:
     assert refused == []
     assert len({r.booking.id for r in done}) == 1
     assert sum(not r.replayed for r in done) == 1
+
+
+def test_concurrent_cancels_of_one_booking_cancel_it_once(store_url: str, store: BookingStore) -> None:
+    # Agents double-clicking "cancel": the booking's SEQUENCE (what calendar clients order
+    # updates by) goes up once, and one set of undo side effects is queued.
+    cancellers = 6
+    stores = [open_store(store_url, migrate=False) for _ in range(cancellers)]
+    try:
+        for round_ in range(8):
+            b = store.create(f"req-{round_}", "h", booking(member(f"m{round_}"))).booking
+            gate = threading.Barrier(cancellers)
+
+            def cancel(s: BookingStore, booking_id: str = b.id, gate: threading.Barrier = gate) -> None:
+                gate.wait()
+                s.cancel(booking_id)
+
+            threads = [threading.Thread(target=cancel, args=(s,)) for s in stores]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            after = store.get(b.id)
+            assert after.status is BookingStatus.CANCELLED
+            assert after.sequence == b.sequence + 1, f"round {round_}: cancelled {after.sequence - b.sequence} times"
+    finally:
+        for s in stores:
+            s.close()

@@ -64,3 +64,15 @@ def test_bad_hold_requests_name_the_fields(store: BookingStore) -> None:
         store.hold(TENANT, ["m1", "m1", ""], at(60), at(0), timedelta(0))
 
     assert {v.field for v in err.value.violations} == {"resources", "resources[2]", "end", "ttl"}
+
+
+def test_another_tenants_hold_on_the_same_id_blocks_nothing(store: BookingStore) -> None:
+    # Resource ids are per tenant: globex's "m1" is another person than acme's "m1".
+    store.hold("globex", ["m1", "r1"], at(0), at(60), timedelta(minutes=5))
+
+    created = store.create("req-1", "h", booking(member("m1"), room("r1"), start=15))
+    store.hold(TENANT, ["m1"], at(75), at(105), timedelta(minutes=5))
+
+    assert created.booking.resource_ids == ("m1", "r1")
+    with pytest.raises(BookingConflict):  # while acme's own hold does block acme
+        store.create("req-2", "h", booking(member("m1"), start=80))

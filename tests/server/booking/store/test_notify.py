@@ -97,6 +97,55 @@ def test_invitation_and_cancellation_reach_the_customer(store: BookingStore, smt
     assert len(sink.received) == 2
 
 
+def test_an_invitation_still_waiting_when_the_booking_is_cancelled_is_never_sent(store: BookingStore,
+                                                                                 clock) -> None:
+    # The first REQUEST failed (SMTP down); the agent cancels before the retry. The
+    # customer must get the CANCEL only, not a fresh REQUEST for a cancelled meeting.
+    port = free_port()
+    b = store.create("r", "h", booking(member("m1"))).booking
+    worker = OutboxWorker(store, email_handlers(SmtpMailer(_settings(port))))
+    assert worker.run_once() == 1
+    assert store.get(b.id).side_effects["send_invite"].status is TaskStatus.PENDING  # will retry
+
+    store.cancel(b.id)
+    sink = SmtpSink()
+    controller = start_smtp(sink, port=port)
+    try:
+        clock.advance(hours=1)
+        worker.run_once()
+        worker.run_once()
+    finally:
+        controller.stop()
+
+    assert [mail.calendar()[0] for mail in sink.received] == ["CANCEL"]
+    invite = store.get(b.id).side_effects["send_invite"]
+    assert (invite.status, invite.result) == (TaskStatus.DONE, "not sent: cancelled first")
+
+
+class _Refusing(SmtpSink):
+    """An SMTP server that refuses every message for good (5xx)."""
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        return "550 5.1.1 mailbox unavailable"
+
+
+def test_a_permanent_smtp_refusal_is_given_up_not_retried(store: BookingStore, clock) -> None:
+    sink = _Refusing()
+    controller = start_smtp(sink)
+    try:
+        b = store.create("r", "h", booking(member("m1"))).booking
+        worker = OutboxWorker(store, email_handlers(SmtpMailer(_settings(int(controller.port)))))
+        assert worker.run_once() == 1
+        clock.advance(hours=6)
+        assert worker.run_once() == 0
+    finally:
+        controller.stop()
+
+    invite = store.get(b.id).side_effects["send_invite"]
+    assert invite.status is TaskStatus.FAILED and invite.attempts == 1
+    assert "550" in (invite.last_error or "")
+
+
 def test_a_utc_meeting_is_written_in_utc_without_a_vtimezone() -> None:
     invitation = Invitation(uid="x@convene", sequence=0, title="t", start=at(0), end=at(30), time_zone="UTC",
                             organizer=Person("o@example.org"), attendees=(Person("a@example.org", "A"),),

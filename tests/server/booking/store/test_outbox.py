@@ -178,6 +178,41 @@ def test_cancel_after_the_effects_undoes_them_in_order(store: BookingStore) -> N
     assert set(_states(store, b.id).values()) == {"done"}
 
 
+def test_cancel_while_a_failed_create_waits_to_retry_still_undoes_it(store: BookingStore, clock) -> None:
+    # The first create_event failed (perhaps after the provider made the event): the
+    # cancel must neither skip the retry nor its undo, or an event is left behind.
+    b = store.create("r", "h", booking()).booking
+    made: list[str] = []
+
+    def create_once_it_works(task: OutboxTask) -> str:
+        if task.attempt == 1:
+            raise ConnectionError("calendar timed out")
+        made.append(task.booking_id)
+        return "event-9"
+
+    undone: list[str] = []
+
+    def cancel_event(task: OutboxTask) -> str:
+        undone.append(task.booking.side_effects["create_event"].result)
+        return "cancelled"
+
+    worker = OutboxWorker(store, {"create_event": create_once_it_works, "cancel_event": cancel_event},
+                          backoff=NO_JITTER)
+    assert worker.run_once() == 1  # attempt 1 fails; the retry waits 10 s
+
+    store.cancel(b.id)
+    effects = store.get(b.id).side_effects
+    assert effects["create_event"].status is TaskStatus.PENDING
+    assert effects["cancel_event"].status is TaskStatus.PENDING
+    assert worker.run_once() == 0  # the undo waits for the retry it undoes
+
+    clock.advance(seconds=10)
+    worker.run_once()
+    worker.run_once()
+    assert made == [b.id] and undone == ["event-9"]
+    assert store.get(b.id).side_effects["cancel_event"].status is TaskStatus.DONE
+
+
 def test_an_undo_waits_for_the_effect_it_undoes(store: BookingStore, clock) -> None:
     b = store.create("r", "h", booking()).booking
     (running,) = store.claim_tasks(["create_event"], 1, timedelta(minutes=5))  # in flight
