@@ -5,7 +5,9 @@
 
 ``serve`` is what ``convene serve`` runs: it blocks until SIGTERM or SIGINT,
 then reports NOT_SERVING, stops accepting calls and gives those in flight
-``grace_seconds`` to finish.
+``grace_seconds`` to finish. With ``server.http_address`` set, ``start_server``
+also starts the HTTP server (``server.api.http``: the same servicer over Connect,
+HTTP/JSON and gRPC-Web, and the console at ``/``) and ``stop`` stops it.
 
 Bookings: the server opens the booking store of ``config.database_url``
 (SQLite by default, ``postgresql://...``), serves every tenant's confirmed
@@ -33,6 +35,7 @@ from grpc_reflection.v1alpha import reflection
 
 from convene.v1 import scheduling_service_pb2_grpc
 from server.api.auth import ApiKeys
+from server.api.http import HttpServer
 from server.api.service import SERVICE_NAME, SchedulingService
 from server.booking.desk import BookingDesk
 from server.booking.side_effects import booking_handlers, describe_smtp
@@ -56,11 +59,14 @@ class Running:
     health: health.HealthServicer
     outbox: OutboxWorker | None = None
     owned_store: BookingStore | None = None
+    http: HttpServer | None = None
 
     def stop(self, grace: float | None) -> None:
         """NOT_SERVING first (load balancers stop sending), then stop with ``grace`` seconds for
-        calls in flight, then the outbox worker (after the task it is running), then the store."""
+        calls in flight (gRPC and HTTP), then the outbox worker (after the task it is running), then the store."""
         self.health.enter_graceful_shutdown()
+        if self.http is not None:
+            self.http.stop(grace)
         self.server.stop(grace).wait()
         if self.outbox is not None:
             self.outbox.stop()
@@ -159,7 +165,8 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
     port = server.add_insecure_port(bind)
     if port == 0:
         raise OSError(f"cannot listen on {bind}")
-    return Running(server, port, health_servicer, outbox, owned)
+    http = HttpServer(service, settings) if settings.http_address else None
+    return Running(server, port, health_servicer, outbox, owned, http)
 
 
 def create_server(config: Config, address: str | None = None, *,
@@ -185,6 +192,12 @@ def start_server(config: Config, address: str | None = None, *,
     """Like ``create_server``, started with its outbox worker, with a handle for a graceful stop."""
     running = _build(config, address, tenants, clock, store)
     running.server.start()
+    if running.http is not None:
+        try:
+            running.http.start()
+        except BaseException:
+            running.stop(None)
+            raise
     if running.outbox is not None:
         running.outbox.start()
     return running
@@ -194,6 +207,8 @@ def serve(config: Config, address: str | None = None) -> None:
     """Runs until SIGTERM/SIGINT, then shuts down gracefully."""
     running = start_server(config, address)
     log.info("convene serving on port %d (%d tenants)", running.port, len(config.tenants))
+    if running.http is not None:
+        log.info("HTTP (Connect: JSON, gRPC-Web) and the console on %s", running.http.url)
     log.info("bookings in %s; %s", safe_url(config.database_url), describe_smtp(config.smtp))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -49,6 +49,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from server.api.auth import Unauthenticated
+from server.api.call import CallContext
 from server.booking.desk import BookingRefused, BookingsDisabled, UnknownHold
 from server.booking.store import BookingNotFound, IdempotencyConflict, InvalidBooking, LimitReached, StoreUnavailable
 from server.wire.booking import conflict_details
@@ -68,7 +69,7 @@ BOOKING_ERRORS = (BookingRefused, LimitReached, IdempotencyConflict, BookingNotF
 EXPECTED_ERRORS = (*BOOKING_ERRORS, SchedulingError, Unauthenticated, TimeoutError)
 
 
-def request_id_of(context: grpc.ServicerContext) -> str:
+def request_id_of(context: CallContext) -> str:
     """The caller's ``x-request-id`` when it is a sane token, else a fresh id."""
     for key, value in context.invocation_metadata() or ():
         if key == "x-request-id" and isinstance(value, str) and _SAFE_ID.match(value):
@@ -204,7 +205,7 @@ def guarded(method: Handler) -> Handler:
     """
 
     @functools.wraps(method)
-    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+    def wrapper(self: Any, request: Any, context: CallContext) -> Any:
         request_id = request_id_of(context)
         try:
             return method(self, request, context)

@@ -5,6 +5,11 @@
 
 No scheduling rule lives here. Failures are raised, and ``errors.guarded``
 turns each into a status with details.
+
+Both transports call these methods: the grpcio server, and the Connect adapter
+(``server.api.connect``: HTTP/JSON and gRPC-Web) with a context of its own.
+``context`` is read only through ``server.api.call.CallContext``, so an RPC
+written here is served on both.
 """
 
 from __future__ import annotations
@@ -14,13 +19,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import grpc
-
 from convene.v1 import meeting_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from server import wire
 from server.api.auth import ApiKeys, Caller, Unauthenticated
+from server.api.call import CallContext
 from server.api.errors import guarded
 from server.api.streaming import stream_guarded
 from server.batch.flow import BatchCall, BatchOutcome, BatchReplay, optimize
@@ -43,7 +47,7 @@ T = TypeVar("T")
 _REPLY_MARGIN_SECONDS = 0.02
 
 
-def solver_deadline(context: grpc.ServicerContext) -> float | None:
+def solver_deadline(context: CallContext) -> float | None:
     """The ``time.monotonic()`` instant the solver must stop by, a little before the call's deadline."""
     remaining: float | None = context.time_remaining()
     if remaining is None:
@@ -68,7 +72,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         self._bookings = bookings  # None: the booking RPCs answer UNIMPLEMENTED
         self._batch = batch or BatchPolicy()
 
-    def _caller(self, context: grpc.ServicerContext) -> tuple[Caller, Tenant]:
+    def _caller(self, context: CallContext) -> tuple[Caller, Tenant]:
         caller = self._keys.authenticate(context.invocation_metadata() or ())
         tenant = self._tenants.get(caller.tenant)
         if tenant is None:  # a key for a tenant this server was not given
@@ -86,7 +90,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
     # --- Slots -----------------------------------------------------------------------
 
     @guarded
-    def FindSlots(self, request: api.FindSlotsRequest, context: grpc.ServicerContext) -> api.FindSlotsResponse:
+    def FindSlots(self, request: api.FindSlotsRequest, context: CallContext) -> api.FindSlotsResponse:
         caller, tenant = self._caller(context)
         query = wire.slots.slot_query(request, self._templates_of(tenant), now=self._clock())
         with query.fields.solver_errors():
@@ -104,7 +108,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         return wire.slots.find_slots_response(result, query, fetched.unavailable, viewer=caller.principal)
 
     @guarded
-    def CheckTime(self, request: api.CheckTimeRequest, context: grpc.ServicerContext) -> api.CheckTimeResponse:
+    def CheckTime(self, request: api.CheckTimeRequest, context: CallContext) -> api.CheckTimeResponse:
         caller, tenant = self._caller(context)
         query = wire.slots.check_query(request, self._templates_of(tenant), now=self._clock())
         assert query.start is not None
@@ -128,14 +132,14 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
 
     @guarded
     def ListMembers(self, request: api.ListMembersRequest,
-                    context: grpc.ServicerContext) -> api.ListMembersResponse:
+                    context: CallContext) -> api.ListMembersResponse:
         _, tenant = self._caller(context)
         members, token = self._page(list(tenant.directory.members.values()), request, "members")
         return api.ListMembersResponse(members=[wire.directory.member_to_proto(m) for m in members],
                                        next_page_token=token)
 
     @guarded
-    def GetMember(self, request: api.GetMemberRequest, context: grpc.ServicerContext) -> api.GetMemberResponse:
+    def GetMember(self, request: api.GetMemberRequest, context: CallContext) -> api.GetMemberResponse:
         _, tenant = self._caller(context)
         if not request.member_id:
             raise InvalidRequest([FieldViolation("member_id", "is required")])
@@ -145,13 +149,13 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         return api.GetMemberResponse(member=wire.directory.member_to_proto(member))
 
     @guarded
-    def ListRooms(self, request: api.ListRoomsRequest, context: grpc.ServicerContext) -> api.ListRoomsResponse:
+    def ListRooms(self, request: api.ListRoomsRequest, context: CallContext) -> api.ListRoomsResponse:
         _, tenant = self._caller(context)
         rooms, token = self._page(list(tenant.directory.rooms.values()), request, "rooms")
         return api.ListRoomsResponse(rooms=[wire.directory.room_to_proto(r) for r in rooms], next_page_token=token)
 
     @guarded
-    def ListPools(self, request: api.ListPoolsRequest, context: grpc.ServicerContext) -> api.ListPoolsResponse:
+    def ListPools(self, request: api.ListPoolsRequest, context: CallContext) -> api.ListPoolsResponse:
         _, tenant = self._caller(context)
         pools, token = self._page(list(tenant.directory.pools.values()), request, "pools")
         return api.ListPoolsResponse(pools=[wire.directory.pool_to_proto(p, tenant.directory) for p in pools],
@@ -159,14 +163,14 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
 
     @guarded
     def ListTemplates(self, request: api.ListTemplatesRequest,
-                      context: grpc.ServicerContext) -> api.ListTemplatesResponse:
+                      context: CallContext) -> api.ListTemplatesResponse:
         _, tenant = self._caller(context)
         templates, token = self._page(list(self._templates_of(tenant).values()), request, "templates")
         return api.ListTemplatesResponse(templates=templates, next_page_token=token)
 
     @guarded
     def GetTemplate(self, request: api.GetTemplateRequest,
-                    context: grpc.ServicerContext) -> api.GetTemplateResponse:
+                    context: CallContext) -> api.GetTemplateResponse:
         _, tenant = self._caller(context)
         if not request.template_id:
             raise InvalidRequest([FieldViolation("template_id", "is required")])
@@ -187,7 +191,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
 
     @guarded
     def CreateBooking(self, request: api.CreateBookingRequest,
-                      context: grpc.ServicerContext) -> api.CreateBookingResponse:
+                      context: CallContext) -> api.CreateBookingResponse:
         caller, tenant = self._caller(context)
         desk = self._desk()
         booking, query = wire.booking.booking_request(request, self._templates_of(tenant), now=self._clock())
@@ -198,7 +202,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                                          replayed=result.replayed)
 
     @guarded
-    def GetBooking(self, request: api.GetBookingRequest, context: grpc.ServicerContext) -> api.GetBookingResponse:
+    def GetBooking(self, request: api.GetBookingRequest, context: CallContext) -> api.GetBookingResponse:
         _, tenant = self._caller(context)
         desk = self._desk()
         if not request.booking_id:
@@ -208,7 +212,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
 
     @guarded
     def ListBookings(self, request: api.ListBookingsRequest,
-                     context: grpc.ServicerContext) -> api.ListBookingsResponse:
+                     context: CallContext) -> api.ListBookingsResponse:
         _, tenant = self._caller(context)
         desk = self._desk()
         query = wire.booking.list_query(request)
@@ -233,7 +237,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
 
     @guarded
     def CancelBooking(self, request: api.CancelBookingRequest,
-                      context: grpc.ServicerContext) -> api.CancelBookingResponse:
+                      context: CallContext) -> api.CancelBookingResponse:
         _, tenant = self._caller(context)
         desk = self._desk()
         if not request.booking_id:
@@ -242,7 +246,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         return api.CancelBookingResponse(booking=wire.booking.booking_to_proto(record))
 
     @guarded
-    def HoldSlot(self, request: api.HoldSlotRequest, context: grpc.ServicerContext) -> api.HoldSlotResponse:
+    def HoldSlot(self, request: api.HoldSlotRequest, context: CallContext) -> api.HoldSlotResponse:
         _, tenant = self._caller(context)
         desk = self._desk()
         query = wire.booking.hold_query(request)
@@ -251,7 +255,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
 
     @guarded
     def ReleaseHold(self, request: api.ReleaseHoldRequest,
-                    context: grpc.ServicerContext) -> api.ReleaseHoldResponse:
+                    context: CallContext) -> api.ReleaseHoldResponse:
         _, tenant = self._caller(context)
         release_hold(self._desk(), tenant, request.hold_id)
         return api.ReleaseHoldResponse()
@@ -263,7 +267,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
 
     @stream_guarded
     def OptimizeBatch(self, request: api.OptimizeBatchRequest,
-                      context: grpc.ServicerContext) -> Iterator[api.OptimizeBatchResponse]:
+                      context: CallContext) -> Iterator[api.OptimizeBatchResponse]:
         caller, tenant = self._caller(context)
         now, templates = self._clock(), self._templates_of(tenant)
         query = wire.batch.batch_query(request, templates, now=now, policy=self._batch)

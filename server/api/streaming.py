@@ -25,6 +25,7 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from server.api.call import CallContext
 from server.api.errors import EXPECTED_ERRORS, request_id_of, status_for
 from server.batch.commit import CommitFailed
 
@@ -56,7 +57,7 @@ def stream_guarded(method: Handler) -> Handler:
     a status (see the module docstring). The client's going away (GeneratorExit) passes."""
 
     @functools.wraps(method)
-    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+    def wrapper(self: Any, request: Any, context: CallContext) -> Iterator[Any]:
         request_id = request_id_of(context)
         try:
             yield from method(self, request, context)

@@ -1,6 +1,6 @@
 """The server's own sections: ``server:``, ``calendars:``, ``limits:`` and ``api_keys:``.
 
-    server:      {address, max_concurrent_rpcs, worker_threads, grace_seconds}
+    server:      {address, http_address, max_concurrent_rpcs, worker_threads, grace_seconds}
     calendars:   {timeout_seconds, cache_seconds}
     limits:      solver.Limits fields
     api_keys:    [{key | key_sha256, tenant, principal}]
@@ -47,6 +47,8 @@ class LimitsConfig(Strict):
 
 class ServerSettings(Strict):
     address: str = "127.0.0.1:50051"
+    # host:port of the HTTP server (Connect: JSON and gRPC-Web, and the console at /); unset: none.
+    http_address: str | None = Field(default=None, pattern=r"^\S+:\d{1,5}$")
     # Beyond this many RPCs in flight, new calls get RESOURCE_EXHAUSTED at once.
     max_concurrent_rpcs: int = Field(default=64, ge=1)
     worker_threads: int = Field(default=8, ge=1)
