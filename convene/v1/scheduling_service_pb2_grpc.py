@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from convene.v1 import schedule_pb2 as convene_dot_v1_dot_schedule__pb2
 from convene.v1 import scheduling_service_pb2 as convene_dot_v1_dot_scheduling__service__pb2
 
 GRPC_GENERATED_VERSION = '1.81.1'
@@ -51,6 +52,11 @@ class SchedulingServiceStub:
                 '/convene.v1.SchedulingService/CheckTime',
                 request_serializer=convene_dot_v1_dot_scheduling__service__pb2.CheckTimeRequest.SerializeToString,
                 response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.CheckTimeResponse.FromString,
+                _registered_method=True)
+        self.GetSchedule = channel.unary_unary(
+                '/convene.v1.SchedulingService/GetSchedule',
+                request_serializer=convene_dot_v1_dot_schedule__pb2.GetScheduleRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_schedule__pb2.GetScheduleResponse.FromString,
                 _registered_method=True)
         self.ListMembers = channel.unary_unary(
                 '/convene.v1.SchedulingService/ListMembers',
@@ -141,6 +147,14 @@ class SchedulingServiceServicer:
 
     def CheckTime(self, request, context):
         """One start: available or not, its best assignment and what blocks it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSchedule(self, request, context):
+        """Free/busy of members and rooms over a window: each one's busy intervals
+        (event details only for the calendar's owner) and a merged grid.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -255,6 +269,11 @@ def add_SchedulingServiceServicer_to_server(servicer, server):
                     servicer.CheckTime,
                     request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.CheckTimeRequest.FromString,
                     response_serializer=convene_dot_v1_dot_scheduling__service__pb2.CheckTimeResponse.SerializeToString,
+            ),
+            'GetSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSchedule,
+                    request_deserializer=convene_dot_v1_dot_schedule__pb2.GetScheduleRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_schedule__pb2.GetScheduleResponse.SerializeToString,
             ),
             'ListMembers': grpc.unary_unary_rpc_method_handler(
                     servicer.ListMembers,
@@ -384,6 +403,33 @@ class SchedulingService:
             '/convene.v1.SchedulingService/CheckTime',
             convene_dot_v1_dot_scheduling__service__pb2.CheckTimeRequest.SerializeToString,
             convene_dot_v1_dot_scheduling__service__pb2.CheckTimeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/GetSchedule',
+            convene_dot_v1_dot_schedule__pb2.GetScheduleRequest.SerializeToString,
+            convene_dot_v1_dot_schedule__pb2.GetScheduleResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from convene.v1 import meeting_pb2
+from convene.v1 import meeting_pb2, schedule_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from server import wire
@@ -36,6 +36,7 @@ from solver import Limits, check_time, find_slots, validate_request
 from solver.batch import validate_batch
 from solver.domain import SlotRequest
 from solver.errors import FieldViolation, InvalidRequest, UnknownResource
+from solver.schedule import schedules, validate_schedule
 
 __all__ = ["SERVICE_NAME", "SchedulingService", "solver_deadline"]
 
@@ -118,6 +119,18 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             check = check_time(tenant.directory, fetched.table, query.request, query.start,
                                tenant.bookings.confirmed(*busy_span(query.request)), limits=self._limits)
         return wire.slots.check_time_response(check, query, fetched.unavailable, viewer=caller.principal)
+
+    @guarded
+    def GetSchedule(self, request: schedule_pb2.GetScheduleRequest,
+                    context: CallContext) -> schedule_pb2.GetScheduleResponse:
+        caller, tenant = self._caller(context)
+        query = wire.schedule.schedule_query(request)
+        with query.fields.solver_errors():
+            validate_schedule(tenant.directory, query.request, self._limits)
+        window = (query.request.window_start, query.request.window_end)
+        fetched = tenant.calendars.busy(query.request.resource_ids, *window, deadline=solver_deadline(context))
+        found = schedules(tenant.directory, fetched.busy, tenant.bookings.confirmed(*window), query.request)
+        return wire.schedule.schedule_response(found, fetched.unavailable, viewer=caller.principal)
 
     # --- Directory -------------------------------------------------------------------
 

@@ -3,12 +3,12 @@
     cli > api > batch > **wire** > booking > calendars > config
 
 ``slots`` (FindSlots, CheckTime, the shared field-path translation),
-``booking`` (CreateBooking, holds, lists, booking records out), ``batch``
+``schedule`` (GetSchedule), ``booking`` (CreateBooking, holds, lists, booking records out), ``batch``
 (OptimizeBatch), ``directory`` (members, rooms, pools, templates) and
 ``paging`` (opaque page tokens). Proto messages cross no room below this one:
 what goes down is domain data (solver types, ``booking.desk.BookingRequest``).
 """
 
-from server.wire import batch, booking, directory, paging, slots
+from server.wire import batch, booking, directory, paging, schedule, slots
 
-__all__ = ["batch", "booking", "directory", "paging", "slots"]
+__all__ = ["batch", "booking", "directory", "paging", "schedule", "slots"]
