@@ -1,0 +1,268 @@
+"""The service over HTTP/1.1 with JSON (Connect) answers exactly as over gRPC: every RPC, table
+driven, on one server with a booking store; errors carry the same codes, messages and details."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import grpc
+import pytest
+from google.protobuf import message_factory
+from google.protobuf.message import Message
+from grpc_status import rpc_status
+
+from convene.v1 import batch_pb2, booking_pb2, meeting_pb2, schedule_pb2
+from convene.v1 import scheduling_service_pb2 as api
+from server.api.http import SERVICE
+from tests.server.api.connect_client import ConnectFailure, server_stream, unary
+from tests.server.booking.store.helpers import SmtpSink, start_smtp
+from tests.server.booking_world import (
+    ALICE_KEY,
+    MONDAY,
+    NOW,
+    OPS_KEY,
+    World,
+    at,
+    close_world,
+    create_request,
+    key,
+    member,
+    room,
+    rules,
+    serve_world,
+)
+
+
+@dataclass
+class Setup:
+    """The world, and what the module booked in it before comparing."""
+
+    world: World
+    booked: str = ""
+    cancelled: str = ""
+    created: dict[str, api.CreateBookingRequest] = field(default_factory=dict)
+
+    @property
+    def port(self) -> int:
+        assert self.world.running.http is not None
+        return self.world.running.http.port
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    folder = tmp_path_factory.mktemp("http")
+    sink = SmtpSink()
+    smtp = start_smtp(sink)
+    world = serve_world(folder, f"sqlite:///{folder / 'bookings.sqlite3'}", sink, int(smtp.port),
+                        server={"http_address": "127.0.0.1:0"})
+    try:
+        found = Setup(world)
+        found.created["booked"] = create_request("setup-booked", at(13), [["bob"], ["small"]])
+        found.booked = world.stub.CreateBooking(found.created["booked"], metadata=key()).booking.id
+        cancelled = world.stub.CreateBooking(create_request("setup-cancelled", at(14), [["carol"]]),
+                                             metadata=key()).booking.id
+        world.stub.CancelBooking(api.CancelBookingRequest(booking_id=cancelled), metadata=key())
+        found.cancelled = cancelled
+        world.settled(found.booked)
+        world.settled(cancelled)
+        yield found
+    finally:
+        close_world(world)
+        smtp.stop()
+
+
+def _window(message: Message, start: object = MONDAY, end: object = MONDAY + timedelta(days=1)) -> Message:
+    message.window_start.FromDatetime(start)  # type: ignore[attr-defined]
+    message.window_end.FromDatetime(end)  # type: ignore[attr-defined]
+    return message
+
+
+def _find(s: Setup) -> api.FindSlotsRequest:
+    request = _window(api.FindSlotsRequest(template=meeting_pb2.TemplateRef(template_id="panel"), time_zone="UTC",
+                                           want_alternatives=True, max_alternatives=3))
+    request.now.FromDatetime(NOW)
+    return request
+
+
+def _check(s: Setup) -> api.CheckTimeRequest:
+    request = api.CheckTimeRequest(template=meeting_pb2.TemplateRef(template_id="panel"), time_zone="UTC")
+    request.start.FromDatetime(at(10))
+    request.now.FromDatetime(NOW)
+    return request
+
+
+def _schedule(s: Setup) -> schedule_pb2.GetScheduleRequest:
+    return _window(schedule_pb2.GetScheduleRequest(resource_ids=["alice", "bob", "small", "large"],
+                                                   interval_minutes=30))
+
+
+def _hold(s: Setup) -> api.HoldSlotRequest:
+    request = api.HoldSlotRequest(resource_ids=["dan", "large"])
+    request.start.FromDatetime(at(15))
+    request.end.FromDatetime(at(16))
+    return request
+
+
+def _fresh_hold(s: Setup) -> api.ReleaseHoldRequest:
+    hold = s.world.stub.HoldSlot(_hold(s), metadata=key()).hold
+    return api.ReleaseHoldRequest(hold_id=hold.id)
+
+
+def _batch(s: Setup) -> api.OptimizeBatchRequest:
+    items = []
+    for i, hour in enumerate((9, 11)):
+        item = batch_pb2.BatchItem(id=f"item-{i}", time_zone="UTC", rules=rules(member("dan", "carol"), room("small")))
+        _window(item, at(hour), at(hour + 3))
+        items.append(item)
+    request = api.OptimizeBatchRequest(items=items)
+    request.now.FromDatetime(NOW)
+    request.time_limit.FromTimedelta(timedelta(seconds=10))
+    return request
+
+
+def _forget_hold(reply: Message) -> None:
+    reply.hold.ClearField("id")  # type: ignore[attr-defined]
+    reply.hold.ClearField("expire_time")  # type: ignore[attr-defined]
+
+
+def _only_the_result(replies: list[Message]) -> Message:
+    result = replies[-1]
+    result.result.ClearField("wall_time")  # type: ignore[attr-defined]
+    return result
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    request: Callable[[Setup], Message]
+    api_key: str = OPS_KEY
+    normalize: Callable[[Message], None] = lambda reply: None
+    # Called after each transport's call (a hold is released so the next one can be taken).
+    after: Callable[[Setup, Message], None] = lambda s, reply: None
+
+
+CASES = [
+    Case("FindSlots", _find),
+    Case("CheckTime", _check),
+    Case("CheckTime", _check, ALICE_KEY),
+    Case("GetSchedule", _schedule),
+    Case("GetSchedule", _schedule, ALICE_KEY),
+    Case("ListMembers", lambda s: api.ListMembersRequest(page_size=2)),
+    Case("GetMember", lambda s: api.GetMemberRequest(member_id="alice")),
+    Case("ListRooms", lambda s: api.ListRoomsRequest()),
+    Case("ListPools", lambda s: api.ListPoolsRequest()),
+    Case("ListTemplates", lambda s: api.ListTemplatesRequest()),
+    Case("GetTemplate", lambda s: api.GetTemplateRequest(template_id="panel")),
+    # Both replay the booking the module made: replayed, the same booking.
+    Case("CreateBooking", lambda s: s.created["booked"]),
+    Case("GetBooking", lambda s: api.GetBookingRequest(booking_id=s.booked)),
+    Case("ListBookings", lambda s: api.ListBookingsRequest(status=booking_pb2.BOOKING_STATUS_CONFIRMED)),
+    Case("CancelBooking", lambda s: api.CancelBookingRequest(booking_id=s.cancelled)),  # cancelled already
+    Case("HoldSlot", _hold, normalize=_forget_hold,
+         after=lambda s, reply: s.world.stub.ReleaseHold(api.ReleaseHoldRequest(hold_id=reply.hold.id),  # type: ignore[attr-defined]
+                                                         metadata=key())),
+    Case("ReleaseHold", _fresh_hold),
+    Case("OptimizeBatch", _batch),
+]
+
+
+def test_the_table_covers_every_rpc_of_the_service() -> None:
+    assert {c.method for c in CASES} == {m.name for m in SERVICE.methods}, "add a Case for each new RPC"
+
+
+def _grpc(s: Setup, case: Case, request: Message) -> Message:
+    method = getattr(s.world.stub, case.method)
+    if SERVICE.methods_by_name[case.method].server_streaming:
+        return _only_the_result(list(method(request, metadata=key(case.api_key), timeout=30)))
+    reply: Message = method(request, metadata=key(case.api_key), timeout=30)
+    return reply
+
+
+def _reply_type(method: str) -> type[Message]:
+    reply: type[Message] = message_factory.GetMessageClass(SERVICE.methods_by_name[method].output_type)
+    return reply
+
+
+def _http(s: Setup, case: Case, request: Message) -> Message:
+    descriptor = SERVICE.methods_by_name[case.method]
+    reply_type = _reply_type(case.method)
+    if descriptor.server_streaming:
+        return _only_the_result(server_stream(s.port, case.method, request, reply_type, case.api_key))
+    return unary(s.port, case.method, request, reply_type, case.api_key)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method}-{'ops' if c.api_key == OPS_KEY else 'owner'}")
+def test_json_over_http_answers_as_grpc_does(setup: Setup, case: Case) -> None:
+    over_grpc = _grpc(setup, case, case.request(setup))
+    case.after(setup, over_grpc)
+    over_http = _http(setup, case, case.request(setup))
+    case.after(setup, over_http)
+    for reply in (over_grpc, over_http):
+        case.normalize(reply)
+    assert over_http == over_grpc
+    assert over_grpc.ByteSize() > 0 or case.method == "ReleaseHold"
+
+
+def test_privacy_holds_over_http_too(setup: Setup) -> None:
+    as_ops = unary(setup.port, "GetSchedule", _schedule(setup), schedule_pb2.GetScheduleResponse, OPS_KEY)
+    as_alice = unary(setup.port, "GetSchedule", _schedule(setup), schedule_pb2.GetScheduleResponse, ALICE_KEY)
+    assert "Board prep" not in str(as_ops) and "Board prep" in str(as_alice)
+
+
+# --- Errors: the same status, as a Connect error -------------------------------------------
+
+@dataclass(frozen=True)
+class Failing:
+    method: str
+    request: Callable[[Setup], Message]
+    code: grpc.StatusCode
+    http_status: int
+    api_key: str = OPS_KEY
+
+
+def _taken(s: Setup) -> api.CreateBookingRequest:
+    return create_request("taken", at(13), [["bob"], ["small"]])
+
+
+def _reused(s: Setup) -> api.CreateBookingRequest:
+    return create_request("setup-booked", at(16), [["dan"]])
+
+
+FAILING = [
+    Failing("FindSlots", lambda s: api.FindSlotsRequest(time_zone="Mars/Base", rules=rules(member("alice"))),
+            grpc.StatusCode.INVALID_ARGUMENT, 400),
+    Failing("GetMember", lambda s: api.GetMemberRequest(member_id="nobody"), grpc.StatusCode.NOT_FOUND, 404),
+    Failing("GetSchedule", lambda s: _window(schedule_pb2.GetScheduleRequest(resource_ids=["alice"]),
+                                             MONDAY, MONDAY + timedelta(days=60)),
+            grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
+    Failing("ListRooms", lambda s: api.ListRoomsRequest(), grpc.StatusCode.UNAUTHENTICATED, 401, "not-a-key"),
+    Failing("CreateBooking", _taken, grpc.StatusCode.FAILED_PRECONDITION, 400),
+    Failing("CreateBooking", _taken, grpc.StatusCode.FAILED_PRECONDITION, 400, ALICE_KEY),
+    Failing("CreateBooking", _reused, grpc.StatusCode.ALREADY_EXISTS, 409),
+    Failing("ReleaseHold", lambda s: api.ReleaseHoldRequest(hold_id="no-such-hold"), grpc.StatusCode.NOT_FOUND, 404),
+    Failing("OptimizeBatch", lambda s: api.OptimizeBatchRequest(), grpc.StatusCode.INVALID_ARGUMENT, 200),
+]
+
+
+@pytest.mark.parametrize("failing", FAILING, ids=lambda f: f"{f.method}-{f.code.name}")
+def test_errors_are_connect_errors_with_the_same_details(setup: Setup, failing: Failing) -> None:
+    request_id = f"req-{failing.method}-{failing.code.name}"
+    metadata = (*key(failing.api_key), ("x-request-id", request_id))
+    with pytest.raises(grpc.RpcError) as caught:
+        reply = getattr(setup.world.stub, failing.method)(failing.request(setup), metadata=metadata, timeout=30)
+        list(reply) if SERVICE.methods_by_name[failing.method].server_streaming else reply
+    status = rpc_status.from_call(caught.value)
+    assert status is not None
+    descriptor = SERVICE.methods_by_name[failing.method]
+    reply_type = _reply_type(failing.method)
+    call = server_stream if descriptor.server_streaming else unary
+    with pytest.raises(ConnectFailure) as failed:
+        call(setup.port, failing.method, failing.request(setup), reply_type, failing.api_key,  # type: ignore[operator]
+             **{"x-request-id": request_id})
+    connect = failed.value
+    assert (connect.status, connect.code) == (failing.http_status, failing.code.name.lower())
+    assert connect.message == status.message
+    assert connect.details() == list(status.details)
+    assert any(d.type_url.endswith("google.rpc.RequestInfo") for d in connect.details())
