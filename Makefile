@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup proto test lint bench demo clean
+.PHONY: setup proto console test lint bench demo serve-demo clean
 
 setup: $(STAMP)
 
@@ -17,6 +17,13 @@ $(STAMP): pyproject.toml constraints.txt
 # Regenerates convene/v1/*_pb2*.py from proto/ (tests fail if they are stale).
 proto: setup
 	$(BIN)/python -m server.protogen
+
+# Rebuilds the agent's console (console/dist, committed, so nothing here needs node) from
+# console/src and proto/: npm ci from the lock file, TypeScript from proto/, vite build, stamp.
+console: setup
+	cd console && npm ci --no-audit --no-fund
+	cd console && ../$(BIN)/buf generate && npm run build
+	$(BIN)/python console/stamp.py
 
 test: setup
 	$(BIN)/pytest

@@ -114,7 +114,7 @@ class HttpServer:
         self._port = self._socket.getsockname()[1]
         self._pool = ThreadPoolExecutor(max_workers=self._settings.worker_threads, thread_name_prefix="convene-http")
         app = http_app(self._servicer, self._pool, self._settings.max_concurrent_rpcs, self._console)
-        config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False,
+        config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False, server_header=False,
                                 timeout_graceful_shutdown=int(self._settings.grace_seconds) or 1)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
