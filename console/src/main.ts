@@ -15,7 +15,8 @@ import { PoolKind, type Member, type Pool, type Room } from "./gen/convene/v1/di
 import { MeetingRulesSchema, SeatSchema, type MeetingRules, type Seat, type Template } from "./gen/convene/v1/meeting_pb";
 import { type GetScheduleResponse } from "./gen/convene/v1/schedule_pb";
 import { ConflictKind, type Conflict, type Slot } from "./gen/convene/v1/slots_pb";
-import { addDays, dayHeading, isZone, localDate, localTime, mondayOf, timestampDate, when, zoneMidnight } from "./time";
+import { addDays, dayHeading, isZone, localDate, localTime, mondayOf, timestampDate, when, zoneInstant, zoneMidnight }
+  from "./time";
 
 // ?template=technical-demo&week=2026-12-07&zone=America/New_York&now=2026-11-30T13:00:00Z preset the form (the demo's
 // calendars are of a fixed month: `now` keeps the minimum notice counting from then).
@@ -221,7 +222,7 @@ function renderMeeting(): void {
   h("details", {}, h("summary", {}, "Rules of this meeting (change them for this call)"), h("div", { id: "rules" })),
   h("div", { class: "row" }, h("label", { class: "check" }, conflicts, " Also show conflicting times")),
   h("button", { type: "submit" }, "Find times"));
-  replace(byId("meeting"), h("h2", {}, "The meeting"), form,
+  replace(byId("meeting"), h("h2", {}, "The meeting"), form, checkForm(),
     h("datalist", { id: "zones" }, ...Intl.supportedValuesOf("timeZone").map((z) => h("option", { value: z }))));
 }
 
@@ -285,6 +286,30 @@ function renderWeek(): void {
       h("button", { type: "button", onclick: () => choose(slot, true) }, `Schedule anyway at ${when(slot.start, state.zone)}`))))) : null;
   replace(byId("week"), h("h2", {}, `Week of ${dayHeading(state.week)} (${state.zone})`),
     state.slots.length ? grid : h("p", {}, "No available start this week."), conflicting);
+}
+
+/** The customer names a time: is it free, and if not, what is in the way (CheckTime). */
+function checkForm(): HTMLElement {
+  const day = h("input", { type: "date", value: state.week, required: true });
+  const time = h("input", { type: "time", value: "10:00", step: 300, required: true });
+  return h("form", {
+    class: "row",
+    onsubmit: (event: Event) => { event.preventDefault(); void checkTime(day.value, time.value); },
+  }, field("Check a day", day), field("at (customer's time)", time), h("button", { type: "submit" }, "Check this time"));
+}
+
+async function checkTime(day: string, time: string): Promise<void> {
+  try {
+    const reply = await api().checkTime({
+      meeting: meeting(), start: timestampFromDate(zoneInstant(day, time, state.zone)), timeZone: state.zone,
+      ...nowField(),
+    });
+    if (!reply.slot) { say(`Not possible at ${time}: ${reply.reason}`, "error"); return; }
+    say(reply.available ? `${time} is free.` : `${time} is not free: ${reply.reason}`, reply.available ? "info" : "error");
+    choose(reply.slot, !reply.available);
+  } catch (error) {
+    say(describe(error), "error");
+  }
 }
 
 const KIND_WORDS: Record<number, string> = {

@@ -16,8 +16,14 @@ function offsetMinutes(instant: Date, zone: string): number {
 
 /** The instant of wall-clock midnight starting `isoDate` (YYYY-MM-DD) in `zone`. */
 export function zoneMidnight(isoDate: string, zone: string): Date {
+  return zoneInstant(isoDate, "00:00", zone);
+}
+
+/** The instant of wall-clock `hhmm` (HH:MM) on `isoDate` in `zone` (a time a DST gap skips: just after it). */
+export function zoneInstant(isoDate: string, hhmm: string, zone: string): Date {
   const [y, m, d] = isoDate.split("-").map(Number);
-  const guess = Date.UTC(y, m - 1, d);
+  const [hour, minute] = hhmm.split(":").map(Number);
+  const guess = Date.UTC(y, m - 1, d, hour, minute);
   let instant = new Date(guess - offsetMinutes(new Date(guess), zone) * 60000);
   // Once more at the instant found: the offset may differ there (a DST change near midnight).
   instant = new Date(guess - offsetMinutes(instant, zone) * 60000);
