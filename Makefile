@@ -38,5 +38,10 @@ bench: setup
 demo: setup
 	$(BIN)/python -m server.cli.demo
 
+# The demo, then serving on (gRPC on 127.0.0.1:50051, the console on http://127.0.0.1:8080/) until
+# Ctrl-C; calendars and bookings in a temporary copy, so no tracked file changes.
+serve-demo: setup
+	$(BIN)/python -m server.cli.demo --serve
+
 clean:
 	rm -rf $(VENV) bench/out

@@ -14,7 +14,10 @@ asks it through the generated stubs, with an API key, for
    config has no ``smtp`` section, so email is disabled), CheckTime now says
    the start is booked; then the booking is cancelled,
 
-then stops the server. The example calendars cover 2026-11-30 to 2027-01-03
+then stops the server; it prints the URL of the agent's console (served by
+the same server on HTTP) while it runs. ``--serve`` (``make serve-demo``) keeps
+it serving after that, the console on the config's ``http_address``
+(http://127.0.0.1:8080/), until Ctrl-C. The example calendars cover 2026-11-30 to 2027-01-03
 and every request sets ``now`` to 2026-11-30, so the output never changes
 (but for the booking's random id). The demo works on a copy of examples/ in a
 temporary folder, so the booking never touches the files in the repository.
@@ -22,10 +25,14 @@ temporary folder, so the booking never touches the files in the repository.
 
 from __future__ import annotations
 
+import argparse
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -47,6 +54,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 OPS_KEY = "acme-ops-3f9c2a7d41b8e605"  # sales operations, tenant "acme" (examples/convene.yaml)
 NEW_YORK, LONDON = "America/New_York", "Europe/London"
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=ZoneInfo(NEW_YORK))
+# The console opens on the demo's week; `now` keeps the minimum notice counting from the demo's date.
+CONSOLE_QUERY = "?template=technical-demo&week=2026-12-07&zone=America/New_York&now=2026-11-30T13:00:00Z"
 
 
 def _find(template: str, day: datetime, days: int, zone: str, *, page_size: int,
@@ -95,15 +104,32 @@ def _book(slot_start: datetime, seats: list[list[str]]) -> api.CreateBookingRequ
     return request
 
 
-def main() -> int:
+def _until_interrupted() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: stop.set())
+    stop.wait()
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    parser = argparse.ArgumentParser(prog="python -m server.cli.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", action="store_true",
+                        help="after the walk-through, keep serving (gRPC and the console) until Ctrl-C")
+    args = parser.parse_args(list(argv))
     with tempfile.TemporaryDirectory(prefix="convene-demo-") as var:
         # A copy: the booking below writes into the organizer's calendar file.
         examples = Path(shutil.copytree(EXAMPLES, Path(var) / "examples"))
         config = load_config(examples / "convene.yaml")
-        config = config.model_copy(update={"database_url": f"sqlite:///{Path(var) / 'convene.sqlite3'}"})
-        running = start_server(config, "127.0.0.1:0")
+        # A free port for the walk-through alone (make test runs it too); the config's to keep serving.
+        http = config.server.http_address if args.serve else "127.0.0.1:0"
+        config = config.model_copy(update={"database_url": f"sqlite:///{Path(var) / 'convene.sqlite3'}",
+                                           "server": config.server.model_copy(update={"http_address": http})})
+        running = start_server(config, "127.0.0.1:0" if not args.serve else None)
         print(f"Convene demo server on 127.0.0.1:{running.port} (config {EXAMPLES / 'convene.yaml'}, "
               "calendars and bookings in a temporary copy)")
+        if running.http is not None:
+            print(f"The agent's console: {running.http.url}{CONSOLE_QUERY}\n"
+                  f"  (sign in with the API key {OPS_KEY}; `make serve-demo` keeps it serving until Ctrl-C)")
         channel, stub = connect(f"127.0.0.1:{running.port}")
         key = bearer(OPS_KEY)
         try:
@@ -144,6 +170,10 @@ def main() -> int:
             _heading("CancelBooking: the calendar event is removed, the resources are free again")
             stub.CancelBooking(api.CancelBookingRequest(booking_id=created.booking.id), metadata=key, timeout=30)
             print(booking_report(_settled(stub, key, created.booking.id), NEW_YORK))
+            if args.serve:
+                print(f"\nServing until Ctrl-C: gRPC on 127.0.0.1:{running.port}, the console on "
+                      f"{running.http.url if running.http else '(no http_address)'}{CONSOLE_QUERY}", flush=True)
+                _until_interrupted()
         except grpc.RpcError as exc:
             print(describe_error(exc), file=sys.stderr)
             return 1
@@ -155,4 +185,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import json
 
 import pytest
@@ -20,6 +21,7 @@ def test_the_demo_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     assert demo.main() == 0
     out = capsys.readouterr().out
     assert "8 of " in out  # the technical demo's first page
+    assert re.search(r"The agent's console: http://127\.0\.0\.1:\d+/\?template=technical-demo", out)
     technical = out.split("== Discovery call")[0]
     assert "account executive  sales engineer  solutions architect  room" in technical
     check = out.split("== CheckTime")[1]
