@@ -1,7 +1,8 @@
 """Convene's server, in rooms by capability. A room imports only the rooms below it:
 
     cli/        the ``convene`` command: serve, slots, check, book, ..., batch, tune; the demo
-    api/        the gRPC surface: thin servicers, server assembly, auth, errors -> statuses
+    api/        the gRPC surface: thin servicers, server assembly, auth, errors -> statuses;
+                the same servicer over HTTP (Connect: JSON, gRPC-Web) beside it, and the console
     batch/      OptimizeBatch: the flow, the runner (local pool, Dask), the all-or-nothing commit
     wire/       proto <-> domain, pure functions: slots, booking, batch, directory, page tokens
     booking/    the booking flow (desk), store/ (SQLite, PostgreSQL, outbox), notify/, side effects
