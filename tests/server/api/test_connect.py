@@ -16,9 +16,12 @@ from google.rpc import error_details_pb2
 
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
+from server.api.app import start_server
+from server.api.connect import MAX_MESSAGE_BYTES
 from server.api.http import HttpServer
-from server.config import ServerSettings
+from server.config import ConfigError, ServerSettings, parse_config
 from tests.server.api.connect_client import ConnectFailure, headers, post, unary
+from tests.server.conftest import CONFIG, team_config, team_tenants
 
 
 class Recording(api_grpc.SchedulingServiceServicer):  # type: ignore[misc]
@@ -37,6 +40,7 @@ class Recording(api_grpc.SchedulingServiceServicer):  # type: ignore[misc]
             time.sleep(0.01)
         if not context.is_active():
             self.inactive.set()
+            time.sleep(0.3)  # slower than the deadline: the caller's answer must not wait for this
         return api.FindSlotsResponse(total_available=1)
 
     def ListMembers(self, request: api.ListMembersRequest, context: Any) -> api.ListMembersResponse:
@@ -140,3 +144,25 @@ def test_an_unknown_path_is_not_found(recording: tuple[Recording, HttpServer]) -
     _, http = recording
     status, _ = post(http.port, "NoSuchMethod", b"{}", headers("k"))
     assert status == 404
+
+
+def test_a_message_over_grpcs_limit_is_refused(recording: tuple[Recording, HttpServer]) -> None:
+    _, http = recording
+    body = b'{"pageToken": "' + b"x" * (MAX_MESSAGE_BYTES + 1) + b'"}'
+    status, reply = post(http.port, "ListMembers", body, headers("k"))
+    assert (status, json.loads(reply)["code"]) == (429, "resource_exhausted")
+
+
+def test_no_http_address_no_http_server() -> None:
+    config = team_config()
+    running = start_server(config, "127.0.0.1:0", tenants=team_tenants(config))
+    try:
+        assert running.http is None
+    finally:
+        running.stop(None)
+
+
+@pytest.mark.parametrize("address", ["8080", "localhost", "127.0.0.1:port", ""])
+def test_a_bad_http_address_is_refused_naming_the_field(address: str) -> None:
+    with pytest.raises(ConfigError, match="http_address"):
+        parse_config({**CONFIG, "server": {"http_address": address}})
