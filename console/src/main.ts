@@ -366,6 +366,8 @@ function renderChosen(): void {
       void book(name.value.trim(), email.value.trim(), title.value.trim(), anyway.checked);
     },
     oninput: () => { state.requestId = null; },
+    // The customer is giving their details: hold the time meanwhile, so no one else takes it.
+    onfocusin: () => { if (!state.hold) void hold(); },
   },
   h("h3", {}, "The customer"),
   h("div", { class: "row" }, field("Customer's name", name), field("Customer's email", email), field("Title", title)),
@@ -423,7 +425,15 @@ async function renderDay(): Promise<void> {
       `${localTime(timestampDate(item.start!), state.zone)}–${localTime(timestampDate(item.end!), state.zone)}`)))));
 }
 
-async function hold(): Promise<void> {
+let pendingHold: Promise<void> | null = null;
+
+/** Holds the chosen time (one request at a time; a booking waits for it). */
+function hold(): Promise<void> {
+  pendingHold ??= takeHold().finally(() => { pendingHold = null; });
+  return pendingHold;
+}
+
+async function takeHold(): Promise<void> {
   const chosen = state.chosen;
   if (!chosen) return;
   await release();
@@ -452,6 +462,7 @@ async function release(): Promise<void> {
 async function book(name: string, email: string, title: string, anyway: boolean): Promise<void> {
   const chosen = state.chosen;
   if (!chosen) return;
+  if (pendingHold) await pendingHold; // book over our own hold, never beside it
   state.requestId ??= crypto.randomUUID();
   say("Booking…");
   try {
