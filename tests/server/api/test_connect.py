@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -166,3 +167,13 @@ def test_no_http_address_no_http_server() -> None:
 def test_a_bad_http_address_is_refused_naming_the_field(address: str) -> None:
     with pytest.raises(ConfigError, match="http_address"):
         parse_config({**CONFIG, "server": {"http_address": address}})
+
+
+def test_a_stream_whose_request_does_not_parse_ends_with_invalid_argument(
+        recording: tuple[Recording, HttpServer]) -> None:
+    _, http = recording
+    body = struct.pack(">BI", 0, 1) + b"{"
+    status, reply = post(http.port, "OptimizeBatch", body, {**headers("k"), "content-type": "application/connect+json"})
+    flags, length = struct.unpack(">BI", reply[:5])
+    assert status == 200 and flags & 0x02, reply
+    assert json.loads(reply[5:5 + length])["error"]["code"] == "invalid_argument"
