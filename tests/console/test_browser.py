@@ -212,3 +212,30 @@ def test_keyboard_and_a_phone_width(demo: Demo, browser: Any) -> None:
         shot(page, "6-phone")
     finally:
         context.close()
+
+
+def test_a_conflicting_time_is_refused_then_booked_with_schedule_anyway(demo: Demo, page: Any) -> None:
+    expect = sync_api.expect
+    sign_in(page, demo.url + "?week=2026-12-07&zone=America/New_York", OPS_KEY)
+    page.get_by_label("Meeting", exact=True).select_option("")
+    page.get_by_text("Rules of this meeting").click()
+    page.get_by_role("button", name="Add a seat").click()
+    page.get_by_label("Candidates").fill("maria")
+    page.get_by_label("Candidates").press("Tab")
+    # Thu 10 Dec 15:00 New York: Maria has a tentative hold on her calendar.
+    page.get_by_label("Check a day").fill("2026-12-10")
+    page.get_by_label("at (customer's time)").fill("15:00")
+    page.get_by_role("button", name="Check this time").click()
+    expect(page.locator("#chosen .conflicts")).to_contain_text("Maria Lopez: tentative 15:00")
+    anyway = page.get_by_label("Schedule anyway (book although members are busy; rooms never double-book)")
+    anyway.uncheck()
+    page.get_by_label("Customer's name").fill("Dora Initech")
+    page.get_by_label("Customer's email").fill("dora@initech.example")
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(page.locator("#status")).to_contain_text("Not booked")
+    expect(page.locator("#status")).to_contain_text("Maria Lopez: tentative 15:00")
+    anyway.check()
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(page.locator("#booked")).to_contain_text("Booked")
+    expect(page.locator("table.bookings tbody tr", has_text="Dora Initech")).to_contain_text("confirmed")
+    shot(page, "7-scheduled-anyway")
