@@ -101,7 +101,7 @@ def test_calls_beyond_the_concurrency_limit_are_refused_at_once(recording: tuple
     with pytest.raises(ConnectFailure) as refused:
         unary(http.port, "ListMembers", api.ListMembersRequest(), api.ListMembersResponse, "k")
     assert (refused.value.status, refused.value.code) == (429, "resource_exhausted")
-    assert time.monotonic() - began < 1
+    assert time.monotonic() - began < 2  # at once: not after the 2 s the first call may take
     first.join(10)
     # The slot is free again once the first call's method returned (it stops past its deadline).
     deadline = time.monotonic() + 5
