@@ -90,6 +90,7 @@ async function signIn(key: string): Promise<void> {
   state.client = client;
   byId("signin").hidden = true;
   byId("workspace").hidden = false;
+  byId("sign-out").hidden = false;
   byId("signed-in").textContent = `Signed in (${state.members.size} people, ${state.rooms.size} rooms)`;
   renderMeeting();
   const preset = params.get("template");
@@ -262,17 +263,18 @@ function renderWeek(): void {
   for (const slot of state.slots) byDay.get(localDate(timestampDate(slot.start!), state.zone))?.push(slot);
   const shown = days.filter((d, i) => i < 5 || (byDay.get(d)?.length ?? 0) > 0); // the weekend when it has times
   const times = [...new Set(state.slots.map((s) => localTime(timestampDate(s.start!), state.zone)))].sort();
-  const grid = h("div", { class: "week", role: "grid", "aria-label": `Available starts, ${state.zone} time` },
+  // Days as columns (stacked on a phone), each a list of its starts; Tab walks them in time order.
+  const grid = h("div", { class: "week", "aria-label": `Available starts, ${state.zone} time` },
     ...shown.map((day) => {
       const slots = byDay.get(day) ?? [];
-      return h("section", { class: "day", role: "row", "aria-label": dayHeading(day) },
+      return h("section", { class: "day", "aria-label": dayHeading(day) },
         h("h3", {}, dayHeading(day)),
         slots.length === 0 ? h("p", { class: "none" }, "No times") : null,
         ...times.map((time) => {
           const slot = slots.find((s) => localTime(timestampDate(s.start!), state.zone) === time);
           if (!slot) return h("span", { class: "empty", "aria-hidden": "true" });
           return h("button", {
-            type: "button", class: "slot", role: "gridcell",
+            type: "button", class: "slot",
             "aria-label": `${dayHeading(day)} ${time}`,
             onclick: () => choose(slot, false),
           }, time);
