@@ -19,6 +19,12 @@ Reading, per calendar, one REPORT:
   else) a free-busy-query; those answers never carry details, and all-day or
   floating events are placed as the server reads them.
 
+A calendar-query answer is used whole or not at all: an entry of the
+multistatus with an error status (a 404 for an event that vanished between
+listing and reading, a 500 for one the server could not render, on the entry
+or on its calendar-data) or without calendar data makes the calendar
+unreadable, the reason naming the status; the rest alone would look free.
+
 iCloud has no shared free/busy (no free-busy-query on calendars of other
 people), so ``free_busy_only`` on an iCloud URL is a configuration error.
 
@@ -142,6 +148,10 @@ class CalDavProvider(CalendarProvider):
                           end: datetime) -> list[BusyInterval]:
         if response.status not in (200, 207):
             raise error_for_status(ref.resource_id, f"REPORT {safe_url(url)}", response.status)
+        failed = _failed_entry(response.tree, url)
+        if failed:
+            raise ProviderError(ref.resource_id, f"REPORT {safe_url(url)}: an answer entry {failed}",
+                                transient=failed.startswith("has HTTP 5"))
         try:
             results = response.parse_calendar_query()
         except (dav_error.DAVError, ValueError) as exc:
@@ -152,8 +162,8 @@ class CalDavProvider(CalendarProvider):
         merged = new_calendar()
         time_zones: set[str] = set()
         for result in results:
-            if result.status != 200 or not result.calendar_data:
-                continue
+            if not result.calendar_data:
+                continue  # the collection itself (_failed_entry checked every event's entry)
             for calendar in parse_calendars(result.calendar_data, ref.resource_id):
                 for component in calendar.subcomponents:
                     if component.name == "VTIMEZONE":
@@ -245,6 +255,46 @@ class CalDavProvider(CalendarProvider):
         if refusal_ok and response.status in _REFUSALS:
             return None
         return response
+
+
+_DAV, _CALDAV = "{DAV:}", "{urn:ietf:params:xml:ns:caldav}"
+
+
+def _failed_entry(tree: Any, calendar_url: str) -> str:
+    """What is wrong with the first failed entry of a calendar-query multistatus ("" when none is).
+
+    An entry fails by an error status of its own, an error status of the
+    propstat holding its calendar-data, or by holding no calendar-data at all
+    (the collection's own entry, which some servers add, excepted).
+    """
+    if tree is None:
+        return ""
+    collection = urllib.parse.unquote(urllib.parse.urlsplit(calendar_url).path).rstrip("/")
+    for entry in tree.iter(f"{_DAV}response"):
+        status = _status_code(entry.find(f"{_DAV}status"))
+        if status is not None and not 200 <= status < 300:
+            return f"has HTTP {status}"
+        has_data = False
+        for propstat in entry.iter(f"{_DAV}propstat"):
+            data = propstat.find(f"{_DAV}prop/{_CALDAV}calendar-data")
+            if data is None:
+                continue
+            code = _status_code(propstat.find(f"{_DAV}status"))
+            if code is not None and not 200 <= code < 300:
+                return f"has HTTP {code} for its calendar data"
+            has_data = has_data or bool((data.text or "").strip())
+        href = urllib.parse.unquote(urllib.parse.urlsplit((entry.findtext(f"{_DAV}href") or "").strip()).path)
+        if not has_data and href.rstrip("/") != collection:
+            return "holds no calendar data"
+    return ""
+
+
+def _status_code(element: Any) -> int | None:
+    """``HTTP/1.1 404 Not Found`` -> 404; None without a status; 0 for a status that is not one."""
+    if element is None:
+        return None
+    parts = (element.text or "").split()
+    return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else 0
 
 
 def _stamp(instant: datetime) -> str:

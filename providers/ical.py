@@ -21,24 +21,38 @@ a cancelled or transparent RECURRENCE-ID override frees just that one:
 - a VEVENT without DTSTART has no time at all and blocks nothing;
 - DATE values (all-day) and floating times are read in the owner's zone
   (``CalendarRef.time_zone``);
+- durations are RFC 5545's: hours, minutes and seconds exact, days and weeks
+  nominal, for every occurrence (``providers.recurrence``);
+- a TZID means the calendar's own VTIMEZONE of that name, else the IANA or
+  Windows (CLDR) zone of that name (``providers.zones``); X-WR-TIMEZONE
+  likewise;
 - VFREEBUSY periods block by FBTYPE: BUSY, BUSY-TENTATIVE (tentative),
   BUSY-UNAVAILABLE (out-of-office); FREE blocks nothing. They carry no details.
 
-A calendar that cannot be parsed or expanded (broken dates, a malformed
-RRULE, a truncated download) raises ``ProviderError``: its resource is then
-unavailable, never silently free.
+A calendar that cannot be read raises ``ProviderError`` (not transient): its
+resource is then unavailable, never silently free. That is text that is not
+iCalendar (a truncated download, an HTML login page), a TZID no rule
+resolves, and a broken event: an unreadable date, a VALUE=DATE with a time,
+an end before its start, a negative duration, a recurrence that cannot be
+expanded. The reason names the event (its UID, else its position) and the
+problem, never the event's content.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 import recurring_ical_events
+import x_wr_timezone
+from icalendar.prop import vBroken, vDDDLists
 
 from providers.base import CalendarRef, EventSpec, ProviderError
+from providers.recurrence import occurrences, parse_ical
+from providers.zones import UnknownZone, known_zone, quoted, resolve_zone
 from solver.domain import BusyInterval, BusyKind, EventDetails
 
 __all__ = [
@@ -71,22 +85,32 @@ _FBTYPE_KIND: dict[str, BusyKind | None] = {
 
 _LOOSE_COMPONENTS = ("VEVENT", "VFREEBUSY", "VTIMEZONE")
 
+# The properties of an event that hold its times (the ones a TZID may qualify).
+_TIME_PROPERTIES = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE")
+
 # What a broken calendar makes icalendar / recurring-ical-events raise. Wide on
 # purpose: any of these means "cannot be read", which must never become "free".
 _PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError)
+_EXPANSION_ERRORS = (*_PARSE_ERRORS, recurring_ical_events.InvalidCalendar,
+                     recurring_ical_events.BadRuleStringFormat, recurring_ical_events.PeriodEndBeforeStart)
+
+Time = date | datetime
 
 
 def parse_calendars(data: str | bytes, resource_id: str) -> list[icalendar.Calendar]:
-    """Every VCALENDAR in ``data`` (a file may hold several), ready for expansion.
+    """Every VCALENDAR in ``data`` (a file may hold several), checked and ready for expansion.
 
-    Top-level VEVENTs outside any VCALENDAR are gathered into one. Raises
-    ``ProviderError`` (not transient) when the text holds no complete
-    VCALENDAR nor event: a truncated download or an HTML login page is not an empty calendar.
+    Top-level VEVENTs outside any VCALENDAR are gathered into one. Every time
+    is placed in the zone its TZID means (``providers.zones``), X-WR-TIMEZONE
+    applied, every event checked. Raises ``ProviderError`` (not transient)
+    when the text holds no complete VCALENDAR nor event (a truncated download
+    or an HTML login page is not an empty calendar), names an unknown zone or
+    holds a broken event.
     """
     try:
-        components = icalendar.Calendar.from_ical(data, multiple=True)
+        components = parse_ical(data)
     except _PARSE_ERRORS as exc:
-        raise ProviderError(resource_id, f"calendar data is not valid iCalendar ({_short(exc)})",
+        raise ProviderError(resource_id, f"calendar data is not valid iCalendar ({type(exc).__name__})",
                             transient=False) from exc
     # Bare top-level events (no VCALENDAR around them) are read as one calendar:
     # hand-written files do that, and their times are as clear as in a calendar.
@@ -99,16 +123,16 @@ def parse_calendars(data: str | bytes, resource_id: str) -> list[icalendar.Calen
         calendars.append(wrapper)
     if not calendars:
         raise ProviderError(resource_id, "calendar data holds no complete VCALENDAR or VEVENT", transient=False)
-    return calendars
+    return [_checked(calendar, resource_id) for calendar in calendars]
 
 
 def busy_from_ical(source: str | bytes | icalendar.Calendar | Sequence[icalendar.Calendar],
                    ref: CalendarRef, start: datetime, end: datetime) -> list[BusyInterval]:
     """Blocking intervals of ``ref``'s calendar data that overlap ``[start, end)``.
 
-    ``source`` is iCalendar text or already parsed calendars. Intervals are
-    whole events (not clipped to the window), UTC, sorted by start; ``details``
-    are filled only when ``ref.details_allowed``.
+    ``source`` is iCalendar text or calendars from ``parse_calendars``.
+    Intervals are whole events (not clipped to the window), UTC, sorted by
+    start; ``details`` are filled only when ``ref.details_allowed``.
     """
     _check_window(start, end)
     zone = owner_zone(ref)
@@ -136,16 +160,196 @@ def owner_zone(ref: CalendarRef) -> ZoneInfo:
                             transient=False) from exc
 
 
+# --- Checking a calendar and placing its times ---------------------------------------
+
+
+class _BrokenEvent(Exception):
+    """An event's problem, said without its content."""
+
+
+def _checked(calendar: icalendar.Calendar, resource_id: str) -> icalendar.Calendar:
+    """``calendar`` with every TZID'd time in its zone and X-WR-TIMEZONE applied, every event checked."""
+    zone_of = _zone_resolver(calendar)
+    for position, event in enumerate(calendar.walk("VEVENT"), 1):
+        try:
+            _check_event(event, zone_of)
+        except _BrokenEvent as exc:
+            raise ProviderError(resource_id, f"{_event_name(event, position)}: {exc}", transient=False) from None
+        except UnknownZone as exc:
+            raise ProviderError(resource_id, f"{_event_name(event, position)}: {exc}", transient=False) from None
+    wall_zone = calendar.get("X-WR-TIMEZONE")
+    if wall_zone is None:
+        return calendar
+    try:
+        zone = zone_of(str(wall_zone))
+    except UnknownZone as exc:
+        raise ProviderError(resource_id, f"X-WR-TIMEZONE: {exc}", transient=False) from None
+    # Google exports UTC times plus X-WR-TIMEZONE: a series then keeps its wall
+    # clock in that zone. Done here, with the zone resolved as every TZID is, so
+    # the library does not look the name up again on its own.
+    converted: icalendar.Calendar = x_wr_timezone.to_standard(calendar, timezone=zone)
+    converted.pop("X-WR-TIMEZONE", None)
+    return converted
+
+
+def _zone_resolver(calendar: icalendar.Calendar) -> Callable[[str], tzinfo]:
+    """TZID -> zone for this calendar (``providers.zones``), each name resolved once.
+
+    The calendar's VTIMEZONEs are converted only when a TZID that is no known
+    zone name needs them.
+    """
+    resolved: dict[str, tzinfo] = {}
+    local: dict[str, tzinfo] | None = None
+
+    def zone_of(tzid: str) -> tzinfo:
+        nonlocal local
+        if tzid not in resolved:
+            known = known_zone(tzid)
+            if known is not None:
+                resolved[tzid] = known
+            else:
+                if local is None:
+                    local = _local_zones(calendar)
+                resolved[tzid] = resolve_zone(tzid, local)
+        return resolved[tzid]
+
+    return zone_of
+
+
+def _local_zones(calendar: icalendar.Calendar) -> dict[str, tzinfo]:
+    local: dict[str, tzinfo] = {}
+    for component in calendar.walk("VTIMEZONE"):
+        tzid = str(component.get("TZID", ""))
+        if tzid and tzid not in local:
+            zone = _vtimezone_zone(component)
+            if zone is not None:  # an unreadable VTIMEZONE: its TZID may still match a name
+                local[tzid] = zone
+    return local
+
+
+def _vtimezone_zone(component: Any) -> tzinfo | None:
+    # Built from this component alone (lookup_tzid=False): icalendar's own lookup
+    # caches VTIMEZONEs process-wide by TZID, so a second calendar's "Customized
+    # Time Zone" would get the first one's rules.
+    try:
+        zone: tzinfo = component.to_tz(lookup_tzid=False)
+    except (*_PARSE_ERRORS, icalendar.InvalidCalendar):
+        return None
+    return zone
+
+
+def _check_event(event: icalendar.cal.Component, zone_of: Callable[[str], tzinfo]) -> None:
+    """Raises ``_BrokenEvent`` / ``UnknownZone``; places TZID'd times in their zones."""
+    if "DTSTART" not in event:
+        return  # no time at all: it blocks nothing (filtered before expansion)
+    for name in _TIME_PROPERTIES:
+        for prop in _each(event, name):
+            _place(name, prop, zone_of)
+    start = _value(event["DTSTART"], "DTSTART")
+    if not isinstance(start, date):
+        raise _BrokenEvent("DTSTART is not a date or date-time")
+    if "DTEND" in event:
+        end = _value(event["DTEND"], "DTEND")
+        if not isinstance(end, date):
+            raise _BrokenEvent("DTEND is not a date or date-time")
+        if _comparable(end) < _comparable(start):
+            raise _BrokenEvent("ends before it starts (DTEND before DTSTART)")
+    if "DURATION" in event:
+        duration = _value(event["DURATION"], "DURATION")
+        if not isinstance(duration, timedelta):
+            raise _BrokenEvent("DURATION is not a duration")
+        if duration < timedelta(0):
+            raise _BrokenEvent("has a negative DURATION")
+    for rdate in _each(event, "RDATE"):
+        for item in rdate.dts:
+            if isinstance(item.dt, tuple):
+                period_start, end_or_length = item.dt
+                if isinstance(end_or_length, timedelta):
+                    if end_or_length < timedelta(0):
+                        raise _BrokenEvent("has an RDATE period with a negative duration")
+                elif _comparable(end_or_length) < _comparable(period_start):
+                    raise _BrokenEvent("has an RDATE period that ends before it starts")
+
+
+def _place(name: str, prop: Any, zone_of: Callable[[str], tzinfo]) -> None:
+    """Checks one time property; re-places its values in the zone its TZID means.
+
+    icalendar reads a TZID it does not know as a floating time (which would
+    silently become the owner's zone) and takes VTIMEZONEs from its
+    process-wide cache by TZID; here every TZID is resolved by
+    ``providers.zones`` within its own calendar.
+    """
+    if isinstance(prop, vBroken):
+        raise _BrokenEvent(f"{name} is not a valid date or date-time")
+    params = getattr(prop, "params", {})
+    value_type = str(params.get("VALUE", "")).upper()
+    tzid = params.get("TZID")
+    zone = zone_of(str(tzid)) if tzid is not None else None
+    items = prop.dts if isinstance(prop, vDDDLists) else [prop]
+    for item in items:
+        value = _value(item, name)
+        if value_type == "DATE" and isinstance(value, datetime):
+            if tzid is not None and value.time() == time():
+                # icalendar turns a DATE carrying a TZID into midnight in that zone;
+                # a TZID does not apply to a DATE (RFC 5545, 3.2.19): it stays a day.
+                item.dt = value.date()
+                continue
+            raise _BrokenEvent(f"{name} has VALUE=DATE but a time")
+        if value_type == "DATE-TIME" and isinstance(value, date) and not isinstance(value, datetime):
+            raise _BrokenEvent(f"{name} has VALUE=DATE-TIME but no time")
+        if zone is not None:
+            item.dt = _in_zone(value, zone)
+
+
+def _in_zone(value: object, zone: tzinfo) -> object:
+    """``value``'s wall-clock times in ``zone`` (periods: both ends)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=zone)
+    if isinstance(value, tuple):
+        return tuple(_in_zone(part, zone) for part in value)
+    return value
+
+
+def _value(prop: Any, name: str) -> Any:
+    try:
+        return prop.dt
+    except (*_PARSE_ERRORS, icalendar.InvalidCalendar):
+        raise _BrokenEvent(f"{name} is not a valid value") from None
+
+
+def _each(event: icalendar.cal.Component, name: str) -> list[Any]:
+    values = event.get(name)
+    if values is None:
+        return []
+    return list(values) if isinstance(values, list) else [values]
+
+
+def _comparable(value: Time) -> datetime:
+    """For ordering the times of one event: dates at midnight, floating times as if UTC."""
+    if not isinstance(value, datetime):
+        return datetime.combine(value, time(), UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _event_name(event: icalendar.cal.Component, position: int | None = None) -> str:
+    """How a reason names an event: its UID, else its place in the calendar (never its content)."""
+    uid = str(event.get("UID", "")).strip()
+    if uid:
+        return f"event {quoted(uid)}"
+    return f"event #{position} (no UID)" if position else "an event without UID"
+
+
+# --- Expanding and reading ---------------------------------------------------------------
+
+
 def _event_busy(calendar: icalendar.Calendar, ref: CalendarRef, zone: ZoneInfo, owner: str,
                 start: datetime, end: datetime) -> Iterable[BusyInterval]:
+    timed = _timed_events_only(calendar)
     try:
-        query = recurring_ical_events.of(_timed_events_only(calendar))
-        occurrences = query.between(start - _QUERY_MARGIN, end + _QUERY_MARGIN)
-    except (*_PARSE_ERRORS, recurring_ical_events.InvalidCalendar,
-            recurring_ical_events.BadRuleStringFormat, recurring_ical_events.PeriodEndBeforeStart) as exc:
-        raise ProviderError(ref.resource_id, f"calendar cannot be expanded ({_short(exc)})",
-                            transient=False) from exc
-    for event in occurrences:
+        expanded = occurrences(timed, start - _QUERY_MARGIN, end + _QUERY_MARGIN)
+    except _EXPANSION_ERRORS as exc:
+        raise _expansion_error(timed, ref, start, end, exc) from exc
+    for event in expanded:
         kind = blocking_kind(event, owner)
         if kind is None:
             continue
@@ -153,11 +357,33 @@ def _event_busy(calendar: icalendar.Calendar, ref: CalendarRef, zone: ZoneInfo, 
             event_start = to_utc(event["DTSTART"].dt, zone)
             event_end = to_utc(event["DTEND"].dt, zone) if "DTEND" in event else event_start
         except _PARSE_ERRORS as exc:
-            raise ProviderError(ref.resource_id, f"event has unreadable times ({_short(exc)})",
-                                transient=False) from exc
+            raise ProviderError(ref.resource_id, f"{_event_name(event)}: unreadable times "
+                                f"({type(exc).__name__})", transient=False) from exc
         if event_start < end and event_end > start and event_end > event_start:
             details = _details(event) if ref.details_allowed else None
             yield BusyInterval(ref.resource_id, event_start, event_end, kind, ref.owner, details)
+
+
+def _expansion_error(calendar: icalendar.Calendar, ref: CalendarRef, start: datetime, end: datetime,
+                     exc: BaseException) -> ProviderError:
+    """The error of a calendar the library could not expand, naming the event that breaks it.
+
+    Only on this failing path is each series expanded alone, to find it.
+    """
+    events = [c for c in calendar.subcomponents if c.name == "VEVENT"]
+    uids = list(dict.fromkeys(str(e.get("UID", "")) for e in events))
+    for uid in uids:
+        alone = new_calendar()
+        alone.subcomponents = [c for c in calendar.subcomponents
+                               if c.name != "VEVENT" or str(c.get("UID", "")) == uid]
+        try:
+            occurrences(alone, start - _QUERY_MARGIN, end + _QUERY_MARGIN)
+        except _EXPANSION_ERRORS as alone_exc:
+            position = next(i for i, e in enumerate(events, 1) if str(e.get("UID", "")) == uid)
+            name = _event_name(events[position - 1], position)
+            return ProviderError(ref.resource_id, f"{name}: its recurrence cannot be expanded "
+                                 f"({type(alone_exc).__name__})", transient=False)
+    return ProviderError(ref.resource_id, f"calendar cannot be expanded ({type(exc).__name__})", transient=False)
 
 
 def _freebusy_busy(calendar: icalendar.Calendar, ref: CalendarRef, zone: ZoneInfo,
@@ -174,7 +400,7 @@ def _freebusy_busy(calendar: icalendar.Calendar, ref: CalendarRef, zone: ZoneInf
                 busy_end = (busy_start + end_or_length if isinstance(end_or_length, timedelta)
                             else to_utc(end_or_length, zone))
             except _PARSE_ERRORS as exc:
-                raise ProviderError(ref.resource_id, f"free/busy period is unreadable ({_short(exc)})",
+                raise ProviderError(ref.resource_id, f"free/busy period is unreadable ({type(exc).__name__})",
                                     transient=False) from exc
             if busy_start < end and busy_end > start and busy_end > busy_start:
                 yield BusyInterval(ref.resource_id, busy_start, busy_end, kind, ref.owner, None)
@@ -249,11 +475,6 @@ def _check_window(start: datetime, end: datetime) -> None:
         raise ValueError("start/end: the busy window must be timezone-aware")
     if end <= start:
         raise ValueError("end: the busy window must end after it starts")
-
-
-def _short(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 # --- Writing bookings ---------------------------------------------------------

@@ -4,6 +4,7 @@ error answers Radicale never gives, a scripted server at the HTTP layer)."""
 from __future__ import annotations
 
 import itertools
+import urllib.error
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -226,3 +227,86 @@ def test_a_hanging_server_times_out(http_server: LoopbackHttp):
     with pytest.raises(ProviderError, match="timed out") as error:
         CalDavProvider(http_server.url, timeout=0.3).busy([ref(f"{http_server.url}/ada/cal/")], *MARCH)
     assert error.value.transient
+
+
+# --- Durations and zones as the ICS rules read them --------------------------------------
+
+@pytest.mark.parametrize(("start", "expected"), [
+    ("DTSTART;TZID=America/New_York:20261031T200000", (utc(2026, 11, 1, 0), utc(2026, 11, 1, 12))),  # falls back
+    ("DTSTART;TZID=Europe/Berlin:20260328T200000", (utc(2026, 3, 28, 19), utc(2026, 3, 29, 7))),  # springs forward
+])
+def test_pt12h_over_a_dst_night_is_twelve_real_hours(radicale: Radicale, start: str, expected: tuple):
+    url = radicale.make_calendar(f"ada/dur{next(_names)}")
+    radicale.put(url, "night", calendar(event("night", start, "DURATION:PT12H")))
+    busy = CalDavProvider(radicale.url, timeout=5).busy([ref(url)], utc(2026, 3, 1), utc(2026, 12, 1))
+    assert [(b.start, b.end) for b in busy] == [expected]
+
+
+def test_zone_names_from_the_server_resolve_or_make_it_unreadable(radicale: Radicale):
+    url = radicale.make_calendar(f"ada/tz{next(_names)}")
+    tz = "W. Europe Standard Time"
+    radicale.put(url, "windows", calendar(event("windows", f"DTSTART;TZID={tz}:20240304T090000",
+                                                f"DTEND;TZID={tz}:20240304T100000")))
+    provider = CalDavProvider(radicale.url, timeout=5)
+    assert [(b.start, b.end) for b in provider.busy([ref(url)], *MARCH)] == [(utc(2024, 3, 4, 8), utc(2024, 3, 4, 9))]
+    radicale.put(url, "garbage", calendar(event("garbage", "DTSTART;TZID=Garbage/Zone:20240305T090000",
+                                                "DTEND;TZID=Garbage/Zone:20240305T100000")))
+    with pytest.raises(ProviderError, match="event 'garbage': unknown time zone 'Garbage/Zone'") as error:
+        provider.busy([ref(url)], *MARCH)
+    assert not error.value.transient
+
+
+@pytest.mark.xfail(strict=True, raises=urllib.error.HTTPError,
+                   reason="Radicale 3.9 refuses RDATE;VALUE=PERIOD events with 400 (docs/calendars.md). "
+                   "Passes once Radicale stores them.")
+def test_radicale_stores_an_rdate_period_event(radicale: Radicale):
+    url = radicale.make_calendar(f"ada/period{next(_names)}")
+    radicale.put(url, "p", calendar(event("p", "DTSTART:20240304T090000Z", "DURATION:PT1H",
+                                          "RDATE;VALUE=PERIOD:20240305T100000Z/PT2H")))
+    busy = CalDavProvider(radicale.url, timeout=5).busy([ref(url)], *MARCH)
+    assert [(b.start, b.end) for b in busy] == [(utc(2024, 3, 4, 9), utc(2024, 3, 4, 10)),
+                                                 (utc(2024, 3, 5, 10), utc(2024, 3, 5, 12))]
+
+
+# --- An answer with failed entries is no answer -------------------------------------------
+
+ONE_EVENT = calendar(event("a", "DTSTART:20240304T090000Z", "DTEND:20240304T100000Z")).replace("\r\n", "\n")
+GOOD_ENTRY = ('<D:response><D:href>/ada/cal/a.ics</D:href><D:propstat><D:prop><D:getetag>"1"</D:getetag>'
+              f'<C:calendar-data>{ONE_EVENT}</C:calendar-data></D:prop><D:status>HTTP/1.1 200 OK</D:status>'
+              '</D:propstat></D:response>')
+
+
+def multistatus(*entries: str) -> str:
+    return ('<?xml version="1.0" encoding="utf-8"?><D:multistatus xmlns:D="DAV:" '
+            f'xmlns:C="urn:ietf:params:xml:ns:caldav">{"".join(entries)}</D:multistatus>')
+
+
+@pytest.mark.parametrize(("entry", "words", "transient"), [
+    ('<D:response><D:href>/ada/cal/gone.ics</D:href><D:status>HTTP/1.1 404 Not Found</D:status></D:response>',
+     "an answer entry has HTTP 404", False),
+    ('<D:response><D:href>/ada/cal/b.ics</D:href><D:status>HTTP/1.1 500 Internal Server Error</D:status>'
+     '</D:response>', "an answer entry has HTTP 500", True),
+    ('<D:response><D:href>/ada/cal/b.ics</D:href><D:propstat><D:prop><D:getetag>"2"</D:getetag></D:prop>'
+     '<D:status>HTTP/1.1 200 OK</D:status></D:propstat><D:propstat><D:prop><C:calendar-data/></D:prop>'
+     '<D:status>HTTP/1.1 500 Internal Server Error</D:status></D:propstat></D:response>',
+     "an answer entry has HTTP 500 for its calendar data", True),
+    ('<D:response><D:href>/ada/cal/b.ics</D:href><D:propstat><D:prop><D:getetag>"2"</D:getetag></D:prop>'
+     '<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>', "an answer entry holds no calendar data",
+     False),
+])
+def test_a_failed_entry_makes_the_calendar_unreadable(http_server: LoopbackHttp, entry: str, words: str,
+                                                      transient: bool):
+    http_server.route("REPORT", "/ada/cal/", Answer(207, multistatus(GOOD_ENTRY, entry),
+                                                    {"Content-Type": "application/xml"}))
+    with pytest.raises(ProviderError) as error:
+        CalDavProvider(http_server.url, timeout=5).busy([ref(f"{http_server.url}/ada/cal/")], *MARCH)
+    assert words in error.value.reason and error.value.transient is transient
+
+
+def test_the_collections_own_entry_is_no_failure(http_server: LoopbackHttp):
+    own = ('<D:response><D:href>/ada/cal/</D:href><D:propstat><D:prop><D:getetag>"c"</D:getetag></D:prop>'
+           '<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>')
+    http_server.route("REPORT", "/ada/cal/", Answer(207, multistatus(own, GOOD_ENTRY),
+                                                    {"Content-Type": "application/xml"}))
+    busy = CalDavProvider(http_server.url, timeout=5).busy([ref(f"{http_server.url}/ada/cal/")], *MARCH)
+    assert [(b.start, b.end) for b in busy] == [(utc(2024, 3, 4, 9), utc(2024, 3, 4, 10))]

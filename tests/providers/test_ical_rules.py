@@ -294,3 +294,129 @@ NIUE = CalendarRef("ada", "ada.ics", owner=OWNER, time_zone="Pacific/Niue")  # U
 ], ids=["all-day +14", "all-day -11", "floating +14", "floating -11"])
 def test_events_whose_local_date_lies_outside_the_utc_window_still_block(ref, lines, window, expected):
     assert spans(calendar(event("edge", *lines)), ref, window) == expected
+
+
+# --- Time zones: resolved, never guessed ------------------------------------------------
+
+NEW_YORKER = CalendarRef("ny", "ny.ics", time_zone="America/New_York")
+
+
+def berlin_nine(tzid: str, *extra: str) -> str:
+    """A 09:00-10:00 meeting on Mon 4 March 2024 (08:00Z in Berlin) in ``tzid``."""
+    return calendar(event("berlin", f"DTSTART;TZID={tzid}:20240304T090000", f"DTEND;TZID={tzid}:20240304T100000"),
+                    *extra)
+
+
+@pytest.mark.parametrize("tzid", [
+    "Europe/Berlin",
+    "W. Europe Standard Time",   # Windows name, through CLDR's mapping
+    "europe/berlin",             # unique when case is ignored
+    " Europe/Berlin",
+])
+def test_a_tzid_resolves_to_its_zone_not_the_owners(tzid: str):
+    assert spans(berlin_nine(f'"{tzid}"' if tzid.startswith(" ") else tzid), NEW_YORKER) == [
+        (utc(2024, 3, 4, 8), utc(2024, 3, 4, 9))]
+
+
+@pytest.mark.parametrize("tzid", [
+    '"(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna"',  # a Windows display name
+    "Garbage/Zone",
+    "/freeassociation.sourceforge.net/Europe/Berlin",  # a vendor prefix without its VTIMEZONE
+    "localtime",  # the host's own zone file is no zone name
+])
+def test_an_unknown_tzid_makes_the_calendar_unreadable_naming_it(tzid: str):
+    with pytest.raises(ProviderError) as error:
+        busy_from_ical(berlin_nine(tzid), NEW_YORKER, *MARCH)
+    assert f"unknown time zone {tzid.strip(chr(34))!r}" in error.value.reason
+    assert "event 'berlin'" in error.value.reason and not error.value.transient
+
+
+def custom_zone(offset: str) -> str:
+    return ("BEGIN:VTIMEZONE\nTZID:Customized Time Zone\nBEGIN:STANDARD\nDTSTART:16010101T000000\n"
+            f"TZOFFSETFROM:{offset}\nTZOFFSETTO:{offset}\nEND:STANDARD\nEND:VTIMEZONE")
+
+
+def test_each_calendar_has_its_own_vtimezone_of_a_name():
+    # Outlook names every custom zone "Customized Time Zone": the second calendar's
+    # must not get the first's rules (icalendar caches them process-wide by TZID).
+    tzid = '"Customized Time Zone"'
+    plus_five = calendar(event("a", f"DTSTART;TZID={tzid}:20240304T090000", f"DTEND;TZID={tzid}:20240304T100000"),
+                         header=custom_zone("+0500"))
+    minus_three = calendar(event("b", f"DTSTART;TZID={tzid}:20240304T090000", f"DTEND;TZID={tzid}:20240304T100000"),
+                           header=custom_zone("-0300"))
+    assert spans(plus_five) == [(utc(2024, 3, 4, 4), utc(2024, 3, 4, 5))]
+    assert spans(minus_three) == [(utc(2024, 3, 4, 12), utc(2024, 3, 4, 13))]
+
+
+def test_a_known_zone_name_wins_over_a_damaged_vtimezone_of_that_name():
+    # Radicale stores icalendar's America/New_York VTIMEZONE with one value per RDATE
+    # list: read literally, New York would keep EST (UTC-5) all summer.
+    damaged = ("BEGIN:VTIMEZONE\nTZID:America/New_York\nBEGIN:STANDARD\nDTSTART:19700101T000000\n"
+               "TZOFFSETFROM:-0500\nTZOFFSETTO:-0500\nEND:STANDARD\nEND:VTIMEZONE")
+    text = calendar(event("summer", "DTSTART;TZID=America/New_York:20240704T090000",
+                          "DTEND;TZID=America/New_York:20240704T100000"), header=damaged)
+    assert spans(text, window=(utc(2024, 7, 1), utc(2024, 8, 1))) == [(utc(2024, 7, 4, 13), utc(2024, 7, 4, 14))]
+
+
+def test_x_wr_timezone_is_resolved_like_a_tzid():
+    series = event("w", "DTSTART:20240325T080000Z", "DTEND:20240325T090000Z", "RRULE:FREQ=WEEKLY;COUNT=2")
+    windows = calendar(series, header="X-WR-TIMEZONE:W. Europe Standard Time")
+    assert [s for s, _ in spans(windows, window=(utc(2024, 3, 1), utc(2024, 4, 30)))] == [
+        utc(2024, 3, 25, 8), utc(2024, 4, 1, 7)]
+    with pytest.raises(ProviderError, match="X-WR-TIMEZONE: unknown time zone 'Mars/Olympus'"):
+        busy_from_ical(calendar(series, header="X-WR-TIMEZONE:Mars/Olympus"), REF, *MARCH)
+
+
+# --- Broken events: unreadable, named, never quoted ---------------------------------------
+
+SECRET = "SUMMARY:Salary review with Jane"
+
+
+@pytest.mark.parametrize(("lines", "problem"), [
+    (("DTSTART:20240304T100000Z", "DTEND:20240304T090000Z"), "ends before it starts"),
+    (("DTSTART;VALUE=DATE:20240305", "DTEND;VALUE=DATE:20240304"), "ends before it starts"),
+    (("DTSTART:20240304T100000Z", "DURATION:-PT1H"), "negative DURATION"),
+    (("DTSTART;VALUE=DATE:20240304T090000Z", "DTEND;VALUE=DATE:20240305"), "DTSTART has VALUE=DATE but a time"),
+    (("DTSTART:20240304T090000Z", "DTEND:2024-03-04 10:00"), "DTEND is not a valid date or date-time"),
+    (("DTSTART:20240304T090000Z", "DURATION:one hour"), "DURATION is not a valid"),
+    (("DTSTART:20240304T090000Z", "DURATION:PT1H", "EXDATE:tomorrow"), "EXDATE is not a valid"),
+    (("DTSTART:20240304T090000Z", "DURATION:PT1H", "RDATE;VALUE=PERIOD:20240305T100000Z/20240305T090000Z"),
+     "RDATE period that ends before it starts"),
+    (("DTSTART:20240304T090000Z", "DURATION:PT1H", "RRULE:FREQ=SOMETIMES"), "recurrence cannot be expanded"),
+])
+def test_a_broken_event_makes_the_calendar_unreadable_naming_event_and_problem(lines: tuple[str, ...],
+                                                                                problem: str):
+    text = calendar(event("fine", *ONE_HOUR), event("broken-1", *lines, SECRET))
+    with pytest.raises(ProviderError) as error:
+        busy_from_ical(text, REF, *MARCH)
+    assert error.value.reason.startswith("event 'broken-1': ") and problem in error.value.reason
+    assert "Salary" not in error.value.reason and "2024" not in error.value.reason  # no content
+    assert not error.value.transient
+
+
+def test_a_broken_event_without_uid_is_named_by_its_position():
+    text = calendar(event("fine", *ONE_HOUR)).replace(
+        "END:VCALENDAR", "BEGIN:VEVENT\r\nDTSTART:20240304T100000Z\r\nDTEND:20240304T090000Z\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR")
+    with pytest.raises(ProviderError, match=r"event #2 \(no UID\): ends before it starts"):
+        busy_from_ical(text, REF, *MARCH)
+
+
+def test_a_broken_override_breaks_the_calendar_too():
+    series = event("s", "DTSTART:20240304T090000Z", "DTEND:20240304T100000Z", "RRULE:FREQ=DAILY;COUNT=3")
+    override = event("s", "RECURRENCE-ID:20240305T090000Z", "DTSTART:20240305T120000Z", "DTEND:20240305T110000Z")
+    with pytest.raises(ProviderError, match="event 's': ends before it starts"):
+        busy_from_ical(calendar(series, override), REF, *MARCH)
+
+
+def test_a_date_with_a_tzid_is_still_a_day():
+    # RFC 5545 (3.2.19): a TZID does not apply to a DATE; icalendar would make it midnight in that zone.
+    text = calendar(event("day", "DTSTART;TZID=Asia/Tokyo;VALUE=DATE:20240304",
+                          "DTEND;TZID=Asia/Tokyo;VALUE=DATE:20240305"))
+    assert spans(text, NEW_YORKER) == [(utc(2024, 3, 4, 5), utc(2024, 3, 5, 5))]  # New York's 4 March
+
+
+def test_text_that_is_not_icalendar_is_refused_without_quoting_it():
+    with pytest.raises(ProviderError) as error:
+        busy_from_ical("BEGIN:VCALENDAR\r\nSUMMARY Salary review\r\nEND:VCALENDAR\r\n", REF, *MARCH)
+    assert "Salary" not in error.value.reason
