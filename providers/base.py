@@ -44,7 +44,12 @@ class CalendarRef:
 @dataclass(frozen=True)
 class EventSpec:
     """A meeting to put on a calendar. ``uid`` is stable per booking, so a retry
-    of ``create_event`` replaces rather than duplicates."""
+    of ``create_event`` replaces rather than duplicates.
+
+    ``customer_emails`` are the attendees Convene itself sends the invitation
+    to (its iCalendar email, under ``uid``): a source that would mail the
+    attendees of the events it creates leaves them out, so nobody gets two.
+    """
 
     uid: str
     title: str
@@ -53,6 +58,7 @@ class EventSpec:
     time_zone: str = "UTC"
     organizer_email: str = ""
     attendee_emails: tuple[str, ...] = ()
+    customer_emails: tuple[str, ...] = ()
     location: str = ""
     description: str = ""
     extra: dict[str, str] = field(default_factory=dict)

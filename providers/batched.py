@@ -10,6 +10,10 @@ Google (``freebusy.query``), Microsoft Graph (``getSchedule``) and Exchange
           -> _detailed: its events (a ``ProviderError`` fails that calendar alone)
       -> the intervals of every calendar read, the ``ProviderError`` of each one not read
 
+Graph's ``availabilityView`` and EWS's ``MergedFreeBusy`` are one more shared
+shape: a string of one digit per interval from the window's start
+(``busy_from_digits``).
+
 A calendar that failed contributes no interval, even if part of it was read
 before the failure (a partial calendar would look free where it is not).
 ``busy`` raises the error of the first calendar, in the caller's order, that
@@ -20,13 +24,14 @@ requests, the answer's format and how its errors map to ``ProviderError``.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
-from datetime import datetime
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 from providers.base import CalendarProvider, CalendarRef, ProviderError
-from solver.domain import BusyInterval
+from solver.domain import BusyInterval, BusyKind
 
-__all__ = ["BatchedProvider", "BusyEach", "each_failed"]
+__all__ = ["BatchedProvider", "BusyEach", "busy_from_digits", "each_failed"]
 
 # The intervals read, and the error of each calendar that could not be read (by resource id).
 BusyEach = tuple[list[BusyInterval], dict[str, ProviderError]]
@@ -77,3 +82,30 @@ class BatchedProvider(CalendarProvider):
 def each_failed(refs: Sequence[CalendarRef], error: ProviderError) -> dict[str, ProviderError]:
     """A request for all of ``refs`` failed: ``error`` said of each calendar."""
     return {r.resource_id: error.for_resource(r.resource_id) for r in refs}
+
+
+def busy_from_digits(digits: str, kinds: Mapping[str, BusyKind | None], minutes: int, ref: CalendarRef,
+                     start: datetime, end: datetime) -> list[BusyInterval]:
+    """A merged free/busy string (one digit per ``minutes`` from ``start``) as intervals.
+
+    ``kinds`` maps each digit to how it blocks (None: free); a digit it does
+    not name blocks. Runs of one kind become one interval. The part of
+    ``[start, end)`` the string does not cover has no data, so it blocks too.
+    """
+    step = timedelta(minutes=minutes)
+    wanted = math.ceil((end - start) / step)
+    digits = digits[:wanted].ljust(wanted, "?")  # "?" is no digit of any source: it blocks
+
+    def kind_of(digit: str) -> BusyKind | None:
+        return kinds.get(digit, BusyKind.BUSY)
+
+    busy: list[BusyInterval] = []
+    run = 0
+    for i in range(1, len(digits) + 1):
+        if i < len(digits) and kind_of(digits[i]) == kind_of(digits[run]):
+            continue
+        kind = kind_of(digits[run])
+        if kind is not None:
+            busy.append(BusyInterval(ref.resource_id, start + run * step, min(end, start + i * step), kind, ref.owner))
+        run = i
+    return busy

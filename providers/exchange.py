@@ -9,8 +9,21 @@
   Exchange expands recurrences) gives each event with its details.
 - Busy types: ``Busy`` and ``NoData`` block (no data is not "free"),
   ``Tentative`` is tentative, ``OOF`` out-of-office, ``Free`` and
-  ``WorkingElsewhere`` block nothing; in the calendar view cancelled items and
-  the owner's declines block nothing too. All-day items lie on the owner's day.
+  ``WorkingElsewhere`` block nothing, a type EWS may add later blocks; in the
+  calendar view cancelled items and the owner's declines block nothing too.
+- Every free/busy answer shape EWS documents is read: the event list of a
+  ``Detailed``, ``FreeBusy`` or ``*Merged`` view; a ``MergedOnly`` view
+  (distribution lists, cross-forest or public-folder free/busy: a string with
+  one digit per 15 minutes from the window's start, the part it does not
+  cover counting as no data); a ``None`` view (nothing shared) makes that
+  mailbox unreadable, and so does a shape not understood, never free.
+- All-day items lie on the owner's days (``CalendarRef.time_zone``): EWS
+  gives them as midnights in the zone they were made in, and each is moved to
+  the owner's nearest midnight (exact when made in the owner's zone, right for
+  zones up to 12 hours apart). The all-day flag is read as its MAPI property
+  (PidLidAppointmentSubType): asked for as ``IsAllDayEvent``, exchangelib
+  turns the times into dates in the host machine's zone when the answer has
+  no StartTimeZone, so the day would depend on where Convene runs.
 - Bookings: a ``CalendarItem`` with the booking uid as its UID (a retry finds
   it in the booking's own time range and updates it), no invitations sent by
   Exchange; cancelling deletes it by item id.
@@ -23,11 +36,12 @@ request headers; a filter on it blanks Authorization and cookies, and no
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import urllib.parse
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,6 +58,7 @@ from exchangelib import (
     Credentials,
     EWSDateTime,
     EWSTimeZone,
+    ExtendedProperty,
     FailFast,
     Version,
 )
@@ -53,8 +68,9 @@ from exchangelib.properties import Attendee, Mailbox
 from exchangelib.protocol import Protocol
 
 from providers.base import CalendarRef, EventSpec, ProviderError
-from providers.batched import BatchedProvider, BusyEach, each_failed
+from providers.batched import BatchedProvider, BusyEach, busy_from_digits, each_failed
 from providers.ical import owner_zone
+from providers.zones import nearest_midnight
 from solver.domain import BusyInterval, BusyKind, EventDetails
 
 __all__ = ["ExchangeProvider"]
@@ -66,8 +82,16 @@ _BUSY_TYPE: dict[str, BusyKind | None] = {
 }
 _PERMANENT_CODES = ("ErrorMailRecipientNotFound", "ErrorAccessDenied", "ErrorNonExistentMailbox",
                     "ErrorFreeBusyGenerationFailed", "ErrorProxyRequestNotAllowed", "ErrorItemNotFound")
-_VIEW_FIELDS = ("id", "subject", "location", "start", "end", "is_all_day", "is_cancelled",
+_ALL_DAY = "convene_all_day"
+_VIEW_FIELDS = ("id", "subject", "location", "start", "end", _ALL_DAY, "is_cancelled",
                 "legacy_free_busy_status", "my_response_type")
+# The digits of a MergedFreeBusy string (EWS's LegacyFreeBusyType order); another digit blocks.
+_MERGED_KIND: dict[str, BusyKind | None] = {
+    "0": None, "1": BusyKind.TENTATIVE, "2": BusyKind.BUSY, "3": BusyKind.OUT_OF_OFFICE, "4": BusyKind.BUSY,
+    "5": None,
+}
+MERGED_MINUTES = 15
+_EVENT_VIEWS = ("Detailed", "FreeBusy", "DetailedMerged", "FreeBusyMerged")
 _UTC = EWSTimeZone("UTC")
 
 
@@ -90,6 +114,18 @@ class _RedactSecrets(logging.Filter):
 
 for _name in ("exchangelib", "exchangelib.util", "exchangelib.protocol"):
     logging.getLogger(_name).addFilter(_RedactSecrets())
+
+
+class _AllDayFlag(ExtendedProperty):  # type: ignore[misc]  # exchangelib is untyped
+    """PidLidAppointmentSubType ([MS-OXPROPS]), the property behind EWS's IsAllDayEvent (module docstring)."""
+
+    distinguished_property_set_id = "Appointment"
+    property_id = 0x8215
+    property_type = "Boolean"
+
+
+with contextlib.suppress(ValueError):  # registered once per process (a re-import finds it there)
+    CalendarItem.register(_ALL_DAY, _AllDayFlag)
 
 
 class ExchangeProvider(BatchedProvider):
@@ -147,11 +183,10 @@ class ExchangeProvider(BatchedProvider):
             elif isinstance(view, Exception):
                 errors[ref.resource_id] = _ews_error(ref.resource_id, "GetUserAvailability", view, self.timeout)
             else:
-                for event in view.calendar_events or []:
-                    kind = _BUSY_TYPE.get(str(event.busy_type).lower(), BusyKind.BUSY)
-                    event_start, event_end = _utc(event.start), _utc(event.end)
-                    if kind is not None and event_end > event_start:
-                        busy.append(BusyInterval(ref.resource_id, event_start, event_end, kind, ref.owner))
+                try:
+                    busy.extend(_view_busy(view, ref, start, end))
+                except ProviderError as exc:
+                    errors[ref.resource_id] = exc
         return busy, errors
 
     def _detailed(self, ref: CalendarRef, start: datetime, end: datetime) -> list[BusyInterval]:
@@ -232,6 +267,31 @@ class ExchangeProvider(BatchedProvider):
             return account
 
 
+def _view_busy(view: Any, ref: CalendarRef, start: datetime, end: datetime) -> list[BusyInterval]:
+    """One mailbox's FreeBusyView as intervals, by its shape (module docstring)."""
+    shape = str(view.view_type or "")
+    if shape in _EVENT_VIEWS:
+        busy = []
+        for event in view.calendar_events or []:
+            kind = _BUSY_TYPE.get(str(event.busy_type).lower(), BusyKind.BUSY)
+            if event.start is None or event.end is None:
+                raise ProviderError(ref.resource_id, "GetUserAvailability: an event without its times",
+                                    transient=False)
+            event_start, event_end = _utc(event.start), _utc(event.end)
+            if kind is not None and event_end > event_start:
+                busy.append(BusyInterval(ref.resource_id, event_start, event_end, kind, ref.owner))
+        return busy
+    if shape == "MergedOnly":
+        if not view.merged:
+            raise ProviderError(ref.resource_id, "GetUserAvailability: a MergedOnly view without its "
+                                "MergedFreeBusy", transient=False)
+        return busy_from_digits(str(view.merged or ""), _MERGED_KIND, MERGED_MINUTES, ref, start, end)
+    if shape == "None":
+        raise ProviderError(ref.resource_id, "GetUserAvailability: no free/busy shared (view None)",
+                            transient=False)
+    raise ProviderError(ref.resource_id, f"GetUserAvailability: unexpected view {shape[:40]!r}", transient=False)
+
+
 def _item_interval(item: Any, ref: CalendarRef, zone: ZoneInfo) -> BusyInterval | None:
     """One calendar-view item as a blocking interval, or None when it blocks nothing."""
     if item.is_cancelled or str(item.my_response_type or "").lower() == "decline":
@@ -241,11 +301,8 @@ def _item_interval(item: Any, ref: CalendarRef, zone: ZoneInfo) -> BusyInterval 
         return None
     if kind == BusyKind.BUSY and str(item.my_response_type or "").lower() == "tentative":
         kind = BusyKind.TENTATIVE
-    if item.is_all_day:
-        # exchangelib gives all-day items as dates with an inclusive end date.
-        inclusive_end = not isinstance(item.end, datetime)
-        start = _owners_day(item.start, zone)
-        end = _owners_day(item.end, zone) + (timedelta(days=1) if inclusive_end else timedelta(0))
+    if getattr(item, _ALL_DAY, None):
+        start, end = nearest_midnight(item.start, zone), nearest_midnight(item.end, zone)
     else:
         start, end = _utc(item.start), _utc(item.end)
     if end <= start:
@@ -283,9 +340,3 @@ def _ews(moment: datetime) -> EWSDateTime:
 
 def _utc(moment: datetime) -> datetime:
     return datetime.fromtimestamp(moment.timestamp(), UTC)
-
-
-def _owners_day(value: date | datetime, zone: ZoneInfo) -> datetime:
-    day = value.date() if isinstance(value, datetime) else value
-    return datetime.combine(day, time(), zone).astimezone(UTC)
-

@@ -9,7 +9,10 @@
   working-location events and the owner's declines block nothing;
   ``outOfOffice`` events are out-of-office; the owner's tentative reply is
   tentative. The owner is the attendee Google marks ``self`` (or whose email
-  is ``CalendarRef.owner``).
+  is ``CalendarRef.owner``). A ``dateTime`` without an offset is read in its
+  ``timeZone`` (``providers.zones``); a zone no rule resolves makes the
+  calendar unreadable, naming it. All-day events (``date``) lie on the
+  owner's day.
 - Bookings: ``events.insert`` with an id derived from the booking uid (so a
   retry hits 409 and becomes an update), ``events.delete`` to cancel; Google
   sends no invitations (``sendUpdates=none``): the engine sends its own.
@@ -46,6 +49,7 @@ from providers.base import CalendarRef, EventSpec, ProviderError
 from providers.batched import BatchedProvider, BusyEach, each_failed
 from providers.http_status import error_for_status, retry_after_seconds
 from providers.ical import owner_zone
+from providers.zones import UnknownZone, iana_zone
 from solver.domain import BusyInterval, BusyKind, EventDetails
 
 __all__ = ["SCOPES", "GoogleProvider", "load_credentials"]
@@ -132,11 +136,14 @@ class GoogleProvider(BatchedProvider):
                                                         transient=reason not in _PERMANENT_CALENDAR_ERRORS)
                 continue
             try:
-                for period in entry.get("busy", []):
+                periods = entry.get("busy", [])
+                if not isinstance(periods, list):
+                    raise TypeError("busy is not a list")
+                for period in periods:
                     b_start, b_end = _instant(period["start"]), _instant(period["end"])
                     if b_end > b_start:
                         busy.append(BusyInterval(ref.resource_id, b_start, b_end, BusyKind.BUSY, ref.owner))
-            except (KeyError, ValueError, TypeError):
+            except (KeyError, ValueError, TypeError, AttributeError):
                 errors[ref.resource_id] = ProviderError(ref.resource_id, "freebusy: unreadable busy period",
                                                         transient=False)
         return busy, errors
@@ -272,6 +279,8 @@ def _event_interval(item: dict[str, Any], ref: CalendarRef, zone: ZoneInfo, owne
     try:
         start = _event_time(item["start"], zone)
         end = _event_time(item["end"], zone)
+    except UnknownZone as exc:
+        raise ProviderError(ref.resource_id, f"events.list: {exc}", transient=False) from None
     except (KeyError, ValueError, TypeError):
         raise ProviderError(ref.resource_id, "events.list: event with unreadable times", transient=False) from None
     if end <= start:
@@ -282,16 +291,19 @@ def _event_interval(item: dict[str, Any], ref: CalendarRef, zone: ZoneInfo, owne
 
 
 def _event_time(value: dict[str, str], zone: ZoneInfo) -> datetime:
-    """``{"dateTime": ...}`` as UTC; ``{"date": ...}`` (all-day) as midnight in the owner's zone."""
+    """``{"dateTime": ...}`` as UTC (without an offset: in its ``timeZone``); ``{"date": ...}``
+    (all-day) as midnight in the owner's zone."""
     if "dateTime" in value:
-        return _instant(value["dateTime"])
+        return _instant(value["dateTime"], value.get("timeZone", ""))
     return datetime.combine(date.fromisoformat(value["date"]), time(), zone).astimezone(UTC)
 
 
-def _instant(text: str) -> datetime:
+def _instant(text: str, zone_name: str = "") -> datetime:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
-        raise ValueError("a time without offset")
+        if not zone_name:
+            raise ValueError("a time without offset or zone")
+        moment = moment.replace(tzinfo=iana_zone(zone_name))
     return moment.astimezone(UTC)
 
 

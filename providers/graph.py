@@ -6,16 +6,30 @@ calendar) or ``mailbox/calendar-id`` for another calendar of that mailbox.
 - Free/busy-level calendars (``details_allowed=False``) are read with
   ``getSchedule``, 20 mailboxes and at most 42 days per request (Graph's
   limits); a mailbox whose entry carries an ``error`` fails alone. Only the
-  default calendar of a mailbox has a schedule.
+  default calendar of a mailbox has a schedule. An entry's ``scheduleItems``
+  are read when it has some, else its ``availabilityView`` (one digit per 15
+  minutes: 0 free, 1 tentative, 2 busy, 3 out of office, 4 working
+  elsewhere; another digit, or time the view does not cover, blocks); an
+  entry with neither is unreadable, never free. A status Graph may add later
+  blocks.
 - Detailed calendars are read with ``calendarView`` (Graph expands
   recurrences), following ``@odata.nextLink`` pages. ``showAs`` decides the
   kind: ``oof`` out-of-office, ``tentative`` tentative, ``busy``/``unknown``
   busy, ``free`` and ``workingElsewhere`` block nothing; cancelled events and
   the owner's declines block nothing; an owner's tentative acceptance is
-  tentative. All-day events are placed on the owner's day
-  (``CalendarRef.time_zone``).
+  tentative. All-day events are placed on the owner's days
+  (``CalendarRef.time_zone``): Graph sends them as midnight to midnight,
+  either in the zone they were made in (calendarView) or converted to the
+  zone asked for (getSchedule); a midnight of its own zone is read as that
+  day, any other instant moves to the owner's nearest midnight.
+- A ``timeZone`` is resolved by ``providers.zones`` (IANA or Windows names);
+  one that is neither makes the calendar unreadable, naming it.
 - Bookings: ``POST events`` with the booking uid as ``transactionId`` (Graph
-  drops a retried duplicate), ``DELETE events/{id}`` to cancel.
+  drops a retried duplicate), ``DELETE events/{id}`` to cancel. Outlook
+  mails every attendee of an event it creates (and a cancellation when it is
+  deleted): the customers, who get Convene's own iCalendar invitation, are
+  left out of the attendees, so each person gets one invitation per change
+  (the panel Outlook's, the customers Convene's, under the booking's UID).
 
 Tokens come from ``token_provider`` (a callable returning a bearer token);
 ``msal_token_provider`` builds one for an app registration with msal.
@@ -37,9 +51,10 @@ from zoneinfo import ZoneInfo
 import requests
 
 from providers.base import CalendarRef, EventSpec, ProviderError
-from providers.batched import BatchedProvider, BusyEach, each_failed
+from providers.batched import BatchedProvider, BusyEach, busy_from_digits, each_failed
 from providers.http_status import error_for_status
 from providers.ical import owner_zone
+from providers.zones import UnknownZone, iana_zone, nearest_midnight
 from solver.domain import BusyInterval, BusyKind, EventDetails
 
 __all__ = ["GraphProvider", "msal_token_provider"]
@@ -51,6 +66,11 @@ _VIEW_FIELDS = "id,subject,location,start,end,showAs,isCancelled,isAllDay,respon
 _SHOW_AS: dict[str, BusyKind | None] = {
     "busy": BusyKind.BUSY, "unknown": BusyKind.BUSY, "tentative": BusyKind.TENTATIVE,
     "oof": BusyKind.OUT_OF_OFFICE, "free": None, "workingelsewhere": None,
+}
+VIEW_MINUTES = 15
+# availabilityView's digits (scheduleInformation): free, tentative, busy, out of office, working elsewhere.
+_VIEW_KIND: dict[str, BusyKind | None] = {
+    "0": None, "1": BusyKind.TENTATIVE, "2": BusyKind.BUSY, "3": BusyKind.OUT_OF_OFFICE, "4": None,
 }
 
 TokenProvider = Callable[[], str]
@@ -128,7 +148,7 @@ class GraphProvider(BatchedProvider):
         piece_start = start
         while piece_start < end:
             piece_end = min(end, piece_start + SCHEDULE_SPAN - timedelta(minutes=1))
-            body = {"schedules": mailboxes, "availabilityViewInterval": 15,
+            body = {"schedules": mailboxes, "availabilityViewInterval": VIEW_MINUTES,
                     "startTime": {"dateTime": _graph_time(piece_start), "timeZone": "UTC"},
                     "endTime": {"dateTime": _graph_time(piece_end), "timeZone": "UTC"}}
             try:
@@ -146,10 +166,25 @@ class GraphProvider(BatchedProvider):
                     errors.setdefault(ref.resource_id, ProviderError(ref.resource_id, f"getSchedule: {code}",
                                                                      transient=False))
                 else:
-                    busy.extend(self._schedule_items(ref, entry.get("scheduleItems", []), errors))
+                    busy.extend(self._schedule_entry(ref, entry, piece_start, piece_end, errors))
             piece_start = piece_end
         # An item spanning two pieces comes back twice.
         return list(dict.fromkeys(busy)), errors
+
+    def _schedule_entry(self, ref: CalendarRef, entry: dict[str, Any], start: datetime, end: datetime,
+                        errors: dict[str, ProviderError]) -> list[BusyInterval]:
+        """One mailbox's scheduleInformation: its items, else its availabilityView (module docstring)."""
+        items = entry.get("scheduleItems")
+        view = entry.get("availabilityView")
+        if items and isinstance(items, list):
+            return self._schedule_items(ref, items, errors)
+        if isinstance(view, str) and view:
+            return busy_from_digits(view, _VIEW_KIND, VIEW_MINUTES, ref, start, end)
+        if isinstance(items, list):
+            return []  # no items and no view to say otherwise: a free piece
+        errors[ref.resource_id] = ProviderError(ref.resource_id, "getSchedule: an entry with neither "
+                                                "scheduleItems nor availabilityView", transient=False)
+        return []
 
     def _schedule_items(self, ref: CalendarRef, items: list[dict[str, Any]],
                         errors: dict[str, ProviderError]) -> list[BusyInterval]:
@@ -160,7 +195,10 @@ class GraphProvider(BatchedProvider):
                 continue
             try:
                 item_start, item_end = _graph_instant(item["start"]), _graph_instant(item["end"])
-            except (KeyError, ValueError, TypeError):
+            except UnknownZone as exc:
+                errors[ref.resource_id] = ProviderError(ref.resource_id, f"getSchedule: {exc}", transient=False)
+                return []
+            except (KeyError, ValueError, TypeError, AttributeError):
                 errors[ref.resource_id] = ProviderError(ref.resource_id, "getSchedule: unreadable schedule item",
                                                         transient=False)
                 return []
@@ -198,7 +236,8 @@ class GraphProvider(BatchedProvider):
             "end": {"dateTime": _graph_time(event.end), "timeZone": "UTC"},
             "showAs": "busy",
             "transactionId": event.uid,
-            "attendees": [{"emailAddress": {"address": e}, "type": "required"} for e in event.attendee_emails],
+            # Not the customers: Outlook would mail them its own invitation beside Convene's (module docstring).
+            "attendees": [{"emailAddress": {"address": e}, "type": "required"} for e in _panel(event)],
         }
         if event.location:
             body["location"] = {"displayName": event.location}
@@ -285,12 +324,12 @@ def _event_interval(item: dict[str, Any], ref: CalendarRef, zone: ZoneInfo) -> B
     if kind == BusyKind.BUSY and response == "tentativelyaccepted":
         kind = BusyKind.TENTATIVE
     try:
+        start, end = _graph_instant(item["start"]), _graph_instant(item["end"])
         if item.get("isAllDay"):
-            start = _on_owners_day(item["start"]["dateTime"], zone)
-            end = _on_owners_day(item["end"]["dateTime"], zone)
-        else:
-            start, end = _graph_instant(item["start"]), _graph_instant(item["end"])
-    except (KeyError, ValueError, TypeError):
+            start, end = _on_owners_day(item["start"], start, zone), _on_owners_day(item["end"], end, zone)
+    except UnknownZone as exc:
+        raise ProviderError(ref.resource_id, f"calendarView: {exc}", transient=False) from None
+    except (KeyError, ValueError, TypeError, AttributeError):
         raise ProviderError(ref.resource_id, "calendarView: event with unreadable times", transient=False) from None
     if end <= start:
         return None
@@ -313,17 +352,35 @@ def _graph_error_code(response: requests.Response) -> str:
 
 
 def _graph_instant(value: dict[str, str]) -> datetime:
-    """Graph's ``{"dateTime": "2024-03-04T09:00:00.0000000", "timeZone": "UTC"}`` as a UTC instant."""
-    zone = value.get("timeZone", "UTC")
+    """Graph's ``{"dateTime": "2024-03-04T09:00:00.0000000", "timeZone": "UTC"}`` as a UTC instant.
+
+    Raises ``UnknownZone`` for a ``timeZone`` that is no IANA or Windows name.
+    """
+    return _graph_local(value).astimezone(UTC)
+
+
+def _graph_local(value: dict[str, str]) -> datetime:
+    """The ``dateTime`` in its own ``timeZone``."""
     moment = _parse_graph_datetime(value["dateTime"])
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC if zone in ("UTC", "") else ZoneInfo(zone))
-    return moment.astimezone(UTC)
+        name = value.get("timeZone") or "UTC"
+        moment = moment.replace(tzinfo=UTC if name == "UTC" else iana_zone(name))
+    return moment
 
 
-def _on_owners_day(text: str, zone: ZoneInfo) -> datetime:
-    day = _parse_graph_datetime(text).date()
-    return datetime.combine(day, time(), zone).astimezone(UTC)
+def _on_owners_day(value: dict[str, str], instant: datetime, zone: ZoneInfo) -> datetime:
+    """An all-day event's bound on the owner's day (module docstring): a midnight of its own zone
+    is that day; another instant moves to the owner's nearest midnight."""
+    local = _graph_local(value)
+    if local.time() == time():
+        return datetime.combine(local.date(), time(), zone).astimezone(UTC)
+    return nearest_midnight(instant, zone)
+
+
+def _panel(event: EventSpec) -> list[str]:
+    """The attendees Outlook may invite: everyone but the customers."""
+    customers = {e.lower() for e in event.customer_emails}
+    return [e for e in event.attendee_emails if e.lower() not in customers]
 
 
 def _parse_graph_datetime(text: str) -> datetime:

@@ -11,9 +11,13 @@ feed's ETag / Last-Modified, revalidated with a conditional GET), so a busy
 query over an unchanged calendar costs only the recurrence expansion.
 
 Bookings are written to the organizer's file by atomic replace (a temporary
-file in the same folder, then ``os.replace``), idempotent by UID. Writers are
-serialized per file within this process; two processes writing one file may
-lose an update, so give each process its own files (or use CalDAV).
+file in the same folder, then ``os.replace``), idempotent by UID. Only the
+lines of the booking's own VEVENT are written: every other line of the file
+stays as it was (order, folding, line breaks, VTIMEZONEs), the event's times
+are in UTC (so it needs no VTIMEZONE), and cancelling removes exactly those
+lines again. Writers are serialized per file within this process; two
+processes writing one file may lose an update, so give each process its own
+files (or use CalDAV).
 
 Feed URLs often carry a secret token (private calendar addresses), so error
 messages name only the scheme and host.
@@ -40,7 +44,7 @@ import icalendar
 
 from providers.base import CalendarProvider, CalendarRef, EventSpec, ProviderError
 from providers.http_status import error_for_status, safe_url
-from providers.ical import add_event, busy_from_ical, new_calendar, parse_calendars, remove_event
+from providers.ical import busy_from_ical, parse_calendars, put_event_in_file, remove_event_from_file
 from solver.domain import BusyInterval
 
 __all__ = ["IcsProvider", "busy_from_ical"]
@@ -179,12 +183,13 @@ class IcsProvider(CalendarProvider):
     def create_event(self, calendar: CalendarRef, event: EventSpec) -> str:
         path = self._booking_file(calendar, event.uid)
         with self._write_lock(path):
-            ics = self._read_for_write(calendar, path)
+            data = self._read_for_write(calendar, path)
             try:
-                add_event(ics, event)
+                written = put_event_in_file(data, event)
             except ValueError as exc:
-                raise ProviderError(calendar.resource_id, str(exc), transient=False) from exc
-            _atomic_write(calendar.resource_id, path, ics.to_ical())
+                raise ProviderError(calendar.resource_id, f"{path.name}: {exc}" if data else str(exc),
+                                    transient=False) from exc
+            _atomic_write(calendar.resource_id, path, written)
         return event.uid
 
     def cancel_event(self, calendar: CalendarRef, event_id: str) -> None:
@@ -197,9 +202,12 @@ class IcsProvider(CalendarProvider):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                 return
-            ics = self._read_for_write(calendar, path)
-            if remove_event(ics, event_id):
-                _atomic_write(calendar.resource_id, path, ics.to_ical())
+            try:
+                kept = remove_event_from_file(self._read_for_write(calendar, path), event_id)
+            except ValueError as exc:
+                raise ProviderError(calendar.resource_id, f"{path.name}: {exc}", transient=False) from exc
+            if kept is not None:
+                _atomic_write(calendar.resource_id, path, kept)
 
     def _booking_file(self, calendar: CalendarRef, uid: str) -> Path:
         source = calendar.calendar_id.strip()
@@ -216,20 +224,15 @@ class IcsProvider(CalendarProvider):
                                 transient=False)
         return path
 
-    def _read_for_write(self, calendar: CalendarRef, path: Path) -> icalendar.Calendar:
-        """A fresh parse of ``path`` (never the shared cached one, which readers use)."""
+    def _read_for_write(self, calendar: CalendarRef, path: Path) -> bytes:
+        """The file's bytes as they are now (b"" when there is none yet)."""
         try:
-            data = path.read_bytes()
+            return path.read_bytes()
         except FileNotFoundError:
-            return new_calendar()
+            return b""
         except OSError as exc:
             raise ProviderError(calendar.resource_id, f"calendar file unreadable: {path} ({exc.strerror})",
                                 transient=False) from exc
-        calendars = parse_calendars(data, calendar.resource_id)
-        if len(calendars) != 1:
-            raise ProviderError(calendar.resource_id, f"{path} holds {len(calendars)} VCALENDARs; "
-                                "bookings need a file with exactly one", transient=False)
-        return calendars[0]
 
     def _write_lock(self, path: Path) -> threading.Lock:
         with self._write_locks_lock:

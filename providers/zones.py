@@ -34,12 +34,13 @@ import functools
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 from icalendar.timezone.windows_to_olson import version as WINDOWS_ZONES_VERSION
 
-__all__ = ["WINDOWS_ZONES_VERSION", "UnknownZone", "iana_zone", "known_zone", "quoted", "resolve_zone"]
+__all__ = ["WINDOWS_ZONES_VERSION", "UnknownZone", "iana_zone", "known_zone", "nearest_midnight", "quoted",
+           "resolve_zone"]
 
 # Files of the system's zoneinfo folder that are not zones of the database: the
 # host's own setting ("localtime") must never be what a calendar's name means.
@@ -90,6 +91,19 @@ def iana_zone(name: str) -> zoneinfo.ZoneInfo:
     if not isinstance(zone, zoneinfo.ZoneInfo):  # pragma: no cover - every rule without local zones gives one
         raise UnknownZone(name)
     return zone
+
+
+def nearest_midnight(moment: datetime, zone: tzinfo) -> datetime:
+    """The midnight of ``zone`` nearest to ``moment`` (ties: the later), in UTC.
+
+    Graph and EWS give an all-day event as midnights of the zone it was made
+    in; this puts them on the owner's days: exact when it was made in the
+    owner's zone, the right day for zones up to 12 hours apart.
+    """
+    local = moment.astimezone(zone)
+    before = datetime.combine(local.date(), time(), zone)
+    after = datetime.combine(local.date() + timedelta(days=1), time(), zone)
+    return (before if moment - before < after - moment else after).astimezone(UTC)
 
 
 def known_zone(name: str) -> zoneinfo.ZoneInfo | None:

@@ -40,13 +40,19 @@ SERVER_TIME_ZONES = envelope(
     '</m:ResponseMessages></m:GetServerTimeZonesResponse>')
 
 
-def free_busy_view(*events: tuple[str, str, str]) -> str:
-    """One mailbox's FreeBusyResponse: events are (start, end, busy type) in UTC wall clock."""
+def free_busy_view(*events: tuple[str, str, str], view: str = "Detailed", merged: str | None = None) -> str:
+    """One mailbox's FreeBusyResponse: events are (start, end, busy type) in UTC wall clock.
+
+    ``view`` is the FreeBusyViewType; ``merged`` a MergedFreeBusy string. A
+    ``MergedOnly`` or ``None`` view has no CalendarEventArray (as EWS answers).
+    """
     array = "".join(f"<t:CalendarEvent><t:StartTime>{s}</t:StartTime><t:EndTime>{e}</t:EndTime>"
                     f"<t:BusyType>{b}</t:BusyType></t:CalendarEvent>" for s, e, b in events)
+    merged_xml = f"<t:MergedFreeBusy>{merged}</t:MergedFreeBusy>" if merged is not None else ""
+    events_xml = "" if view in ("MergedOnly", "None") else f"<t:CalendarEventArray>{array}</t:CalendarEventArray>"
     return ('<m:FreeBusyResponse><m:ResponseMessage ResponseClass="Success"><m:ResponseCode>NoError'
-            '</m:ResponseCode></m:ResponseMessage><m:FreeBusyView><t:FreeBusyViewType>Detailed</t:FreeBusyViewType>'
-            f'<t:CalendarEventArray>{array}</t:CalendarEventArray></m:FreeBusyView></m:FreeBusyResponse>')
+            f'</m:ResponseCode></m:ResponseMessage><m:FreeBusyView><t:FreeBusyViewType>{view}</t:FreeBusyViewType>'
+            f'{merged_xml}{events_xml}</m:FreeBusyView></m:FreeBusyResponse>')
 
 
 def free_busy_error(code: str) -> str:
@@ -69,16 +75,35 @@ CALENDAR_FOLDER = envelope(
     '</t:CalendarFolder></m:Folders></m:GetFolderResponseMessage></m:ResponseMessages></m:GetFolderResponse>')
 
 
+# PidLidAppointmentSubType, the MAPI property behind IsAllDayEvent ([MS-OXPROPS]; 0x8215 = 33301).
+ALL_DAY_URI = '<t:ExtendedFieldURI DistinguishedPropertySetId="Appointment" PropertyId="33301" PropertyType="Boolean"/>'
+
+
 def calendar_item(item_id: str, start: str, end: str, *, subject: str = "", status: str = "Busy",
                   all_day: bool = False, cancelled: bool = False, response: str = "Accept", uid: str = "",
-                  location: str = "") -> str:
+                  location: str = "", start_zone: str = "") -> str:
+    """A CalendarItem with every property; ``find_items`` keeps those the request asked for."""
     uid_xml = f"<t:UID>{uid}</t:UID>" if uid else ""
+    zone_xml = f'<t:StartTimeZone Id="{start_zone}"/>' if start_zone else ""
     return (f'<t:CalendarItem><t:ItemId Id="{item_id}" ChangeKey="DwAAAA=="/><t:Subject>{subject or item_id}'
-            f'</t:Subject>{uid_xml}<t:Start>{start}</t:Start><t:End>{end}</t:End>'
+            f'</t:Subject><t:ExtendedProperty>{ALL_DAY_URI}<t:Value>{str(all_day).lower()}</t:Value>'
+            f'</t:ExtendedProperty>{uid_xml}<t:Start>{start}</t:Start><t:End>{end}</t:End>'
             f'<t:IsAllDayEvent>{str(all_day).lower()}</t:IsAllDayEvent>'
             f'<t:LegacyFreeBusyStatus>{status}</t:LegacyFreeBusyStatus>'
             f'<t:Location>{location}</t:Location><t:IsCancelled>{str(cancelled).lower()}</t:IsCancelled>'
-            f'<t:MyResponseType>{response}</t:MyResponseType></t:CalendarItem>')
+            f'<t:MyResponseType>{response}</t:MyResponseType>{zone_xml}</t:CalendarItem>')
+
+
+def asked_only(request: Request, item: str) -> str:
+    """``item`` with only the properties ``request`` names (EWS returns what AdditionalProperties asks for)."""
+    body = request.body.decode()
+    if "calendar:IsAllDayEvent" not in body:
+        item = re.sub(r"<t:IsAllDayEvent>[^<]*</t:IsAllDayEvent>", "", item)
+    if "calendar:StartTimeZone" not in body:
+        item = re.sub(r'<t:StartTimeZone [^>]*/>', "", item)
+    if 'PropertyId="33301"' not in body:
+        item = re.sub(r"<t:ExtendedProperty>.*?</t:ExtendedProperty>", "", item)
+    return item
 
 
 def find_items(*items: str) -> str:

@@ -9,6 +9,7 @@ import logging
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -47,9 +48,9 @@ class FakeMailbox:
         if op == "GetFolder":
             return ews.soap(ews.CALENDAR_FOLDER)
         if op == "FindItem":
-            return ews.soap(ews.find_items(*self.items.values()))
+            return ews.soap(ews.find_items(*(ews.asked_only(request, i) for i in self.items.values())))
         if op == "GetItem":
-            return ews.soap(ews.get_items(self.items, request))
+            return ews.soap(ews.get_items({k: ews.asked_only(request, i) for k, i in self.items.items()}, request))
         if op == "CreateItem":
             self.created += 1
             item_id = f"NEW{self.created}"
@@ -196,3 +197,84 @@ def test_window_is_sent_in_utc(http_server: LoopbackHttp):
     sent = http_server.requests[-1].body
     assert b"<t:StartTime>2024-03-04T00:00:00Z</t:StartTime>" in sent
     assert b"<t:EndTime>2024-03-05T00:00:00Z</t:EndTime>" in sent
+
+
+# --- Every free/busy shape EWS documents --------------------------------------------------
+
+DAY = (WINDOW[0], WINDOW[0] + timedelta(days=1))
+
+
+def availability(http_server: LoopbackHttp, *views: str):
+    http_server.route("POST", EWS_PATH, FakeMailbox(ews.user_availability(*views)))
+    return provider(http_server).busy_each([fb_ref(n) for n in ("ada", "bob", "carl")[:len(views)]], *DAY)
+
+
+def test_a_merged_only_view_busy_all_day_is_busy_all_day(http_server: LoopbackHttp):
+    # A distribution list, cross-forest or public-folder mailbox: no event list, one digit per 15 minutes.
+    busy, errors = availability(http_server, ews.free_busy_view(view="MergedOnly", merged="2" * 96))
+    assert errors == {} and [(b.start, b.end, b.kind) for b in busy] == [(*DAY, BusyKind.BUSY)]
+
+
+def test_a_merged_only_view_is_read_digit_by_digit(http_server: LoopbackHttp):
+    # 00:00 free 8 h, tentative 30 min, busy 1 h, out of office 15 min, no data 15 min, free, a digit EWS may add.
+    digits = "0" * 32 + "11" + "2222" + "3" + "4" + "0" * 55 + "9"
+    busy, _ = availability(http_server, ews.free_busy_view(view="MergedOnly", merged=digits))
+    assert [(b.start, b.end, b.kind) for b in busy] == [
+        (utc(2024, 3, 4, 8), utc(2024, 3, 4, 8, 30), BusyKind.TENTATIVE),
+        (utc(2024, 3, 4, 8, 30), utc(2024, 3, 4, 9, 30), BusyKind.BUSY),
+        (utc(2024, 3, 4, 9, 30), utc(2024, 3, 4, 9, 45), BusyKind.OUT_OF_OFFICE),
+        (utc(2024, 3, 4, 9, 45), utc(2024, 3, 4, 10), BusyKind.BUSY),   # no data is not free
+        (utc(2024, 3, 4, 23, 45), utc(2024, 3, 5), BusyKind.BUSY),      # an unknown digit blocks
+    ]
+    short, _ = availability(http_server, ews.free_busy_view(view="MergedOnly", merged="0" * 90))
+    assert [(b.start, b.end) for b in short] == [(utc(2024, 3, 4, 22, 30), utc(2024, 3, 5))]  # uncovered: no data
+
+
+def test_a_none_view_or_one_not_understood_is_unreadable_not_free(http_server: LoopbackHttp):
+    busy, errors = availability(http_server, ews.free_busy_view(view="None"),
+                                ews.free_busy_view(view="MergedOnly"),  # a merged view without its digits
+                                ews.free_busy_view(view="Detailed"))
+    assert busy == []
+    assert errors["ada"].reason == "GetUserAvailability: no free/busy shared (view None)"
+    assert not errors["ada"].transient
+    assert errors["bob"].reason == "GetUserAvailability: a MergedOnly view without its MergedFreeBusy"
+    assert set(errors) == {"ada", "bob"}  # an empty detailed view is a free day; a merged one says so with 0s
+
+
+@pytest.mark.parametrize("shape", ["FreeBusy", "FreeBusyMerged", "DetailedMerged"])
+def test_every_view_with_events_is_read_by_its_events(http_server: LoopbackHttp, shape: str):
+    view = ews.free_busy_view(("2024-03-04T09:00:00", "2024-03-04T10:00:00", "Busy"), view=shape,
+                              merged=("0" * 36 + "2222" + "0" * 56) if shape.endswith("Merged") else None)
+    busy, errors = availability(http_server, view)
+    assert errors == {} and [(b.start, b.end) for b in busy] == [(utc(2024, 3, 4, 9), utc(2024, 3, 4, 10))]
+
+
+# --- All-day items land on the owner's day, wherever Convene runs -------------------------
+
+
+@pytest.mark.parametrize(("owner", "start", "end", "day"), [
+    ("Europe/Berlin", "2024-03-04T23:00:00Z", "2024-03-05T23:00:00Z", 5),    # made in Berlin
+    ("America/Los_Angeles", "2024-03-05T08:00:00Z", "2024-03-06T08:00:00Z", 5),  # made in Los Angeles
+    ("Asia/Tokyo", "2024-03-04T15:00:00Z", "2024-03-05T15:00:00Z", 5),       # made in Tokyo
+    ("America/New_York", "2024-03-04T23:00:00Z", "2024-03-05T23:00:00Z", 5),  # made in Berlin, owner in New York
+    ("Asia/Tokyo", "2024-03-05T00:00:00Z", "2024-03-06T00:00:00Z", 5),       # made in UTC, owner in Tokyo
+])
+def test_an_all_day_item_blocks_the_owners_day(http_server: LoopbackHttp, owner: str, start: str, end: str,
+                                               day: int):
+    mailbox = FakeMailbox()
+    mailbox.items = {"trip": ews.calendar_item("trip", start, end, all_day=True, start_zone="UTC")}
+    http_server.route("POST", EWS_PATH, mailbox)
+    ada = CalendarRef("ada", "ada@contoso.com", owner="ada@contoso.com", time_zone=owner)
+    [busy] = provider(http_server).busy([ada], *WINDOW)
+    zone = ZoneInfo(owner)
+    assert (busy.start, busy.end) == (datetime(2024, 3, day, tzinfo=zone), datetime(2024, 3, day + 1, tzinfo=zone))
+    find = next(r.body for r in http_server.requests if ews.operation(r) in ("FindItem", "GetItem")
+                and b"ExtendedFieldURI" in r.body)
+    assert b'PropertyId="33301"' in find and b"calendar:IsAllDayEvent" not in find
+
+
+def test_an_unknown_view_is_unreadable_and_an_unknown_busy_type_blocks(http_server: LoopbackHttp):
+    busy, errors = availability(http_server, ews.free_busy_view(view="Hourly"),
+                                ews.free_busy_view(("2024-03-04T09:00:00", "2024-03-04T10:00:00", "Away")))
+    assert errors["ada"].reason == "GetUserAvailability: unexpected view 'Hourly'" and not errors["ada"].transient
+    assert [(b.resource_id, b.start, b.kind) for b in busy] == [("bob", utc(2024, 3, 4, 9), BusyKind.BUSY)]

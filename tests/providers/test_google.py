@@ -251,3 +251,23 @@ def test_bad_credentials_file_names_the_field_and_not_the_secret(tmp_path: Path,
     assert "SECRET" not in str(error.value)
     with pytest.raises(ValueError, match="credentials_file"):
         load_credentials(tmp_path / "missing.json")
+
+
+# --- Zones ------------------------------------------------------------------------------------
+
+
+def test_a_time_without_offset_is_read_in_its_zone_and_an_unknown_zone_is_named(http_server: LoopbackHttp):
+    def answer(request: Request) -> Answer:
+        zone = "Mars/Olympus" if "bob" in request.path else "Europe/Berlin"
+        item = {"id": "z", "status": "confirmed", "summary": "z",
+                "start": {"dateTime": "2024-03-04T09:00:00", "timeZone": zone},
+                "end": {"dateTime": "2024-03-04T10:00:00", "timeZone": zone}}
+        return ok({"items": [item]})
+
+    for name in ("ada", "bob"):
+        http_server.route("GET", f"{BASE}/calendars/{name}@example.org/events", answer)
+    [busy] = provider(http_server).busy([CalendarRef("ada", "ada@example.org", time_zone="Asia/Tokyo")], *WINDOW)
+    assert (busy.start, busy.end) == (datetime(2024, 3, 4, 8, tzinfo=UTC), datetime(2024, 3, 4, 9, tzinfo=UTC))
+    with pytest.raises(ProviderError, match=r"events\.list: unknown time zone 'Mars/Olympus'") as error:
+        provider(http_server).busy([CalendarRef("bob", "bob@example.org")], *WINDOW)
+    assert not error.value.transient

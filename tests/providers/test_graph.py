@@ -278,3 +278,99 @@ def test_create_event_posts_with_transaction_id_and_cancel_deletes(http_server: 
     with pytest.raises(ProviderError) as error:
         graph.cancel_event(ada, "AAMkAD==")
     assert error.value.transient
+
+
+# --- Every getSchedule shape ----------------------------------------------------------------
+
+DAY = (WINDOW[0], WINDOW[0] + timedelta(days=1))
+
+
+def schedule(http_server: LoopbackHttp, *entries: dict) -> tuple[list, dict]:
+    http_server.route("POST", "/v1.0/users/ada@contoso.com/calendar/getSchedule", ok({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(microsoft.graph.scheduleInformation)",
+        "value": list(entries)}))
+    names = [e["scheduleId"].partition("@")[0] for e in entries]
+    return provider(http_server).busy_each([schedule_ref(n) for n in names], *DAY)
+
+
+def test_an_entry_with_only_an_availability_view_is_read_from_it(http_server: LoopbackHttp):
+    # As Graph documents scheduleInformation: the view, no items (a mailbox whose items it does not list).
+    view = "0" * 36 + "2222" + "11" + "3" + "4" + "0" * 51 + "7"  # 09:00 busy 1 h, tentative, OOF, elsewhere, "7"
+    busy, errors = schedule(http_server, {"scheduleId": "ada@contoso.com", "availabilityView": view,
+                                          "workingHours": {}})
+    assert errors == {}
+    assert [(b.start, b.end, b.kind) for b in busy] == [
+        (utc(2024, 3, 4, 9), utc(2024, 3, 4, 10), BusyKind.BUSY),
+        (utc(2024, 3, 4, 10), utc(2024, 3, 4, 10, 30), BusyKind.TENTATIVE),
+        (utc(2024, 3, 4, 10, 30), utc(2024, 3, 4, 10, 45), BusyKind.OUT_OF_OFFICE),
+        (utc(2024, 3, 4, 23, 45), utc(2024, 3, 5), BusyKind.BUSY),  # a digit Graph may add: it blocks
+    ]
+
+
+def test_items_win_over_the_view_and_a_shape_not_understood_is_unreadable(http_server: LoopbackHttp):
+    item = {"status": "busy", "start": when("2024-03-04T09:10:00"), "end": when("2024-03-04T09:20:00")}
+    busy, errors = schedule(
+        http_server,
+        {"scheduleId": "ada@contoso.com", "availabilityView": "0" * 36 + "2" + "0" * 59, "scheduleItems": [item]},
+        {"scheduleId": "bob@contoso.com", "availabilityView": "0" * 96, "scheduleItems": []},
+        {"scheduleId": "carl@contoso.com", "workingHours": {}},
+        {"scheduleId": "dora@contoso.com", "scheduleItems": [
+            {"status": "somethingNew", "start": when("2024-03-04T12:00:00"), "end": when("2024-03-04T13:00:00")}]},
+    )
+    assert [(b.resource_id, b.start, b.end, b.kind) for b in busy] == [
+        ("ada", utc(2024, 3, 4, 9, 10), utc(2024, 3, 4, 9, 20), BusyKind.BUSY),  # the item, not its 15-min slot
+        ("dora", utc(2024, 3, 4, 12), utc(2024, 3, 4, 13), BusyKind.BUSY),       # an unknown status blocks
+    ]
+    assert {k: e.reason for k, e in errors.items()} == {
+        "carl": "getSchedule: an entry with neither scheduleItems nor availabilityView"}
+
+
+# --- Zones and all-day events ----------------------------------------------------------------
+
+
+def test_windows_zone_names_resolve_and_unknown_ones_are_named(http_server: LoopbackHttp):
+    pacific = {"dateTime": "2024-03-04T09:00:00.0000000", "timeZone": "Pacific Standard Time"}
+    custom = {"dateTime": "2024-03-04T09:00:00.0000000", "timeZone": "Customized Time Zone"}
+
+    def answer(request: Request) -> Answer:
+        start = custom if "bob" in request.path else pacific
+        event = view_event("e", "x", "x")
+        return ok({"value": [{**event, "start": start, "end": {**start, "dateTime": "2024-03-04T10:00:00.0000000"}}]})
+
+    for name in ("ada", "bob"):
+        http_server.route("GET", f"/v1.0/users/{name}@contoso.com/calendar/calendarView", answer)
+    [busy] = provider(http_server).busy([CalendarRef("ada", "ada@contoso.com")], *WINDOW)
+    assert (busy.start, busy.end) == (utc(2024, 3, 4, 17), utc(2024, 3, 4, 18))
+    with pytest.raises(ProviderError, match="calendarView: unknown time zone 'Customized Time Zone'") as error:
+        provider(http_server).busy([CalendarRef("bob", "bob@contoso.com")], *WINDOW)
+    assert not error.value.transient
+
+
+@pytest.mark.parametrize(("start", "end"), [
+    (when("2024-03-05T00:00:00.0000000"), when("2024-03-06T00:00:00.0000000")),  # midnights, not converted
+    (when("2024-03-04T15:00:00.0000000"), when("2024-03-05T15:00:00.0000000")),  # Tokyo's midnights, in UTC
+    ({"dateTime": "2024-03-05T00:00:00.0000000", "timeZone": "Tokyo Standard Time"},
+     {"dateTime": "2024-03-06T00:00:00.0000000", "timeZone": "Tokyo Standard Time"}),
+])
+def test_an_all_day_event_lands_on_the_owners_day_either_way_graph_sends_it(http_server: LoopbackHttp,
+                                                                            start: dict, end: dict):
+    http_server.route("GET", "/v1.0/users/ada@contoso.com/calendar/calendarView", ok({"value": [
+        {**view_event("trip", "x", "x"), "start": start, "end": end, "isAllDay": True}]}))
+    ada = CalendarRef("ada", "ada@contoso.com", time_zone="Asia/Tokyo")  # east of UTC: a UTC date is a day early
+    [busy] = provider(http_server).busy([ada], *WINDOW)
+    assert (busy.start, busy.end) == (utc(2024, 3, 4, 15), utc(2024, 3, 5, 15))  # Tokyo's 5 March
+
+
+# --- One invitation per attendee ------------------------------------------------------------
+
+
+def test_the_event_leaves_the_customers_to_convenes_own_invitation(http_server: LoopbackHttp):
+    http_server.route("POST", "/v1.0/users/ada@contoso.com/calendar/events", ok({"id": "AAMkAD=="}, 201))
+    spec = EventSpec("booking-9@convene", "Panel", utc(2024, 3, 12, 15), utc(2024, 3, 12, 16),
+                     attendee_emails=("ada@contoso.com", "ben@contoso.com", "Jane@Customer.example"),
+                     customer_emails=("jane@customer.example",))
+    provider(http_server).create_event(CalendarRef("ada", "ada@contoso.com"), spec)
+    body = json.loads(http_server.requests[0].body)
+    # Outlook invites the panel; the customer gets Convene's email (UID booking-9@convene) and nothing else.
+    assert [a["emailAddress"]["address"] for a in body["attendees"]] == ["ada@contoso.com", "ben@contoso.com"]
+    assert body["transactionId"] == "booking-9@convene"

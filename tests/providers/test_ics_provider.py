@@ -13,6 +13,7 @@ import pytest
 from providers.base import CalendarRef, EventSpec, ProviderError
 from providers.ics import IcsProvider
 from solver.domain import BusyKind
+from tests.paths import EXAMPLES
 from tests.providers.icsdata import calendar, event
 from tests.providers.loopback import Answer, LoopbackHttp, Request
 
@@ -173,7 +174,7 @@ def test_create_event_adds_a_blocking_event_and_keeps_the_others(tmp_path: Path)
         ("m1", 9), ("booking-1@convene", 14)]
     [vevent] = [c for c in icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")
                 if c["UID"] == "booking-1@convene"]
-    assert str(vevent["DTSTART"].params["TZID"]) == "Europe/Berlin"
+    assert vevent["DTSTART"].dt == datetime(2024, 3, 4, 14, tzinfo=UTC)  # in UTC: no VTIMEZONE needed
     assert vevent["X-CONVENE-BOOKING-ID"] == "b-1"
     assert list(path.parent.glob(".*.tmp")) == []
 
@@ -184,7 +185,7 @@ def test_create_event_is_idempotent_by_uid(tmp_path: Path):
     provider.create_event(ref(path), booking(hour=14))
     provider.create_event(ref(path), booking(hour=15, title="Moved"))
     vevents = icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")
-    assert [(str(v["SUMMARY"]), v["DTSTART"].dt.hour, v["SEQUENCE"]) for v in vevents] == [("Moved", 16, 1)]
+    assert [(str(v["SUMMARY"]), v["DTSTART"].dt.hour, v["SEQUENCE"]) for v in vevents] == [("Moved", 15, 1)]
 
 
 def test_cancel_event_removes_it_and_is_idempotent(tmp_path: Path):
@@ -227,3 +228,81 @@ def test_bad_event_is_refused_with_the_field_named(tmp_path: Path):
         IcsProvider().create_event(ref(tmp_path / "ada.ics"), spec)
     with pytest.raises(ProviderError, match="folder"):
         IcsProvider().create_event(ref(tmp_path / "no" / "such" / "ada.ics"), booking())
+
+
+# --- The organizer's file keeps every line that is not the booking's -----------------------
+
+USERS_FILE = (  # as a calendar app might write it: its own order, folding, a VTIMEZONE, an alarm with a UID
+    b"BEGIN:VCALENDAR\r\nPRODID:-//Some App//EN\r\nVERSION:2.0\r\nX-WR-CALNAME:Ada\r\n"
+    b"BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\n"
+    b"RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\n"
+    b"END:VTIMEZONE\r\n"
+    b"BEGIN:VEVENT\r\nSUMMARY:A very long summary that a calendar app folded onto a second line, as RFC\r\n"
+    b"  5545 allows\r\nDTSTART;TZID=Europe/Berlin:20240304T090000\r\nDURATION:PT24H\r\nUID:m1\r\n"
+    b"DTSTAMP:20240101T000000Z\r\nBEGIN:VALARM\r\nUID:booking-1@convene\r\nACTION:DISPLAY\r\n"
+    b"TRIGGER:-PT15M\r\nEND:VALARM\r\nEND:VEVENT\r\n"
+    b"END:VCALENDAR\r\n"
+)
+
+
+def test_a_booking_touches_only_its_own_lines_and_cancelling_restores_the_file(tmp_path: Path):
+    path = tmp_path / "ada.ics"
+    path.write_bytes(USERS_FILE)
+    provider = IcsProvider()
+    provider.create_event(ref(path), booking())
+    written = path.read_bytes()
+    start, end = written.rindex(b"BEGIN:VEVENT\r\n"), written.rindex(b"END:VEVENT\r\n") + 12  # the new one
+    assert written[:start] + written[end:] == USERS_FILE  # every other byte where it was
+    assert b"\n" not in written[start:end].replace(b"\r\n", b"")  # in the file's own line breaks
+    assert ids(provider.busy([ref(path)], *WINDOW)) == ["m1", "booking-1@convene"]
+    provider.create_event(ref(path), booking(hour=15, title="Moved"))  # a change replaces it in place
+    moved = path.read_bytes()
+    assert moved.count(b"UID:booking-1@convene") == 2 and b"SEQUENCE:1" in moved  # (one is the alarm's)
+    provider.cancel_event(ref(path), "booking-1@convene")
+    assert path.read_bytes() == USERS_FILE
+
+
+def test_the_file_keeps_its_line_breaks_and_a_missing_last_one(tmp_path: Path):
+    path = tmp_path / "ada.ics"
+    original = MEETING.replace("\r\n", "\n").encode().rstrip(b"\n")  # LF only, no final line break
+    path.write_bytes(original)
+    provider = IcsProvider()
+    provider.create_event(ref(path), booking())
+    assert b"\r" not in path.read_bytes() and path.read_bytes().endswith(b"END:VCALENDAR")
+    provider.cancel_event(ref(path), "booking-1@convene")
+    assert path.read_bytes() == original
+
+
+def test_events_without_a_vcalendar_get_the_booking_after_them(tmp_path: Path):
+    path = tmp_path / "ada.ics"
+    loose = b"BEGIN:VEVENT\r\nUID:m1\r\nDTSTART:20240304T090000Z\r\nDTEND:20240304T100000Z\r\nEND:VEVENT\r\n"
+    path.write_bytes(loose)
+    provider = IcsProvider()
+    provider.create_event(ref(path), booking())
+    assert path.read_bytes().startswith(loose)
+    assert ids(provider.busy([ref(path)], *WINDOW)) == ["m1", "booking-1@convene"]
+    provider.cancel_event(ref(path), "booking-1@convene")
+    assert path.read_bytes() == loose
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (MEETING + MEETING, "holds 2 VCALENDARs"),
+    ("<html>not a calendar</html>", "not an iCalendar file"),
+])
+def test_a_file_that_is_no_single_calendar_is_not_written(tmp_path: Path, content: str, words: str):
+    path = tmp_path / "ada.ics"
+    path.write_bytes(content.encode())
+    with pytest.raises(ProviderError, match=words) as error:
+        IcsProvider().create_event(ref(path), booking())
+    assert not error.value.transient and path.read_bytes() == content.encode()
+
+
+def test_booking_into_an_example_calendar_and_cancelling_leaves_it_as_it_was(tmp_path: Path):
+    original = (EXAMPLES / "calendars" / "maria.ics").read_bytes()
+    path = tmp_path / "maria.ics"
+    path.write_bytes(original)
+    provider = IcsProvider()
+    provider.create_event(ref(path), booking())
+    assert path.read_bytes() != original
+    provider.cancel_event(ref(path), "booking-1@convene")
+    assert path.read_bytes() == original

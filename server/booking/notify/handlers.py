@@ -53,6 +53,7 @@ def event_spec(booking: BookingRecord) -> EventSpec:
     return EventSpec(uid=invitation.uid, title=booking.title, start=booking.start, end=booking.end,
                      time_zone=booking.time_zone, organizer_email=booking.organizer.email,
                      attendee_emails=tuple(p.email for p in invitation.attendees),
+                     customer_emails=tuple(p.email for p in booking.customers),
                      location=booking.location, description=booking.description,
                      extra={"booking_id": booking.id})
 

@@ -315,6 +315,7 @@ def test_calendar_event_is_created_and_cancelled_by_its_uid(store: BookingStore)
     assert (spec.uid, spec.start, spec.end, spec.time_zone) == (f"{b.id}@convene", b.start, b.end, "Europe/Berlin")
     assert spec.organizer_email == "organizer@example.org"
     assert spec.attendee_emails == ("m1@example.org", "carla@example.com")
+    assert spec.customer_emails == ("carla@example.com",)  # Convene invites them (Graph leaves them out)
     assert store.get(b.id).side_effects["create_event"].result == event_id
 
     store.cancel(b.id)
