@@ -199,6 +199,14 @@ def test_fall_back_week_new_york():
     assert spans(text, window=(utc(2024, 11, 1), utc(2024, 11, 5))) == [(utc(2024, 11, 3, 3), utc(2024, 11, 3, 7))]
 
 
+def test_a_wall_clock_time_of_the_repeated_hour_is_its_first_instant():
+    # RFC 5545 (3.3.5): a local time that occurs twice means the first (EDT); 01:30 EDT to 02:30 EST is 2 hours.
+    text = calendar(event("fold", "DTSTART;TZID=America/New_York:20241103T013000",
+                          "DTEND;TZID=America/New_York:20241103T023000"))
+    assert spans(text, window=(utc(2024, 11, 1), utc(2024, 11, 5))) == [(utc(2024, 11, 3, 5, 30),
+                                                                         utc(2024, 11, 3, 7, 30))]
+
+
 # --- Window, output, details -------------------------------------------------
 
 
