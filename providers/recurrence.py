@@ -29,6 +29,7 @@ code) counts its days as nominal.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Self
 
@@ -127,21 +128,28 @@ class _ExactEvent(EventAdapter):  # type: ignore[misc]  # the library is untyped
 
     def end_from(self, start: Time, library_end: Any) -> Any:
         """The end of the occurrence of this component starting at ``start``."""
-        component = self._component
-        for period_start, end_or_length in _periods(component):
+        for period_start, end_or_length in self._periods:
             if _same_instant(period_start, start):
                 if isinstance(end_or_length, timedelta):
                     return add_duration(start, end_or_length)
                 return end_or_length
+        length = self._length
+        return library_end if length is None else add_duration(start, length)
+
+    # Read once per component, not per occurrence: icalendar's property access is slow.
+    @functools.cached_property
+    def _periods(self) -> list[tuple[Time, Any]]:
+        return _periods(self._component)
+
+    @functools.cached_property
+    def _length(self) -> timedelta | None:
+        component = self._component
         if "DTEND" in component:
-            length = exact_difference(component["DTSTART"].dt, component["DTEND"].dt)
-        elif "DURATION" in component:
-            length = component["DURATION"].dt
-        else:
-            return library_end
-        if length is None:
-            return library_end
-        return add_duration(start, length)
+            return exact_difference(component["DTSTART"].dt, component["DTEND"].dt)
+        if "DURATION" in component:
+            duration: timedelta = component["DURATION"].dt
+            return duration
+        return None
 
 
 class _ExactOccurrence(Occurrence):  # type: ignore[misc]
