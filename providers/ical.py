@@ -23,8 +23,8 @@ a cancelled or transparent RECURRENCE-ID override frees just that one:
   (``CalendarRef.time_zone``);
 - durations are RFC 5545's: hours, minutes and seconds exact, days and weeks
   nominal, for every occurrence (``providers.recurrence``);
-- a TZID means the calendar's own VTIMEZONE of that name, else the IANA or
-  Windows (CLDR) zone of that name (``providers.zones``); X-WR-TIMEZONE
+- a TZID means the IANA or Windows (CLDR) zone of that name, else the
+  calendar's own VTIMEZONE of it (``providers.zones``); X-WR-TIMEZONE
   likewise;
 - VFREEBUSY periods block by FBTYPE: BUSY, BUSY-TENTATIVE (tentative),
   BUSY-UNAVAILABLE (out-of-office); FREE blocks nothing. They carry no details.
@@ -59,9 +59,8 @@ __all__ = [
     "add_event",
     "busy_from_ical",
     "event_component",
+    "new_calendar",
     "parse_calendars",
-    "put_event_in_file",
-    "remove_event_from_file",
 ]
 
 # Floating times and dates are placed in the owner's zone only after
@@ -537,139 +536,6 @@ def add_event(calendar: icalendar.Calendar, event: EventSpec) -> icalendar.Calen
     calendar.add_component(event_component(event, sequence=sequence))
     calendar.add_missing_timezones()
     return calendar
-
-
-# --- Editing a user's file line by line ------------------------------------------------
-#
-# A booking written into someone's .ics file must leave every other line of it
-# as it was (icalendar's re-serialization reorders properties, refolds lines,
-# rewrites durations and adds VTIMEZONEs), and cancelling it must give the
-# file back byte for byte. So the file is edited as text: only the lines of
-# the VEVENTs with the booking's UID are replaced or removed.
-
-
-def put_event_in_file(data: bytes, event: EventSpec) -> bytes:
-    """``data`` (an .ics file, b"" for none) with ``event``'s VEVENT in it, times in UTC.
-
-    The VEVENTs of ``event.uid`` are replaced where the first one was (its
-    SEQUENCE goes up); otherwise the VEVENT goes before the END:VCALENDAR.
-    Raises ``ValueError`` for a file that is no single calendar.
-    """
-    layout = _FileLayout.of(data)
-    sequence = layout.next_sequence(event.uid)
-    block = event_component(event, sequence=sequence, in_utc=True).to_ical()
-    if not data.strip():
-        calendar = new_calendar()
-        calendar.add_component(icalendar.Event.from_ical(block))
-        return bytes(calendar.to_ical())
-    return layout.replaced(event.uid, block.replace(b"\r\n", layout.newline))
-
-
-def remove_event_from_file(data: bytes, uid: str) -> bytes | None:
-    """``data`` without the VEVENTs of ``uid`` (the series and its overrides); None when it has none."""
-    layout = _FileLayout.of(data)
-    if not layout.blocks_of(uid):
-        return None
-    return layout.replaced(uid, b"")
-
-
-class _FileLayout:
-    """The physical lines of an .ics file and where its top-level VEVENTs are."""
-
-    def __init__(self, lines: list[bytes], blocks: list[tuple[int, int, str]], calendar_end: int | None,
-                 newline: bytes) -> None:
-        self.lines = lines
-        self.blocks = blocks  # (first line, line after the last, UID) of each top-level VEVENT
-        self.calendar_end = calendar_end  # the line of the END:VCALENDAR, if any
-        self.newline = newline
-
-    @classmethod
-    def of(cls, data: bytes) -> _FileLayout:
-        lines = data.splitlines(keepends=True)
-        newline = b"\r\n" if not lines or lines[0].endswith(b"\r\n") else b"\n"
-        blocks: list[tuple[int, int, str]] = []
-        stack: list[str] = []
-        calendars = 0
-        calendar_end: int | None = None
-        begin, uid = 0, ""
-        for index, (name, value) in _logical_lines(lines):
-            if name == "BEGIN":
-                if value.upper() == "VEVENT" and stack in ([], ["VCALENDAR"]):
-                    begin, uid = index, ""
-                stack.append(value.upper())
-                calendars += stack == ["VCALENDAR"]
-            elif name == "END":
-                closing = stack.pop() if stack else ""
-                if closing == "VEVENT" and stack in ([], ["VCALENDAR"]):
-                    blocks.append((begin, _line_after(lines, index), uid))
-                elif closing == "VCALENDAR" and not stack and calendar_end is None:
-                    calendar_end = index
-            elif name == "UID" and stack in (["VEVENT"], ["VCALENDAR", "VEVENT"]):
-                uid = value
-        if calendars > 1:
-            raise ValueError(f"the file holds {calendars} VCALENDARs; bookings need a file with exactly one")
-        if lines and not blocks and calendar_end is None:
-            raise ValueError("the file is not an iCalendar file")
-        return cls(lines, blocks, calendar_end, newline)
-
-    def blocks_of(self, uid: str) -> list[tuple[int, int, str]]:
-        return [b for b in self.blocks if b[2] == uid]
-
-    def next_sequence(self, uid: str) -> int:
-        sequences = [-1]
-        for first, after, _ in self.blocks_of(uid):
-            with_sequence = b"".join(self.lines[first:after])
-            try:
-                sequences.append(int(icalendar.Event.from_ical(with_sequence).get("SEQUENCE", 0)))
-            except (*_PARSE_ERRORS, icalendar.InvalidCalendar):
-                sequences.append(0)
-        return max(sequences) + 1
-
-    def replaced(self, uid: str, block: bytes) -> bytes:
-        """The file with the VEVENTs of ``uid`` taken out and ``block`` put where the first was."""
-        mine = self.blocks_of(uid)
-        at = mine[0][0] if mine else (self.calendar_end if self.calendar_end is not None else len(self.lines))
-        kept = [line for i, line in enumerate(self.lines) if not any(first <= i < after for first, after, _ in mine)]
-        at -= sum(after - first for first, after, _ in mine if after <= at)
-        if block and at == len(kept) and kept and not kept[-1].endswith((b"\n", b"\r")):
-            kept[-1] += self.newline  # appending after a last line without its line break
-        return b"".join(kept[:at]) + block + b"".join(kept[at:])
-
-
-def _logical_lines(lines: list[bytes]) -> Iterable[tuple[int, tuple[str, str]]]:
-    """(index of its first physical line, (NAME, value)) of each content line; folded lines joined."""
-    first: int | None = None
-    joined = b""
-    for index, line in enumerate(lines):
-        if index and line[:1] in (b" ", b"\t"):
-            joined += line.rstrip(b"\r\n")[1:]
-            continue
-        if first is not None and joined.strip():
-            yield first, _name_and_value(joined)
-        first, joined = index, line.rstrip(b"\r\n")
-    if first is not None and joined.strip():
-        yield first, _name_and_value(joined)
-
-
-def _name_and_value(line: bytes) -> tuple[str, str]:
-    text = line.decode("utf-8", "replace")
-    head, _, value = text.partition(":")
-    name = head.partition(";")[0].strip().upper()
-    if name == "UID" and ";" in head:
-        try:  # parameters may hold a quoted colon: let icalendar split the line
-            parsed_name, _, value = icalendar.parser.Contentline(text).parts()  # type: ignore[no-untyped-call]
-            return str(parsed_name).upper(), str(value)
-        except ValueError:
-            pass
-    return name, value.strip()
-
-
-def _line_after(lines: list[bytes], index: int) -> int:
-    """The index after the content line starting at ``index`` (its folded continuations included)."""
-    after = index + 1
-    while after < len(lines) and lines[after][:1] in (b" ", b"\t"):
-        after += 1
-    return after
 
 
 def _x_name(key: str) -> str:

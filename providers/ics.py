@@ -44,7 +44,8 @@ import icalendar
 
 from providers.base import CalendarProvider, CalendarRef, EventSpec, ProviderError
 from providers.http_status import error_for_status, safe_url
-from providers.ical import busy_from_ical, parse_calendars, put_event_in_file, remove_event_from_file
+from providers.ical import busy_from_ical, parse_calendars
+from providers.organizer_file import put_event_in_file, remove_event_from_file
 from solver.domain import BusyInterval
 
 __all__ = ["IcsProvider", "busy_from_ical"]
