@@ -170,7 +170,7 @@ class ExchangeProvider(BatchedProvider):
         try:
             views = list(self._protocol().get_free_busy_info(
                 accounts=[(m, "Required", False) for m in mailboxes], start=_ews(start), end=_ews(end),
-                merged_free_busy_interval=15, requested_view="Detailed"))
+                merged_free_busy_interval=MERGED_MINUTES, requested_view="Detailed"))
         except Exception as exc:  # exchangelib raises many kinds; each maps below
             return [], each_failed(refs, _ews_error("", "GetUserAvailability", exc, self.timeout))
         by_mailbox = dict(zip(mailboxes, views, strict=False))
@@ -302,6 +302,9 @@ def _item_interval(item: Any, ref: CalendarRef, zone: ZoneInfo) -> BusyInterval 
     if kind == BusyKind.BUSY and str(item.my_response_type or "").lower() == "tentative":
         kind = BusyKind.TENTATIVE
     if getattr(item, _ALL_DAY, None):
+        if not isinstance(item.start, datetime) or not isinstance(item.end, datetime):
+            # exchangelib made them dates in the host's zone (a server sending IsAllDayEvent unasked)
+            raise ProviderError(ref.resource_id, "FindItem: an all-day item without its times", transient=False)
         start, end = nearest_midnight(item.start, zone), nearest_midnight(item.end, zone)
     else:
         start, end = _utc(item.start), _utc(item.end)

@@ -278,3 +278,20 @@ def test_an_unknown_view_is_unreadable_and_an_unknown_busy_type_blocks(http_serv
                                 ews.free_busy_view(("2024-03-04T09:00:00", "2024-03-04T10:00:00", "Away")))
     assert errors["ada"].reason == "GetUserAvailability: unexpected view 'Hourly'" and not errors["ada"].transient
     assert [(b.resource_id, b.start, b.kind) for b in busy] == [("bob", utc(2024, 3, 4, 9), BusyKind.BUSY)]
+
+
+def test_an_all_day_item_turned_into_dates_is_unreadable_not_placed_by_the_host(http_server: LoopbackHttp):
+    # A server answering IsAllDayEvent unasked: exchangelib makes the times dates in the host's zone.
+    class Unfiltered(FakeMailbox):
+        def __call__(self, request: Request) -> Answer:
+            if ews.operation(request) == "FindItem":
+                return ews.soap(ews.find_items(*self.items.values()))
+            if ews.operation(request) == "GetItem":
+                return ews.soap(ews.get_items(self.items, request))
+            return super().__call__(request)
+
+    mailbox = Unfiltered()
+    mailbox.items = {"trip": ews.calendar_item("trip", "2024-03-05T00:00:00Z", "2024-03-06T00:00:00Z", all_day=True)}
+    http_server.route("POST", EWS_PATH, mailbox)
+    with pytest.raises(ProviderError, match="an all-day item without its times"):
+        provider(http_server).busy([CalendarRef("ada", "ada@contoso.com")], *WINDOW)
