@@ -10,13 +10,17 @@ candidate positions (units in request order) wins.
 Units that share no resource are independent, so the work splits into
 components of units linked by shared candidates:
 - a single unit: a vectorized argmin over its candidates, all starts at once;
-- any component, at starts where each unit's own cheapest candidate is
-  distinct from the others': that choice is optimal (it reaches the sum of the
-  per-unit minima, a lower bound), found vectorized;
+- any component, at starts where filling the units in request order, each with
+  its cheapest candidate still free, reaches the sum of the per-unit minima (a
+  lower bound): that greedy choice is the answer, found vectorized;
 - k units of one pool seat (same candidates, same costs): the k cheapest, in
   position order, also vectorized;
-- everything else: CP-SAT, one model per distinct pattern of costs, shared by
-  every start with that pattern.
+- everything else: one exact solve per distinct pattern of costs, shared by
+  every start with that pattern. At one start the problem is a min-cost
+  assignment, so a min-cost flow answers it (solver/matching.py, tie-break
+  included); CP-SAT, the general solver, takes the patterns whose costs are too
+  wide for int64 flows, and is the reference the tests compare with
+  (``exact=Exact.CP_SAT``).
 """
 
 from __future__ import annotations
@@ -24,14 +28,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from solver.grid import BoolArray, IntArray
+from solver.matching import Unrepresentable, cheapest_assignment, some_assignments
 from solver.seats import INFEASIBLE
 
-__all__ = ["Assigned", "DeadlineExceeded", "SeatCosts", "assign"]
+__all__ = ["Assigned", "DeadlineExceeded", "Exact", "SeatCosts", "assign"]
+
+
+class Exact(StrEnum):
+    """How the starts whose seats interact are solved."""
+
+    MATCHING = "matching"  # min-cost flow; CP-SAT only where costs do not fit int64 flows
+    CP_SAT = "cp-sat"  # CP-SAT for every pattern: the reference
 
 
 class DeadlineExceeded(TimeoutError):
@@ -64,6 +77,7 @@ def assign(
     *,
     deadline: float | None = None,
     cancelled: Callable[[], bool] | None = None,
+    exact: Exact = Exact.MATCHING,
 ) -> Assigned:
     """The cheapest assignment at every start (see the module docstring)."""
     choice = np.full((len(units), n_starts), -1, dtype=np.int64)
@@ -71,7 +85,7 @@ def assign(
     decided = np.ones(n_starts, dtype=np.bool_)
     for component in _components(units):
         part = [units[u] for u in component]
-        sub_choice, sub_feasible, sub_decided = _solve_component(part, n_starts, deadline, cancelled)
+        sub_choice, sub_feasible, sub_decided = _solve_component(part, n_starts, deadline, cancelled, exact)
         choice[component] = sub_choice
         feasible &= sub_feasible
         decided &= sub_decided
@@ -108,7 +122,7 @@ def _components(units: Sequence[SeatCosts]) -> list[list[int]]:
 
 
 def _solve_component(
-    units: list[SeatCosts], n: int, deadline: float | None, cancelled: Callable[[], bool] | None
+    units: list[SeatCosts], n: int, deadline: float | None, cancelled: Callable[[], bool] | None, exact: Exact,
 ) -> tuple[IntArray, BoolArray, BoolArray]:
     k = len(units)
     choice = np.full((k, n), -1, dtype=np.int64)
@@ -124,14 +138,14 @@ def _solve_component(
         choice[0] = np.where(feasible, own[0], -1)
         return choice, feasible, decided
 
-    rows = np.stack([u.rows[own[i]] for i, u in enumerate(units)])
-    clash = np.zeros(n, dtype=np.bool_)
-    for i in range(k):
-        for j in range(i + 1, k):
-            clash |= rows[i] == rows[j]
-    settled = feasible & ~clash
-    choice[:, settled] = own[:, settled]
-    todo = np.flatnonzero(feasible & clash)
+    starts = np.flatnonzero(feasible)
+    greedy, upper = _greedy(units, starts)
+    lower = own_cost[:, starts].sum(axis=0)
+    # Where the greedy reaches the lower bound it is the answer, tie-break included: each
+    # unit took, in request order, the lowest position among the cheapest still free.
+    settled = upper == lower
+    choice[:, starts[settled]] = greedy[:, settled]
+    todo, upper = starts[~settled], upper[~settled]
     if len(todo) == 0:
         return choice, feasible, decided
 
@@ -141,92 +155,149 @@ def _solve_component(
         feasible[todo] = ok
         return choice, feasible, decided
 
-    _exact(units, todo, own_cost, choice, feasible, decided, deadline, cancelled)
+    _exact(units, todo, upper, choice, feasible, decided, deadline, cancelled, exact)
     return choice, feasible, decided
 
 
 def _exact(
-    units: list[SeatCosts], todo: IntArray, own_cost: IntArray, choice: IntArray, feasible: BoolArray,
-    decided: BoolArray, deadline: float | None, cancelled: Callable[[], bool] | None,
+    units: list[SeatCosts], todo: IntArray, upper: IntArray, choice: IntArray, feasible: BoolArray,
+    decided: BoolArray, deadline: float | None, cancelled: Callable[[], bool] | None, exact: Exact,
 ) -> None:
-    """CP-SAT for the starts ``todo``: one model per distinct pattern of kept candidates.
+    """The exact assignment at the starts ``todo``, one solve per distinct pattern of kept candidates.
 
-    A candidate that can be in no optimal assignment is dropped first: an optimal
-    assignment costs at most a greedy one (``upper``), so no unit pays more than its
-    own minimum plus ``upper - lower`` (``lower``: every unit at its own minimum).
-    Every optimal assignment survives, so the answer, tie-break included, is unchanged,
-    while models shrink and more starts share a pattern.
+    A candidate that can be in no optimal assignment is dropped first. Units with the
+    same candidates and costs (a pool seat's) form a group; a group of q units pays at
+    least its q cheapest candidates, and the sum over groups (``lower``) bounds every
+    assignment from below, while a greedy one (``upper``) bounds the optimum from above.
+    A unit taking candidate c makes its group pay at least ``cost(c) - floor`` more than
+    its bound (``floor``: the group's q-th cheapest), so a candidate costing more than
+    ``floor + upper - lower`` is in no optimal assignment. Every optimal assignment
+    survives, so the answer, tie-break included, is unchanged, while problems shrink and
+    more starts share a pattern. Where the greedy ran out of candidates, some assignment
+    found by a maximum flow is the bound instead (or there is none, and the start is not
+    available).
     """
-    upper = _greedy_total(units, todo)
-    lower = own_cost[:, todo].sum(axis=0)
-    patterns: dict[bytes, list[IntArray]] = {}  # key -> kept candidates per unit (positions; costs)
-    key_of: list[bytes | None] = []  # None: no assignment exists at that start
-    for j, s in enumerate(todo.tolist()):
-        if upper[j] >= INFEASIBLE:
-            # The greedy ran out of candidates; a matching tells whether any assignment exists.
-            matched = _perfect_matching(units, s)
-            if matched is None:
-                key_of.append(None)
-                continue
-            upper[j] = sum(int(u.cost[c, s]) for u, c in zip(units, matched, strict=True))
-        kept: list[IntArray] = []
-        for i, unit in enumerate(units):
-            col = unit.cost[:, s]
-            kept.append(np.flatnonzero((col < INFEASIBLE) & (col <= own_cost[i, s] + (upper[j] - lower[j]))))
-        key = b"|".join(k.tobytes() + units[i].cost[k, s].tobytes() for i, k in enumerate(kept))
-        key_of.append(key)
-        if key not in patterns:
-            patterns[key] = [np.stack([k, units[i].cost[k, s]]) for i, k in enumerate(kept)]
+    # Unit u's candidate at position j is resource res[u, j] (a node of this component).
+    sizes = [len(unit.rows) for unit in units]
+    width = max(sizes)
+    positions = np.arange(width)
+    present = positions[None, :] < np.array(sizes)[:, None]
+    resource_ids, nodes = np.unique(np.concatenate([unit.rows for unit in units]), return_inverse=True)
+    res = np.zeros((len(units), width), dtype=np.int64)
+    res[present] = nodes
 
-    answers: dict[bytes, IntArray | None] = {}
+    # Where the greedy ran out of candidates, one maximum flow over all those starts tells
+    # which have an assignment at all, and gives one: its cost bounds theirs.
+    short = np.flatnonzero(upper >= INFEASIBLE)
+    if len(short):
+        cost3 = np.full((len(units), width, len(short)), INFEASIBLE, dtype=np.int64)
+        for i, unit in enumerate(units):
+            cost3[i, :sizes[i]] = unit.cost[:, todo[short]]
+        has, pick = some_assignments(res, cost3 < INFEASIBLE, len(resource_ids))
+        picked_cost = np.take_along_axis(cost3, np.clip(pick, 0, None)[:, None, :], axis=1)[:, 0, :]
+        upper = upper.copy()
+        upper[short[has]] = picked_cost[:, has].sum(axis=0)
+        feasible[todo[short[~has]]] = False
+        keep = np.ones(len(todo), dtype=np.bool_)
+        keep[short[~has]] = False
+        todo, upper = todo[keep], upper[keep]
+        if len(todo) == 0:
+            return
+
+    floor, lower = _group_floors(units, todo)
+    slack = upper - lower
+    kept = np.concatenate([
+        np.where((col < INFEASIBLE) & (col <= floor[i] + slack), col, INFEASIBLE)
+        for i, col in enumerate(unit.cost[:, todo] for unit in units)
+    ])
+    # One row per start: its kept costs, unit after unit. Equal rows share one solve.
+    by_start = np.ascontiguousarray(kept.T)
+    keys = by_start.view(np.dtype((np.void, by_start.dtype.itemsize * by_start.shape[1]))).ravel()
+    _, first, which = np.unique(keys, return_index=True, return_inverse=True)
+
+    # Unit u's candidate at position j sits at flat[u, j] of a start's row (the pad: one past the end).
+    offsets = np.cumsum([0, *sizes[:-1]])
+    flat = np.where(present, offsets[:, None] + positions[None, :], len(kept))
+
+    answers = np.full((len(units), len(first)), -1, dtype=np.int64)
+    solved = np.zeros(len(first), dtype=np.bool_)
+    found = np.zeros(len(first), dtype=np.bool_)
     try:
-        for key, block in patterns.items():
+        for p, j in enumerate(first.tolist()):
             _check_time(deadline, cancelled)
-            answers[key] = _cp_sat(units, block, deadline)
+            cost = np.append(by_start[j], INFEASIBLE)[flat]
+            picked = _solve_pattern(res, cost, len(resource_ids), deadline, exact)
+            solved[p] = True
+            if picked is not None:
+                found[p] = True
+                answers[:, p] = picked
     except DeadlineExceeded:
         pass
-    for j, s in enumerate(todo.tolist()):
-        found = key_of[j]
-        if found is None:
-            feasible[s] = False
-            continue
-        if found not in answers:
-            decided[s] = False
-            feasible[s] = False
-            continue
-        answer = answers[found]
-        if answer is None:
-            feasible[s] = False
+    decided[todo] = solved[which]
+    feasible[todo] = found[which]
+    choice[:, todo] = np.where(found[which], answers[:, which], -1)
+
+
+def _group_floors(units: list[SeatCosts], starts: IntArray) -> tuple[IntArray, IntArray]:
+    """Per unit and start, its group's q-th cheapest cost (``floor``), and the sum over groups of
+    their q cheapest costs (``lower``, clipped at INFEASIBLE). A group: consecutive units with
+    the same candidates and costs (q of them)."""
+    floor = np.zeros((len(units), len(starts)), dtype=np.int64)
+    lower = np.zeros(len(starts), dtype=np.int64)
+    u = 0
+    while u < len(units):
+        q = 1
+        while u + q < len(units) and _same_unit(units[u], units[u + q]):
+            q += 1
+        cost = units[u].cost[:, starts]
+        if len(cost) < q:
+            cheapest = np.full((q, len(starts)), INFEASIBLE, dtype=np.int64)
         else:
-            choice[:, s] = answer
+            cheapest = np.partition(cost, q - 1, axis=0)[:q] if q > 1 else cost.min(axis=0, keepdims=True)
+        floor[u:u + q] = cheapest.max(axis=0)
+        lower = np.minimum(lower + np.minimum(cheapest.sum(axis=0), INFEASIBLE), INFEASIBLE)
+        u += q
+    return floor, lower
 
 
-def _perfect_matching(units: list[SeatCosts], s: int) -> list[int] | None:
-    """Some assignment of distinct free candidates to every unit at start ``s``, or None.
+def _solve_pattern(res: IntArray, cost: IntArray, n_resources: int, deadline: float | None,
+                   exact: Exact) -> IntArray | None:
+    """Positions per unit of the exact assignment for one pattern, or None when there is none.
+
+    Unit u's candidate at position j is resource ``res[u, j]`` at ``cost[u, j]``
+    (INFEASIBLE: not a candidate here).
+    """
+    allowed = cost < INFEASIBLE
+    if exact is Exact.MATCHING:
+        try:
+            return cheapest_assignment(res, cost, allowed, n_resources)
+        except Unrepresentable:
+            pass  # costs wider than int64 flows can rank: CP-SAT, which takes any size, decides
+    if not _has_assignment(res, allowed):
+        return None
+    return _cp_sat(res, cost, allowed, deadline)
+
+
+def _has_assignment(res: IntArray, allowed: BoolArray) -> bool:
+    """Whether some assignment gives every unit a distinct allowed candidate.
 
     Kuhn's augmenting paths: a few units and tens of candidates make this far cheaper
     than letting CP-SAT prove infeasibility, which it does by search.
     """
-    owner: dict[int, int] = {}  # resource row -> unit holding it
-    pick: list[int] = [-1] * len(units)
-    options = [np.flatnonzero(u.cost[:, s] < INFEASIBLE).tolist() for u in units]
+    owner: dict[int, int] = {}  # resource -> unit holding it
+    options = [res[u, np.flatnonzero(allowed[u])].tolist() for u in range(len(res))]
 
     def augment(u: int, seen: set[int]) -> bool:
-        for c in options[u]:
-            row = int(units[u].rows[c])
+        for row in options[u]:
             if row in seen:
                 continue
             seen.add(row)
             if row not in owner or augment(owner[row], seen):
                 owner[row] = u
-                pick[u] = c
                 return True
         return False
 
-    for u in range(len(units)):
-        if not augment(u, set()):
-            return None
-    return pick
+    return all(augment(u, set()) for u in range(len(res)))
 
 
 def _check_time(deadline: float | None, cancelled: Callable[[], bool] | None) -> None:
@@ -234,43 +305,54 @@ def _check_time(deadline: float | None, cancelled: Callable[[], bool] | None) ->
         raise DeadlineExceeded("stopped before every start was decided")
 
 
-def _greedy_total(units: list[SeatCosts], todo: IntArray) -> IntArray:
-    """Cost of filling the units in order, each with its cheapest candidate not yet taken
-    (INFEASIBLE where that runs out), at every start of ``todo``: an upper bound."""
-    n = len(todo)
+def _greedy(units: list[SeatCosts], starts: IntArray) -> tuple[IntArray, IntArray]:
+    """Fill the units in request order, each with its cheapest candidate not yet taken (lowest
+    position on ties), at every start of ``starts``: (positions per unit, total cost), the
+    total INFEASIBLE where that runs out of candidates. The total is an upper bound."""
+    n = len(starts)
     n_rows = int(max(int(u.rows.max(initial=0)) for u in units)) + 1
     taken = np.zeros((n_rows, n), dtype=np.bool_)
+    picks = np.zeros((len(units), n), dtype=np.int64)
     total = np.zeros(n, dtype=np.int64)
     ok = np.ones(n, dtype=np.bool_)
     cols = np.arange(n)
-    for unit in units:
-        cost = np.where(taken[unit.rows], INFEASIBLE, unit.cost[:, todo])
+    for i, unit in enumerate(units):
+        cost = np.where(taken[unit.rows], INFEASIBLE, unit.cost[:, starts])
         pick = np.argmin(cost, axis=0)
         best = cost[pick, cols]
         ok &= best < INFEASIBLE
         total += np.where(ok, best, 0)
         taken[unit.rows[pick], cols] |= ok
-    return np.where(ok, total, INFEASIBLE)
+        picks[i] = pick
+    return picks, np.where(ok, total, INFEASIBLE)
 
 
-_INT_LIMIT = 2**62
+# CP-SAT proves optimality against bounds it keeps in doubles: past 2^53 the objective's
+# last digits (the tie-break of the last units) are lost and OPTIMAL can be a few units
+# off (measured: 93 of 425 starts of a 12-unit week had the last pool's members out of
+# order at 2^62). Below 2^53 every objective value is exact in a double.
+_EXACT_IN_DOUBLE = 2**53
 
 
 def _units_that_fit(sizes: list[int], base: int, cost_weight: int) -> int:
     """The most leading units whose ranks fit one objective with the cost term (weighted
-    ``base^g``): CP-SAT refuses an objective whose sum of |coefficient| can overflow."""
+    ``base^g``) while every objective value stays exact in a double."""
     best = 0
     for g in range(1, len(sizes) + 1):
         ranks = sum(base ** (g - 1 - i) * size * (size - 1) // 2 for i, size in enumerate(sizes[:g]))
-        if cost_weight * base**g + ranks >= _INT_LIMIT:
+        if cost_weight * base**g + ranks >= _EXACT_IN_DOUBLE:
             break
         best = g
     return best
 
 
+def _same_unit(a: SeatCosts, b: SeatCosts) -> bool:
+    """Same candidates at the same costs (the units of one pool seat share their arrays)."""
+    return (a.rows is b.rows or np.array_equal(a.rows, b.rows)) and (a.cost is b.cost or np.array_equal(a.cost, b.cost))
+
+
 def _same_pool(units: list[SeatCosts]) -> bool:
-    first = units[0]
-    return all(np.array_equal(u.rows, first.rows) and np.array_equal(u.cost, first.cost) for u in units[1:])
+    return all(_same_unit(units[0], u) for u in units[1:])
 
 
 def _k_cheapest(cost: IntArray, k: int) -> tuple[IntArray, BoolArray]:
@@ -282,28 +364,30 @@ def _k_cheapest(cost: IntArray, k: int) -> tuple[IntArray, BoolArray]:
     return np.sort(order, axis=0), ok
 
 
-def _cp_sat(units: list[SeatCosts], block: list[IntArray], deadline: float | None) -> IntArray | None:
+def _cp_sat(res: IntArray, cost: IntArray, allowed: BoolArray, deadline: float | None) -> IntArray | None:
     """Exact assignment at one start: minimum cost, then lexicographically smallest
-    positions. ``block[u]`` holds unit u's kept candidates: row 0 positions, row 1 costs.
+    positions. Unit u's candidate at position j is resource ``res[u, j]`` at
+    ``cost[u, j]``, where ``allowed[u, j]``.
 
     (Measured: one model per pattern beats packing many patterns into one model,
     whose huge tie-break coefficients slow CP-SAT down by orders of magnitude.)
     """
     model = cp_model.CpModel()
-    # x[u, j] is 1 when the j-th kept candidate of unit u fills unit u.
+    # x[u, i] is 1 when the i-th allowed candidate of unit u (in position order) fills unit u.
+    options = [np.flatnonzero(row) for row in allowed]
     x: dict[tuple[int, int], cp_model.IntVar] = {}
-    for u, kept in enumerate(block):
-        for j in range(kept.shape[1]):
-            x[u, j] = model.new_bool_var(f"x[{u},{j}]")
+    for u, kept in enumerate(options):
+        for i in range(len(kept)):
+            x[u, i] = model.new_bool_var(f"x[{u},{i}]")
 
     # Each unit seat gets exactly one candidate.
-    for u, kept in enumerate(block):
-        model.add_exactly_one(x[u, j] for j in range(kept.shape[1]))
+    for u, kept in enumerate(options):
+        model.add_exactly_one(x[u, i] for i in range(len(kept)))
 
     # No resource fills two unit seats.
     by_row: dict[int, list[cp_model.IntVar]] = {}
-    for (u, j), var in x.items():
-        by_row.setdefault(int(units[u].rows[block[u][0, j]]), []).append(var)
+    for (u, i), var in x.items():
+        by_row.setdefault(int(res[u, options[u][i]]), []).append(var)
     for group in by_row.values():
         if len(group) > 1:
             model.add_at_most_one(group)
@@ -312,11 +396,11 @@ def _cp_sat(units: list[SeatCosts], block: list[IntArray], deadline: float | Non
     # as few int64 objectives as CP-SAT accepts: the first pass minimizes
     # cost * base^g + sum(rank_u * base^(g-1-u)) over the first g units; each later pass
     # fixes what is decided and ranks the next units. Usually one pass does it all.
-    k = len(units)
-    base = max(kept.shape[1] for kept in block) + 1
-    sizes = [kept.shape[1] for kept in block]
-    cost_expr = sum(int(block[u][1, j]) * var for (u, j), var in x.items())
-    cost_weight = sum(int(kept[1].sum()) for kept in block)  # CP-SAT bounds sum |coef| * |var|
+    k = len(options)
+    sizes = [len(kept) for kept in options]
+    base = max(sizes) + 1
+    cost_expr = sum(int(cost[u, options[u][i]]) * var for (u, i), var in x.items())
+    cost_weight = sum(int(cost[u, kept].sum()) for u, kept in enumerate(options))  # CP-SAT bounds sum |coef| * |var|
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # small models: one worker is fastest and deterministic
     # Measured on pool-heavy panels: presolve costs more than it saves, and the full LP
@@ -345,7 +429,7 @@ def _cp_sat(units: list[SeatCosts], block: list[IntArray], deadline: float | Non
             # pass ranks the following units.
             model.add(objective == solver.value(objective))
     picked = np.full(k, -1, dtype=np.int64)
-    for (u, j), var in x.items():
+    for (u, i), var in x.items():
         if solver.boolean_value(var):
-            picked[u] = block[u][0, j]
+            picked[u] = options[u][i]
     return picked
