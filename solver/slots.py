@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import compress
 
 import numpy as np
 
@@ -78,7 +79,7 @@ def find_slots(
     ranked = _rank(plan, scores, available)
     page_end = len(ranked) if request.max_results == 0 else request.page_offset + request.max_results
     page = ranked[request.page_offset:page_end]
-    slots = tuple(_slot(plan, costs, assigned.choice[:, s], int(s), int(scores[s])) for s in page)
+    slots = tuple(_slots(plan, costs, assigned.choice[:, page], page, scores[page].tolist()))
 
     alternatives: tuple[Slot, ...] = ()
     wants = request.want_alternatives or len(available) < request.min_available
@@ -117,7 +118,8 @@ def check_time(
     assigned = assign(costs, 1)
     if assigned.feasible[0]:
         score = int(_scores(plan, assigned.total)[0])
-        return TimeCheck(start, True, _slot(plan, costs, assigned.choice[:, 0], 0, score))
+        return TimeCheck(start, True, _slots(plan, costs, assigned.choice[:, :1], np.zeros(1, dtype=np.int64),
+                                             [score])[0])
     found = _alternatives(plan, directory, table, bookings, costs, np.array([0], dtype=np.int64), 1, None, None)
     if found:
         kinds = sorted({c.kind.value for c in found[0].conflicts})
@@ -141,7 +143,7 @@ def _alternatives(
             bookings_by.setdefault(r, []).append(bk)
     out = []
     for c in chosen:
-        slot = _slot(plan, costs, c.choice, c.s, c.seat_cost)
+        slot = _slots(plan, costs, c.choice[:, None], np.array([c.s], dtype=np.int64), [c.seat_cost])[0]
         conflicts: list[Conflict] = conflicts_of(plan, slot.assignment.resource_ids, c.s, busy, bookings_by)
         out.append(Slot(slot.start, slot.end, slot.assignment, slot.free_candidates, slot.optional, slot.score,
                         tuple(conflicts), c.conflict / MILLI))
@@ -167,34 +169,45 @@ def _scores(plan: Plan, total: IntArray) -> IntArray:
     return total + milli(request.weights.time_of_day, away / 60.0)
 
 
-def _slot(plan: Plan, costs: list[SeatCosts], choice: IntArray, s: int, score: int) -> Slot:
-    """The Slot at start ``s`` for the candidate positions ``choice`` (one per unit seat)."""
+def _slots(plan: Plan, costs: list[SeatCosts], choice: IntArray, at: IntArray, scores: Sequence[int]) -> list[Slot]:
+    """The Slots at start indices ``at``, ``choice[u, i]`` the position unit u takes at ``at[i]``.
+
+    Per-start work is list lookups: every array is sliced for all of ``at`` at once.
+    """
     request = plan.request
     n_seats = len(request.seats)
-    fills: list[list[str]] = [[] for _ in range(n_seats)]
-    seat_cost = [0] * n_seats
-    free: list[tuple[str, ...] | None] = [None] * n_seats
-    for u, unit in enumerate(plan.units):
-        c = int(choice[u])
-        fills[unit.seat_index].append(unit.candidates[c])
-        seat_cost[unit.seat_index] += int(unit.cost[c, s])
-        if free[unit.seat_index] is None:
-            ok = costs[u].cost[:, s] < INFEASIBLE
-            free[unit.seat_index] = tuple(cand for cand, f in zip(unit.candidates, ok, strict=True) if f)
-    optional = tuple(
-        OptionalStatus(m, bool(plan.mask.free[plan.mask.row(m), s])) for m in request.optional_members
-    )
-    start = int(plan.starts[s])
-    return Slot(
-        start=from_minutes(start),
-        end=from_minutes(start + plan.window.duration),
-        assignment=Assignment(
-            tuple(SeatFill(tuple(f), c / MILLI) for f, c in zip(fills, seat_cost, strict=True))
-        ),
-        free_candidates=tuple(f or () for f in free),
-        optional=optional,
-        score=score / MILLI,
-    )
+    seat_of = [unit.seat_index for unit in plan.units]
+    picked = choice.tolist()
+    unit_costs = [unit.cost[choice[u], at].tolist() for u, unit in enumerate(plan.units)]
+    # A seat's free candidates: those its first unit may take (all its units share them).
+    first_unit = {seat: u for u, seat in reversed(list(enumerate(seat_of)))}
+    free_of = {seat: (costs[u].cost[:, at] < INFEASIBLE).T.tolist() for seat, u in first_unit.items()}
+    optional_rows = [plan.mask.row(m) for m in request.optional_members]
+    optional_free = plan.mask.free[optional_rows][:, at].T.tolist() if optional_rows else [[] for _ in at]
+    out = []
+    for i, s in enumerate(at.tolist()):
+        fills: list[list[str]] = [[] for _ in range(n_seats)]
+        seat_cost = [0] * n_seats
+        for u, unit in enumerate(plan.units):
+            fills[unit.seat_index].append(unit.candidates[picked[u][i]])
+            seat_cost[unit.seat_index] += unit_costs[u][i]
+        free = [
+            tuple(compress(plan.units[first_unit[seat]].candidates, free_of[seat][i])) if seat in free_of else ()
+            for seat in range(n_seats)
+        ]
+        start = int(plan.starts[s])
+        out.append(Slot(
+            start=from_minutes(start),
+            end=from_minutes(start + plan.window.duration),
+            assignment=Assignment(
+                tuple(SeatFill(tuple(f), c / MILLI) for f, c in zip(fills, seat_cost, strict=True))
+            ),
+            free_candidates=tuple(free),
+            optional=tuple(OptionalStatus(m, bool(f)) for m, f in zip(request.optional_members, optional_free[i],
+                                                                        strict=True)),
+            score=scores[i] / MILLI,
+        ))
+    return out
 
 
 def _why_not(plan: Plan, costs: list[SeatCosts]) -> str:
