@@ -10,6 +10,12 @@ Each builder returns ``(directory, busy, request, bookings)`` ready for
 - ``pool_50``: the same with two interviewers from a 50-member pool and twenty rooms.
 - ``busy_week``: ``panel_4w`` with calendars about 90% full, so that hardly any
   start is free and the answer is the least-conflict alternatives.
+- ``shared_panel``: ``panel_4w`` with three pool interviewers also eligible for
+  each member seat, so that the member seats and the pool seat compete.
+- ``overlapping_pools``: ``count`` seats from each of four round-robin pools of
+  35 drawn from the same 40 members (4 x count interacting units), over one
+  week at 5-minute starts (or a day at 15, for tests).
+- ``panel_4w(weeks=13)`` and the like: the same panel over a longer window.
 
 Members work weekdays in Berlin or London; about 40% of working time is busy
 (meetings of 30-120 minutes in back-to-back blocks, some at off-grid times
@@ -21,7 +27,8 @@ The window spans the European DST change of 30 March 2025.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from solver import (
@@ -42,14 +49,15 @@ from solver import (
     WorkingHours,
 )
 
-__all__ = ["Instance", "busy_week", "panel_4w", "pool_50"]
+__all__ = ["Instance", "busy_week", "overlapping_pools", "panel_4w", "pool_50", "shared_panel"]
 
 Instance = tuple[Directory, list[BusyInterval], SlotRequest, list[Booking]]
 
 REQUEST_ZONE = "Europe/Berlin"
 MEMBER_ZONES = ("Europe/Berlin", "Europe/Berlin", "Europe/London")
-FIRST_DAY = date(2025, 3, 3)  # a Monday; the window runs four weeks
+FIRST_DAY = date(2025, 3, 3)  # a Monday; the window runs four weeks unless asked otherwise
 WEEKS = 4
+SHARED_INTERVIEWERS = ("interviewer-00", "interviewer-01", "interviewer-02")
 BUSY_SHARE = 0.4  # of each resource's working time
 BUSY_WEEK_SHARE = 0.9  # busy_week: calendars nearly full
 MEETING_MINUTES = (30, 45, 60, 60, 90, 120)
@@ -67,9 +75,45 @@ DAY_SHAPES = (
 ROOM_DAY = (DayRange(420, 1200),)  # rooms open 07:00-20:00
 
 
-def panel_4w(seed: int = 0) -> Instance:
+def panel_4w(seed: int = 0, weeks: int = WEEKS) -> Instance:
     """Four weeks; 2 member seats (primary + 2 alternates), 1 of a 25-member pool, 1 of 10 rooms."""
-    return _build(seed, pool_size=25, pool_count=1, room_count=10)
+    return _build(seed, pool_size=25, pool_count=1, room_count=10, weeks=weeks)
+
+
+def shared_panel(seed: int = 0) -> Instance:
+    """``panel_4w`` whose member seats also take three of the pool's interviewers (as later alternates)."""
+    directory, busy, request, bookings = panel_4w(seed)
+    seats = tuple(
+        replace(seat, candidates=seat.candidates + SHARED_INTERVIEWERS) if isinstance(seat, MemberSeat) else seat
+        for seat in request.seats
+    )
+    return directory, busy, replace(request, seats=seats), bookings
+
+
+def overlapping_pools(seed: int = 0, count: int = 3, days: int = 7, start_interval: int = 5) -> Instance:
+    """``count`` seats from each of 4 round-robin pools of 35 out of 40 members; ``days`` from a Monday.
+
+    Members work 09-17 Berlin time on weekdays, with meetings of 30-90 minutes one to
+    eight hours apart; no bookings, so each pool's ranks are its own member order.
+    """
+    rnd = random.Random(seed)
+    zone = REQUEST_ZONE
+    members = [Member(f"m{i}", time_zone=zone, working_hours=WorkingHours.weekdays(time(9), time(17), zone))
+               for i in range(40)]
+    pools = [Pool(f"p{k}", tuple(f"m{i}" for i in rnd.sample(range(40), 35)), Distribution.ROUND_ROBIN)
+             for k in range(4)]
+    start = datetime(2026, 11, 30, tzinfo=UTC)
+    busy = []
+    for m in members:
+        t = start
+        while t < start + timedelta(days=days):
+            t += timedelta(minutes=rnd.choice([60, 120, 240, 480]))
+            length = timedelta(minutes=rnd.choice([30, 60, 90]))
+            busy.append(BusyInterval(m.id, t, t + length))
+            t += length
+    request = SlotRequest(start, start + timedelta(days=days), timedelta(hours=1), zone,
+                          tuple(PoolSeat(p.id, count) for p in pools), start_interval=start_interval)
+    return Directory.of(members, [], pools), busy, request, []
 
 
 def pool_50(seed: int = 0) -> Instance:
@@ -82,11 +126,12 @@ def busy_week(seed: int = 0) -> Instance:
     return _build(seed, pool_size=25, pool_count=1, room_count=10, busy_share=BUSY_WEEK_SHARE)
 
 
-def _build(seed: int, pool_size: int, pool_count: int, room_count: int, busy_share: float = BUSY_SHARE) -> Instance:
+def _build(seed: int, pool_size: int, pool_count: int, room_count: int, busy_share: float = BUSY_SHARE,
+           weeks: int = WEEKS) -> Instance:
     rng = random.Random(seed)
     window_start = datetime.combine(FIRST_DAY, time(0), ZoneInfo(REQUEST_ZONE))
-    window_end = datetime.combine(FIRST_DAY + timedelta(weeks=WEEKS), time(0), ZoneInfo(REQUEST_ZONE))
-    days = [FIRST_DAY + timedelta(days=d) for d in range(-14, 7 * WEEKS + 1)]
+    window_end = datetime.combine(FIRST_DAY + timedelta(weeks=weeks), time(0), ZoneInfo(REQUEST_ZONE))
+    days = [FIRST_DAY + timedelta(days=d) for d in range(-14, 7 * weeks + 1)]
 
     panel = [_member(rng, f"panel-{i}", daily_limit=3 if i % 3 == 0 else None) for i in range(6)]
     interviewers = [_member(rng, f"interviewer-{i:02d}") for i in range(pool_size)]
