@@ -175,34 +175,34 @@ def _slots(plan: Plan, costs: list[SeatCosts], choice: IntArray, at: IntArray, s
     Per-start work is list lookups: every array is sliced for all of ``at`` at once.
     """
     request = plan.request
-    n_seats = len(request.seats)
-    seat_of = [unit.seat_index for unit in plan.units]
+    seats = range(len(request.seats))
+    units_of: list[list[int]] = [[] for _ in seats]
+    for u, unit in enumerate(plan.units):
+        units_of[unit.seat_index].append(u)
     picked = choice.tolist()
-    unit_costs = [unit.cost[choice[u], at].tolist() for u, unit in enumerate(plan.units)]
-    # A seat's free candidates: those its first unit may take (all its units share them).
-    first_unit = {seat: u for u, seat in reversed(list(enumerate(seat_of)))}
-    free_of = {seat: (costs[u].cost[:, at] < INFEASIBLE).T.tolist() for seat, u in first_unit.items()}
+    names = [[unit.candidates[c] for c in picked[u]] for u, unit in enumerate(plan.units)]
+    # Per seat and slot: who fills it, at what cost, and who could (its first unit's free
+    # candidates: all units of a seat share them).
+    fills = [list(zip(*(names[u] for u in units), strict=True)) if units else [() for _ in at] for units in units_of]
+    seat_cost = [
+        (sum((plan.units[u].cost[choice[u], at] for u in units), np.zeros(len(at), dtype=np.int64)) / MILLI).tolist()
+        for units in units_of
+    ]
+    free = [
+        [tuple(compress(plan.units[units[0]].candidates, row))
+         for row in (costs[units[0]].cost[:, at] < INFEASIBLE).T.tolist()] if units else [() for _ in at]
+        for units in units_of
+    ]
     optional_rows = [plan.mask.row(m) for m in request.optional_members]
     optional_free = plan.mask.free[optional_rows][:, at].T.tolist() if optional_rows else [[] for _ in at]
     out = []
     for i, s in enumerate(at.tolist()):
-        fills: list[list[str]] = [[] for _ in range(n_seats)]
-        seat_cost = [0] * n_seats
-        for u, unit in enumerate(plan.units):
-            fills[unit.seat_index].append(unit.candidates[picked[u][i]])
-            seat_cost[unit.seat_index] += unit_costs[u][i]
-        free = [
-            tuple(compress(plan.units[first_unit[seat]].candidates, free_of[seat][i])) if seat in free_of else ()
-            for seat in range(n_seats)
-        ]
         start = int(plan.starts[s])
         out.append(Slot(
             start=from_minutes(start),
             end=from_minutes(start + plan.window.duration),
-            assignment=Assignment(
-                tuple(SeatFill(tuple(f), c / MILLI) for f, c in zip(fills, seat_cost, strict=True))
-            ),
-            free_candidates=tuple(free),
+            assignment=Assignment(tuple(SeatFill(fills[seat][i], seat_cost[seat][i]) for seat in seats)),
+            free_candidates=tuple(free[seat][i] for seat in seats),
             optional=tuple(OptionalStatus(m, bool(f)) for m, f in zip(request.optional_members, optional_free[i],
                                                                         strict=True)),
             score=scores[i] / MILLI,
