@@ -16,9 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 from solver.domain import WorkingHours
-from solver.grid import Grid, from_minutes, to_minutes
+from solver.grid import Grid, IntArray, from_minutes, to_minutes
 
-__all__ = ["hours_mask", "hours_ranges"]
+__all__ = ["hours_gaps", "hours_mask", "hours_ranges"]
 
 
 def hours_ranges(hours: WorkingHours, start: int, end: int) -> list[tuple[float, float]]:
@@ -66,6 +66,19 @@ def hours_mask(hours: WorkingHours | None, grid: Grid) -> npt.NDArray[np.bool_]:
     mask = np.cumsum(diff[:-1]) > 0
     mask.setflags(write=False)
     return mask
+
+
+@lru_cache(maxsize=1024)
+def hours_gaps(hours: WorkingHours | None, grid: Grid) -> tuple[IntArray, IntArray]:
+    """The runs of cells outside the hours: (first cells, stop cells), each run ``[first, stop)``."""
+    if hours is None:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    outside = np.concatenate([[0], (~hours_mask(hours, grid)).view(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(outside))
+    first, stop = edges[0::2].astype(np.int64), edges[1::2].astype(np.int64)
+    first.setflags(write=False)
+    stop.setflags(write=False)
+    return first, stop
 
 
 def _union(ranges: list[tuple[float, float]]) -> list[tuple[float, float]]:

@@ -1,9 +1,12 @@
 """FreeMask: which resource is free at which candidate start, as numpy arrays.
 
-Per resource, the grid's cells are marked busy (blocking events and confirmed
-bookings, widened outward) and in-hours (narrowed inward). Prefix sums then
-answer "is any cell of this window busy / out of hours" for every (resource,
-start) pair at once.
+Blocking events and confirmed bookings are widened outward to runs of grid
+cells, working hours narrowed inward (their gaps are runs too). The meeting's
+window at consecutive starts only moves forward, so each run blocks one
+contiguous range of starts, found by binary search; a difference array over the
+starts then marks every (resource, start) pair at once. The work and the
+arrays grow with the events and the starts, never with resources times grid
+cells (at 13 weeks those arrays were megabytes per call, faulted in afresh).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy.typing as npt
 from solver.busy import BusyTable
 from solver.domain import Booking, BusyInterval, Directory, WorkingHours
 from solver.grid import BoolArray, Grid, IntArray, iso_week, to_minutes, zone_clock
-from solver.hours import hours_mask
+from solver.hours import hours_gaps
 
 __all__ = ["BoolMatrix", "FreeMask", "GridEvents", "Window", "build_free_mask"]
 
@@ -48,13 +51,6 @@ class GridEvents:
     first: IntArray
     stop: IntArray
     tentative: BoolArray
-
-    def cells(self, n_rows: int) -> BoolMatrix:
-        """cells[r, i]: some event of row r touches cell i."""
-        diff = np.zeros((n_rows, self.grid.cells + 1), dtype=np.int32)
-        np.add.at(diff, (self.rows, self.first), 1)
-        np.add.at(diff, (self.rows, self.stop), -1)
-        return np.cumsum(diff[:, :-1], axis=1) > 0
 
     def overlapping(self, n_rows: int, lo: IntArray, hi: IntArray, tentative: bool) -> IntArray:
         """count[r, s]: events of row r (tentative or not) overlapping ``[lo[s], hi[s])``."""
@@ -111,11 +107,14 @@ def build_free_mask(
     row = {r: i for i, r in enumerate(ids)}
 
     events = _grid_events(grid, row, BusyTable.coerce(busy), bookings)
-    busy_cells = events.cells(n_res)
-    unblocked = ~_any_in(busy_cells, grid, window.starts - window.buffer_before, window.ends + window.buffer_after)
-    unbuffered = ~_any_in(busy_cells, grid, window.starts, window.ends)
-    out_of_hours = np.stack([~hours_mask(_hours_of(directory, r), grid) for r in ids])
-    in_hours = ~_any_in(out_of_hours, grid, window.starts, window.ends)
+    buffered = _Windows.of(grid, window.starts - window.buffer_before, window.ends + window.buffer_after)
+    meeting = _Windows.of(grid, window.starts, window.ends)
+    unblocked = buffered.untouched(n_res, events.rows, events.first, events.stop)
+    unbuffered = meeting.untouched(n_res, events.rows, events.first, events.stop)
+    gaps = [hours_gaps(_hours_of(directory, r), grid) for r in ids]
+    gap_rows = np.repeat(np.arange(n_res), [len(first) for first, _ in gaps])
+    in_hours = meeting.untouched(n_res, gap_rows, np.concatenate([first for first, _ in gaps]),
+                                 np.concatenate([stop for _, stop in gaps]))
     under_limit = _under_limits(directory, ids, bookings, window.starts)
     return FreeMask(ids, in_hours, unblocked, under_limit, in_hours & unblocked & under_limit, unbuffered, events)
 
@@ -140,16 +139,46 @@ def _grid_events(grid: Grid, row: dict[str, int], busy: BusyTable, bookings: Seq
     return GridEvents(grid, rows[keep], first[keep], stop[keep], tentative[keep])
 
 
-def _any_in(cells: BoolMatrix, grid: Grid, lo: IntArray, hi: IntArray) -> BoolMatrix:
-    """any(cells[r, cell]) over the cells overlapping ``[lo[s], hi[s])``, for every r and s."""
-    prefix = np.zeros((cells.shape[0], cells.shape[1] + 1), dtype=np.int32)
-    np.cumsum(cells, axis=1, out=prefix[:, 1:])
-    a = grid.floor_cell(lo)
-    b = grid.ceil_cell(hi)
-    # Parts of a window beyond the grid count as busy/out of hours (never the case for
-    # windows the grid was built for; the guard keeps the rule "never round inward").
-    outside = (lo < grid.origin) | (hi > grid.origin + grid.cells * grid.resolution)
-    return (prefix[:, b] - prefix[:, a] > 0) | outside[None, :]
+@dataclass(frozen=True)
+class _Windows:
+    """The cells ``[a[s], b[s])`` a window overlaps at each start (``order`` sorts the starts),
+    and whether it leaves the grid."""
+
+    a: IntArray
+    b: IntArray
+    order: IntArray | None  # None: the starts are sorted already (find_slots' are)
+    outside: BoolArray
+
+    @staticmethod
+    def of(grid: Grid, lo: IntArray, hi: IntArray) -> _Windows:
+        outside = (lo < grid.origin) | (hi > grid.origin + grid.cells * grid.resolution)
+        if (np.diff(lo) >= 0).all():
+            return _Windows(grid.floor_cell(lo), grid.ceil_cell(hi), None, outside)
+        order = np.argsort(lo, kind="stable")
+        return _Windows(grid.floor_cell(lo[order]), grid.ceil_cell(hi[order]), order, outside[order])
+
+    def untouched(self, n_rows: int, rows: IntArray, first: IntArray, stop: IntArray) -> BoolMatrix:
+        """free[r, s]: no run of row r (cells ``[first[k], stop[k])``) overlaps the window at start s.
+
+        Windows of one meeting at sorted starts have non-decreasing ends on both sides, so
+        the starts whose window a run overlaps (``b > first`` and ``a < stop``) are one range.
+        """
+        n = len(self.a)
+        lo = np.searchsorted(self.b, first, side="right")
+        hi = np.searchsorted(self.a, stop, side="left")
+        keep = lo < hi
+        width = n + 1
+        touched = np.bincount(rows[keep] * width + lo[keep], minlength=n_rows * width)
+        touched -= np.bincount(rows[keep] * width + hi[keep], minlength=n_rows * width)
+        count = np.cumsum(touched.reshape(n_rows, width)[:, :n], axis=1)
+        # Parts of a window beyond the grid count as busy/out of hours (never the case for
+        # windows the grid was built for; the guard keeps the rule "never round inward").
+        free: BoolMatrix = (count == 0) & ~self.outside[None, :]
+        if self.order is None:
+            return free
+        unsorted = np.empty_like(free)
+        unsorted[:, self.order] = free
+        return unsorted
 
 
 def _under_limits(directory: Directory, ids: tuple[str, ...], bookings: Sequence[Booking],
