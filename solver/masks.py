@@ -168,12 +168,15 @@ class _Windows:
         hi = np.searchsorted(self.a, stop, side="left")
         keep = lo < hi
         width = n + 1
-        touched = np.bincount(rows[keep] * width + lo[keep], minlength=n_rows * width)
-        touched -= np.bincount(rows[keep] * width + hi[keep], minlength=n_rows * width)
-        count = np.cumsum(touched.reshape(n_rows, width)[:, :n], axis=1)
+        # count[r, s]: runs of row r whose range of starts holds s (a difference array, summed in place).
+        count = np.zeros((n_rows, width), dtype=np.int32)
+        flat = count.reshape(-1)
+        np.add.at(flat, rows[keep] * width + lo[keep], 1)
+        np.add.at(flat, rows[keep] * width + hi[keep], -1)
+        np.cumsum(count, axis=1, out=count)
         # Parts of a window beyond the grid count as busy/out of hours (never the case for
         # windows the grid was built for; the guard keeps the rule "never round inward").
-        free: BoolMatrix = (count == 0) & ~self.outside[None, :]
+        free: BoolMatrix = (count[:, :n] == 0) & ~self.outside[None, :]
         if self.order is None:
             return free
         unsorted = np.empty_like(free)
