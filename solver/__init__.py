@@ -4,8 +4,8 @@
     result = find_slots(directory, busy, request, bookings)
 
 The flow inside: validate -> grid and free masks (numpy bitsets) -> per-start
-assignment (vectorized where seats are independent, CP-SAT where they
-interact) -> order and page.
+assignment (vectorized where seats are independent, a min-cost flow per
+distinct pattern where they interact; CP-SAT the reference) -> order and page.
 """
 
 from solver.domain import (
