@@ -22,10 +22,15 @@ rest are solved again without the fixed resources, whose optimum is the rest of 
 same lexicographic optimum: lexicographic re-solves, exact at any size, never an
 overflow.
 
-Two reductions keep ``W`` small so that one pass usually does it all: each unit's
+Three reductions keep ``W`` small so that one pass usually does it all: each unit's
 costs are shifted by the unit's own minimum (every unit takes exactly one candidate,
 so every assignment shifts alike) and divided by the common divisor of all of them;
-a unit with a single candidate is a digit of radix 1 and costs nothing.
+interchangeable units (a pool seat's) keep only the candidates the increasing order
+of the optimum leaves them (``_in_group_order``); a unit with a single candidate is a
+digit of radix 1 and costs nothing.
+
+``some_assignments`` answers the other question, whether a start has any assignment
+at all, for many starts in one maximum flow.
 """
 
 from __future__ import annotations
