@@ -3,6 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The test tools plus every optional part (the tests cover all calendar kinds, Dask and plots).
+EXTRAS := dev,caldav,google,microsoft,exchange,dask,plots
 
 .PHONY: setup proto console test lint bench demo serve-demo clean
 
@@ -11,7 +13,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 # Regenerates convene/v1/*_pb2*.py from proto/ (tests fail if they are stale).

@@ -39,7 +39,7 @@ from server.api.http import HttpServer
 from server.api.service import SERVICE_NAME, SchedulingService
 from server.booking.desk import BookingDesk
 from server.booking.side_effects import booking_handlers, describe_smtp
-from server.booking.store import Backoff, BookingStore, OutboxWorker, StoreBookings, open_store
+from server.booking.store import Backoff, BookingStore, OutboxWorker, PoolSettings, StoreBookings, open_store
 from server.config import Config, ConfigError
 from server.tenants import BookingSource, MemoryBookings, Tenant, load_tenants
 from solver.domain import Booking
@@ -96,9 +96,18 @@ def _with_store(tenants: Mapping[str, Tenant], store: BookingStore) -> dict[str,
     return out
 
 
+def pool_settings(config: Config) -> PoolSettings:
+    """The PostgreSQL pool of this process: by default one connection per RPC worker thread, plus the
+    outbox worker, a metrics scrape and two to spare."""
+    pool = config.database_pool
+    max_size = pool.max_size if pool.max_size is not None else config.server.worker_threads + 4
+    return PoolSettings(min(pool.min_size, max_size), max_size, pool.max_lifetime_seconds, pool.max_idle_seconds,
+                        pool.timeout_seconds)
+
+
 def _open_store(config: Config) -> BookingStore:
     try:
-        return open_store(config.database_url)
+        return open_store(config.database_url, pool=pool_settings(config))
     except ValueError as exc:
         raise ConfigError(f"database_url: {exc}") from None
 

@@ -47,6 +47,7 @@ from server.config import (
     parse_config,
     parse_duration,
 )
+from server.config.extras import require_extra
 from server.tenants import Tenant, load_tenants
 from solver.batch import BatchItem, BatchProgress, BatchRequest, BatchResult
 from solver.domain import Booking, BusyInterval, BusyKind, MemberSeat, PoolSeat, RoomSeat, Seat, SlotRequest, Weights
@@ -435,6 +436,8 @@ class ProgressLine:
 
 def _solve(loaded: LoadedBatch, batch: BatchRequest, scheduler: str | None,
            on_progress: Callable[[BatchProgress], None] | None) -> BatchResult:
+    if scheduler:
+        require_extra("dask", "--scheduler")
     return run_batch(loaded.tenant.directory, loaded.busy, loaded.bookings, batch, scheduler=scheduler,
                      on_progress=on_progress)
 
@@ -520,6 +523,7 @@ def write_tune(rows: list[dict[str, Any]], out: Path) -> list[Path]:
 
 
 def _plots(rows: list[dict[str, Any]], out: Path) -> list[Path]:
+    require_extra("plots", "convene tune's plots")
     import matplotlib
 
     matplotlib.use("Agg")  # files only, never a window

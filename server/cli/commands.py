@@ -54,6 +54,7 @@ from server.cli.batch import add_batch_commands
 from server.cli.render.bookings import booking_report, bookings_report
 from server.cli.render.slots import check_report, slots_report
 from server.config import ConfigError, load_config, parse_duration
+from server.config.extras import MissingExtra
 from solver.validate import is_zone
 
 __all__ = ["connect", "describe_error", "main", "parse_seat"]
@@ -415,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         code: int = args.run(args)
     except UsageError as exc:
         parser.error(str(exc))
-    except (ConfigError, StoreError) as exc:  # a bad config file, an unreachable booking database
+    except (ConfigError, StoreError, MissingExtra) as exc:  # a bad config, an unreachable database, no extra
         print(exc, file=sys.stderr)
         return 2
     except grpc.RpcError as exc:

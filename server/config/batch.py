@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from server.config.extras import require_extra
 from solver.batch.types import BatchLimits
 
 __all__ = ["BatchPolicy", "BatchSettings"]
@@ -48,6 +49,8 @@ class BatchSettings(BaseModel):
         for address in schedulers:
             if "://" not in address:
                 raise ValueError(f"{address!r} is not a scheduler address (tcp://host:8786)")
+        if schedulers:
+            require_extra("dask", "batch.schedulers")
         return schedulers
 
     def to_domain(self) -> BatchPolicy:

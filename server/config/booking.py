@@ -8,6 +8,12 @@
       password_file: secrets/smtp-password   # or password_env: CONVENE_SMTP_PASSWORD
       sender: bookings@example.org
       sender_name: Convene
+    database_pool:             # PostgreSQL only: this process's connections (docs/deploy.md)
+      min_size: 1
+      max_size: 12             # default: server.worker_threads + 4
+      max_lifetime_seconds: 3600
+      max_idle_seconds: 600
+      timeout_seconds: 30      # a call waiting longer for a connection gets UNAVAILABLE
     outbox:                    # how the side effects are retried
       poll_seconds: 1
       lease_seconds: 300
@@ -25,7 +31,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-__all__ = ["OutboxSettings", "SmtpConfig"]
+__all__ = ["DatabasePoolSettings", "OutboxSettings", "SmtpConfig"]
 
 
 class SmtpConfig(BaseModel):
@@ -73,3 +79,22 @@ class OutboxSettings(BaseModel):
     lease_seconds: float = Field(default=300.0, gt=0)
     retry_base_seconds: float = Field(default=5.0, gt=0)
     retry_max_seconds: float = Field(default=1800.0, gt=0)
+
+
+class DatabasePoolSettings(BaseModel):
+    """The PostgreSQL connection pool of each server process (``server.booking.store.PoolSettings``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_size: int = Field(default=1, ge=0)
+    # None: the RPC worker threads plus the outbox worker, a metrics scrape and two to spare.
+    max_size: int | None = Field(default=None, ge=1)
+    max_lifetime_seconds: float = Field(default=3600.0, gt=0)
+    max_idle_seconds: float = Field(default=600.0, gt=0)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> DatabasePoolSettings:
+        if self.max_size is not None and self.min_size > self.max_size:
+            raise ValueError("min_size: must not exceed max_size")
+        return self

@@ -28,6 +28,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from server.config.extras import require_extra
+
 __all__ = [
     "CalDavCalendar",
     "CalendarSource",
@@ -99,6 +101,8 @@ class _Source(BaseModel):
 
     # Keys a user might write a secret under: refused with a pointer to the right field.
     _inline_secrets: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # The pip extra this kind's provider needs (server.config.extras), None: always installed.
+    _extra: ClassVar[str | None] = None
 
     # The principal who owns the calendar (sees its event details in conflicts).
     # Default: the member's email; rooms have no owner unless one is named.
@@ -107,6 +111,8 @@ class _Source(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_inline_secrets(cls, data: Any) -> Any:
+        if cls._extra is not None:
+            require_extra(cls._extra, f"calendar kind {cls.__name__.removesuffix('Calendar').lower()}")
         if isinstance(data, dict):
             for key, instead in cls._inline_secrets:
                 if key in data:
@@ -152,6 +158,7 @@ class CalDavCalendar(_Source):
     """
 
     _inline_secrets: ClassVar[tuple[tuple[str, str], ...]] = (("password", "password_file or password_env"),)
+    _extra: ClassVar[str | None] = "caldav"
 
     kind: Literal["caldav"]
     url: str
@@ -203,6 +210,7 @@ class GoogleCalendar(_Source):
 
     _inline_secrets: ClassVar[tuple[tuple[str, str], ...]] = (
         ("private_key", "credentials_file"), ("client_secret", "credentials_file"), ("token", "credentials_file"))
+    _extra: ClassVar[str | None] = "google"
 
     kind: Literal["google"]
     calendar_id: str = Field(min_length=1)
@@ -246,6 +254,7 @@ class GraphCalendar(_Source):
 
     _inline_secrets: ClassVar[tuple[tuple[str, str], ...]] = (
         ("client_secret", "client_secret_file or client_secret_env"), ("token", "token_env"))
+    _extra: ClassVar[str | None] = "microsoft"
 
     kind: Literal["graph"]
     mailbox: str = Field(min_length=1)
@@ -302,6 +311,7 @@ class ExchangeCalendar(_Source):
     """
 
     _inline_secrets: ClassVar[tuple[tuple[str, str], ...]] = (("password", "password_file or password_env"),)
+    _extra: ClassVar[str | None] = "exchange"
 
     kind: Literal["exchange"]
     url: str

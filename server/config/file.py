@@ -3,6 +3,7 @@
     server:      {address, max_concurrent_rpcs, worker_threads, grace_seconds}
     calendars:   {timeout_seconds, cache_seconds}
     database_url: sqlite:///var/convene.sqlite3   (or postgresql://user@host:5432/db)
+    database_pool: {min_size, max_size, max_lifetime_seconds, max_idle_seconds, timeout_seconds}
     smtp:        {host, port, starttls, username, password_file | password_env, sender}
     outbox:      {poll_seconds, lease_seconds, retry_base_seconds, retry_max_seconds}
     limits:      solver.Limits fields
@@ -29,7 +30,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from server.config.batch import BatchSettings
-from server.config.booking import OutboxSettings, SmtpConfig
+from server.config.booking import DatabasePoolSettings, OutboxSettings, SmtpConfig
 from server.config.calendars import CalendarSource, IcsCalendar
 from server.config.server import ApiKeyConfig, CalendarSettings, LimitsConfig, ServerSettings
 from server.config.tenants import MemberConfig, PoolConfig, RoomConfig, SeatConfig, TemplateConfig, TenantConfig
@@ -63,6 +64,8 @@ class Config(Strict):
     server: ServerSettings = Field(default_factory=ServerSettings)
     calendars: CalendarSettings = Field(default_factory=CalendarSettings)
     database_url: str = "sqlite:///var/convene.sqlite3"
+    # PostgreSQL: each process's connection pool (server/config/booking.py).
+    database_pool: DatabasePoolSettings = Field(default_factory=DatabasePoolSettings)
     # Bookings' side effects (server/config/booking.py): no smtp section, no emails.
     smtp: SmtpConfig | None = None
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)

@@ -36,6 +36,7 @@ from server.booking.store.model import (
     TaskStatus,
 )
 from server.booking.store.outbox import Backoff, Handler, OutboxWorker, PermanentTaskError, Skipped
+from server.booking.store.postgres import PoolSettings
 from server.booking.store.source import StoreBookings
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "OutboxWorker",
     "PermanentTaskError",
     "Person",
+    "PoolSettings",
     "ResourceKind",
     "SideEffect",
     "Skipped",

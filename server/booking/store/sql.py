@@ -6,8 +6,9 @@ translation of values and errors (``server.booking.store.sqlite``,
 ``server.booking.store.postgres``). Statements use ``%s`` placeholders; the SQLite
 backend rewrites them to ``?``.
 
-Each thread gets its own connection, so concurrent callers really are
-concurrent transactions of the database, not turns on one shared handle.
+Each thread gets its own connection (SQLite; PostgreSQL takes them from a
+bounded pool, ``_tx``), so concurrent callers really are concurrent
+transactions of the database, not turns on one shared handle.
 """
 
 from __future__ import annotations
@@ -194,6 +195,7 @@ class SqlBookingStore(BookingStore):
         return connection
 
     def _tx(self, write: bool = True) -> AbstractContextManager[Tx]:
+        """A transaction on this thread's connection (PostgreSQL overrides it: a pooled one)."""
         return self._transaction(self._connection(), write)
 
     def close(self) -> None:
