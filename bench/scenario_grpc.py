@@ -87,7 +87,7 @@ def _serve(conn: Connection, kind: str) -> None:
     """Child process: serve the scenario until told to stop; report the port first."""
     directory, busy, _, bookings = panel_4w(seed=0)
     config = parse_config({
-        "server": {"worker_threads": CLIENTS, "max_concurrent_rpcs": 4 * CLIENTS},
+        "server": {"worker_threads": CLIENTS, "max_concurrent_rpcs": 4 * CLIENTS, "plaintext": True},
         "api_keys": [{"key": API_KEY, "tenant": "bench", "principal": "bench"}],
         "tenants": {"bench": {}},
     })

@@ -17,14 +17,22 @@ With a ``BusyCache`` a calendar whose fresh entry covers the window is served
 from it; the rest are fetched for the window widened to whole UTC days (so
 the next request of the day hits) and stored. A read that finishes after the
 deadline still fills the cache for the next request.
+
+``on_read`` hears of every request made to a source (``SourceRead``: which
+source, how many calendars, how many failed, how long it took), and of the
+calendars given up on at the deadline (``timed_out``); it is called in the
+thread that read, in the caller's context (so a tracing span there is the
+parent of whatever it records). The server feeds its metrics and traces
+from it; this module knows neither.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,7 +41,7 @@ from providers.base import CalendarProvider, CalendarRef, ProviderError
 from providers.cache import BusyCache
 from solver.domain import BusyInterval
 
-__all__ = ["FetchResult", "Source", "fetch_busy"]
+__all__ = ["FetchResult", "ReadObserver", "Source", "SourceRead", "fetch_busy"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +69,25 @@ class FetchResult:
 
 
 @dataclass(frozen=True)
+class SourceRead:
+    """One request to a calendar source, or (``timed_out``) calendars the deadline gave up on.
+
+    ``began_ns`` is ``time.time_ns()`` when it started; ``seconds`` how long it took
+    (for ``timed_out``: how long the fetch waited).
+    """
+
+    source: str
+    calendars: int
+    failed: int
+    began_ns: int
+    seconds: float
+    timed_out: bool = False
+
+
+ReadObserver = Callable[[SourceRead], None]
+
+
+@dataclass(frozen=True)
 class _Task:
     provider: CalendarProvider
     refs: tuple[CalendarRef, ...]
@@ -70,7 +97,8 @@ Source = tuple[CalendarProvider, Sequence[CalendarRef] | CalendarRef]
 
 
 def fetch_busy(sources: Sequence[Source], start: datetime, end: datetime, *, deadline: float | None = None,
-               per_source_timeout: float = DEFAULT_SOURCE_TIMEOUT, cache: BusyCache | None = None) -> FetchResult:
+               per_source_timeout: float = DEFAULT_SOURCE_TIMEOUT, cache: BusyCache | None = None,
+               on_read: ReadObserver | None = None) -> FetchResult:
     """Blocking intervals of every calendar in ``sources`` overlapping ``[start, end)``.
 
     ``sources`` pairs a provider with its calendars (or with one calendar;
@@ -106,8 +134,12 @@ def fetch_busy(sources: Sequence[Source], start: datetime, end: datetime, *, dea
         return FetchResult(busy, {}, from_cache, 0)
 
     failures: dict[str, str] = {}
+    began, began_ns = time.monotonic(), time.time_ns()
+    # Each task runs in a copy of the caller's context: what it reports lands under the caller's span.
     futures: dict[Future[tuple[list[BusyInterval], dict[str, str]]], _Task] = {
-        _executor().submit(_run, task, fetch_start, fetch_end, until, cache): task for task in tasks}
+        _executor().submit(contextvars.copy_context().run, _run, task, fetch_start, fetch_end, until, cache,
+                           on_read): task
+        for task in tasks}
     done, late = wait(futures, timeout=max(0.0, until - time.monotonic()))
     for future in done:
         if future.exception() is not None:  # only a bug in _run itself gets here
@@ -121,12 +153,16 @@ def fetch_busy(sources: Sequence[Source], start: datetime, end: datetime, *, dea
         future.cancel()  # if it never started; a running read finishes in the background
         for ref in futures[future].refs:
             failures.setdefault(ref.resource_id, f"{futures[future].provider.name}: no answer in time")
+        if on_read is not None:
+            given_up = len(futures[future].refs)
+            on_read(SourceRead(futures[future].provider.name, given_up, given_up, began_ns,
+                               time.monotonic() - began, timed_out=True))
     busy.sort(key=lambda b: (b.start, b.end, b.resource_id))
     return FetchResult(busy, failures, from_cache, sum(len(t.refs) for t in tasks))
 
 
-def _run(task: _Task, start: datetime, end: datetime, until: float,
-         cache: BusyCache | None) -> tuple[list[BusyInterval], dict[str, str]]:
+def _run(task: _Task, start: datetime, end: datetime, until: float, cache: BusyCache | None,
+         on_read: ReadObserver | None = None) -> tuple[list[BusyInterval], dict[str, str]]:
     """Reads one task's calendars, retrying transient failures while time allows.
 
     Never raises: whatever goes wrong becomes a failure of the task's resources.
@@ -137,6 +173,7 @@ def _run(task: _Task, start: datetime, end: datetime, until: float,
     failures: dict[str, str] = {}
     for attempt in range(MAX_ATTEMPTS):
         generations = {r.resource_id: cache.generation(r.resource_id) for r in pending} if cache is not None else {}
+        began, began_ns = time.monotonic(), time.time_ns()
         try:
             got, errors = provider.busy_each(pending, start, end)
         except Exception as exc:  # a buggy source must not break the request
@@ -145,6 +182,8 @@ def _run(task: _Task, start: datetime, end: datetime, until: float,
                                                    transient=False)
                       for r in pending}
             got = []
+        if on_read is not None:
+            on_read(SourceRead(provider.name, len(pending), len(errors), began_ns, time.monotonic() - began))
         read = [r for r in pending if r.resource_id not in errors]
         busy.extend(b for b in got if b.resource_id not in errors)
         if cache is not None:

@@ -1,4 +1,5 @@
-"""Convene's server, in rooms by capability. A room imports only the rooms below it:
+"""Convene's server, in rooms by capability. A room imports only the rooms below it
+(cli > api > batch > wire > booking > calendars > config > telemetry):
 
     cli/        the ``convene`` command: serve, slots, check, book, ..., batch, tune; the demo
     api/        the gRPC surface: thin servicers, server assembly, auth, errors -> statuses;
@@ -8,6 +9,7 @@
     booking/    the booking flow (desk), store/ (SQLite, PostgreSQL, outbox), notify/, side effects
     calendars/  calendar sources from config, busy time for a request, who may see event details
     config/     the YAML models, one module per section
+    telemetry/  what operators see: Prometheus metrics, OpenTelemetry spans, JSON log lines
 
 Beside them: ``tenants`` (what the server knows per tenant, built once from
 the config: directory, templates, calendars, bookings) and ``protogen``

@@ -2,11 +2,16 @@
 
     validate -> plan (starts, unit seats, FreeMask) -> assign -> order -> page -> Slots
                                                     \\-> least-conflict alternatives, diagnosis
+
+``phase`` lets a caller time the steps without the core knowing how: it is
+entered around "plan", "assign" and "alternatives" (the server passes its
+tracing span; the default does nothing).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import compress
@@ -35,7 +40,14 @@ from solver.plan import Plan, earliest_start, make_plan, start_minutes
 from solver.seats import INFEASIBLE, MILLI, milli
 from solver.validate import Limits, validate_request
 
-__all__ = ["TimeCheck", "check_time", "find_slots"]
+__all__ = ["Phase", "TimeCheck", "check_time", "find_slots"]
+
+# Entered around each step of a solve, by name ("plan", "assign", "alternatives").
+Phase = Callable[[str], AbstractContextManager[object]]
+
+
+def _untimed(name: str) -> AbstractContextManager[object]:
+    return nullcontext()
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ def find_slots(
     limits: Limits | None = None,
     deadline: float | None = None,
     cancelled: Callable[[], bool] | None = None,
+    phase: Phase = _untimed,
 ) -> SlotResult:
     """Every available start of ``request`` with its cheapest assignment.
 
@@ -71,9 +84,11 @@ def find_slots(
     """
     validate_request(directory, request, limits)
     table, bookings = BusyTable.coerce(busy), list(bookings)
-    plan = make_plan(directory, table, bookings, request)
-    costs = plan.seat_costs()
-    assigned = assign(costs, len(plan.starts), deadline=deadline, cancelled=cancelled)
+    with phase("plan"):
+        plan = make_plan(directory, table, bookings, request)
+        costs = plan.seat_costs()
+    with phase("assign"):
+        assigned = assign(costs, len(plan.starts), deadline=deadline, cancelled=cancelled)
     available = np.flatnonzero(assigned.feasible)
     scores = _scores(plan, assigned.total)
     ranked = _rank(plan, scores, available)
@@ -85,8 +100,9 @@ def find_slots(
     wants = request.want_alternatives or len(available) < request.min_available
     if wants and request.max_alternatives > 0:
         unavailable = np.flatnonzero(~assigned.feasible & assigned.decided)
-        alternatives = _alternatives(plan, directory, table, bookings, costs, unavailable, request.max_alternatives,
-                                     deadline, cancelled)
+        with phase("alternatives"):
+            alternatives = _alternatives(plan, directory, table, bookings, costs, unavailable,
+                                         request.max_alternatives, deadline, cancelled)
     return SlotResult(
         slots=slots,
         total_available=len(available),
@@ -106,21 +122,25 @@ def check_time(
     bookings: Iterable[Booking] = (),
     *,
     limits: Limits | None = None,
+    phase: Phase = _untimed,
 ) -> TimeCheck:
     """Whether ``start`` is available for ``request``: its best assignment, or
     the least-conflict assignment and everything in its way."""
     validate_request(directory, request, limits)
     table, bookings = BusyTable.coerce(busy), list(bookings)
-    plan = make_plan(directory, table, bookings, request, start_minutes(start))
-    costs = plan.seat_costs()
+    with phase("plan"):
+        plan = make_plan(directory, table, bookings, request, start_minutes(start))
+        costs = plan.seat_costs()
     if to_minutes(start) < earliest_start(request):
         return TimeCheck(start, False, None, "before the minimum notice")
-    assigned = assign(costs, 1)
+    with phase("assign"):
+        assigned = assign(costs, 1)
     if assigned.feasible[0]:
         score = int(_scores(plan, assigned.total)[0])
         return TimeCheck(start, True, _slots(plan, costs, assigned.choice[:, :1], np.zeros(1, dtype=np.int64),
                                              [score])[0])
-    found = _alternatives(plan, directory, table, bookings, costs, np.array([0], dtype=np.int64), 1, None, None)
+    with phase("alternatives"):
+        found = _alternatives(plan, directory, table, bookings, costs, np.array([0], dtype=np.int64), 1, None, None)
     if found:
         kinds = sorted({c.kind.value for c in found[0].conflicts})
         return TimeCheck(start, False, found[0], "conflicts: " + ", ".join(kinds))

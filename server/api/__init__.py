@@ -1,6 +1,6 @@
 """Room ``api``: the gRPC surface.
 
-    cli > **api** > batch > wire > booking > calendars > config
+    cli > **api** > batch > wire > booking > calendars > config > telemetry
 
 ``service`` holds the thin servicer (authenticate -> wire -> validate ->
 fetch busy -> solve or book -> wire); ``app`` assembles the server (store,

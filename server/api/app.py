@@ -5,9 +5,17 @@
 
 ``serve`` is what ``convene serve`` runs: it blocks until SIGTERM or SIGINT,
 then reports NOT_SERVING, stops accepting calls and gives those in flight
-``grace_seconds`` to finish. With ``server.http_address`` set, ``start_server``
-also starts the HTTP server (``server.api.http``: the same servicer over Connect,
-HTTP/JSON and gRPC-Web, and the console at ``/``) and ``stop`` stops it.
+``grace_seconds`` to finish. SIGHUP reloads the TLS certificate and key. With
+``server.http_address`` set, ``start_server`` also starts the HTTP server
+(``server.api.http``: the same servicer over Connect, HTTP/JSON and gRPC-Web,
+and the console at ``/``) and ``stop`` stops it.
+
+The port speaks TLS (``server.api.tls``; mutual with a client CA) or, only where
+the config says ``server.plaintext: true``, plaintext. Every call passes the
+gRPC instrumentation of OpenTelemetry (when tracing is configured, or a test
+gives a provider) and then ``server.api.access`` (metrics, the access log).
+``start_server`` also serves the Prometheus endpoint of the ``metrics:``
+section; ``serve`` logs a warning for every calendar it cannot read at start.
 
 Bookings: the server opens the booking store of ``config.database_url``
 (SQLite by default, ``postgresql://...``), serves every tenant's confirmed
@@ -26,25 +34,35 @@ import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry.trace import TracerProvider
 
 from convene.v1 import scheduling_service_pb2_grpc
+from server.api.access import AccessInterceptor
 from server.api.auth import ApiKeys
 from server.api.http import HttpServer
 from server.api.service import SERVICE_NAME, SchedulingService
+from server.api.tls import ServerCertificates
 from server.booking.desk import BookingDesk
 from server.booking.side_effects import booking_handlers, describe_smtp
 from server.booking.store import Backoff, BookingStore, OutboxWorker, PoolSettings, StoreBookings, open_store
+from server.booking.store.postgres import PostgresBookingStore
+from server.calendars.busy import ProviderCalendars
+from server.calendars.probe import probe_calendars
 from server.config import Config, ConfigError
+from server.config.telemetry import split_address
+from server.telemetry import tracing
+from server.telemetry.logs import configure_logging
+from server.telemetry.metrics import Backlog, MetricsEndpoint, serve_metrics, watch_store
 from server.tenants import BookingSource, MemoryBookings, Tenant, load_tenants
 from solver.domain import Booking
 
-__all__ = ["Running", "create_server", "safe_url", "serve", "start_server"]
+__all__ = ["Running", "create_server", "pool_settings", "safe_url", "serve", "start_server", "unreadable_calendars"]
 
 log = logging.getLogger("convene.server")
 
@@ -60,6 +78,11 @@ class Running:
     outbox: OutboxWorker | None = None
     owned_store: BookingStore | None = None
     http: HttpServer | None = None
+    tenants: Mapping[str, Tenant] = field(default_factory=dict)
+    certificates: ServerCertificates | None = None  # None: plaintext
+    metrics: MetricsEndpoint | None = None
+    # Undone at stop, last first: the store's metrics, the tracer this server installed.
+    cleanups: tuple[Callable[[], None], ...] = ()
 
     def stop(self, grace: float | None) -> None:
         """NOT_SERVING first (load balancers stop sending), then stop with ``grace`` seconds for
@@ -70,6 +93,10 @@ class Running:
         self.server.stop(grace).wait()
         if self.outbox is not None:
             self.outbox.stop()
+        if self.metrics is not None:
+            self.metrics.stop()
+        for cleanup in reversed(self.cleanups):
+            cleanup()
         if self.owned_store is not None:
             self.owned_store.close()
 
@@ -127,19 +154,56 @@ def _outbox(config: Config, store: BookingStore, tenants: Mapping[str, Tenant]) 
 
 
 def _build(config: Config, address: str | None, tenants: Mapping[str, Tenant] | None,
-           clock: Callable[[], datetime] | None, store: BookingStore | None) -> Running:
+           clock: Callable[[], datetime] | None, store: BookingStore | None,
+           tracer_provider: TracerProvider | None) -> Running:
+    problem = config.server.transport_problem()
+    if problem is not None:
+        raise ConfigError(problem)
     owned = _open_store(config) if store is None and tenants is None else None
     try:
-        return _assemble(config, address, tenants, clock, store or owned, owned)
+        return _assemble(config, address, tenants, clock, store or owned, owned, tracer_provider)
     except BaseException:
         if owned is not None:
             owned.close()
         raise
 
 
+def _backlog(store: BookingStore) -> list[Backlog]:
+    now = store.now()
+    return [Backlog(kind, n, max(0.0, (now - oldest).total_seconds())) for kind, n, oldest in store.outbox_backlog()]
+
+
+def _tracing(config: Config, given: TracerProvider | None) -> tuple[TracerProvider | None, list[Callable[[], None]]]:
+    """The provider this server's spans go to (a test's, the config's OTLP one, or none) and its undoing."""
+    provider = given
+    cleanups: list[Callable[[], None]] = []
+    if provider is None and config.tracing is not None:
+        settings = config.tracing
+        built = tracing.otlp_provider(settings.otlp_endpoint, insecure=settings.insecure,
+                                      service_name=settings.service_name, sample_ratio=settings.sample_ratio)
+        provider = built
+        cleanups.append(built.shutdown)  # type: ignore[attr-defined]  # the SDK's provider flushes here
+    if provider is not None:
+        tracing.install(provider)
+        chosen = provider
+        cleanups.append(lambda: tracing.install(None) if tracing.installed() is chosen else None)
+    return provider, cleanups
+
+
+def _interceptors(config: Config, provider: TracerProvider | None) -> list[grpc.ServerInterceptor]:
+    """Tracing first (outermost), so that the access line of a call is written inside its span."""
+    interceptors: list[grpc.ServerInterceptor] = []
+    if provider is not None:
+        from opentelemetry.instrumentation.grpc import server_interceptor
+
+        interceptors.append(server_interceptor(tracer_provider=provider))  # type: ignore[no-untyped-call]
+    interceptors.append(AccessInterceptor(access_log=config.logging.access_log))
+    return interceptors
+
+
 def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant] | None,
               clock: Callable[[], datetime] | None, store: BookingStore | None,
-              owned: BookingStore | None) -> Running:
+              owned: BookingStore | None, tracer_provider: TracerProvider | None) -> Running:
     tenants = tenants if tenants is not None else load_tenants(config)
     outbox: OutboxWorker | None = None
     desk: BookingDesk | None = None
@@ -148,14 +212,21 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
         outbox = _outbox(config, store, tenants)
         desk = BookingDesk(store, config.limits.to_domain(), outbox.wake)
     settings = config.server
+    certificates = ServerCertificates(settings.tls) if settings.tls is not None else None
+    provider, cleanups = _tracing(config, tracer_provider)
+    if store is not None:
+        in_use = store
+        pool = (lambda: in_use.pool_stats) if isinstance(in_use, PostgresBookingStore) else None
+        cleanups.append(watch_store(id(in_use), lambda: _backlog(in_use), pool))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="convene-rpc"),
+        interceptors=_interceptors(config, provider),
         # Past this many calls in flight, new ones get RESOURCE_EXHAUSTED at once instead of queueing.
         maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
     service = SchedulingService(
         tenants,
-        ApiKeys(config.api_keys),
+        ApiKeys(config.api_keys, settings.tls.client_certificates if settings.tls is not None else ()),
         config.limits.to_domain(),
         clock or (lambda: datetime.now(UTC)),
         desk,
@@ -171,35 +242,52 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
     bind = address or settings.address
-    port = server.add_insecure_port(bind)
+    if certificates is not None:
+        port = server.add_secure_port(bind, certificates.credentials())
+    else:
+        port = server.add_insecure_port(bind)  # only where the config says plaintext (_build checked)
     if port == 0:
+        for cleanup in reversed(cleanups):
+            cleanup()
         raise OSError(f"cannot listen on {bind}")
     http = HttpServer(service, settings) if settings.http_address else None
-    return Running(server, port, health_servicer, outbox, owned, http)
+    return Running(server, port, health_servicer, outbox, owned, http, tenants, certificates, None, tuple(cleanups))
 
 
 def create_server(config: Config, address: str | None = None, *,
                   tenants: Mapping[str, Tenant] | None = None,
                   clock: Callable[[], datetime] | None = None,
-                  store: BookingStore | None = None) -> tuple[grpc.Server, int]:
+                  store: BookingStore | None = None,
+                  tracer_provider: TracerProvider | None = None) -> tuple[grpc.Server, int]:
     """A server bound to ``address`` (default: the config's; port 0 picks a free one), not yet started.
 
     ``tenants`` replaces the tenants the config describes (tests and benchmarks
     feed an in-memory directory and busy list); ``clock`` is the server's "now";
     ``store`` is the booking store (default: the config's ``database_url``, opened
     here, unless ``tenants`` are given). No outbox worker runs: side effects wait
-    for ``start_server``'s, or one of the caller's.
+    for ``start_server``'s, or one of the caller's. ``tracer_provider`` receives
+    the spans (tests, benchmarks: an in-memory exporter) instead of the config's.
     """
-    running = _build(config, address, tenants, clock, store)
+    running = _build(config, address, tenants, clock, store, tracer_provider)
     return running.server, running.port
 
 
 def start_server(config: Config, address: str | None = None, *,
                  tenants: Mapping[str, Tenant] | None = None,
                  clock: Callable[[], datetime] | None = None,
-                 store: BookingStore | None = None) -> Running:
-    """Like ``create_server``, started with its outbox worker, with a handle for a graceful stop."""
-    running = _build(config, address, tenants, clock, store)
+                 store: BookingStore | None = None,
+                 tracer_provider: TracerProvider | None = None,
+                 metrics_address: str | None = None) -> Running:
+    """Like ``create_server``, started with its outbox worker and the metrics endpoint (the config's
+    ``metrics.address``, or ``metrics_address``), with a handle for a graceful stop."""
+    running = _build(config, address, tenants, clock, store, tracer_provider)
+    where = metrics_address or (config.metrics.address if config.metrics is not None else None)
+    try:
+        metrics = serve_metrics(*split_address(where)) if where is not None else None
+    except OSError:
+        running.stop(None)
+        raise
+    running = replace(running, metrics=metrics)
     running.server.start()
     if running.http is not None:
         try:
@@ -212,16 +300,43 @@ def start_server(config: Config, address: str | None = None, *,
     return running
 
 
+def unreadable_calendars(tenants: Mapping[str, Tenant], timeout: float,
+                         now: datetime | None = None) -> list[tuple[str, str, str]]:
+    """(tenant, resource, why) for every configured calendar that cannot be read now."""
+    found = []
+    for tenant_id, tenant in sorted(tenants.items()):
+        if isinstance(tenant.calendars, ProviderCalendars):
+            failures = probe_calendars(tenant.calendars.calendars, now or datetime.now(UTC), timeout=timeout)
+            found += [(tenant_id, resource_id, why) for resource_id, why in failures.items()]
+    return found
+
+
+def _warn_unreadable(tenants: Mapping[str, Tenant], timeout: float) -> None:
+    for tenant_id, resource_id, why in unreadable_calendars(tenants, timeout):
+        log.warning("calendar of %s/%s cannot be read now (requests will count it busy): %s",
+                    tenant_id, resource_id, why)
+
+
 def serve(config: Config, address: str | None = None) -> None:
-    """Runs until SIGTERM/SIGINT, then shuts down gracefully."""
+    """Runs until SIGTERM/SIGINT, then shuts down gracefully; SIGHUP reloads the TLS certificate."""
+    configure_logging(config.logging.format, logging.getLogger().level or logging.INFO)
     running = start_server(config, address)
-    log.info("convene serving on port %d (%d tenants)", running.port, len(config.tenants))
+    transport = ("mutual TLS" if running.certificates.mutual else "TLS") if running.certificates else "plaintext"
+    log.info("convene serving on port %d, %s (%d tenants)", running.port, transport, len(config.tenants))
     if running.http is not None:
         log.info("HTTP (Connect: JSON, gRPC-Web) and the console on %s", running.http.url)
     log.info("bookings in %s; %s", safe_url(config.database_url), describe_smtp(config.smtp))
+    if running.metrics is not None:
+        log.info("metrics on port %d (/metrics)", running.metrics.port)
+    # In the background: a slow calendar source must not hold up serving.
+    threading.Thread(target=_warn_unreadable, args=(running.tenants, config.calendars.timeout_seconds),
+                     name="calendar-probe", daemon=True).start()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.set())
+    certificates = running.certificates
+    if certificates is not None:
+        signal.signal(signal.SIGHUP, lambda signum, frame: certificates.reload())
     stop.wait()
     log.info("shutting down; calls in flight get %.1f s", config.server.grace_seconds)
     running.stop(config.server.grace_seconds)

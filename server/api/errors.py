@@ -37,8 +37,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -48,6 +46,7 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from server.api.access import current_request_id, request_id_from
 from server.api.auth import Unauthenticated
 from server.api.call import CallContext
 from server.booking.desk import BookingRefused, BookingsDisabled, UnknownHold
@@ -61,7 +60,6 @@ ERROR_DOMAIN = "convene.v1"
 log = logging.getLogger("convene.server")
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 BOOKING_ERRORS = (BookingRefused, LimitReached, IdempotencyConflict, BookingNotFound, UnknownHold, InvalidBooking,
                   StoreUnavailable, BookingsDisabled)
@@ -70,11 +68,8 @@ EXPECTED_ERRORS = (*BOOKING_ERRORS, SchedulingError, Unauthenticated, TimeoutErr
 
 
 def request_id_of(context: CallContext) -> str:
-    """The caller's ``x-request-id`` when it is a sane token, else a fresh id."""
-    for key, value in context.invocation_metadata() or ():
-        if key == "x-request-id" and isinstance(value, str) and _SAFE_ID.match(value):
-            return value
-    return uuid.uuid4().hex
+    """The call's request id (``server.api.access`` fixed it: the caller's ``x-request-id`` when sane)."""
+    return current_request_id() or request_id_from(context.invocation_metadata())
 
 
 def _packed(details: list[Message]) -> list[any_pb2.Any]:

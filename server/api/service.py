@@ -23,7 +23,8 @@ from convene.v1 import meeting_pb2, schedule_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from server import wire
-from server.api.auth import ApiKeys, Caller, Unauthenticated
+from server.api.access import note_caller
+from server.api.auth import ApiKeys, Caller, Unauthenticated, peer_of
 from server.api.call import CallContext
 from server.api.errors import guarded
 from server.api.streaming import stream_guarded
@@ -31,6 +32,7 @@ from server.batch.flow import BatchCall, BatchOutcome, BatchReplay, optimize
 from server.booking.desk import BookingDesk, BookingsDisabled, cancel_booking, create_booking, hold_slot, release_hold
 from server.calendars.busy import FetchedBusy, busy_span, resources_of
 from server.config.batch import BatchPolicy
+from server.telemetry.tracing import span
 from server.tenants import Tenant
 from solver import Limits, check_time, find_slots, validate_request
 from solver.batch import validate_batch
@@ -74,10 +76,11 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         self._batch = batch or BatchPolicy()
 
     def _caller(self, context: CallContext) -> tuple[Caller, Tenant]:
-        caller = self._keys.authenticate(context.invocation_metadata() or ())
+        caller = self._keys.authenticate(context.invocation_metadata() or (), peer_of(context))
         tenant = self._tenants.get(caller.tenant)
         if tenant is None:  # a key for a tenant this server was not given
             raise Unauthenticated("unknown API key")
+        note_caller(caller.tenant, caller.principal)  # for the access log
         return caller, tenant
 
     def _templates_of(self, tenant: Tenant) -> Mapping[str, meeting_pb2.Template]:
@@ -101,7 +104,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             result = find_slots(
                 tenant.directory, fetched.table, query.request,
                 tenant.bookings.confirmed(*busy_span(query.request)),
-                limits=self._limits, deadline=deadline, cancelled=lambda: not context.is_active(),
+                limits=self._limits, deadline=deadline, cancelled=lambda: not context.is_active(), phase=span,
             )
         if not result.complete and result.total_available == 0 and not result.alternatives:
             # Stopped early with nothing found: no partial answer worth sending.
@@ -117,7 +120,8 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             validate_request(tenant.directory, query.request, self._limits)
             fetched = self._busy(tenant, query.request, solver_deadline(context))
             check = check_time(tenant.directory, fetched.table, query.request, query.start,
-                               tenant.bookings.confirmed(*busy_span(query.request)), limits=self._limits)
+                               tenant.bookings.confirmed(*busy_span(query.request)), limits=self._limits,
+                               phase=span)
         return wire.slots.check_time_response(check, query, fetched.unavailable, viewer=caller.principal)
 
     @guarded

@@ -1,6 +1,6 @@
 """Room ``batch``: OptimizeBatch on domain types: solve the parts, then commit.
 
-    cli > api > **batch** > wire > booking > calendars > config
+    cli > api > **batch** > wire > booking > calendars > config > telemetry
 
 ``flow`` runs one call (fetch busy over the items' span, solve in a thread
 while reporting progress, commit); ``runner`` solves the independent parts on

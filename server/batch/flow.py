@@ -29,6 +29,7 @@ from server.booking.desk import BookingDesk, BookingRequest, BookingsDisabled
 from server.booking.store import BookingRecord
 from server.calendars.busy import Unavailable, busy_span, resources_of
 from server.config.batch import BatchPolicy
+from server.telemetry.metrics import BATCH_GAP, BATCH_SOLVE_SECONDS
 from server.tenants import Tenant
 from server.wire.batch import BatchQuery
 from solver.batch import BatchProgress, BatchResult, BatchStatus
@@ -110,6 +111,8 @@ def optimize(query: BatchQuery, drafts: Sequence[BookingRequest] | None,
                          limits=call.limits, batch_limits=call.policy.limits)
 
     result = yield from _solving(solve)
+    BATCH_SOLVE_SECONDS.labels(result.status.value).observe(result.wall_time)
+    BATCH_GAP.labels(result.status.value).observe(max(0.0, result.gap))
     if result.status is BatchStatus.UNKNOWN and stop is not None and stop - began < query.batch.time_limit:
         raise TimeoutError("the deadline passed before any schedule was found")
     booking_ids = None

@@ -1,6 +1,6 @@
 """Room ``booking``: the booking flow on domain types, the store, and the side effects.
 
-    cli > api > batch > wire > **booking** > calendars > config
+    cli > api > batch > wire > **booking** > calendars > config > telemetry
 
 ``desk`` is the flow (replay by request id, check the chosen seats, re-check
 against fresh calendars, store.create, invalidate, wake the outbox);

@@ -1,6 +1,6 @@
 """Room ``calendars``: where busy time comes from, and who may see what is in it.
 
-    cli > api > batch > wire > booking > **calendars** > config
+    cli > api > batch > wire > booking > **calendars** > config > telemetry
 
 ``sources`` turns the config's calendar sections into providers (one per
 account, secrets read once); ``busy`` reads the calendars a request needs in

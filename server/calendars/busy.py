@@ -18,6 +18,7 @@ source just now is converted.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,7 +26,9 @@ from typing import Protocol
 
 from providers.base import CalendarProvider, CalendarRef
 from providers.cache import BusyCache
-from providers.fetch import DEFAULT_SOURCE_TIMEOUT, fetch_busy
+from providers.fetch import DEFAULT_SOURCE_TIMEOUT, SourceRead, fetch_busy
+from server.telemetry.metrics import BUSY_CACHE_HITS, BUSY_CACHE_MISSES, CALENDAR_READ_SECONDS, CALENDAR_READS
+from server.telemetry.tracing import record_span, span
 from solver.busy import BusyTable
 from solver.domain import BusyInterval, BusyKind, Directory, MemberSeat, PoolSeat, RoomSeat, SlotRequest
 
@@ -107,16 +110,23 @@ class ProviderCalendars:
         wanted = [self.calendars[r] for r in sorted(resource_ids) if r in self.calendars]
         if not wanted:
             return FetchedBusy.of((), (), start, end)
+        with span("fetch", calendars=len(wanted), fresh=fresh):
+            return self._busy(wanted, resource_ids, start, end, deadline, fresh)
+
+    def _busy(self, wanted: Sequence[tuple[CalendarProvider, CalendarRef]], resource_ids: Collection[str],
+              start: datetime, end: datetime, deadline: float | None, fresh: bool) -> FetchedBusy:
         if fresh:
             # Dropping the entries first makes the read below go to the sources and
             # store what they say now; a read in flight from before cannot overwrite it.
             self.invalidate(resource_ids)
         cached = {} if fresh else self._cached_tables(wanted, start, end)
         missing = [(provider, ref) for provider, ref in wanted if ref.resource_id not in cached]
+        if self.cache is not None and not fresh:  # a fresh read does not ask the cache: neither hit nor miss
+            _count_cache(wanted, cached)
         if not missing:
             return FetchedBusy.of((), (), start, end, read=list(cached.values()))
         fetched = fetch_busy(missing, start, end, deadline=deadline, per_source_timeout=self.source_timeout,
-                             cache=self.cache)
+                             cache=self.cache, on_read=observe_read)
         if not fresh:
             # The read just filled the cache: converting there, once, serves this request and
             # every one after it. A calendar whose entry is gone again is converted below.
@@ -141,6 +151,30 @@ class ProviderCalendars:
                 self.cache.invalidate(resource_id)
 
 
+def _count_cache(wanted: Sequence[tuple[CalendarProvider, CalendarRef]], cached: Collection[str]) -> None:
+    hits = Counter(p.name for p, ref in wanted if ref.resource_id in cached)
+    misses = Counter(p.name for p, ref in wanted if ref.resource_id not in cached)
+    for source, n in hits.items():
+        BUSY_CACHE_HITS.labels(source).inc(n)
+    for source, n in misses.items():
+        BUSY_CACHE_MISSES.labels(source).inc(n)
+
+
+def observe_read(read: SourceRead) -> None:
+    """Metrics and a trace span of one request to a calendar source (``providers.fetch``'s observer)."""
+    if read.timed_out:
+        CALENDAR_READS.labels(read.source, "timeout").inc(read.calendars)
+        return
+    CALENDAR_READ_SECONDS.labels(read.source).observe(read.seconds)
+    if read.calendars > read.failed:
+        CALENDAR_READS.labels(read.source, "ok").inc(read.calendars - read.failed)
+    if read.failed:
+        CALENDAR_READS.labels(read.source, "error").inc(read.failed)
+    record_span(f"read {read.source}", read.began_ns, read.began_ns + int(read.seconds * 1e9),
+                error=f"{read.failed} of {read.calendars} calendars unreadable" if read.failed else "",
+                source=read.source, calendars=read.calendars)
+
+
 @dataclass(frozen=True)
 class MemoryCalendars:
     """A fixed list of busy intervals (tests, benchmarks); ``unreadable`` resource -> reason."""
@@ -150,6 +184,10 @@ class MemoryCalendars:
 
     def busy(self, resource_ids: Collection[str], start: datetime, end: datetime, *,
              deadline: float | None = None, fresh: bool = False) -> FetchedBusy:
+        with span("fetch", calendars=len(resource_ids), fresh=fresh):
+            return self._busy(resource_ids, start, end)
+
+    def _busy(self, resource_ids: Collection[str], start: datetime, end: datetime) -> FetchedBusy:
         wanted = set(resource_ids)
         found = (b for b in self.intervals
                  if b.resource_id in wanted and b.resource_id not in self.unreadable

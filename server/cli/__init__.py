@@ -1,6 +1,6 @@
 """Room ``cli``, the top of the server: the ``convene`` command.
 
-    **cli** > api > batch > wire > booking > calendars > config
+    **cli** > api > batch > wire > booking > calendars > config > telemetry
 
 ``commands`` (serve, slots, check, book, bookings, cancel), ``batch`` (batch and
 tune), ``render/`` (terminal tables of replies) and ``demo`` (``make demo``).

@@ -1,6 +1,6 @@
 """Room ``config``, the lowest of the server: the YAML configuration as pydantic models.
 
-    cli > api > batch > wire > booking > calendars > **config**
+    cli > api > batch > wire > booking > calendars > **config** > telemetry
 
 ``load_config(path)`` reads and checks a file; every other room takes the
 resulting ``Config`` (or one of its sections) and nothing else of YAML. One

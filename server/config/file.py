@@ -1,6 +1,6 @@
 """The server's YAML configuration, as pydantic models (the edge; plain dataclasses inside).
 
-    server:      {address, max_concurrent_rpcs, worker_threads, grace_seconds}
+    server:      {address, max_concurrent_rpcs, worker_threads, grace_seconds, plaintext, tls}
     calendars:   {timeout_seconds, cache_seconds}
     database_url: sqlite:///var/convene.sqlite3   (or postgresql://user@host:5432/db)
     database_pool: {min_size, max_size, max_lifetime_seconds, max_idle_seconds, timeout_seconds}
@@ -8,6 +8,9 @@
     outbox:      {poll_seconds, lease_seconds, retry_base_seconds, retry_max_seconds}
     limits:      solver.Limits fields
     api_keys:    [{key | key_sha256, tenant, principal}]
+    metrics:     {address}                       (server/config/telemetry.py)
+    tracing:     {otlp_endpoint, insecure, service_name, sample_ratio}
+    logging:     {format: text | json, access_log}
     tenants:
       <tenant id>:
         members:   [{id, name, email, time_zone, working_hours, daily_limit, weekly_limit, calendar}]
@@ -33,6 +36,7 @@ from server.config.batch import BatchSettings
 from server.config.booking import DatabasePoolSettings, OutboxSettings, SmtpConfig
 from server.config.calendars import CalendarSource, IcsCalendar
 from server.config.server import ApiKeyConfig, CalendarSettings, LimitsConfig, ServerSettings
+from server.config.telemetry import LoggingSettings, MetricsSettings, TracingSettings
 from server.config.tenants import MemberConfig, PoolConfig, RoomConfig, SeatConfig, TemplateConfig, TenantConfig
 from server.config.values import ConfigError, Strict, parse_day_ranges, parse_duration
 
@@ -73,12 +77,19 @@ class Config(Strict):
     # OptimizeBatch's limits and Dask schedulers (server/config/batch.py).
     batch: BatchSettings = Field(default_factory=BatchSettings)
     api_keys: list[ApiKeyConfig] = Field(default_factory=list)
+    # What operators see (server/config/telemetry.py): no metrics endpoint and no traces unless configured.
+    metrics: MetricsSettings | None = None
+    tracing: TracingSettings | None = None
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
     tenants: dict[str, TenantConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _keys_name_tenants(self) -> Config:
         problems = [f"api_keys[{i}]: unknown tenant {k.tenant!r}"
                     for i, k in enumerate(self.api_keys) if k.tenant not in self.tenants]
+        certificates = self.server.tls.client_certificates if self.server.tls is not None else []
+        problems += [f"server.tls.client_certificates[{i}]: unknown tenant {c.tenant!r}"
+                     for i, c in enumerate(certificates) if c.tenant not in self.tenants]
         plain = [k.key for k in self.api_keys if k.key is not None]
         if len(set(plain)) != len(plain):
             problems.append("api_keys: the same key is listed twice")

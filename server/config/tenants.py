@@ -15,15 +15,17 @@ cross-reference (pool members, template seats) so a bad file fails at start.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ModelWrapValidatorHandler, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from server.config.calendars import CalendarSource
 from server.config.values import HoursConfig, Id, Minutes, Strict, Zone, parse_day_ranges
 from solver.domain import Cycle, DayRange, Distribution
 
-__all__ = ["MemberConfig", "PoolConfig", "RoomConfig", "SeatConfig", "TemplateConfig", "TenantConfig"]
+__all__ = ["MemberConfig", "PoolConfig", "RoomConfig", "SeatConfig", "TemplateConfig", "TenantConfig",
+           "reference_problems"]
 
 
 class MemberConfig(Strict):
@@ -146,6 +148,69 @@ class TemplateConfig(Strict):
         return parse_day_ranges(self.preferred_hours)[0] if self.preferred_hours else None
 
 
+def _field(item: object, name: str) -> object:
+    """``item[name]`` of a mapping from the YAML, or ``item.name`` of a model (None if absent)."""
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
+def _ids(items: object, name: str = "id") -> list[str]:
+    """The string ``name`` of each item of a list, as far as the (maybe invalid) input has them."""
+    if not isinstance(items, list | tuple):
+        return []
+    values = (_field(item, name) for item in items)
+    return [v for v in values if isinstance(v, str)]
+
+
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list | tuple) else []
+
+
+def reference_problems(tenant: object) -> list[str]:
+    """Every cross-reference of one tenant's directory that names an unknown or reused id.
+
+    Works on the raw YAML mapping as well as on a validated ``TenantConfig``, so that a
+    file with a bad field elsewhere still gets its unknown pool members reported in the same run.
+    """
+    problems: list[str] = []
+    ids: dict[str, str] = {}
+    for kind, field in (("member", "members"), ("room", "rooms"), ("pool", "pools")):
+        for item_id in _ids(_field(tenant, field)):
+            if item_id in ids:
+                problems.append(f"{kind} id {item_id!r} is already used by a {ids[item_id]}")
+            ids[item_id] = kind
+    members = set(_ids(_field(tenant, "members")))
+    rooms = set(_ids(_field(tenant, "rooms")))
+    pools = _field(tenant, "pools")
+    pool_list = pools if isinstance(pools, list | tuple) else []
+    member_pools = {str(_field(p, "id")) for p in pool_list if _strings(_field(p, "members"))}
+    room_pools = {str(_field(p, "id")) for p in pool_list if _strings(_field(p, "rooms"))}
+    for p in pool_list:
+        pool_members, pool_rooms = _strings(_field(p, "members")), _strings(_field(p, "rooms"))
+        known = members if pool_members else rooms
+        problems += [f"pool {_field(p, 'id')!r}: unknown id {r!r}" for r in pool_members or pool_rooms
+                     if r not in known]
+    template_ids: set[str] = set()
+    templates = _field(tenant, "templates")
+    for t in templates if isinstance(templates, list | tuple) else []:
+        template_id = _field(t, "id")
+        if isinstance(template_id, str) and template_id in template_ids:
+            problems.append(f"template id {template_id!r} is used twice")
+        if isinstance(template_id, str):
+            template_ids.add(template_id)
+        where = f"template {template_id!r}"
+        seats = _field(t, "seats")
+        for i, seat in enumerate(seats if isinstance(seats, list | tuple) else []):
+            pool = _field(seat, "pool")
+            refs = [(m, members, "member") for m in _strings(_field(seat, "member"))]
+            refs += [(pool, member_pools, "member pool")] if isinstance(pool, str) else []
+            refs += [(r, rooms, "room") for r in _strings(_field(seat, "rooms"))]
+            refs += [(p, room_pools, "room pool") for p in _strings(_field(seat, "room_pools"))]
+            problems += [f"{where} seats[{i}]: unknown {k} {ref!r}" for ref, known, k in refs if ref not in known]
+        problems += [f"{where} optional_members: unknown member {m!r}"
+                     for m in _strings(_field(t, "optional_members")) if m not in members]
+    return problems
+
+
 class TenantConfig(Strict):
     """One tenant's directory. Ids are scoped to the tenant."""
 
@@ -154,39 +219,23 @@ class TenantConfig(Strict):
     pools: list[PoolConfig] = Field(default_factory=list)
     templates: list[TemplateConfig] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _references(self) -> TenantConfig:
-        problems: list[str] = []
-        ids: dict[str, str] = {}
-        for kind, items in (("member", self.members), ("room", self.rooms), ("pool", self.pools)):
-            for item in items:
-                if item.id in ids:
-                    problems.append(f"{kind} id {item.id!r} is already used by a {ids[item.id]}")
-                ids[item.id] = kind
-        members = {m.id for m in self.members}
-        rooms = {r.id for r in self.rooms}
-        member_pools = {p.id for p in self.pools if p.members}
-        room_pools = {p.id for p in self.pools if p.rooms}
-        for p in self.pools:
-            known = members if p.members else rooms
-            problems += [f"pool {p.id!r}: unknown id {r!r}" for r in p.resources if r not in known]
-        template_ids: set[str] = set()
-        for t in self.templates:
-            if t.id in template_ids:
-                problems.append(f"template id {t.id!r} is used twice")
-            template_ids.add(t.id)
-            where = f"template {t.id!r}"
-            for i, seat in enumerate(t.seats):
-                refs = [(m, members, "member") for m in seat.member or []]
-                refs += [(seat.pool, member_pools, "member pool")] if seat.pool else []
-                refs += [(r, rooms, "room") for r in seat.rooms or []]
-                refs += [(p, room_pools, "room pool") for p in seat.room_pools or []]
-                problems += [f"{where} seats[{i}]: unknown {k} {ref!r}" for ref, known, k in refs
-                             if ref not in known]
-            problems += [f"{where} optional_members: unknown member {m!r}"
-                         for m in t.optional_members if m not in members]
+    @model_validator(mode="wrap")
+    @classmethod
+    def _references(cls, data: Any, handler: ModelWrapValidatorHandler[TenantConfig]) -> TenantConfig:
+        """Cross-references are checked even when a field is bad, and reported with its error."""
+        try:
+            tenant = handler(data)
+        except ValidationError as exc:
+            problems = reference_problems(data)
+            if not problems:
+                raise
+            errors = [InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"], ctx=e.get("ctx", {}))
+                      for e in exc.errors()]
+            errors.append(InitErrorDetails(type=PydanticCustomError("references", "{problems}",
+                                                                    {"problems": "; ".join(problems)}),
+                                           loc=(), input=data))
+            raise ValidationError.from_exception_data(exc.title, errors) from None
+        problems = reference_problems(tenant)
         if problems:
             raise ValueError("; ".join(problems))
-        return self
-
-
+        return tenant

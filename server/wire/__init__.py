@@ -1,6 +1,6 @@
 """Room ``wire``: proto <-> domain, as pure functions, one module per message family.
 
-    cli > api > batch > **wire** > booking > calendars > config
+    cli > api > batch > **wire** > booking > calendars > config > telemetry
 
 ``slots`` (FindSlots, CheckTime, the shared field-path translation),
 ``schedule`` (GetSchedule), ``booking`` (CreateBooking, holds, lists, booking records out), ``batch``

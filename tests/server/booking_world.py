@@ -105,6 +105,7 @@ def write_config(folder: Path, database_url: str, smtp_port: int | None, **extra
     members.append({"id": "erin", "name": "Erin", "email": "erin@team.example", "working_hours": hours,
                     "daily_limit": 1})
     data: dict[str, Any] = {
+        "server": {"plaintext": True},
         "database_url": database_url,
         "calendars": {"cache_seconds": 60},
         "outbox": {"poll_seconds": 0.05, "lease_seconds": 5, "retry_base_seconds": 0.2,

@@ -94,10 +94,10 @@ CONFIG = {
 
 
 def team_config(**server: object) -> Config:
-    """The test config (its tenants' directories are replaced by ``team_tenants``)."""
+    """The test config (its tenants' directories are replaced by ``team_tenants``), served in
+    plaintext on loopback unless ``server`` says otherwise."""
     data = dict(CONFIG)
-    if server:
-        data["server"] = server
+    data["server"] = {"plaintext": True, **server}
     return parse_config(data)
 
 

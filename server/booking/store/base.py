@@ -196,6 +196,11 @@ class BookingStore(abc.ABC):
         """Marks the task skipped, not done: its effect is not needed or not possible on this
         server (``reason``, kept as its result). False when the claim was lost."""
 
+    @abc.abstractmethod
+    def outbox_backlog(self) -> builtins.list[tuple[str, int, datetime]]:
+        """Per task kind, the unfinished (pending or running) tasks: (kind, how many, the oldest's
+        creation), for the operators' metrics."""
+
     # --- Lifecycle ------------------------------------------------------------------
 
     @abc.abstractmethod

@@ -41,6 +41,8 @@ from datetime import timedelta
 from providers.base import ProviderError
 from server.booking.store.base import BookingStore
 from server.booking.store.model import OutboxTask
+from server.telemetry.metrics import OUTBOX_FAILURES
+from server.telemetry.tracing import span
 
 __all__ = ["Backoff", "Handler", "OutboxWorker", "PermanentTaskError", "Skipped"]
 
@@ -125,15 +127,18 @@ class OutboxWorker:
 
     def _run(self, task: OutboxTask) -> None:
         handler = self._handlers[task.kind]
-        try:
-            result = handler(task)
-        except Exception as exc:  # a handler's failure is data: record it, retry later
-            self._failed(task, exc)
-            return
-        if isinstance(result, Skipped):
-            recorded = self._store.skip_task(task, result.reason)
-        else:
-            recorded = self._store.complete_task(task, result or "")
+        # A trace of its own: the call that booked has long answered.
+        with span(f"side effect {task.kind}", booking_id=task.booking_id, attempt=task.attempt) as current:
+            try:
+                result = handler(task)
+            except Exception as exc:  # a handler's failure is data: record it, retry later
+                current.set_attribute("error", type(exc).__name__)
+                self._failed(task, exc)
+                return
+            if isinstance(result, Skipped):
+                recorded = self._store.skip_task(task, result.reason)
+            else:
+                recorded = self._store.complete_task(task, result or "")
         if not recorded:
             log.warning("outbox task %s (%s of %s) lost its lease before it finished",
                         task.id, task.kind, task.booking_id)
@@ -141,6 +146,7 @@ class OutboxWorker:
     def _failed(self, task: OutboxTask, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR]
         permanent = isinstance(exc, PermanentTaskError) or (isinstance(exc, ProviderError) and not exc.transient)
+        OUTBOX_FAILURES.labels(task.kind, "true" if permanent else "false").inc()
         if permanent:
             log.error("outbox task %s (%s of %s) failed for good: %s", task.id, task.kind, task.booking_id, error)
             self._store.fail_task(task, error)

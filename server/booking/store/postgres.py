@@ -86,6 +86,7 @@ class PostgresBookingStore(SqlBookingStore):
     """
 
     migrations = MIGRATIONS
+    backend = "postgresql"
     claim_lock_clause = " FOR UPDATE OF o SKIP LOCKED"
     row_lock_clause = " FOR UPDATE"
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 import abc
 import builtins
 import enum
+import functools
 import threading
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from server.booking.store.base import BookingStore
 from server.booking.store.codec import (
@@ -59,11 +60,26 @@ from server.booking.store.model import (
 )
 from server.booking.store.periods import local_day, local_week
 from server.booking.store.validate import check_hold, check_new_booking
+from server.telemetry.metrics import store_query
+from server.telemetry.tracing import child_span
 from solver.domain import Booking
 
 __all__ = ["Refusal", "SqlBookingStore", "Tx", "utc_now"]
 
 Row = tuple[Any, ...]
+Operation = TypeVar("Operation", bound=Callable[..., Any])
+
+
+def _timed(method: Operation) -> Operation:
+    """Times a store operation (``convene_store_query_seconds``) and, inside a traced call, spans it."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def timed(self: SqlBookingStore, *args: Any, **kwargs: Any) -> Any:
+        with child_span(f"store {name}", backend=self.backend), store_query(self.backend, name):
+            return method(self, *args, **kwargs)
+
+    return cast(Operation, timed)
 
 # How often create() starts over after the database refused it for a reason that a
 # fresh attempt resolves (a concurrent twin request committed; a deadlock victim).
@@ -127,6 +143,7 @@ class SqlBookingStore(BookingStore):
     """Everything but the backend specifics (see the module docstring)."""
 
     migrations: tuple[Migration, ...] = ()
+    backend = "sql"  # the metrics' and spans' name of the database
     # Suffix of the claim query's inner SELECT (PostgreSQL: skip rows other workers hold).
     claim_lock_clause = ""
     # Suffix that locks a booking row being cancelled.
@@ -210,6 +227,7 @@ class SqlBookingStore(BookingStore):
 
     # --- Schema -------------------------------------------------------------------
 
+    @_timed
     def migrate(self, target: int | None = None) -> int:
         with self._tx() as tx:
             self._lock_schema(tx)
@@ -239,6 +257,7 @@ class SqlBookingStore(BookingStore):
 
     # --- Create -----------------------------------------------------------------------
 
+    @_timed
     def create(self, request_id: str, body_hash: str, booking: NewBooking,
                allow_member_conflicts: bool = False, *,
                limits: Mapping[str, MemberLimit] | None = None) -> CreateResult:
@@ -248,6 +267,7 @@ class SqlBookingStore(BookingStore):
         except EntryRefused as exc:
             raise exc.cause from exc.__cause__
 
+    @_timed
     def create_all(self, entries: Sequence[CreateEntry]) -> builtins.list[CreateResult]:
         for i, entry in enumerate(entries):
             try:
@@ -399,6 +419,7 @@ class SqlBookingStore(BookingStore):
 
     # --- Read -------------------------------------------------------------------------
 
+    @_timed
     def get(self, booking_id: str, *, tenant: str | None = None) -> BookingRecord:
         with self._tx(write=False) as tx:
             record = self._get(tx, booking_id)
@@ -412,10 +433,12 @@ class SqlBookingStore(BookingStore):
             raise BookingNotFound(booking_id)
         return self._records(tx, [row])[0]
 
+    @_timed
     def find_by_request_id(self, tenant: str, request_id: str) -> BookingRecord | None:
         with self._tx(write=False) as tx:
             return self._by_request_id(tx, tenant, request_id)
 
+    @_timed
     def find_by_request_prefix(self, tenant: str, prefix: str) -> builtins.list[BookingRecord]:
         # substr, not LIKE: a request id may hold LIKE's wildcards, and both databases speak it.
         with self._tx(write=False) as tx:
@@ -429,6 +452,7 @@ class SqlBookingStore(BookingStore):
                      (tenant, request_id))
         return self._records(tx, [row])[0] if row is not None else None
 
+    @_timed
     def list(self, tenant: str, resource_id: str | None = None, start: datetime | None = None,
              end: datetime | None = None, status: BookingStatus | None = None,
              limit: int = 1000) -> builtins.list[BookingRecord]:
@@ -450,6 +474,7 @@ class SqlBookingStore(BookingStore):
                            "ORDER BY b.start_at, b.id LIMIT %s", (*params, max(0, limit)))
             return self._records(tx, rows)
 
+    @_timed
     def confirmed_bookings(self, tenant: str, resource_ids: Collection[str] | None,
                            start: datetime, end: datetime) -> builtins.list[Booking]:
         where = ["b.tenant = %s", "b.status = 'confirmed'", "b.start_at < %s", "b.end_at > %s"]
@@ -504,6 +529,7 @@ class SqlBookingStore(BookingStore):
 
     # --- Cancel -----------------------------------------------------------------------
 
+    @_timed
     def cancel(self, booking_id: str, *, tenant: str | None = None) -> BookingRecord:
         with self._tx() as tx:
             row = tx.one(f"SELECT tenant, status FROM bookings WHERE id = %s{self.row_lock_clause}", (booking_id,))
@@ -531,6 +557,7 @@ class SqlBookingStore(BookingStore):
 
     # --- Short holds -------------------------------------------------------------------
 
+    @_timed
     def hold(self, tenant: str, resource_ids: Sequence[str], start: datetime, end: datetime,
              ttl: timedelta) -> Hold:
         check_hold(resource_ids, start, end, ttl)
@@ -549,12 +576,14 @@ class SqlBookingStore(BookingStore):
                                                  self._time_in(end), self._time_in(expires)))
         return Hold(hold_id, tuple(resource_ids), start.astimezone(UTC), end.astimezone(UTC), expires, tenant)
 
+    @_timed
     def release_hold(self, tenant: str, hold_id: str) -> bool:
         with self._tx() as tx:
             return tx.run("DELETE FROM slot_holds WHERE tenant = %s AND hold_id = %s", (tenant, hold_id)) > 0
 
     # --- Outbox -----------------------------------------------------------------------
 
+    @_timed
     def claim_tasks(self, kinds: Collection[str], limit: int, lease: timedelta) -> builtins.list[OutboxTask]:
         kinds = sorted(set(kinds))
         if not kinds or limit <= 0:
@@ -583,15 +612,19 @@ class SqlBookingStore(BookingStore):
         return [OutboxTask(int(task_id), booking_id, kind, int(attempts), token, records[booking_id])
                 for task_id, booking_id, kind, attempts in claimed]
 
+    @_timed
     def complete_task(self, task: OutboxTask, result: str = "") -> bool:
         return self._finish(task, TaskStatus.DONE, result=result)
 
+    @_timed
     def retry_task(self, task: OutboxTask, error: str, at: datetime) -> bool:
         return self._finish(task, TaskStatus.PENDING, error=error, at=at)
 
+    @_timed
     def fail_task(self, task: OutboxTask, error: str) -> bool:
         return self._finish(task, TaskStatus.FAILED, error=error)
 
+    @_timed
     def skip_task(self, task: OutboxTask, reason: str) -> bool:
         return self._finish(task, TaskStatus.SKIPPED, result=reason)
 
@@ -616,3 +649,10 @@ class SqlBookingStore(BookingStore):
                              "WHERE id = %s AND claim_token = %s AND status = 'running'",
                              (*params, task.id, task.claim_token))
         return changed > 0
+
+    @_timed
+    def outbox_backlog(self) -> builtins.list[tuple[str, int, datetime]]:
+        with self._tx(write=False) as tx:
+            rows = tx.rows("SELECT kind, count(*), min(created_at) FROM outbox "
+                           "WHERE status IN ('pending', 'running') GROUP BY kind ORDER BY kind")
+        return [(str(kind), int(n), self._time_out(oldest)) for kind, n, oldest in rows]

@@ -32,6 +32,7 @@ class SqliteBookingStore(SqlBookingStore):
     """A booking store in one SQLite file (see the module docstring)."""
 
     migrations = MIGRATIONS
+    backend = "sqlite"
 
     def __init__(self, path: str | Path, *, clock: Callable[[], datetime] | None = None,
                  busy_timeout: float = 30.0) -> None:

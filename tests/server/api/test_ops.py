@@ -85,7 +85,7 @@ def test_calls_beyond_the_concurrency_bound_are_refused_at_once() -> None:
 def test_serve_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
     config = tmp_path / "convene.yaml"
     config.write_text(
-        "server: {grace_seconds: 2}\n"
+        "server: {grace_seconds: 2, plaintext: true}\n"
         "api_keys: [{key: ops-key-0123456789abcdef, tenant: t, principal: ops}]\n"
         "tenants: {t: {members: [{id: alice}]}}\n"
     )

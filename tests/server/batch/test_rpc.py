@@ -67,6 +67,7 @@ def cluster() -> Iterator[LocalCluster]:
 @pytest.fixture(scope="module")
 def hiring_stub(hiring: LoadedBatch, cluster: LocalCluster) -> Iterator[api_grpc.SchedulingServiceStub]:
     config = parse_config({
+        "server": {"plaintext": True},
         "api_keys": [{"key": HIRING_KEY, "tenant": "hiring", "principal": "ops@example.com"}],
         "tenants": {"hiring": {}},
         "batch": {"max_items": 20, "schedulers": [cluster.scheduler_address]},

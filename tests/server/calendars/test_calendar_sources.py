@@ -61,6 +61,7 @@ def person(member_id: str, source: dict[str, Any]) -> dict[str, Any]:
 
 def team(tmp_path: Path, *members: dict[str, Any], timeout: float = 5.0, cache: float = 30.0) -> Config:
     return parse_config({
+        "server": {"plaintext": True},
         "calendars": {"timeout_seconds": timeout, "cache_seconds": cache},
         "api_keys": [{"key": OPS_KEY, "tenant": "team", "principal": "ops@team.example"}],
         "tenants": {"team": {"members": list(members)}},

@@ -1,0 +1,159 @@
+"""Every call, whatever its method: its metrics and its access-log line.
+
+``AccessInterceptor`` wraps every RPC the server has (the scheduling service,
+health, reflection, and any method added later) and, when the call ends,
+
+- counts it in ``convene_rpc_handled_total{service, method, code}`` and its
+  latency in ``convene_rpc_duration_seconds{service, method}``;
+- writes one line to the ``convene.access`` logger (when the access log is on):
+
+      method=FindSlots service=convene.v1.SchedulingService code=OK latency_ms=12.4
+      tenant=acme principal=ops@acme.example request_id=... request_bytes=120 response_bytes=5310 peer=ipv4:...
+
+  as JSON keys with ``logging.format: json``. Nothing else goes in: never the
+  API key (the caller is named by tenant and principal), never a request's
+  or reply's content, so no event detail can reach the log.
+
+The tenant and principal are known only once the servicer has authenticated
+the call: it says so through ``note_caller``. The request id (the caller's
+``x-request-id`` when sane, else a fresh one) is fixed here, before the call
+runs, so that the access line, the error details and every log line of the
+call carry the same one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from server.telemetry.metrics import RPC_DURATION, RPC_HANDLED
+
+__all__ = ["AccessInterceptor", "current_request_id", "note_caller", "request_id_from"]
+
+access_log = logging.getLogger("convene.access")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+@dataclass
+class _Call:
+    request_id: str
+    tenant: str = ""
+    principal: str = ""
+
+
+_current: ContextVar[_Call | None] = ContextVar("convene_call", default=None)
+
+
+def request_id_from(metadata: Sequence[tuple[str, str | bytes]] | None) -> str:
+    """The caller's ``x-request-id`` when it is a sane token, else a fresh id."""
+    for key, value in metadata or ():
+        if key == "x-request-id" and isinstance(value, str) and _SAFE_ID.match(value):
+            return value
+    return uuid.uuid4().hex
+
+
+def current_request_id() -> str | None:
+    """The request id of the call this thread is serving (None outside the interceptor)."""
+    call = _current.get()
+    return call.request_id if call is not None else None
+
+
+def note_caller(tenant: str, principal: str) -> None:
+    """Called by the servicer once it knows who is calling; the access line names them."""
+    call = _current.get()
+    if call is not None:
+        call.tenant, call.principal = tenant, principal
+
+
+def _size(message: Any) -> int:
+    size = getattr(message, "ByteSize", None)
+    return int(size()) if size is not None else 0
+
+
+class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc's base is untyped
+    """Metrics and (``access_log``) one log line per call, for every method (see the module docstring)."""
+
+    def __init__(self, *, access_log: bool = True) -> None:
+        self._log = access_log
+
+    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+                          details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        handler = continuation(details)
+        if handler is None:
+            return None
+        service, _, method = details.method.lstrip("/").rpartition("/")
+        metadata = details.invocation_metadata
+        if handler.unary_unary is not None:
+            return handler._replace(unary_unary=self._unary(handler.unary_unary, service, method, metadata))
+        if handler.unary_stream is not None:
+            return handler._replace(unary_stream=self._streaming(handler.unary_stream, service, method, metadata))
+        if handler.stream_unary is not None:
+            return handler._replace(stream_unary=self._unary(handler.stream_unary, service, method, metadata))
+        return handler._replace(stream_stream=self._streaming(handler.stream_stream, service, method, metadata))
+
+    def _unary(self, behavior: Callable[[Any, grpc.ServicerContext], Any], service: str, method: str,
+               metadata: Any) -> Callable[[Any, grpc.ServicerContext], Any]:
+        def observed(request: Any, context: grpc.ServicerContext) -> Any:
+            call, began = _Call(request_id_from(metadata)), time.perf_counter()
+            token = _current.set(call)
+            failed: BaseException | None = None
+            response = None
+            try:
+                response = behavior(request, context)
+                return response
+            except BaseException as exc:
+                failed = exc
+                raise
+            finally:
+                _current.reset(token)
+                self._done(call, service, method, context, began, failed, _size(request), _size(response))
+
+        return observed
+
+    def _streaming(self, behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]], service: str, method: str,
+                   metadata: Any) -> Callable[[Any, grpc.ServicerContext], Iterator[Any]]:
+        def observed(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            call, began = _Call(request_id_from(metadata)), time.perf_counter()
+            failed: BaseException | None = None
+            sent = 0
+            # gRPC reads a stream to its end in the thread that started it: one context throughout.
+            token = _current.set(call)
+            try:
+                for response in behavior(request, context):
+                    sent += _size(response)
+                    yield response
+            except BaseException as exc:
+                failed = exc
+                raise
+            finally:
+                _current.reset(token)
+                self._done(call, service, method, context, began, failed, _size(request), sent)
+
+        return observed
+
+    def _done(self, call: _Call, service: str, method: str, context: grpc.ServicerContext, began: float,
+              failed: BaseException | None, request_bytes: int, response_bytes: int) -> None:
+        seconds = time.perf_counter() - began
+        code = context.code()
+        if code is None:
+            if isinstance(failed, GeneratorExit):
+                code = grpc.StatusCode.CANCELLED
+            else:
+                code = grpc.StatusCode.OK if failed is None else grpc.StatusCode.UNKNOWN
+        name = code.name if isinstance(code, grpc.StatusCode) else str(code)
+        RPC_HANDLED.labels(service, method, name).inc()
+        RPC_DURATION.labels(service, method).observe(seconds)
+        if not self._log:
+            return
+        fields = {"method": method, "service": service, "code": name, "latency_ms": round(seconds * 1000, 3),
+                  "tenant": call.tenant, "principal": call.principal, "request_id": call.request_id,
+                  "request_bytes": request_bytes, "response_bytes": response_bytes, "peer": context.peer()}
+        access_log.info("%s %s %.1f ms", method, name, seconds * 1000, extra={"fields": fields})
