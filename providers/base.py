@@ -39,6 +39,7 @@ class CalendarRef:
     owner: str = ""
     time_zone: str = "UTC"
     details_allowed: bool = True  # False: free/busy only, whatever the source could give
+    writable: bool = True  # False: the engine never writes events here (a room, or ``write: false``)
 
 
 @dataclass(frozen=True)

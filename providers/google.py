@@ -18,7 +18,11 @@
   sends no invitations (``sendUpdates=none``): the engine sends its own.
 
 Credentials come from a service-account key file (optionally impersonating a
-user of the domain) or an OAuth authorized-user file. HTTP failures become
+user of the domain) or an OAuth authorized-user file, asking for the narrowest
+scopes the calendar's use needs (``scopes_for``): free/busy only
+``calendar.events.freebusy``, reading events ``calendar.events.readonly``,
+writing the bookings' events ``calendar.events`` (plus the free/busy scope when
+reads are free/busy only: ``freebusy.query`` does not accept ``calendar.events``). HTTP failures become
 ``ProviderError``: 401 and refused credentials are not transient; 429, 5xx and
 Google's 403 ``rateLimitExceeded`` are, with ``Retry-After`` when sent. No
 message holds a token, key or calendar URL.
@@ -52,9 +56,19 @@ from providers.ical import owner_zone
 from providers.zones import UnknownZone, iana_zone
 from solver.domain import BusyInterval, BusyKind, EventDetails
 
-__all__ = ["SCOPES", "GoogleProvider", "load_credentials"]
+__all__ = ["FREE_BUSY_SCOPE", "READ_SCOPE", "WRITE_SCOPE", "GoogleProvider", "load_credentials", "scopes_for"]
 
-SCOPES = ("https://www.googleapis.com/auth/calendar",)
+_SCOPE = "https://www.googleapis.com/auth/"
+FREE_BUSY_SCOPE = _SCOPE + "calendar.events.freebusy"  # freebusy.query: availability only
+READ_SCOPE = _SCOPE + "calendar.events.readonly"  # events.list: events, read only
+WRITE_SCOPE = _SCOPE + "calendar.events"  # events.insert/update/delete (and events.list)
+
+
+def scopes_for(*, free_busy_only: bool, write: bool) -> tuple[str, ...]:
+    """The scopes a calendar's configured use needs, no more (the discovery document's per-method lists)."""
+    if write:
+        return (FREE_BUSY_SCOPE, WRITE_SCOPE) if free_busy_only else (WRITE_SCOPE,)
+    return (FREE_BUSY_SCOPE,) if free_busy_only else (READ_SCOPE,)
 FREEBUSY_BATCH = 50  # calendarExpansionMax's maximum
 _EVENT_FIELDS = ("nextPageToken,items(id,status,summary,location,start,end,transparency,eventType,"
                  "attendees(email,self,responseStatus))")
@@ -63,7 +77,7 @@ _PERMANENT_CALENDAR_ERRORS = ("notFound", "groupTooBig", "tooManyCalendarsReques
 
 
 def load_credentials(path: str | Path, *, subject: str = "",
-                     scopes: Sequence[str] = SCOPES) -> google.auth.credentials.Credentials:
+                     scopes: Sequence[str] = (READ_SCOPE,)) -> google.auth.credentials.Credentials:
     """Credentials from a service-account key file or an OAuth authorized-user file.
 
     ``subject``: the user a service account acts as (domain-wide delegation).

@@ -81,8 +81,8 @@ def _tenant(tenant_id: str, tc: TenantConfig, sources: CalendarSources, settings
         if m.calendar is not None:
             calendars[m.id] = _calendar(sources, m.id, m.calendar, m.time_zone, default_owner=m.email)
     for r in tc.rooms:
-        if r.calendar is not None:
-            calendars[r.id] = _calendar(sources, r.id, r.calendar, r.time_zone, default_owner="")
+        if r.calendar is not None:  # a room's calendar is read, never written (events go to the organizer's)
+            calendars[r.id] = _calendar(sources, r.id, r.calendar, r.time_zone, default_owner="", writable=False)
     return Tenant(
         id=tenant_id,
         directory=Directory.of(members, rooms, pools),
@@ -95,6 +95,6 @@ def _tenant(tenant_id: str, tc: TenantConfig, sources: CalendarSources, settings
 
 
 def _calendar(sources: CalendarSources, resource_id: str, source: CalendarSource, time_zone: str,
-              default_owner: str) -> tuple[CalendarProvider, CalendarRef]:
+              default_owner: str, *, writable: bool = True) -> tuple[CalendarProvider, CalendarRef]:
     """The provider and calendar of one member or room (server.calendars.sources builds and shares providers)."""
-    return sources.calendar(resource_id, source, time_zone, default_owner)
+    return sources.calendar(resource_id, source, time_zone, default_owner, writable=writable)

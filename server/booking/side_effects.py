@@ -100,6 +100,8 @@ def _calendar(tenants: Mapping[str, Tenant]) -> dict[str, Handler]:
         found = _organizer_calendar(tenants, task.booking)
         if found is None:
             return Skipped(f"the organizer {task.booking.organizer.email or '(none)'} has no calendar")
+        if not found[2][1].writable:
+            return Skipped("the organizer's calendar is read only in the config (write: false)")
         result = write[TaskKind.CREATE_EVENT.value](task) or ""
         found[0].calendars.invalidate([found[1]])  # the organizer's next read sees the event
         return result

@@ -57,18 +57,21 @@ class CalendarSources:
         return list(self._providers.values())
 
     def calendar(self, resource_id: str, source: CalendarSource, time_zone: str,
-                 default_owner: str = "") -> tuple[CalendarProvider, CalendarRef]:
+                 default_owner: str = "", *, writable: bool = True) -> tuple[CalendarProvider, CalendarRef]:
         """The provider reading ``source`` and the calendar of ``resource_id`` on it.
 
+        ``writable`` False (a room's calendar) makes it read only whatever ``source.write`` says.
         Raises ``ConfigError`` naming the resource and the field when a secret
         cannot be read or the provider refuses its settings.
         """
         owner = source.owner if source.owner is not None else default_owner
+        write = writable and source.write
         try:
-            provider, calendar_id, details = self._account(source)
+            provider, calendar_id, details = self._account(source, write)
         except ValueError as exc:  # provider constructors name the field; never a secret
             raise ConfigError(f"calendar of {resource_id!r}: {exc}") from None
-        return provider, CalendarRef(resource_id, calendar_id, owner, time_zone, details_allowed=details)
+        return provider, CalendarRef(resource_id, calendar_id, owner, time_zone, details_allowed=details,
+                                     writable=write)
 
     def close(self) -> None:
         """Releases every provider's connections."""
@@ -77,14 +80,14 @@ class CalendarSources:
 
     # --- one provider per account -------------------------------------------------
 
-    def _account(self, source: CalendarSource) -> tuple[CalendarProvider, str, bool]:
+    def _account(self, source: CalendarSource, write: bool) -> tuple[CalendarProvider, str, bool]:
         """(provider, the source's calendar id, whether details may be read)."""
         if isinstance(source, IcsCalendar):
             return self._shared(("ics",), lambda: IcsProvider(timeout=self.timeout)), source.source, source.details
         if isinstance(source, CalDavCalendar):
             return self._caldav(source), source.url, not source.free_busy_only
         if isinstance(source, GoogleCalendar):
-            return self._google(source), source.calendar_id, not source.free_busy_only
+            return self._google(source, write), source.calendar_id, not source.free_busy_only
         if isinstance(source, GraphCalendar):
             return self._graph(source), source.calendar_id, not source.free_busy_only
         return self._exchange(source), source.email, not source.free_busy_only
@@ -106,12 +109,14 @@ class CalendarSources:
             server, source.username, _secret(source.password_file, source.password_env, "password") or "",
             timeout=self.timeout, free_busy_only=source.free_busy_only, server_expand=source.server_expand))
 
-    def _google(self, source: GoogleCalendar) -> CalendarProvider:
-        from providers.google import GoogleProvider, load_credentials  # heavy: only for Google users
+    def _google(self, source: GoogleCalendar, write: bool) -> CalendarProvider:
+        from providers.google import GoogleProvider, load_credentials, scopes_for  # heavy: only for Google users
 
-        key = ("google", str(source.credentials_file), source.subject, source.endpoint)
+        # One provider per account and scope set: each calendar's token asks for what its use needs.
+        scopes = scopes_for(free_busy_only=source.free_busy_only, write=write)
+        key = ("google", str(source.credentials_file), source.subject, source.endpoint, scopes)
         return self._shared(key, lambda: GoogleProvider(
-            load_credentials(source.credentials_file, subject=source.subject), timeout=self.timeout,
+            load_credentials(source.credentials_file, subject=source.subject, scopes=scopes), timeout=self.timeout,
             endpoint=source.endpoint))
 
     def _graph(self, source: GraphCalendar) -> CalendarProvider:

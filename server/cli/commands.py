@@ -14,6 +14,15 @@
     convene cancel --target localhost:50051 --api-key KEY BOOKING_ID
     convene batch examples/batch/hiring-week.json [--config convene.yaml] [--out result]
     convene tune examples/batch/hiring-week.json --grid alternate=1,10 earliness=0,0.1
+    convene check-config convene.yaml            # every problem, and every calendar read once
+    convene migrate --config convene.yaml        # bring the booking database's schema up to date
+    convene health --target host:50051 [--tls --ca ca.pem]   # exit 0 when SERVING (the image's health check)
+
+A client command reaches a TLS server with ``--tls`` (the system's CAs),
+``--ca FILE`` (a private CA), and for mutual TLS ``--cert FILE --key FILE``
+(the client certificate and its key; ``--key`` defaults to ``--cert``, for a
+PEM holding both); ``--server-name`` checks the certificate for that name
+when ``--target`` is an address.
 
 ``--target`` calls a running server; ``--config`` instead starts one in this
 process on a free loopback port (same code path, nothing to run first). Naive
@@ -37,20 +46,23 @@ import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from email.utils import parseaddr
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from convene.v1 import booking_pb2, meeting_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
-from server.api.app import serve, start_server
-from server.booking.store import StoreError
+from server.api.app import safe_url, serve, start_server
+from server.booking.store import PoolSettings, StoreError, open_store
 from server.cli.batch import add_batch_commands
+from server.cli.preflight import check_config
 from server.cli.render.bookings import booking_report, bookings_report
 from server.cli.render.slots import check_report, slots_report
 from server.config import ConfigError, load_config, parse_duration
@@ -156,8 +168,33 @@ def check_time_request(args: argparse.Namespace) -> api.CheckTimeRequest:
 # --- Calling the server --------------------------------------------------------------
 
 
-def connect(target: str) -> tuple[grpc.Channel, api_grpc.SchedulingServiceStub]:
-    channel = grpc.insecure_channel(target)
+def _read(path: str | None, flag: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot read ({exc.strerror or exc})") from None
+
+
+def channel_to(target: str, args: argparse.Namespace | None = None) -> grpc.Channel:
+    """A channel to ``target``: plaintext, or TLS when ``args`` asks for it (--tls, --ca, --cert)."""
+    tls = args is not None and (args.tls or args.ca or args.cert)
+    if not tls:
+        return grpc.insecure_channel(target)
+    assert args is not None
+    if args.key and not args.cert:
+        raise UsageError("--key needs --cert")
+    credentials = grpc.ssl_channel_credentials(root_certificates=_read(args.ca, "--ca"),
+                                               private_key=_read(args.key or args.cert, "--key"),
+                                               certificate_chain=_read(args.cert, "--cert"))
+    options = [("grpc.ssl_target_name_override", args.server_name)] if args.server_name else []
+    return grpc.secure_channel(target, credentials, options=options)
+
+
+def connect(target: str, args: argparse.Namespace | None = None) -> tuple[grpc.Channel,
+                                                                          api_grpc.SchedulingServiceStub]:
+    channel = channel_to(target, args)
     return channel, api_grpc.SchedulingServiceStub(channel)
 
 
@@ -170,11 +207,14 @@ def bearer(api_key: str) -> tuple[tuple[str, str]]:
 def _stub(args: argparse.Namespace) -> Iterator[api_grpc.SchedulingServiceStub]:
     """A stub to ``--target``, or to a server started here from ``--config``."""
     if args.target:
-        channel, stub = connect(args.target)
+        channel, stub = connect(args.target, args)
         with channel:
             yield stub
         return
-    running = start_server(load_config(args.config), "127.0.0.1:0")
+    # In this process and on loopback only: plaintext, whatever the config's transport is.
+    config = load_config(args.config)
+    config = config.model_copy(update={"server": config.server.model_copy(update={"tls": None, "plaintext": True})})
+    running = start_server(config, "127.0.0.1:0")
     try:
         channel, stub = connect(f"127.0.0.1:{running.port}")
         with channel:
@@ -220,6 +260,41 @@ def _check(args: argparse.Namespace) -> int:
         reply = stub.CheckTime(request, metadata=bearer(args.api_key), timeout=args.timeout)
     print(_json(reply) if args.json else check_report(reply, args.zone))
     return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    problems = check_config(args.file)
+    if not problems:
+        print(f"{args.file}: ok")
+        return 0
+    print(f"{args.file}: {len(problems)} problem{'s' if len(problems) > 1 else ''}", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 1
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    url = args.database or config.database_url
+    try:
+        store = open_store(url, migrate=False, pool=PoolSettings(min_size=1, max_size=1))
+    except ValueError as exc:
+        raise ConfigError(f"database_url: {exc}") from None
+    with store:
+        before = store.schema_version()
+        after = store.migrate(args.to)
+    print(f"{safe_url(url)}: schema version {before} -> {after}"
+          + (" (up to date)" if before == after else ""))
+    return 0
+
+
+def _health(args: argparse.Namespace) -> int:
+    with channel_to(args.target, args) as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=args.service),
+                                                          timeout=args.timeout)
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+    print(status)
+    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -316,10 +391,19 @@ def _bookings(args: argparse.Namespace) -> int:
 # --- Parser --------------------------------------------------------------------------
 
 
+def _tls_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tls", action="store_true", help="call the server over TLS (the system's CAs)")
+    parser.add_argument("--ca", help="PEM file of the CA that signed the server's certificate (implies --tls)")
+    parser.add_argument("--cert", help="PEM client certificate for mutual TLS (implies --tls)")
+    parser.add_argument("--key", help="PEM key of --cert (default: the --cert file)")
+    parser.add_argument("--server-name", help="the name the server's certificate must carry (default: --target's host)")
+
+
 def _connection_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--target", help="host:port of a running server")
     where.add_argument("--config", help="run in-process on this config instead of calling a server")
+    _tls_arguments(parser)
     parser.add_argument("--api-key", default=os.environ.get("CONVENE_API_KEY"),
                         help="API key (default: $CONVENE_API_KEY)")
     parser.add_argument("--timeout", type=float, default=30.0, help="call deadline in seconds")
@@ -348,6 +432,23 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--database", help="booking database URL, overriding the config's database_url "
                                               "(sqlite:///path or postgresql://user@host:5432/db)")
     serve_cmd.set_defaults(run=_serve)
+
+    check_config_cmd = commands.add_parser("check-config", help="list every problem of a config, read its calendars")
+    check_config_cmd.add_argument("file", help="YAML config file")
+    check_config_cmd.set_defaults(run=_check_config)
+
+    migrate_cmd = commands.add_parser("migrate", help="bring the booking database's schema up to date")
+    migrate_cmd.add_argument("--config", required=True, help="YAML config file (its database_url)")
+    migrate_cmd.add_argument("--database", help="booking database URL, overriding the config's")
+    migrate_cmd.add_argument("--to", type=int, help="stop at this schema version (default: the newest)")
+    migrate_cmd.set_defaults(run=_migrate)
+
+    health_cmd = commands.add_parser("health", help="ask a server's health service (exit 0 when SERVING)")
+    health_cmd.add_argument("--target", required=True, help="host:port of the server")
+    health_cmd.add_argument("--service", default="", help="service name (default: the whole server)")
+    health_cmd.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the answer")
+    _tls_arguments(health_cmd)
+    health_cmd.set_defaults(run=_health)
 
     slots_cmd = commands.add_parser("slots", help="find the starts at which the panel can meet")
     _client_arguments(slots_cmd)
@@ -409,8 +510,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # serve, batch and tune run on a config in this process: no server to authenticate to.
-    if args.command not in ("serve", "batch", "tune") and not args.api_key:
+    # These run on a config in this process, or ask only the health service: no key.
+    if args.command not in ("serve", "batch", "tune", "check-config", "migrate", "health") and not args.api_key:
         parser.error("--api-key (or $CONVENE_API_KEY) is required")
     try:
         code: int = args.run(args)

@@ -11,7 +11,8 @@
     calendar: {kind: exchange, url: https://mail.example.org/EWS/Exchange.asmx, email: ada@example.org,
                username: svc-convene, password_env: EWS_PASSWORD}
 
-Secrets never sit in the config itself: a ``*_file`` names a file holding
+Every kind takes ``write: false`` for a calendar Convene only reads (see
+``_Source``). Secrets never sit in the config itself: a ``*_file`` names a file holding
 one (relative paths are resolved against the config's directory), a
 ``*_env`` an environment variable. Both are checked here, at start, so a
 missing file or variable fails with the field named; their contents are read
@@ -107,6 +108,10 @@ class _Source(BaseModel):
     # The principal who owns the calendar (sees its event details in conflicts).
     # Default: the member's email; rooms have no owner unless one is named.
     owner: str | None = None
+    # Whether the engine puts the bookings this member organizes on this calendar (rooms'
+    # calendars are never written). False: read only; the booking's event is skipped, and a
+    # Google calendar asks for read scopes only (docs/calendars.md, least privilege).
+    write: bool = True
 
     @model_validator(mode="before")
     @classmethod

@@ -115,6 +115,7 @@ def parse_config(data: Any, *, base_dir: Path | None = None, source: str = "conf
     try:
         return Config.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
-        lines = [f"  {'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError(f"{source}: invalid configuration\n" + "\n".join(lines)) from exc
+        problems = [f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError(f"{source}: invalid configuration\n" + "\n".join(f"  {p}" for p in problems),
+                          problems) from exc
 

@@ -27,7 +27,14 @@ _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
 
 class ConfigError(Exception):
-    """The configuration file is missing, unreadable or invalid; the message names each bad field."""
+    """The configuration file is missing, unreadable or invalid; the message names each bad field.
+
+    ``problems`` lists them one by one (``convene check-config`` prints each).
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems if problems is not None else [message]
 
 
 # --- Small value parsers -----------------------------------------------------------
