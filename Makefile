@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The test tools plus every optional part (the tests cover all calendar kinds, Dask and plots).
 EXTRAS := dev,caldav,google,microsoft,exchange,dask,plots
 
-.PHONY: setup proto console test lint bench demo serve-demo clean
+.PHONY: setup proto console test test-install lint bench demo serve-demo clean
 
 setup: $(STAMP)
 
@@ -28,7 +28,11 @@ console: setup
 	$(BIN)/python console/stamp.py
 
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not install"
+
+# A fresh venv with `pip install .` (no extras) serves the ICS demo: minutes, not seconds (ortools unpacks).
+test-install: setup
+	$(BIN)/pytest -m install tests/test_install.py
 
 lint: setup
 	$(BIN)/ruff check .
