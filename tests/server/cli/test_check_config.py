@@ -28,7 +28,8 @@ def broken(folder: Path) -> Path:
         "server": {"plaintext": True},
         "database_url": f"sqlite:///{folder / 'var' / 'bookings.sqlite3'}",
         "tenants": {"acme": {
-            "members": [{"id": "ana", "time_zone": "Mars/Olympus", "calendar": {"kind": "ics", "path": "calendars/ana.ics"}},
+            "members": [{"id": "ana", "time_zone": "Mars/Olympus",
+                         "calendar": {"kind": "ics", "path": "calendars/ana.ics"}},
                         {"id": "ben", "calendar": {"kind": "ics", "path": "calendars/ben.ics"}}],
             "pools": [{"id": "engineers", "members": ["ana", "zed"]}],
         }},
