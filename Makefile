@@ -34,9 +34,16 @@ test: setup
 test-install: setup
 	$(BIN)/pytest -m install tests/test_install.py
 
+# The API only grows: buf breaking (FILE rules, buf.yaml) against the last committed API, which on
+# a branch is the proto/ where it left main and on main the last commit.
+API_BASE ?= $(shell git merge-base HEAD main 2>/dev/null || echo HEAD)
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy solver providers server bench
+	rm -rf $(VENV)/api-base && mkdir -p $(VENV)/api-base
+	git archive $(API_BASE) proto buf.yaml | tar -x -C $(VENV)/api-base
+	$(BIN)/buf breaking --against $(VENV)/api-base
 
 bench: setup
 	$(BIN)/python -m bench
