@@ -74,14 +74,22 @@ def note_caller(tenant: str, principal: str) -> None:
 
 
 def _size(message: Any) -> int:
+    """A request's size (requests are small; a stream of them counts 0)."""
     size = getattr(message, "ByteSize", None)
     return int(size()) if size is not None else 0
 
 
-class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc's base is untyped
-    """Metrics and (``access_log``) one log line per call, for every method (see the module docstring)."""
+def _as_bytes(message: Any) -> bytes:
+    """The serializer of a handler that has none: its behavior already returns bytes."""
+    return message if isinstance(message, bytes) else bytes(message)
 
-    def __init__(self, *, access_log: bool = True) -> None:
+
+class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc's base is untyped
+    """Metrics (``metrics``) and one log line (``access_log``) per call, for every method (see the
+    module docstring)."""
+
+    def __init__(self, *, metrics: bool = True, access_log: bool = True) -> None:
+        self._metrics = metrics
         self._log = access_log
 
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
@@ -91,36 +99,41 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc's
             return None
         service, _, method = details.method.lstrip("/").rpartition("/")
         metadata = details.invocation_metadata
-        if handler.unary_unary is not None:
-            return handler._replace(unary_unary=self._unary(handler.unary_unary, service, method, metadata))
-        if handler.unary_stream is not None:
-            return handler._replace(unary_stream=self._streaming(handler.unary_stream, service, method, metadata))
-        if handler.stream_unary is not None:
-            return handler._replace(stream_unary=self._unary(handler.stream_unary, service, method, metadata))
-        return handler._replace(stream_stream=self._streaming(handler.stream_stream, service, method, metadata))
+        # Replies are serialized here, inside the call (and its span), instead of by gRPC after it:
+        # their size is then known for the access line without encoding them a second time.
+        encode = handler.response_serializer or _as_bytes
+        kinds = {"unary_unary": self._unary, "stream_unary": self._unary,
+                 "unary_stream": self._streaming, "stream_stream": self._streaming}
+        for kind, wrap in kinds.items():
+            behavior = getattr(handler, kind)
+            if behavior is not None:
+                return handler._replace(**{kind: wrap(behavior, encode, service, method, metadata)},
+                                        response_serializer=_as_bytes)
+        return handler
 
-    def _unary(self, behavior: Callable[[Any, grpc.ServicerContext], Any], service: str, method: str,
-               metadata: Any) -> Callable[[Any, grpc.ServicerContext], Any]:
-        def observed(request: Any, context: grpc.ServicerContext) -> Any:
+    def _unary(self, behavior: Callable[[Any, grpc.ServicerContext], Any], encode: Callable[[Any], bytes],
+               service: str, method: str, metadata: Any) -> Callable[[Any, grpc.ServicerContext], bytes]:
+        def observed(request: Any, context: grpc.ServicerContext) -> bytes:
             call, began = _Call(request_id_from(metadata)), time.perf_counter()
             token = _current.set(call)
             failed: BaseException | None = None
-            response = None
+            reply = b""
             try:
-                response = behavior(request, context)
-                return response
+                reply = encode(behavior(request, context))
+                return reply
             except BaseException as exc:
                 failed = exc
                 raise
             finally:
                 _current.reset(token)
-                self._done(call, service, method, context, began, failed, _size(request), _size(response))
+                self._done(call, service, method, context, began, failed, _size(request), len(reply))
 
         return observed
 
-    def _streaming(self, behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]], service: str, method: str,
-                   metadata: Any) -> Callable[[Any, grpc.ServicerContext], Iterator[Any]]:
-        def observed(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+    def _streaming(self, behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]],
+                   encode: Callable[[Any], bytes], service: str, method: str,
+                   metadata: Any) -> Callable[[Any, grpc.ServicerContext], Iterator[bytes]]:
+        def observed(request: Any, context: grpc.ServicerContext) -> Iterator[bytes]:
             call, began = _Call(request_id_from(metadata)), time.perf_counter()
             failed: BaseException | None = None
             sent = 0
@@ -128,8 +141,9 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc's
             token = _current.set(call)
             try:
                 for response in behavior(request, context):
-                    sent += _size(response)
-                    yield response
+                    reply = encode(response)
+                    sent += len(reply)
+                    yield reply
             except BaseException as exc:
                 failed = exc
                 raise
@@ -149,8 +163,9 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc's
             else:
                 code = grpc.StatusCode.OK if failed is None else grpc.StatusCode.UNKNOWN
         name = code.name if isinstance(code, grpc.StatusCode) else str(code)
-        RPC_HANDLED.labels(service, method, name).inc()
-        RPC_DURATION.labels(service, method).observe(seconds)
+        if self._metrics:
+            RPC_HANDLED.labels(service, method, name).inc()
+            RPC_DURATION.labels(service, method).observe(seconds)
         if not self._log:
             return
         fields = {"method": method, "service": service, "code": name, "latency_ms": round(seconds * 1000, 3),

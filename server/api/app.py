@@ -191,13 +191,19 @@ def _tracing(config: Config, given: TracerProvider | None) -> tuple[TracerProvid
 
 
 def _interceptors(config: Config, provider: TracerProvider | None) -> list[grpc.ServerInterceptor]:
-    """Tracing first (outermost), so that the access line of a call is written inside its span."""
+    """Tracing first (outermost), so that the access line of a call is written inside its span.
+
+    RPC metrics are counted when the config has a metrics endpoint to show them; with neither
+    metrics nor an access log a call passes no interceptor of ours at all.
+    """
     interceptors: list[grpc.ServerInterceptor] = []
     if provider is not None:
         from opentelemetry.instrumentation.grpc import server_interceptor
 
         interceptors.append(server_interceptor(tracer_provider=provider))  # type: ignore[no-untyped-call]
-    interceptors.append(AccessInterceptor(access_log=config.logging.access_log))
+    metrics, access_log = config.metrics is not None, config.logging.access_log
+    if metrics or access_log:
+        interceptors.append(AccessInterceptor(metrics=metrics, access_log=access_log))
     return interceptors
 
 
@@ -276,14 +282,12 @@ def start_server(config: Config, address: str | None = None, *,
                  tenants: Mapping[str, Tenant] | None = None,
                  clock: Callable[[], datetime] | None = None,
                  store: BookingStore | None = None,
-                 tracer_provider: TracerProvider | None = None,
-                 metrics_address: str | None = None) -> Running:
-    """Like ``create_server``, started with its outbox worker and the metrics endpoint (the config's
-    ``metrics.address``, or ``metrics_address``), with a handle for a graceful stop."""
+                 tracer_provider: TracerProvider | None = None) -> Running:
+    """Like ``create_server``, started with its outbox worker and the metrics endpoint of the config's
+    ``metrics`` section (port 0: a free one, in ``Running.metrics.port``), with a handle for a graceful stop."""
     running = _build(config, address, tenants, clock, store, tracer_provider)
-    where = metrics_address or (config.metrics.address if config.metrics is not None else None)
     try:
-        metrics = serve_metrics(*split_address(where)) if where is not None else None
+        metrics = serve_metrics(*split_address(config.metrics.address)) if config.metrics is not None else None
     except OSError:
         running.stop(None)
         raise

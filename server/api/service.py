@@ -32,7 +32,7 @@ from server.batch.flow import BatchCall, BatchOutcome, BatchReplay, optimize
 from server.booking.desk import BookingDesk, BookingsDisabled, cancel_booking, create_booking, hold_slot, release_hold
 from server.calendars.busy import FetchedBusy, busy_span, resources_of
 from server.config.batch import BatchPolicy
-from server.telemetry.tracing import span
+from server.telemetry.tracing import child_span
 from server.tenants import Tenant
 from solver import Limits, check_time, find_slots, validate_request
 from solver.batch import validate_batch
@@ -104,7 +104,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             result = find_slots(
                 tenant.directory, fetched.table, query.request,
                 tenant.bookings.confirmed(*busy_span(query.request)),
-                limits=self._limits, deadline=deadline, cancelled=lambda: not context.is_active(), phase=span,
+                limits=self._limits, deadline=deadline, cancelled=lambda: not context.is_active(), phase=child_span,
             )
         if not result.complete and result.total_available == 0 and not result.alternatives:
             # Stopped early with nothing found: no partial answer worth sending.
@@ -121,7 +121,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             fetched = self._busy(tenant, query.request, solver_deadline(context))
             check = check_time(tenant.directory, fetched.table, query.request, query.start,
                                tenant.bookings.confirmed(*busy_span(query.request)), limits=self._limits,
-                               phase=span)
+                               phase=child_span)
         return wire.slots.check_time_response(check, query, fetched.unavailable, viewer=caller.principal)
 
     @guarded

@@ -28,7 +28,7 @@ from providers.base import CalendarProvider, CalendarRef
 from providers.cache import BusyCache
 from providers.fetch import DEFAULT_SOURCE_TIMEOUT, SourceRead, fetch_busy
 from server.telemetry.metrics import BUSY_CACHE_HITS, BUSY_CACHE_MISSES, CALENDAR_READ_SECONDS, CALENDAR_READS
-from server.telemetry.tracing import record_span, span
+from server.telemetry.tracing import child_span, record_span
 from solver.busy import BusyTable
 from solver.domain import BusyInterval, BusyKind, Directory, MemberSeat, PoolSeat, RoomSeat, SlotRequest
 
@@ -110,7 +110,7 @@ class ProviderCalendars:
         wanted = [self.calendars[r] for r in sorted(resource_ids) if r in self.calendars]
         if not wanted:
             return FetchedBusy.of((), (), start, end)
-        with span("fetch", calendars=len(wanted), fresh=fresh):
+        with child_span("fetch", calendars=len(wanted), fresh=fresh):
             return self._busy(wanted, resource_ids, start, end, deadline, fresh)
 
     def _busy(self, wanted: Sequence[tuple[CalendarProvider, CalendarRef]], resource_ids: Collection[str],
@@ -184,7 +184,7 @@ class MemoryCalendars:
 
     def busy(self, resource_ids: Collection[str], start: datetime, end: datetime, *,
              deadline: float | None = None, fresh: bool = False) -> FetchedBusy:
-        with span("fetch", calendars=len(resource_ids), fresh=fresh):
+        with child_span("fetch", calendars=len(resource_ids), fresh=fresh):
             return self._busy(resource_ids, start, end)
 
     def _busy(self, resource_ids: Collection[str], start: datetime, end: datetime) -> FetchedBusy:

@@ -1,7 +1,7 @@
 """The OpenTelemetry tracer every room's spans come from.
 
-    with span("fetch", calendars=12):        # a child of the current span (the RPC's, from the
-        ...                                  # gRPC instrumentation)
+    with child_span("fetch", calendars=12):  # a child of the current span (the RPC's, from the
+        ...                                  # gRPC instrumentation); nothing outside a traced call
 
 Until a server installs a provider (``install``: the OTLP exporter of the
 ``tracing:`` section, or a test's in-memory one) the tracer is the API's
@@ -58,8 +58,9 @@ def span(name: str, **attributes: AttributeValue) -> Iterator[Span]:
 
 @contextmanager
 def child_span(name: str, **attributes: AttributeValue) -> Iterator[None]:
-    """``span``, but only inside a recorded span: background work (the outbox worker's polls)
-    makes no traces of its own."""
+    """``span``, but only inside a recorded span (a traced call's): work outside one (the outbox
+    worker's polls, the start-up calendar probe, a server of this process that traces nothing)
+    makes no traces of its own and costs one look at the current span."""
     if not trace.get_current_span().is_recording():
         yield
         return
@@ -68,7 +69,10 @@ def child_span(name: str, **attributes: AttributeValue) -> Iterator[None]:
 
 
 def record_span(name: str, start_ns: int, end_ns: int, *, error: str = "", **attributes: AttributeValue) -> None:
-    """A span that already happened (``time.time_ns()`` bounds), a child of the current span."""
+    """A span that already happened (``time.time_ns()`` bounds), a child of the current span (none
+    outside a recorded span, as ``child_span``)."""
+    if not trace.get_current_span().is_recording():
+        return
     done = _tracer.start_span(name, start_time=start_ns, attributes=attributes)
     if error:
         done.set_status(Status(StatusCode.ERROR, error))
