@@ -2,8 +2,9 @@
 
     **cli** > api > batch > wire > booking > calendars > config > telemetry
 
-``commands`` (serve, slots, check, book, bookings, cancel), ``batch`` (batch and
-tune), ``render/`` (terminal tables of replies) and ``demo`` (``make demo``).
+``commands`` (serve, slots, check, book, bookings, cancel, check-config, migrate,
+health), ``batch`` (batch and tune), ``preflight`` (check-config's checks),
+``render/`` (terminal tables of replies) and ``demo`` (``make demo``).
 """
 
 from server.cli.commands import main
