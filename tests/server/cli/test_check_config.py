@@ -76,3 +76,36 @@ def test_a_config_needing_a_missing_extra_fails_naming_it(monkeypatch: pytest.Mo
     monkeypatch.setitem(extras_module.EXTRAS, "dask", ("convene_no_such_module",))
     with pytest.raises(ConfigError, match=r"batch.schedulers needs Convene's \[dask\] extra"):
         parse_config({"batch": {"schedulers": ["tcp://127.0.0.1:8786"]}})
+
+
+def test_serve_warns_at_start_of_each_calendar_it_cannot_read(tmp_path: Path) -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.paths import REPO
+
+    (tmp_path / "calendars").mkdir()
+    config = write(tmp_path, {
+        "server": {"plaintext": True}, "database_url": f"sqlite:///{tmp_path / 'b.sqlite3'}",
+        "tenants": {"acme": {"members": [{"id": "ben", "calendar": {"kind": "ics", "path": "calendars/ben.ics"}}]}},
+    })
+    process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--config", str(config),
+                                "--address", "127.0.0.1:0"], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        seen, deadline = "", time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = process.stderr.readline()
+            seen += line
+            if not line or "cannot be read now" in line:
+                break
+        assert re.search(r"WARNING .*calendar of acme/ben cannot be read now .*ben\.ics", seen), seen
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
