@@ -15,6 +15,12 @@ from tests.paths import REPO
 CALENDAR = "https://www.googleapis.com/auth/calendar"
 
 
+@pytest.fixture(scope="module")
+def scopes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, ...]]:
+    """The scopes each configured use's credentials ask for (one RSA key for the module)."""
+    return scopes_of_each(tmp_path_factory.mktemp("google"))
+
+
 def service_account(tmp_path: Path) -> Path:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -45,8 +51,9 @@ def scopes_of_each(tmp_path: Path) -> dict[str, tuple[str, ...]]:
     return {resource: tuple(provider._credentials._scopes) for resource, (provider, _) in calendars.items()}
 
 
-def test_google_asks_per_use_for_free_busy_read_or_write_never_the_full_calendar_scope(tmp_path: Path) -> None:
-    assert scopes_of_each(tmp_path) == {
+def test_google_asks_per_use_for_free_busy_read_or_write_never_the_full_calendar_scope(
+        scopes: dict[str, tuple[str, ...]]) -> None:
+    assert scopes == {
         "reads": (READ_SCOPE,),
         "free-busy": (FREE_BUSY_SCOPE,),
         "organizer": (WRITE_SCOPE,),
@@ -61,18 +68,19 @@ def test_google_asks_per_use_for_free_busy_read_or_write_never_the_full_calendar
     ("organizer", ["events.list", "events.insert", "events.update", "events.delete"]),
     ("free-busy-organizer", ["freebusy.query", "events.insert", "events.update", "events.delete"]),
 ])
-def test_each_method_a_use_calls_accepts_one_of_its_scopes(tmp_path: Path, use: str, methods: list[str]) -> None:
+def test_each_method_a_use_calls_accepts_one_of_its_scopes(scopes: dict[str, tuple[str, ...]], use: str,
+                                                           methods: list[str]) -> None:
     """Against Google's discovery document (shipped with the client): the narrow scopes suffice."""
     import googleapiclient
 
     document = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / "calendar.v3.json"
     resources = json.loads(document.read_text())["resources"]
-    scopes = scopes_of_each(tmp_path)[use]
-    assert CALENDAR not in scopes
+    asked = scopes[use]
+    assert CALENDAR not in asked
     for method in methods:
         resource, name = method.split(".")
         accepted = resources[resource]["methods"][name]["scopes"]
-        assert set(scopes) & set(accepted), f"{use}: {method} accepts none of {scopes}"
+        assert set(asked) & set(accepted), f"{use}: {method} accepts none of {asked}"
 
 
 def test_the_calendar_docs_tell_graph_admins_the_narrow_permissions() -> None:
