@@ -133,6 +133,8 @@ def write_config(folder: Path, database_url: str, smtp_port: int | None, **extra
         },
         **extra,
     }
+    # Plaintext on loopback, whatever else the test puts in the server section.
+    data["server"] = {"plaintext": True, **extra.get("server", {})}
     if smtp_port is not None:
         data["smtp"] = {"host": "127.0.0.1", "port": smtp_port, "starttls": False,
                         "sender": "bookings@team.example", "timeout_seconds": 5}
