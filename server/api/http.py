@@ -17,6 +17,7 @@ on the gRPC server, so a slow solve never blocks the loop.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -105,7 +106,20 @@ class HttpServer:
     def url(self) -> str:
         host, _ = split_address(self._address)
         host = "127.0.0.1" if host in ("", "0.0.0.0") else host
-        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}/"
+        scheme = "https" if self._settings.tls is not None else "http"
+        return f"{scheme}://{f'[{host}]' if ':' in host else host}:{self.port}/"
+
+    def _tls(self) -> dict[str, Any]:
+        """uvicorn's TLS settings: the gRPC port's certificate (and client CA) when the config has
+        a ``server.tls`` section, so that the HTTP port is plaintext only where the config says so.
+        (Read at start: a SIGHUP reloads the gRPC port's certificate, not this one's.)"""
+        tls = self._settings.tls
+        if tls is None:
+            return {}
+        extra: dict[str, Any] = {"ssl_certfile": str(tls.cert_file), "ssl_keyfile": str(tls.key_file)}
+        if tls.client_ca_file is not None:
+            extra |= {"ssl_ca_certs": str(tls.client_ca_file), "ssl_cert_reqs": ssl.CERT_REQUIRED}
+        return extra
 
     def start(self) -> None:
         host, port = split_address(self._address)
@@ -115,7 +129,7 @@ class HttpServer:
         self._pool = ThreadPoolExecutor(max_workers=self._settings.worker_threads, thread_name_prefix="convene-http")
         app = http_app(self._servicer, self._pool, self._settings.max_concurrent_rpcs, self._console)
         config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False, server_header=False,
-                                timeout_graceful_shutdown=int(self._settings.grace_seconds) or 1)
+                                timeout_graceful_shutdown=int(self._settings.grace_seconds) or 1, **self._tls())
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
                                         name="convene-http", daemon=True)

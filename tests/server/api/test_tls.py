@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +20,7 @@ import yaml
 
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
-from server.api.app import create_server
+from server.api.app import create_server, start_server
 from server.config import ConfigError, parse_config
 from tests.paths import REPO
 from tests.server.certs import Authority, Issued
@@ -169,3 +172,22 @@ def test_sighup_reloads_the_certificate_without_dropping_calls(tmp_path: Path, a
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_the_http_port_speaks_tls_with_the_same_certificate(authority: Authority) -> None:
+    data = tls_config(authority.folder, authority.issue("convene.test", server=True))
+    data["server"]["http_address"] = "127.0.0.1:0"
+    config = parse_config(data)
+    running = start_server(config, "127.0.0.1:0", tenants=team_tenants(config), clock=lambda: NOW)
+    try:
+        assert running.http is not None and running.http.url.startswith("https://")
+        url = f"https://127.0.0.1:{running.http.port}/convene.v1.SchedulingService/ListMembers"
+        request = urllib.request.Request(url, data=b"{}", headers={
+            "content-type": "application/json", "authorization": key()[0][1]})
+        trusting = ssl.create_default_context(cafile=str(authority.path))
+        with urllib.request.urlopen(request, context=trusting, timeout=10) as reply:
+            assert len(json.loads(reply.read())["members"]) == 5
+        with pytest.raises(OSError):  # a plaintext request to the TLS port gets no answer
+            urllib.request.urlopen(request.full_url.replace("https://", "http://"), data=b"{}", timeout=5)
+    finally:
+        running.stop(None)
