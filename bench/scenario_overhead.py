@@ -13,6 +13,7 @@ configured server does (``scenario_grpc``'s ``*_warm_cache`` rows):
   in-memory exporter (the gRPC instrumentation plus the fetch, plan and assign
   spans), and the access log as JSON lines with trace ids, written to a file.
 
+Both run with the garbage collector as ``convene serve`` sets it (``settle_memory``).
 The client alternates between them call by call (and which goes first), so
 that whatever else the machine does weighs on both alike, and reports each
 one's p50 and the ratio on/off (target <= 1.05). ``BENCH_OVERHEAD_PARTS``
@@ -37,13 +38,13 @@ import grpc
 from bench.scenario_grpc import API_KEY, _calendars
 from bench.scenarios import panel_4w
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
-from server.api.app import Running, start_server
+from server.api.app import Running, settle_memory, start_server
 from server.config import parse_config
 from server.tenants import MemoryBookings, Tenant
 from server.wire.slots import slot_request_to_proto
 
 SCENARIO = "overhead"
-RUNS = int(os.environ.get("BENCH_OVERHEAD_RUNS", "100"))  # calls per server, after the warm-up
+RUNS = int(os.environ.get("BENCH_OVERHEAD_RUNS", "300"))  # calls per server, after the warm-up
 WARM_UP = 5
 RATIO_TARGET = 1.05
 
@@ -88,6 +89,7 @@ def _serve(conn: Connection, log_file: str) -> None:
     logging.getLogger().setLevel(logging.INFO)
     off, _ = _server(False, log_file, parts)
     on, exporter = _server(True, log_file, parts)
+    settle_memory()  # as ``convene serve`` does once it serves
     conn.send({False: (off.port, None), True: (on.port, on.metrics.port if on.metrics is not None else None)})
     conn.recv()  # the calls are done
     provider = tracing.installed()
