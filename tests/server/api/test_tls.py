@@ -191,3 +191,19 @@ def test_the_http_port_speaks_tls_with_the_same_certificate(authority: Authority
             urllib.request.urlopen(request.full_url.replace("https://", "http://"), data=b"{}", timeout=5)
     finally:
         running.stop(None)
+
+
+def test_the_cli_reaches_a_mutual_tls_server_with_ca_cert_and_key(authority: Authority,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from server.cli import main
+
+    data = tls_config(authority.folder, authority.issue("convene.test", server=True), client_ca=authority.path)
+    agent = authority.issue(AGENT, server=False)
+    with serving(data) as port:
+        target = ["--target", f"127.0.0.1:{port}", "--ca", str(authority.path)]
+        assert main(["health", *target, "--cert", str(agent.cert), "--key", str(agent.key)]) == 0
+        assert capsys.readouterr().out.strip() == "SERVING"
+        assert main(["health", *target]) != 0  # no client certificate: the handshake refuses it
+        assert main(["--log-level", "WARNING", "bookings", *target, "--cert", str(agent.cert), "--key",
+                     str(agent.key), "--api-key", "team-ops-key-0123456789"]) == 1  # reached: no store here
+        assert "UNIMPLEMENTED" in capsys.readouterr().err
