@@ -341,7 +341,19 @@ def settle_memory() -> None:
 def serve(config: Config, address: str | None = None) -> None:
     """Runs until SIGTERM/SIGINT, then shuts down gracefully; SIGHUP reloads the TLS certificate."""
     configure_logging(config.logging.format, logging.getLogger().level or logging.INFO)
+    # The signals are ours before the port is announced: a stop sent right after must not kill the process.
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: stop.set())
+    serving: list[Running] = []
+
+    def reload(signum: int, frame: object) -> None:
+        if serving and serving[0].certificates is not None:
+            serving[0].certificates.reload()
+
+    signal.signal(signal.SIGHUP, reload)
     running = start_server(config, address)
+    serving.append(running)
     settle_memory()
     transport = ("mutual TLS" if running.certificates.mutual else "TLS") if running.certificates else "plaintext"
     log.info("convene serving on port %d, %s (%d tenants)", running.port, transport, len(config.tenants))
@@ -353,12 +365,6 @@ def serve(config: Config, address: str | None = None) -> None:
     # In the background: a slow calendar source must not hold up serving.
     threading.Thread(target=_warn_unreadable, args=(running.tenants, config.calendars.timeout_seconds),
                      name="calendar-probe", daemon=True).start()
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda signum, frame: stop.set())
-    certificates = running.certificates
-    if certificates is not None:
-        signal.signal(signal.SIGHUP, lambda signum, frame: certificates.reload())
     stop.wait()
     log.info("shutting down; calls in flight get %.1f s", config.server.grace_seconds)
     running.stop(config.server.grace_seconds)
