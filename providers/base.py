@@ -130,5 +130,15 @@ class CalendarProvider(abc.ABC):
     def cancel_event(self, calendar: CalendarRef, event_id: str) -> None:
         """Removes (or cancels) the event; a missing event is not an error."""
 
+    def source_of(self, ref: CalendarRef) -> str | None:
+        """The remote end that serves ``ref``, as reasons may name it (no path, token or secret).
+
+        ``providers.fetch`` bounds the concurrent reads of each source and keeps
+        a circuit breaker per source (of this provider). None: a local source
+        that needs neither (a file). The default is one source per provider:
+        its account.
+        """
+        return "account"
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Releases connections; the default has none."""

@@ -48,6 +48,7 @@ from caldav.lib import error as dav_error
 from caldav.lib.http_sync import requests as dav_http
 
 from providers.base import CalendarProvider, CalendarRef, EventSpec, ProviderError
+from providers.deadline import time_left
 from providers.http_status import error_for_status, safe_url
 from providers.ical import add_event, busy_from_ical, new_calendar, parse_calendars
 from solver.domain import BusyInterval
@@ -109,6 +110,9 @@ class CalDavProvider(CalendarProvider):
 
     def __repr__(self) -> str:  # never the password
         return f"CalDavProvider({safe_url(self.url)!r}, free_busy_only={self.free_busy_only})"
+
+    def source_of(self, ref: CalendarRef) -> str:
+        return safe_url(self.url)
 
     # --- reading ---------------------------------------------------------------
 
@@ -236,8 +240,13 @@ class CalDavProvider(CalendarProvider):
         of request) returns None instead.
         """
         where = f"{method} {safe_url(url)}"
+        timeout = time_left(self.timeout)
+        if timeout <= 0:
+            raise ProviderError(ref.resource_id, f"{where}: timeout (no time left to ask)")
+        client = self._client()
+        client.timeout = timeout  # type: ignore[assignment]  # the HTTP library takes float seconds
         try:
-            response = self._client().request(url, method, body, headers)
+            response = client.request(url, method, body, headers)
         except dav_error.RateLimitError as exc:
             raise ProviderError(ref.resource_id, f"{where}: HTTP {exc.status or 429} (rate limited)",
                                 retry_after=exc.retry_after_seconds) from None
@@ -249,7 +258,7 @@ class CalDavProvider(CalendarProvider):
         except dav_error.DAVError as exc:
             raise ProviderError(ref.resource_id, f"{where}: {type(exc).__name__}") from None
         except dav_http.exceptions.Timeout:
-            raise ProviderError(ref.resource_id, f"{where}: timed out after {self.timeout:g}s") from None
+            raise ProviderError(ref.resource_id, f"{where}: timeout (no answer within {timeout:.1f} s)") from None
         except dav_http.exceptions.RequestException as exc:
             raise ProviderError(ref.resource_id, f"{where}: {type(exc).__name__}") from None
         if refusal_ok and response.status in _REFUSALS:

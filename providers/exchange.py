@@ -69,6 +69,7 @@ from exchangelib.protocol import Protocol
 
 from providers.base import CalendarRef, EventSpec, ProviderError
 from providers.batched import BatchedProvider, BusyEach, busy_from_digits, each_failed
+from providers.http_status import safe_url
 from providers.ical import owner_zone
 from providers.zones import nearest_midnight
 from solver.domain import BusyInterval, BusyKind, EventDetails
@@ -161,6 +162,9 @@ class ExchangeProvider(BatchedProvider):
 
     def __repr__(self) -> str:
         return "ExchangeProvider()"
+
+    def source_of(self, ref: CalendarRef) -> str:
+        return safe_url(self._endpoint)
 
     # --- reading (the shape: providers.batched) ---------------------------------
 

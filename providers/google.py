@@ -51,7 +51,7 @@ from googleapiclient.errors import HttpError
 
 from providers.base import CalendarRef, EventSpec, ProviderError
 from providers.batched import BatchedProvider, BusyEach, each_failed
-from providers.http_status import error_for_status, retry_after_seconds
+from providers.http_status import error_for_status, retry_after_seconds, safe_url
 from providers.ical import owner_zone
 from providers.zones import UnknownZone, iana_zone
 from solver.domain import BusyInterval, BusyKind, EventDetails
@@ -125,6 +125,9 @@ class GoogleProvider(BatchedProvider):
 
     def __repr__(self) -> str:
         return "GoogleProvider()"
+
+    def source_of(self, ref: CalendarRef) -> str:
+        return safe_url(self._endpoint) if self._endpoint else "Google Calendar API"
 
     # --- reading (the shape: providers.batched) ---------------------------------
 

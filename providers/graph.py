@@ -52,7 +52,8 @@ import requests
 
 from providers.base import CalendarRef, EventSpec, ProviderError
 from providers.batched import BatchedProvider, BusyEach, busy_from_digits, each_failed
-from providers.http_status import error_for_status
+from providers.deadline import time_left
+from providers.http_status import error_for_status, safe_url
 from providers.ical import owner_zone
 from providers.zones import UnknownZone, iana_zone, nearest_midnight
 from solver.domain import BusyInterval, BusyKind, EventDetails
@@ -135,6 +136,9 @@ class GraphProvider(BatchedProvider):
 
     def __repr__(self) -> str:
         return f"GraphProvider(base_url={self._base!r})"
+
+    def source_of(self, ref: CalendarRef) -> str:
+        return safe_url(self._base)
 
     # --- reading (the shape: providers.batched) ---------------------------------
 
@@ -291,10 +295,13 @@ class GraphProvider(BatchedProvider):
             raise ProviderError(resource_id, f"{what}: no token ({type(exc).__name__})") from None
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json",
                    "Prefer": 'outlook.timezone="UTC"'}
+        timeout = time_left(self.timeout)
+        if timeout <= 0:
+            raise ProviderError(resource_id, f"{what}: timeout (no time left to ask)")
         try:
-            response = self._session().request(method, url, json=json_body, headers=headers, timeout=self.timeout)
+            response = self._session().request(method, url, json=json_body, headers=headers, timeout=timeout)
         except requests.Timeout:
-            raise ProviderError(resource_id, f"{what}: timed out after {self.timeout:g}s") from None
+            raise ProviderError(resource_id, f"{what}: timeout (no answer within {timeout:.1f} s)") from None
         except requests.RequestException as exc:
             raise ProviderError(resource_id, f"{what}: {type(exc).__name__}") from None
         if missing_ok and response.status_code in (404, 410):

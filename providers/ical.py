@@ -110,8 +110,8 @@ def parse_calendars(data: str | bytes, resource_id: str) -> list[icalendar.Calen
     try:
         components = parse_ical(data)
     except _PARSE_ERRORS as exc:
-        raise ProviderError(resource_id, f"calendar data is not valid iCalendar ({type(exc).__name__})",
-                            transient=False) from exc
+        raise ProviderError(resource_id, f"calendar data is not valid iCalendar ({_where(data, exc)})",
+                            transient=False) from None
     # Bare top-level events (no VCALENDAR around them) are read as one calendar:
     # hand-written files do that, and their times are as clear as in a calendar.
     loose = [c for c in components if c.name in _LOOSE_COMPONENTS]
@@ -475,6 +475,31 @@ def _check_window(start: datetime, end: datetime) -> None:
         raise ValueError("start/end: the busy window must be timezone-aware")
     if end <= start:
         raise ValueError("end: the busy window must end after it starts")
+
+
+def _where(data: str | bytes, exc: BaseException) -> str:
+    """``parse error at line N`` for the first content line of ``data`` that does not parse (never
+    the parser's message: it quotes the content)."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    logical, first = "", 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line[:1] in (" ", "\t") and logical:
+            logical += line[1:]  # a folded continuation (RFC 5545 3.1)
+            continue
+        if logical and not _parses(logical):
+            return f"parse error at line {first}"
+        logical, first = line, number
+    if logical and not _parses(logical):
+        return f"parse error at line {first}"
+    return f"parse error ({type(exc).__name__})"
+
+
+def _parses(line: str) -> bool:
+    try:
+        icalendar.parser.Contentline(line).parts()  # type: ignore[no-untyped-call]
+    except _PARSE_ERRORS:
+        return False
+    return True
 
 
 # --- Writing bookings ---------------------------------------------------------

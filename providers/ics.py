@@ -31,9 +31,7 @@ import os
 import re
 import tempfile
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,7 +40,9 @@ from pathlib import Path
 
 import icalendar
 
+from providers import transport
 from providers.base import CalendarProvider, CalendarRef, EventSpec, ProviderError
+from providers.deadline import time_left
 from providers.http_status import error_for_status, safe_url
 from providers.ical import busy_from_ical, parse_calendars
 from providers.organizer_file import put_event_in_file, remove_event_from_file
@@ -93,6 +93,13 @@ class IcsProvider(CalendarProvider):
             busy.extend(busy_from_ical(self._calendars_of(ref), ref, start, end))
         return busy
 
+    def source_of(self, ref: CalendarRef) -> str | None:
+        """A feed's scheme, host and port; None for files and folders (read at once, nothing to bound)."""
+        source = ref.calendar_id.strip()
+        if not source.lower().startswith(_URL_SCHEMES):
+            return None
+        return safe_url("https://" + source[len("webcal://"):] if source.lower().startswith("webcal://") else source)
+
     def _calendars_of(self, ref: CalendarRef) -> list[icalendar.Calendar]:
         source = ref.calendar_id.strip()
         if not source:
@@ -131,34 +138,29 @@ class IcsProvider(CalendarProvider):
         cached = self._cached(url, None)
         url, auth = _split_userinfo(url)
         headers = {"Accept": "text/calendar, */*;q=0.5", **auth, **self._headers}
-        request = urllib.request.Request(url, headers=headers)
         if cached is not None and cached.etag:
-            request.add_header("If-None-Match", cached.etag)
+            headers["If-None-Match"] = cached.etag
         if cached is not None and cached.last_modified:
-            request.add_header("If-Modified-Since", cached.last_modified)
+            headers["If-Modified-Since"] = cached.last_modified
+        budget = time_left(self.timeout)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                data = response.read(self._max_bytes + 1)
-                etag = response.headers.get("ETag", "")
-                last_modified = response.headers.get("Last-Modified", "")
-        except urllib.error.HTTPError as exc:
-            if exc.code == 304 and cached is not None:
-                return cached.calendars
-            raise error_for_status(ref.resource_id, f"GET {where}", exc.code,
-                                   exc.headers.get("Retry-After") if exc.headers else None) from None
-        except TimeoutError:
-            raise ProviderError(ref.resource_id, f"GET {where} timed out after {self.timeout:g}s") from None
-        except urllib.error.URLError as exc:
-            reason = exc.reason if isinstance(exc.reason, str) else type(exc.reason).__name__
-            if isinstance(exc.reason, TimeoutError):
-                reason = f"timed out after {self.timeout:g}s"
-            raise ProviderError(ref.resource_id, f"GET {where} failed: {reason}") from None
-        except OSError as exc:
-            raise ProviderError(ref.resource_id, f"GET {where} failed: {type(exc).__name__}") from None
-        if len(data) > self._max_bytes:
+            answer = transport.get(url, headers, timeout=budget, max_bytes=self._max_bytes)
+        except transport.HttpTimeout as exc:
+            raise ProviderError(ref.resource_id, f"GET {where}: timeout (no complete answer within "
+                                f"{exc.seconds:.1f} s)") from None
+        except transport.HttpTooLarge:
             raise ProviderError(ref.resource_id, f"GET {where}: feed larger than {self._max_bytes} bytes",
-                                transient=False)
-        parsed = _Parsed(("feed",), parse_calendars(data, ref.resource_id), etag, last_modified)
+                                transient=False) from None
+        except transport.HttpUnreachable as exc:
+            raise ProviderError(ref.resource_id, f"GET {where} failed: {exc.kind}") from None
+        if answer.status == 304 and cached is not None:
+            return cached.calendars
+        if answer.status >= 300:
+            raise error_for_status(ref.resource_id, f"GET {where}", answer.status,
+                                   answer.headers.get("Retry-After"))
+        etag = answer.headers.get("ETag", "")
+        last_modified = answer.headers.get("Last-Modified", "")
+        parsed = _Parsed(("feed",), parse_calendars(answer.body, ref.resource_id), etag, last_modified)
         if etag or last_modified:
             self._remember(url, parsed)
         return parsed.calendars

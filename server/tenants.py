@@ -16,6 +16,7 @@ from typing import Protocol
 
 from providers.base import CalendarProvider, CalendarRef
 from providers.cache import BusyCache
+from providers.fetch import Readers, SourceGuards
 from server.calendars.busy import BusySource, MemoryCalendars, ProviderCalendars
 from server.calendars.sources import CalendarSources
 from server.config import CalendarSettings, CalendarSource, Config, TemplateConfig, TenantConfig
@@ -57,10 +58,13 @@ def load_tenants(config: Config) -> dict[str, Tenant]:
     # One provider per calendar account, shared by the tenants that name it (same credentials, same access).
     sources = CalendarSources(config.calendars.timeout_seconds)
     settings = config.calendars
-    return {tenant_id: _tenant(tenant_id, tc, sources, settings) for tenant_id, tc in config.tenants.items()}
+    # Per source, one bulkhead and one breaker for the whole server (every tenant reading it shares them).
+    guards = SourceGuards(settings.read_policy())
+    return {tenant_id: _tenant(tenant_id, tc, sources, settings, guards) for tenant_id, tc in config.tenants.items()}
 
 
-def _tenant(tenant_id: str, tc: TenantConfig, sources: CalendarSources, settings: CalendarSettings) -> Tenant:
+def _tenant(tenant_id: str, tc: TenantConfig, sources: CalendarSources, settings: CalendarSettings,
+            guards: SourceGuards) -> Tenant:
     members = [
         Member(m.id, m.name, m.email, m.time_zone,
                m.working_hours.to_domain(m.time_zone) if m.working_hours else None,
@@ -87,10 +91,11 @@ def _tenant(tenant_id: str, tc: TenantConfig, sources: CalendarSources, settings
         id=tenant_id,
         directory=Directory.of(members, rooms, pools),
         templates={t.id: t for t in tc.templates},
-        # One cache per tenant: tenants never share anything, not even cached reads.
+        # One cache and one set of reading threads per tenant: tenants never share anything, not
+        # even cached reads, and one tenant's slow calendars never hold another's threads.
         calendars=ProviderCalendars(
             calendars, BusyCache(settings.cache_seconds) if settings.cache_seconds else None,
-            settings.timeout_seconds),
+            settings.timeout_seconds, Readers(settings.reads_per_tenant, guards, name=f"convene-read-{tenant_id}")),
     )
 
 

@@ -40,7 +40,7 @@ from solver.domain import SlotRequest
 from solver.errors import FieldViolation, InvalidRequest, UnknownResource
 from solver.schedule import schedules, validate_schedule
 
-__all__ = ["SERVICE_NAME", "SchedulingService", "solver_deadline"]
+__all__ = ["SERVICE_NAME", "SchedulingService", "calendar_deadline", "solver_deadline"]
 
 SERVICE_NAME = api.DESCRIPTOR.services_by_name["SchedulingService"].full_name
 T = TypeVar("T")
@@ -56,6 +56,19 @@ def solver_deadline(context: CallContext) -> float | None:
     if remaining is None:
         return None
     return time.monotonic() + remaining - min(_REPLY_MARGIN_SECONDS, remaining / 5)
+
+
+# Calendar reads get this share of the time left: a hung calendar is given up while the
+# solver still has time to answer without it (naming it unavailable) instead of DEADLINE_EXCEEDED.
+_CALENDAR_SHARE = 0.75
+
+
+def calendar_deadline(context: grpc.ServicerContext) -> float | None:
+    """The ``time.monotonic()`` instant every calendar read of the call ends by."""
+    remaining: float | None = context.time_remaining()
+    if remaining is None:
+        return None
+    return time.monotonic() + remaining * _CALENDAR_SHARE
 
 
 # Subclassing the generated base keeps RPCs added to the proto later answering
@@ -88,6 +101,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
 
     @staticmethod
     def _busy(tenant: Tenant, request: SlotRequest, deadline: float | None) -> FetchedBusy:
+        """Busy time of every resource ``request`` could use; ``deadline``: ``calendar_deadline``."""
         start, end = busy_span(request)
         return tenant.calendars.busy(resources_of(request, tenant.directory), start, end, deadline=deadline)
 
@@ -99,8 +113,8 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         query = wire.slots.slot_query(request, self._templates_of(tenant), now=self._clock())
         with query.fields.solver_errors():
             validate_request(tenant.directory, query.request, self._limits)
+            fetched = self._busy(tenant, query.request, calendar_deadline(context))
             deadline = solver_deadline(context)
-            fetched = self._busy(tenant, query.request, deadline)
             result = find_slots(
                 tenant.directory, fetched.table, query.request,
                 tenant.bookings.confirmed(*busy_span(query.request)),
@@ -118,7 +132,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         assert query.start is not None
         with query.fields.solver_errors():
             validate_request(tenant.directory, query.request, self._limits)
-            fetched = self._busy(tenant, query.request, solver_deadline(context))
+            fetched = self._busy(tenant, query.request, calendar_deadline(context))
             check = check_time(tenant.directory, fetched.table, query.request, query.start,
                                tenant.bookings.confirmed(*busy_span(query.request)), limits=self._limits,
                                phase=child_span)
@@ -214,7 +228,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         booking, query = wire.booking.booking_request(request, self._templates_of(tenant), now=self._clock())
         with query.fields.solver_errors():
             validate_request(tenant.directory, booking.meeting, self._limits)
-        result = create_booking(desk, tenant, booking, viewer=caller.principal, deadline=solver_deadline(context))
+        result = create_booking(desk, tenant, booking, viewer=caller.principal, deadline=calendar_deadline(context))
         return api.CreateBookingResponse(booking=wire.booking.booking_to_proto(result.booking),
                                          replayed=result.replayed)
 

@@ -26,7 +26,7 @@ from typing import Protocol
 
 from providers.base import CalendarProvider, CalendarRef
 from providers.cache import BusyCache
-from providers.fetch import DEFAULT_SOURCE_TIMEOUT, SourceRead, fetch_busy
+from providers.fetch import DEFAULT_SOURCE_TIMEOUT, Readers, SourceRead, fetch_busy
 from server.telemetry.metrics import BUSY_CACHE_HITS, BUSY_CACHE_MISSES, CALENDAR_READ_SECONDS, CALENDAR_READS
 from server.telemetry.tracing import child_span, record_span
 from solver.busy import BusyTable
@@ -98,12 +98,15 @@ class ProviderCalendars:
 
     A resource without a calendar has no events (free whenever its hours allow).
     ``cache`` keeps recent reads for a few seconds; ``source_timeout`` bounds
-    each source even when the call has no deadline.
+    each source even when the call has no deadline; ``readers`` are the
+    tenant's own threads for reading and the server's per-source bounds and
+    breakers (``providers.fetch``; None: the process's shared ones).
     """
 
     calendars: Mapping[str, tuple[CalendarProvider, CalendarRef]] = field(default_factory=dict)
     cache: BusyCache | None = None
     source_timeout: float = DEFAULT_SOURCE_TIMEOUT
+    readers: Readers | None = None
 
     def busy(self, resource_ids: Collection[str], start: datetime, end: datetime, *,
              deadline: float | None = None, fresh: bool = False) -> FetchedBusy:
@@ -126,7 +129,7 @@ class ProviderCalendars:
         if not missing:
             return FetchedBusy.of((), (), start, end, read=list(cached.values()))
         fetched = fetch_busy(missing, start, end, deadline=deadline, per_source_timeout=self.source_timeout,
-                             cache=self.cache, on_read=observe_read)
+                             cache=self.cache, readers=self.readers, on_read=observe_read)
         if not fresh:
             # The read just filled the cache: converting there, once, serves this request and
             # every one after it. A calendar whose entry is gone again is converted below.

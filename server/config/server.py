@@ -1,7 +1,8 @@
 """The server's own sections: ``server:``, ``calendars:``, ``limits:`` and ``api_keys:``.
 
     server:      {address, http_address, max_concurrent_rpcs, worker_threads, grace_seconds, plaintext, tls}
-    calendars:   {timeout_seconds, cache_seconds}
+    calendars:   {timeout_seconds, cache_seconds, reads_per_tenant, reads_per_source, waiting_per_source,
+                  breaker_failures, breaker_cool_down_seconds}
     limits:      solver.Limits fields
     api_keys:    [{key | key_sha256, tenant, principal}]
 
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from providers.fetch import ReadPolicy
 from server.config.values import Strict
 from solver.validate import Limits
 
@@ -125,7 +127,8 @@ class ServerSettings(Strict):
     http_address: str | None = Field(default=None, pattern=r"^\S+:\d{1,5}$")
     # Beyond this many RPCs in flight, new calls get RESOURCE_EXHAUSTED at once.
     max_concurrent_rpcs: int = Field(default=64, ge=1)
-    worker_threads: int = Field(default=8, ge=1)
+    # Calls mostly wait (on calendars, the database): a thread each, so more than the cores.
+    worker_threads: int = Field(default=32, ge=1)
     # On SIGTERM, calls in flight get this long to finish.
     grace_seconds: float = Field(default=5.0, ge=0)
     # The gRPC port without TLS: only when the config says so (see the module docstring).
@@ -152,9 +155,25 @@ class ServerSettings(Strict):
 
 class CalendarSettings(Strict):
     """How calendars are read: each source answers within ``timeout_seconds`` (or the call's
-    deadline, if sooner); a read is reused for ``cache_seconds`` (0: no cache)."""
+    deadline, if sooner); a read is reused for ``cache_seconds`` (0: no cache).
+
+    Isolation (docs/calendars.md, "Time limits and failures"): each tenant reads on
+    ``reads_per_tenant`` threads of its own; a source (a feed's host, an account) has at
+    most ``reads_per_source`` reads in flight and ``waiting_per_source`` requests in line;
+    after ``breaker_failures`` failed reads in a row it is skipped for
+    ``breaker_cool_down_seconds``, then probed.
+    """
 
     timeout_seconds: float = Field(default=10.0, gt=0)
     cache_seconds: float = Field(default=30.0, ge=0)
+    reads_per_tenant: int = Field(default=16, ge=1, le=1024)
+    reads_per_source: int = Field(default=4, ge=1, le=1024)
+    waiting_per_source: int = Field(default=8, ge=0, le=1024)
+    breaker_failures: int = Field(default=3, ge=1)
+    breaker_cool_down_seconds: float = Field(default=30.0, gt=0)
+
+    def read_policy(self) -> ReadPolicy:
+        return ReadPolicy(self.reads_per_source, self.waiting_per_source, self.breaker_failures,
+                          self.breaker_cool_down_seconds)
 
 

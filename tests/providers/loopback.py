@@ -29,6 +29,7 @@ class Answer:
     body: bytes | str = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (timeouts)
+    trickle: float = 0.0  # seconds between the body's bytes (a feed that trickles)
 
 
 Handler = Callable[[Request], Answer]
@@ -40,6 +41,7 @@ class LoopbackHttp:
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
+        self.hung_up = 0
         self._routes: dict[tuple[str, str], Handler | list[Answer]] = {}
         self._lock = threading.Lock()
         outer = self
@@ -63,10 +65,17 @@ class LoopbackHttp:
                         self.send_header(name, value)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
-                    if self.command != "HEAD":
+                    if self.command != "HEAD" and answer.trickle:
+                        self.wfile.flush()
+                        for i in range(len(payload)):
+                            self.wfile.write(payload[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(answer.trickle)
+                    elif self.command != "HEAD":
                         self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass
+                    with outer._lock:
+                        outer.hung_up += 1  # the client closed the connection before the answer was out
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
             do_REPORT = do_PROPFIND = do_MKCALENDAR = do_OPTIONS = _serve

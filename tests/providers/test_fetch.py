@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ import pytest
 
 from providers.base import CalendarRef, ProviderError
 from providers.cache import BusyCache
-from providers.fetch import fetch_busy
+from providers.fetch import FetchResult, Readers, ReadPolicy, SourceGuards, fetch_busy
 from providers.ics import IcsProvider
 from solver.domain import BusyInterval
 from tests.providers.fakes import ScriptedProvider
@@ -48,7 +49,7 @@ def test_one_hanging_source_fails_alone_within_the_deadline(hanging: ScriptedPro
                         deadline=began + 0.5, per_source_timeout=5.0)
     took = time.monotonic() - began
     assert took < 0.8
-    assert result.failures == {"stuck": "hangs: no answer in time"}
+    assert result.failures == {"stuck": "hangs: timeout (no answer within 0.5 s)"}
     assert sorted({b.resource_id for b in result.busy}) == ["ada", "bob", "carl"]
 
 
@@ -251,3 +252,100 @@ def test_single_calendar_pairs_of_one_provider_are_batched_together():
     result = fetch_busy(pairs, START, END, deadline=time.monotonic() + 5)
     assert result.failures == {} and len(result.busy) == 3
     assert provider.batches == [("ada", "bob", "carl")]
+
+
+# --- Isolation: per-tenant threads, per-source bulkheads, circuit breakers ---------------
+
+
+def test_requests_beyond_a_hung_sources_bulkhead_are_answered_at_once(hanging: ScriptedProvider):
+    guards = SourceGuards(ReadPolicy(reads_per_source=2, waiting_per_source=3))
+    readers = Readers(threads=16, guards=guards)
+    results: list[tuple[float, FetchResult]] = []
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        began = time.monotonic()
+        result = fetch_busy([(hanging, [CalendarRef("stuck", f"cal-{i}")])], START, END,
+                            deadline=began + 0.5, readers=readers)
+        with lock:
+            results.append((time.monotonic() - began, result))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert sum(hanging.calls.values()) == 2  # the two slots; nobody else reached the source
+    waited = [took for took, r in results if "timeout" in r.failures["stuck"]]
+    refused = [took for took, r in results if "busy" in r.failures["stuck"]]
+    assert len(waited) == 2 + 3 and len(refused) == 12 - 5
+    assert max(refused) < 0.2 and min(waited) > 0.45
+    reason = next(r.failures["stuck"] for _, r in results if "busy" in r.failures["stuck"])
+    assert reason == "hangs: account busy (2 reads in flight, 3 requests waiting)"
+
+
+def test_one_tenants_hung_reads_take_no_thread_of_another_tenant(hanging: ScriptedProvider):
+    guards = SourceGuards(ReadPolicy(reads_per_source=8))
+    mine, theirs = Readers(threads=4, guards=guards), Readers(threads=4, guards=guards)
+    stuck = [threading.Thread(target=fetch_busy, args=([(hanging, refs("stuck"))], START, END),
+                              kwargs={"deadline": time.monotonic() + 1.0, "readers": mine}) for _ in range(8)]
+    for thread in stuck:
+        thread.start()
+    time.sleep(0.1)  # every thread of "mine" hangs now
+    began = time.monotonic()
+    result = fetch_busy([(ScriptedProvider(one_meeting), refs("ada"))], START, END, deadline=began + 0.5,
+                        readers=theirs)
+    assert result.failures == {} and time.monotonic() - began < 0.2
+    for thread in stuck:
+        thread.join(5)
+
+
+def test_a_failing_source_is_skipped_during_its_cool_down_then_probed():
+    state = {"up": False}
+
+    def behaviour(ref: CalendarRef, attempt: int) -> list[BusyInterval]:
+        if not state["up"]:
+            raise ProviderError(ref.resource_id, "HTTP 500")
+        return one_meeting(ref, attempt)
+
+    provider = ScriptedProvider(behaviour)
+    readers = Readers(threads=4, guards=SourceGuards(ReadPolicy(failures_to_open=2, cool_down=0.5, min_budget=0)))
+
+    def fetch() -> FetchResult:
+        return fetch_busy([(provider, refs("ada"))], START, END, deadline=time.monotonic() + 0.2, readers=readers)
+
+    assert fetch().failures == {"ada": "scripted: HTTP 500"}
+    assert fetch().failures == {"ada": "scripted: HTTP 500"}
+    asked = provider.calls["ada"]
+    skipped = fetch()
+    assert skipped.failures["ada"].startswith("scripted: account skipped for ")
+    assert skipped.failures["ada"].endswith("after 2 failed reads in a row (circuit open)")
+    assert provider.calls["ada"] == asked  # not asked during the cool-down
+    time.sleep(0.55)
+    state["up"] = True
+    assert fetch().failures == {}  # the probe went through and closed the circuit
+    assert provider.calls["ada"] == asked + 1 and fetch().failures == {}
+
+
+def test_a_calendars_own_error_does_not_open_its_sources_circuit():
+    def behaviour(ref: CalendarRef, attempt: int) -> list[BusyInterval]:
+        raise ProviderError(ref.resource_id, "HTTP 404", transient=False)
+
+    provider = ScriptedProvider(behaviour)
+    readers = Readers(threads=2, guards=SourceGuards(ReadPolicy(failures_to_open=1, min_budget=0)))
+    for _ in range(3):
+        result = fetch_busy([(provider, refs("ada"))], START, END, deadline=time.monotonic() + 1, readers=readers)
+        assert result.failures == {"ada": "scripted: HTTP 404"}
+    assert provider.calls["ada"] == 3
+
+
+def test_reads_with_too_short_a_deadline_do_not_open_the_circuit(hanging: ScriptedProvider):
+    readers = Readers(threads=4, guards=SourceGuards(ReadPolicy(failures_to_open=1, min_budget=0.5)))
+    for _ in range(2):
+        result = fetch_busy([(hanging, refs("stuck"))], START, END, deadline=time.monotonic() + 0.1, readers=readers)
+        assert "timeout" in result.failures["stuck"]
+        time.sleep(0.4)
+        hanging.release.set()  # the read ends, far too late; the next one hangs again
+        time.sleep(0.05)
+        hanging.release.clear()
+    assert hanging.calls["stuck"] == 2

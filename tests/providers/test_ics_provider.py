@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import icalendar
 import pytest
 
 from providers.base import CalendarRef, EventSpec, ProviderError
+from providers.deadline import reading_until
 from providers.ics import IcsProvider
 from solver.domain import BusyKind
 from tests.paths import EXAMPLES
@@ -24,6 +27,15 @@ LUNCH = calendar(event("l1", "DTSTART:20240304T120000Z", "DTEND:20240304T130000Z
 
 def ref(source: str | Path, resource: str = "ada", **kw) -> CalendarRef:
     return CalendarRef(resource, str(source), owner="ada@example.org", **kw)
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 2.0) -> bool:
+    stop = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > stop:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def ids(busy) -> list[str]:
@@ -142,10 +154,32 @@ def test_password_in_the_feed_url_is_sent_as_basic_auth(http_server: LoopbackHtt
 def test_a_hanging_feed_times_out(http_server: LoopbackHttp):
     http_server.route("GET", "/slow.ics", Answer(200, MEETING, delay=2.0))
     started = datetime.now(UTC)
-    with pytest.raises(ProviderError, match="timed out") as error:
+    with pytest.raises(ProviderError, match="timeout") as error:
         IcsProvider(timeout=0.3).busy([ref(f"{http_server.url}/slow.ics")], *WINDOW)
     assert error.value.transient
     assert datetime.now(UTC) - started < timedelta(seconds=1.5)
+
+
+def test_a_trickling_feed_is_given_up_at_its_total_deadline_and_its_connection_closed(http_server: LoopbackHttp):
+    # A byte every 0.1 s: no socket operation ever waits long, only the whole read does.
+    http_server.route("GET", "/trickle.ics", Answer(200, MEETING, trickle=0.1))
+    began = time.monotonic()
+    with pytest.raises(ProviderError) as error:
+        IcsProvider(timeout=0.5).busy([ref(f"{http_server.url}/trickle.ics")], *WINDOW)
+    took = time.monotonic() - began
+    assert 0.45 < took < 0.8
+    assert error.value.transient
+    assert error.value.reason == f"GET http://127.0.0.1:{http_server.port}/…: timeout (no complete answer within 0.5 s)"
+    # The read was cancelled, not left running: the server's next byte finds the connection closed.
+    assert wait_until(lambda: http_server.hung_up == 1)
+
+
+def test_the_read_deadline_cuts_the_feed_timeout(http_server: LoopbackHttp):
+    http_server.route("GET", "/slow.ics", Answer(200, MEETING, delay=2.0))
+    began = time.monotonic()
+    with reading_until(began + 0.3), pytest.raises(ProviderError, match=r"within 0\.3 s"):
+        IcsProvider(timeout=10).busy([ref(f"{http_server.url}/slow.ics")], *WINDOW)
+    assert time.monotonic() - began < 0.6
 
 
 def test_feed_url_is_read_only(http_server: LoopbackHttp):
@@ -306,3 +340,12 @@ def test_booking_into_an_example_calendar_and_cancelling_leaves_it_as_it_was(tmp
     assert path.read_bytes() != original
     provider.cancel_event(ref(path), "booking-1@convene")
     assert path.read_bytes() == original
+
+
+def test_an_unparsable_feed_is_named_by_line_without_quoting_it(http_server: LoopbackHttp):
+    page = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n<p>Board meeting: merger with Initech</p>\r\nEND:VCALENDAR\r\n"
+    http_server.route("GET", "/page.ics", Answer(200, page))
+    with pytest.raises(ProviderError) as error:
+        IcsProvider().busy([ref(f"{http_server.url}/page.ics")], *WINDOW)
+    assert error.value.reason == "calendar data is not valid iCalendar (parse error at line 3)"
+    assert not error.value.transient
