@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The test tools plus every optional part (the tests cover all calendar kinds, Dask and plots).
 EXTRAS := dev,caldav,google,microsoft,exchange,dask,plots
 
-.PHONY: setup proto console test test-install lint bench demo serve-demo clean
+.PHONY: setup proto console test test-install fuzz lint bench demo serve-demo clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,11 @@ test-install: setup
 # The API only grows: buf breaking (FILE rules, buf.yaml) against the last committed API, which on
 # a branch is the proto/ where it left main and on main the last commit.
 API_BASE ?= $(shell git merge-base HEAD main 2>/dev/null || echo HEAD)
+
+# The hostile-input fuzz test over every RPC with many more examples than make test's 1000.
+FUZZ_EXAMPLES ?= 20000
+fuzz: setup
+	CONVENE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/server/api/test_fuzz.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -3,9 +3,9 @@
 A socket timeout bounds each socket operation, not the read: a server that
 trickles one byte a second never trips it, and a thread blocked in a read
 cannot be taken back. Here every GET runs as one asyncio task under
-``asyncio.timeout`` (connect, headers and body together); the calling thread
-waits for it at most until that deadline, then cancels the task, which closes
-its connection. Nothing of the read is left behind, whatever the remote end
+``asyncio.timeout`` (connect, headers and body together), which cancels it at
+the deadline and closes its connection; the calling thread waits for it at
+most until then. Nothing of the read is left behind, whatever the remote end
 does, and the caller's thread is free at once.
 
 All reads share one event loop in one daemon thread, started on first use,
@@ -82,10 +82,11 @@ class _Loop:
         future: concurrent.futures.Future[HttpAnswer] = asyncio.run_coroutine_threadsafe(
             coroutine, self.loop)  # type: ignore[arg-type]
         try:
-            # A little past the task's own timeout: it normally ends itself, with its own error.
+            # A little past the task's own timeout, which cancels it on the loop at the deadline.
             return future.result(timeout=timeout + 0.05)
         except concurrent.futures.TimeoutError:
-            future.cancel()  # the task is cancelled on the loop; its connection is closed
+            # The loop is late (a busy machine): the caller goes now; the task is not cancelled
+            # from here, which could interrupt it closing its connection: its own timeout ends it.
             raise HttpTimeout(timeout) from None
         except concurrent.futures.CancelledError:
             raise HttpTimeout(timeout) from None

@@ -10,7 +10,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["FieldViolation", "InvalidRequest", "LimitExceeded", "SchedulingError", "UnknownResource"]
+__all__ = ["QUOTE_LIMIT", "FieldViolation", "InvalidRequest", "LimitExceeded", "SchedulingError", "UnknownResource",
+           "cut", "quote"]
+
+# The most characters of a caller's value an error repeats: a status with its details must fit
+# gRPC's metadata limits (8 KiB), however long the value was.
+QUOTE_LIMIT = 200
+
+
+def cut(value: str, limit: int = QUOTE_LIMIT) -> str:
+    """``value`` itself when short, else its first ``limit`` characters, marked as cut."""
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}… (cut: {len(value)} characters)"
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr`` of a caller's value for an error message, at most ``limit`` characters of it (marked as cut)."""
+    if not isinstance(value, str):
+        value = str(value)
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… (cut: {len(value)} characters)"
 
 
 @dataclass(frozen=True)
@@ -35,7 +56,7 @@ class UnknownResource(SchedulingError):
     def __init__(self, field: str, resource_id: str) -> None:
         self.field = field
         self.resource_id = resource_id
-        super().__init__(f"{field}: unknown id {resource_id!r}")
+        super().__init__(f"{field}: unknown id {quote(resource_id)}")
 
 
 class LimitExceeded(SchedulingError):

@@ -28,9 +28,15 @@ conflict or the store did (a concurrent booking won): either way the slot is
 taken and retrying the same request cannot help.
 
 Anything else -> INTERNAL, logged with its traceback; the reply carries only
-the request id. Every status carries google.rpc.RequestInfo with the request id
-(the caller's ``x-request-id`` metadata, or a fresh one) so a reply can be
-matched to the log.
+the request id.
+
+Every status fits gRPC's metadata limits: a caller's value is quoted at most 200
+characters (``solver.errors.quote``, marked as cut), the message at most 300, each
+detail's text at most 400, at most 20 violations (then "and N more problems"), and
+the whole status at most 3,000 bytes (the largest details dropped first).
+
+Every status carries google.rpc.RequestInfo with the request id (the caller's
+``x-request-id`` metadata, or a fresh one) so a reply can be matched to the log.
 """
 
 from __future__ import annotations
@@ -52,11 +58,18 @@ from server.api.call import CallContext
 from server.booking.desk import BookingRefused, BookingsDisabled, UnknownHold
 from server.booking.store import BookingNotFound, IdempotencyConflict, InvalidBooking, LimitReached, StoreUnavailable
 from server.wire.booking import conflict_details
-from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource
+from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource, cut, quote
 
-__all__ = ["BOOKING_ERRORS", "ERROR_DOMAIN", "EXPECTED_ERRORS", "guarded", "request_id_of", "status_for"]
+__all__ = ["BOOKING_ERRORS", "ERROR_DOMAIN", "EXPECTED_ERRORS", "fit", "guarded", "request_id_of", "status_for"]
 
 ERROR_DOMAIN = "convene.v1"
+# What a status may carry, so that it always fits gRPC's default metadata limit (8 KiB, the
+# details base64-encoded and the message percent-encoded): values are quoted at most
+# solver.errors.QUOTE_LIMIT characters, the message at most MAX_MESSAGE.
+MAX_MESSAGE = 300
+MAX_TEXT = 400
+MAX_VIOLATIONS = 20
+MAX_STATUS_BYTES = 3000
 log = logging.getLogger("convene.server")
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
@@ -93,8 +106,11 @@ def _violation(field: str, description: str) -> error_details_pb2.BadRequest:
 
 
 def _bad_request(violations: Sequence[FieldViolation]) -> error_details_pb2.BadRequest:
+    shown = list(violations[:MAX_VIOLATIONS])
+    if len(violations) > MAX_VIOLATIONS:
+        shown.append(FieldViolation("", f"and {len(violations) - MAX_VIOLATIONS} more problems"))
     return error_details_pb2.BadRequest(field_violations=[
-        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description) for v in violations])
+        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description) for v in shown])
 
 
 def status_for(exc: BaseException, request_id: str) -> grpc.Status:
@@ -103,9 +119,38 @@ def status_for(exc: BaseException, request_id: str) -> grpc.Status:
         code, message, details = _booking_failure(exc)
     else:
         code, message, details = _failure(exc, request_id)
+    details = [_bounded(d) for d in details]
     details.append(error_details_pb2.RequestInfo(request_id=request_id))
-    status = status_pb2.Status(code=code, message=message, details=_packed(details))
-    return cast(grpc.Status, rpc_status.to_status(status))
+    status = status_pb2.Status(code=code, message=cut(message, MAX_MESSAGE), details=_packed(details))
+    return cast(grpc.Status, rpc_status.to_status(fit(status)))
+
+
+def _bounded(detail: Message) -> Message:
+    """``detail`` with every string cut to ``MAX_TEXT`` and every list to ``MAX_VIOLATIONS`` entries."""
+    for descriptor, value in detail.ListFields():
+        if descriptor.type == descriptor.TYPE_STRING and not descriptor.is_repeated and len(value) > MAX_TEXT:
+            setattr(detail, descriptor.name, cut(value, MAX_TEXT))
+        elif descriptor.message_type is not None and descriptor.message_type.GetOptions().map_entry:
+            for key in list(value):
+                if isinstance(value[key], str):
+                    value[key] = cut(value[key], MAX_TEXT)
+        elif descriptor.message_type is not None and descriptor.is_repeated:
+            del value[MAX_VIOLATIONS + 1:]
+            for item in value:
+                _bounded(item)
+        elif descriptor.message_type is not None:
+            _bounded(value)
+    return detail
+
+
+def fit(status: status_pb2.Status) -> status_pb2.Status:
+    """``status`` small enough for gRPC's metadata limit (8 KiB: the message is sent once as
+    text, once inside the binary details): the largest details are dropped until it fits, the
+    request id last."""
+    while status.ByteSize() > MAX_STATUS_BYTES and len(status.details) > 1:
+        largest = max(range(len(status.details) - 1), key=lambda i: status.details[i].ByteSize())
+        del status.details[largest]
+    return status
 
 
 def _failure(exc: BaseException, request_id: str) -> tuple[int, str, list[Message]]:
@@ -120,7 +165,7 @@ def _failure(exc: BaseException, request_id: str) -> tuple[int, str, list[Messag
         code = code_pb2.NOT_FOUND
         kind = _resource_type(exc.field)
         details.append(error_details_pb2.ResourceInfo(
-            resource_type=kind, resource_name=exc.resource_id, description=f"no {kind} {exc.resource_id!r}"))
+            resource_type=kind, resource_name=cut(exc.resource_id), description=f"no {kind} {quote(exc.resource_id)}"))
         details.append(_violation(exc.field, f"unknown {kind} id"))
     elif isinstance(exc, LimitExceeded):
         code = code_pb2.RESOURCE_EXHAUSTED
@@ -178,8 +223,8 @@ def _booking_failure(exc: BaseException) -> tuple[int, str, list[Message]]:
         code = code_pb2.NOT_FOUND
         kind, field = ("hold", "hold_id") if isinstance(exc, UnknownHold) else ("booking", "booking_id")
         name = exc.hold_id if isinstance(exc, UnknownHold) else exc.booking_id
-        details.append(error_details_pb2.ResourceInfo(resource_type=kind, resource_name=name,
-                                                      description=f"no {kind} {name!r}"))
+        details.append(error_details_pb2.ResourceInfo(resource_type=kind, resource_name=cut(name),
+                                                      description=f"no {kind} {quote(name)}"))
         details.append(_violation(field, f"unknown {kind} id"))
     elif isinstance(exc, InvalidBooking):
         code = code_pb2.INVALID_ARGUMENT

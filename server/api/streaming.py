@@ -26,8 +26,9 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from server.api.call import CallContext
-from server.api.errors import EXPECTED_ERRORS, request_id_of, status_for
+from server.api.errors import EXPECTED_ERRORS, MAX_MESSAGE, fit, request_id_of, status_for
 from server.batch.commit import CommitFailed
+from solver.errors import cut
 
 __all__ = ["commit_status", "stream_guarded"]
 
@@ -43,13 +44,13 @@ def commit_status(exc: CommitFailed, request_id: str) -> grpc.Status:
     for key, value in cause.trailing_metadata or ():
         if key == _DETAILS_KEY:
             rich = status_pb2.Status.FromString(value)
-    rich.message = exc.describe(cause.details)  # an unexpected cause stays as opaque as status_for made it
+    rich.message = cut(exc.describe(cause.details), MAX_MESSAGE)  # an unexpected cause stays as opaque
     item = any_pb2.Any()
     item.Pack(error_details_pb2.ResourceInfo(
         resource_type="batch item", resource_name=exc.item_id,
         description=f"items[{exc.index}] could not be booked; nothing of the batch was"))
     rich.details.append(item)
-    return cast(grpc.Status, rpc_status.to_status(rich))
+    return cast(grpc.Status, rpc_status.to_status(fit(rich)))
 
 
 def stream_guarded(method: Handler) -> Handler:

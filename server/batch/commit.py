@@ -40,7 +40,7 @@ from server.booking.store import BookingConflict, BookingRecord, CreateEntry, En
 from server.tenants import Tenant
 from server.wire.batch import BatchQuery
 from solver.batch.types import BatchResult, ScheduledItem
-from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource
+from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource, quote
 
 __all__ = ["CommitFailed", "check_organizers", "commit_batch", "prior_commit"]
 
@@ -56,7 +56,7 @@ class CommitFailed(Exception):
 
     def describe(self, cause: str) -> str:
         """The failure in words, with ``cause`` as the reason the item was refused."""
-        return f"commit refused: items[{self.index}] ({self.item_id!r}) could not be booked: {cause}; " \
+        return f"commit refused: items[{self.index}] ({quote(self.item_id)}) could not be booked: {cause}; " \
                "nothing was booked"
 
 
@@ -90,7 +90,7 @@ def check_organizers(drafts: Sequence[BookingRequest], tenant: Tenant) -> None:
             raise UnknownResource(f"items[{i}].organizer_member_id", organizer)
         if draft.customers and not member.email:
             problems.append(FieldViolation(f"items[{i}].organizer_member_id",
-                                           f"member {organizer!r} has no email address; the invitation needs one"))
+                                           f"member {quote(organizer)} has no email address; the invitation needs one"))
     if problems:
         raise InvalidRequest(list(dict.fromkeys(problems)))
 

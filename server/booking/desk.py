@@ -57,7 +57,7 @@ from solver import (
 )
 from solver.busy import BusyTable
 from solver.conflicts import conflicts_of
-from solver.errors import FieldViolation, InvalidRequest, UnknownResource
+from solver.errors import FieldViolation, InvalidRequest, UnknownResource, quote
 from solver.plan import make_plan, start_minutes
 
 __all__ = [
@@ -144,7 +144,7 @@ class UnknownHold(Exception):
 
     def __init__(self, hold_id: str) -> None:
         self.hold_id = hold_id
-        super().__init__(f"hold_id: no hold {hold_id!r} (it may have expired)")
+        super().__init__(f"hold_id: no hold {quote(hold_id)} (it may have expired)")
 
 
 # --- The chosen seats ------------------------------------------------------------------
@@ -179,9 +179,9 @@ def booked_seats(directory: Directory, meeting: SlotRequest,
         for j, resource_id in enumerate(ids):
             where = f"seats[{i}].resource_ids[{j}]"
             if resource_id not in allowed:
-                problems.append(FieldViolation(where, f"{resource_id!r} is not a candidate of this seat"))
+                problems.append(FieldViolation(where, f"{quote(resource_id)} is not a candidate of this seat"))
             elif resource_id in seen:
-                problems.append(FieldViolation(where, f"{resource_id!r} already fills another place"))
+                problems.append(FieldViolation(where, f"{quote(resource_id)} already fills another place"))
             seen.add(resource_id)
         seats.append(_booked_seat(directory, seat, tuple(ids)))
     if problems:
@@ -274,7 +274,7 @@ def _too_small(directory: Directory, exact: SlotRequest) -> str:
         if isinstance(seat, RoomSeat):
             room = directory.rooms[seat.rooms[0]]
             if room.capacity < attendees:
-                return f"room {room.id!r} seats {room.capacity}, the meeting has {attendees} attendees"
+                return f"room {quote(room.id)} seats {room.capacity}, the meeting has {attendees} attendees"
     return ""
 
 
@@ -323,7 +323,7 @@ def new_booking(tenant: Tenant, request: BookingRequest, seats: tuple[BookedSeat
     organizer = directory.members[organizer_id]
     if not organizer.email and request.customers:
         raise InvalidRequest([FieldViolation(
-            "organizer_member_id", f"member {organizer_id!r} has no email address; the invitation needs one")])
+            "organizer_member_id", f"member {quote(organizer_id)} has no email address; the invitation needs one")])
     attendees: dict[str, Person] = {}
     for member_id in (*seated, *request.meeting.optional_members):
         member = directory.members.get(member_id)

@@ -32,6 +32,7 @@ from server.booking.store import BookingRecord
 from server.calendars.busy import Unavailable
 from server.calendars.privacy import visible_details
 from server.config.batch import BatchPolicy
+from server.wire import bounds
 from server.wire import slots as convert
 from server.wire.booking import booking_request
 from solver.batch.types import (
@@ -44,7 +45,7 @@ from solver.batch.types import (
     UnscheduledReason,
 )
 from solver.domain import BusyKind, Conflict, Weights
-from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource
+from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource, quote
 
 __all__ = [
     "MAX_ITEM_ID",
@@ -195,11 +196,11 @@ def _weights(problems: list[FieldViolation], message: batch_pb2.BatchWeights) ->
 def _time_limit(problems: list[FieldViolation], request: api.OptimizeBatchRequest) -> float:
     if not request.HasField("time_limit"):
         return DEFAULT_TIME_LIMIT
-    d = request.time_limit
-    if abs(d.nanos) >= 1_000_000_000 or (d.seconds and d.nanos and (d.seconds > 0) != (d.nanos > 0)):
-        problems.append(FieldViolation("time_limit", "is not a valid duration"))
+    limit = bounds.span(request.time_limit)
+    if limit is None:
+        problems.append(FieldViolation("time_limit", bounds.BAD_SPAN))
         return DEFAULT_TIME_LIMIT
-    return float(d.ToTimedelta().total_seconds())
+    return limit.total_seconds()
 
 
 def batch_query(request: api.OptimizeBatchRequest, templates: Mapping[str, meeting_pb2.Template], *,
@@ -221,7 +222,7 @@ def batch_query(request: api.OptimizeBatchRequest, templates: Mapping[str, meeti
     if request.scheduler and request.scheduler not in policy.schedulers:
         # The configured addresses are not listed: they are the operator's business.
         problems.append(FieldViolation(
-            "scheduler", f"{request.scheduler!r} is not a Dask scheduler this server is configured to use"
+            "scheduler", f"{quote(request.scheduler)} is not a Dask scheduler this server is configured to use"
                          + ("" if policy.schedulers else " (it uses none: leave the field empty)")))
     weights, priority_weight = _weights(problems, request.weights)
     time_limit = _time_limit(problems, request)

@@ -37,9 +37,10 @@ from server.booking.store import (
     TaskStatus,
 )
 from server.calendars.busy import Unavailable
+from server.wire import bounds
 from server.wire import slots as convert
 from solver.domain import BusyKind, Conflict
-from solver.errors import FieldViolation, InvalidRequest
+from solver.errors import FieldViolation, InvalidRequest, quote
 
 __all__ = [
     "DEFAULT_HOLD",
@@ -115,7 +116,7 @@ def _customers(problems: list[FieldViolation], customers: Sequence[booking_pb2.P
         if not c.email:
             problems.append(FieldViolation(f"customers[{i}].email", "is required (the invitation goes there)"))
         elif not _EMAIL.match(c.email) or _CONTROL.search(c.email) or len(c.email) > MAX_TEXT:
-            problems.append(FieldViolation(f"customers[{i}].email", f"{c.email!r} is not an email address"))
+            problems.append(FieldViolation(f"customers[{i}].email", f"{quote(c.email)} is not an email address"))
         _check_text(problems, f"customers[{i}].name", c.name, MAX_TEXT)
         people.append(Person(c.email, c.name))
     return tuple(people)
@@ -205,12 +206,11 @@ class ListQuery:
 
 
 def _instant(problems: list[FieldViolation], path: str, ts: timestamp_pb2.Timestamp) -> datetime:
-    try:
-        instant: datetime = ts.ToDatetime(tzinfo=UTC)
-    except (ValueError, OverflowError):
-        problems.append(FieldViolation(path, "is not a valid timestamp"))
+    moment = bounds.instant(ts)
+    if moment is None:
+        problems.append(FieldViolation(path, bounds.BAD_INSTANT))
         return datetime(1970, 1, 1, tzinfo=UTC)
-    return instant
+    return moment
 
 
 def list_query(request: api.ListBookingsRequest) -> ListQuery:
@@ -252,11 +252,11 @@ def hold_query(request: api.HoldSlotRequest) -> HoldQuery:
     start, end = instants
     if request.HasField("start") and request.HasField("end") and end <= start:
         problems.append(FieldViolation("end", "must be after start"))
-    ttl = request.ttl.ToTimedelta() if request.HasField("ttl") else DEFAULT_HOLD
-    if not timedelta(0) < ttl <= MAX_HOLD:
+    ttl = bounds.span(request.ttl) if request.HasField("ttl") else DEFAULT_HOLD
+    if ttl is None or not timedelta(0) < ttl <= MAX_HOLD:
         problems.append(FieldViolation("ttl", f"must be positive and at most {MAX_HOLD.total_seconds() / 60:g} "
                                               "minutes"))
-    if problems:
+    if problems or ttl is None:
         raise InvalidRequest(problems)
     return HoldQuery(tuple(request.resource_ids), start, end, ttl)
 

@@ -48,6 +48,10 @@ def encode(offset: int, request_fingerprint: str) -> str:
     return base64.urlsafe_b64encode(f"{offset}:{request_fingerprint}".encode()).decode().rstrip("=")
 
 
+# No listing is this long: a larger offset is no token of ours (and would overflow a database integer).
+_MAX_OFFSET = 1_000_000_000
+
+
 def decode(token: str, request_fingerprint: str) -> int:
     """The offset in ``token`` (0 for an empty token); raises InvalidPageToken."""
     if not token:
@@ -58,7 +62,7 @@ def decode(token: str, request_fingerprint: str) -> int:
         offset = int(offset_text)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidPageToken("is not a token this server issued") from exc
-    if offset < 0 or fp != request_fingerprint:
+    if offset < 0 or offset > _MAX_OFFSET or fp != request_fingerprint:
         raise InvalidPageToken("belongs to a different request (change only page_size between pages)")
     return offset
 

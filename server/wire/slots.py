@@ -27,7 +27,7 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from convene.v1 import directory_pb2, meeting_pb2, scheduling_service_pb2, slots_pb2
 from server.calendars.busy import Unavailable
 from server.calendars.privacy import visible_details
-from server.wire import paging
+from server.wire import bounds, paging
 from solver.domain import (
     BusyKind,
     Conflict,
@@ -56,10 +56,6 @@ __all__ = [
     "slot_request_to_proto",
     "slot_to_proto",
 ]
-
-# Timestamp's documented range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
-_MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799
-_MAX_DURATION_SECONDS = 315_576_000_000
 
 _ORDERS = {
     scheduling_service_pb2.ORDER_UNSPECIFIED: Order.CHRONOLOGICAL,
@@ -244,11 +240,11 @@ def _meeting(request: scheduling_service_pb2.FindSlotsRequest | scheduling_servi
 
 
 def _instant(problems: _Problems, path: str, ts: timestamp_pb2.Timestamp) -> datetime:
-    if not (_MIN_SECONDS <= ts.seconds <= _MAX_SECONDS and 0 <= ts.nanos < 1_000_000_000):
-        problems.add(path, "is not a valid timestamp")
+    moment = bounds.instant(ts)
+    if moment is None:
+        problems.add(path, bounds.BAD_INSTANT)
         return datetime(1970, 1, 1, tzinfo=UTC)
-    instant: datetime = ts.ToDatetime(tzinfo=UTC)
-    return instant
+    return moment
 
 
 def _required_instant(problems: _Problems, message: Any, name: str, path: str) -> datetime:
@@ -259,13 +255,11 @@ def _required_instant(problems: _Problems, message: Any, name: str, path: str) -
 
 
 def _span(problems: _Problems, path: str, d: duration_pb2.Duration) -> timedelta:
-    if abs(d.seconds) > _MAX_DURATION_SECONDS or abs(d.nanos) >= 1_000_000_000 or (
-        d.seconds and d.nanos and (d.seconds > 0) != (d.nanos > 0)
-    ):
-        problems.add(path, "is not a valid duration")
+    value = bounds.span(d)
+    if value is None:
+        problems.add(path, bounds.BAD_SPAN)
         return timedelta(0)
-    span: timedelta = d.ToTimedelta()
-    return span
+    return value
 
 
 def _seat(problems: _Problems, path: str, seat: meeting_pb2.Seat) -> Seat | None:

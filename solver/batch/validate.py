@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from solver.batch.types import BatchLimits, BatchRequest
 from solver.domain import Directory
-from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, UnknownResource
+from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, UnknownResource, quote
 from solver.validate import Limits, validate_request
 
 __all__ = ["batch_grid", "validate_batch"]
@@ -50,7 +50,7 @@ def validate_batch(directory: Directory, batch: BatchRequest, limits: Limits | N
         if not item.id:
             bad(f"items[{i}].id", "must not be empty")
         elif item.id in seen:
-            bad(f"items[{i}].id", f"{item.id!r} is also the id of items[{seen[item.id]}]")
+            bad(f"items[{i}].id", f"{quote(item.id)} is also the id of items[{seen[item.id]}]")
         else:
             seen[item.id] = i
         if isinstance(item.priority, bool) or not isinstance(item.priority, int) or item.priority < 1:

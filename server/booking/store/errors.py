@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from server.booking.store.model import HoldConflict
-from solver.errors import FieldViolation
+from solver.errors import FieldViolation, quote
 
 __all__ = [
     "BookingConflict",
@@ -45,7 +45,7 @@ class InvalidBooking(StoreError):
 class BookingNotFound(StoreError):
     def __init__(self, booking_id: str) -> None:
         self.booking_id = booking_id
-        super().__init__(f"booking_id: no booking {booking_id!r}")
+        super().__init__(f"booking_id: no booking {quote(booking_id)}")
 
 
 class IdempotencyConflict(StoreError):
@@ -55,7 +55,7 @@ class IdempotencyConflict(StoreError):
         self.tenant = tenant
         self.request_id = request_id
         self.booking_id = booking_id
-        super().__init__(f"request_id: {request_id!r} was already used with a different body "
+        super().__init__(f"request_id: {quote(request_id)} was already used with a different body "
                          f"(booking {booking_id})")
 
 

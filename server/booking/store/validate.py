@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.booking.store.errors import InvalidBooking
 from server.booking.store.model import MemberLimit, NewBooking, Person, ResourceKind
-from solver.errors import FieldViolation
+from solver.errors import FieldViolation, quote
+from solver.validate import is_zone
 
 __all__ = ["check_hold", "check_new_booking", "check_time_zone"]
 
@@ -28,10 +28,8 @@ def check_time_zone(name: str) -> str | None:
     """None when ``name`` is a known IANA zone, else the reason it is not."""
     if not name:
         return "must not be empty"
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return f"unknown IANA time zone {name!r}"
+    if not is_zone(name):
+        return f"unknown IANA time zone {quote(name)}"
     return None
 
 
@@ -57,7 +55,7 @@ def check_new_booking(request_id: str, body_hash: str, booking: NewBooking,
         for i, person in enumerate(people):
             _check_person(v, f"{group}[{i}]", person, required=True)
     for resource_id, limit in (limits or {}).items():
-        _check_limit(v, f"limits[{resource_id!r}]", limit)
+        _check_limit(v, f"limits[{quote(resource_id)}]", limit)
     if v:
         raise InvalidBooking(v)
 
@@ -103,14 +101,14 @@ def _check_seats(v: list[FieldViolation], booking: NewBooking) -> None:
     seen: set[str] = set()
     for i, seat in enumerate(booking.seats):
         if seat.kind not in (ResourceKind.MEMBER, ResourceKind.ROOM):
-            v.append(FieldViolation(f"seats[{i}].kind", f"must be member or room, not {seat.kind!r}"))
+            v.append(FieldViolation(f"seats[{i}].kind", f"must be member or room, not {quote(seat.kind)}"))
         if not seat.resource_ids:
             v.append(FieldViolation(f"seats[{i}].resource_ids", "must not be empty"))
         for j, r in enumerate(seat.resource_ids):
             field = f"seats[{i}].resource_ids[{j}]"
             _check_id(v, field, r)
             if r in seen:
-                v.append(FieldViolation(field, f"{r!r} fills more than one seat"))
+                v.append(FieldViolation(field, f"{quote(r)} fills more than one seat"))
             seen.add(r)
 
 
@@ -119,7 +117,7 @@ def _check_person(v: list[FieldViolation], name: str, person: Person, *, require
         if required:
             v.append(FieldViolation(f"{name}.email", "must not be empty"))
     elif not _EMAIL.match(person.email) or _CONTROL.search(person.email):
-        v.append(FieldViolation(f"{name}.email", f"{person.email!r} is not an email address"))
+        v.append(FieldViolation(f"{name}.email", f"{quote(person.email)} is not an email address"))
     if _CONTROL.search(person.name):
         v.append(FieldViolation(f"{name}.name", "must not contain control characters"))
 

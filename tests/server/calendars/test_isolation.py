@@ -214,7 +214,8 @@ def test_bad_feeds_hurt_only_the_requests_that_name_them(served: tuple[Running, 
     assert 4 <= len(feeds.hang.requests) <= 4 + 2 and 4 <= len(feeds.trickle.requests) <= 4 + 2
     assert 4 <= len(feeds.broken.requests) <= (4 + 2) * 4  # four attempts each
     # No read outlived its deadline: the trickling feed found every connection closed.
-    assert _eventually(lambda: feeds.trickle.hung_up == len(feeds.trickle.requests), seconds=5)
+    closed = _eventually(lambda: feeds.trickle.hung_up == len(feeds.trickle.requests), seconds=5)
+    assert closed, f"{feeds.trickle.hung_up} of {len(feeds.trickle.requests)} connections closed"
 
 
 def test_with_their_circuits_open_the_bad_feeds_are_not_asked(served: tuple[Running, grpc.Channel], feeds: Feeds):
