@@ -16,7 +16,7 @@
       timeout_seconds: 30      # a call waiting longer for a connection gets UNAVAILABLE
     outbox:                    # how the side effects are retried
       poll_seconds: 1
-      lease_seconds: 300
+      lease_seconds: 15
       retry_base_seconds: 5
       retry_max_seconds: 1800
 
@@ -69,14 +69,14 @@ class SmtpConfig(BaseModel):
 
 class OutboxSettings(BaseModel):
     """How the worker runs side effects: it looks for due ones every ``poll_seconds`` (and
-    at once after a booking); a claimed one is someone's for ``lease_seconds`` (after a
-    crash it runs again then); failures are retried after ``retry_base_seconds``,
-    doubling up to ``retry_max_seconds``."""
+    at once after a booking); a claimed one is someone's for ``lease_seconds``, renewed
+    every third of it while it runs (after a crash it runs again within that much);
+    failures are retried after ``retry_base_seconds``, doubling up to ``retry_max_seconds``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     poll_seconds: float = Field(default=1.0, gt=0)
-    lease_seconds: float = Field(default=300.0, gt=0)
+    lease_seconds: float = Field(default=15.0, ge=1)
     retry_base_seconds: float = Field(default=5.0, gt=0)
     retry_max_seconds: float = Field(default=1800.0, gt=0)
 

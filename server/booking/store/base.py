@@ -180,6 +180,10 @@ class BookingStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def renew_task(self, task: OutboxTask, lease: timedelta) -> bool:
+        """Extends the claim on a task still running to now + ``lease``; False when the claim was lost."""
+
+    @abc.abstractmethod
     def complete_task(self, task: OutboxTask, result: str = "") -> bool:
         """Marks the task done with the handler's ``result``; False when the claim was lost."""
 

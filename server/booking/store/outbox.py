@@ -17,16 +17,20 @@ runs the task's handler, then records the outcome:
   recorded; ``PermanentTaskError`` or a ``ProviderError`` with
   ``transient=False`` gives the task up (``failed``).
 
+The lease is short (15 s by default) and renewed every third of it while the
+handler runs, so a task of a worker that died (kill -9, a lost machine) is
+taken up again by the next worker within one lease, however long handlers may
+take; a claim that lost its lease cannot mark the task done.
+
 A task is unique per (booking, kind), so its effect is attempted until one
 attempt is recorded done. Delivery is at-least-once with a narrow window:
-if the process dies after the effect happened but before the single statement
-that marks the task done commits, the next claim (after the lease expires)
-repeats the effect. Handlers make that repetition harmless where the target
-allows it: calendar events are written by a stable UID (a repeat replaces the
-event), emails carry a stable Message-ID per (booking, kind) so receivers can
-drop a duplicate. The lease must be longer than a handler can take (give
-handlers timeouts shorter than the lease), or a slow attempt could overlap a
-new claim; a claim that lost its lease cannot mark the task done.
+if the process dies after the effect happened, or in the middle of it (an
+SMTP send whose answer never came), before the single statement that marks
+the task done commits, the next claim repeats the effect: at most the tasks
+that were in flight run again. Handlers make that repetition harmless where
+the target allows it: calendar events are written by a stable UID (a repeat
+replaces the event), emails carry a stable Message-ID per (booking, kind) so
+receivers can drop a duplicate.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -44,7 +49,7 @@ from server.booking.store.model import OutboxTask
 from server.telemetry.metrics import OUTBOX_FAILURES
 from server.telemetry.tracing import span
 
-__all__ = ["Backoff", "Handler", "OutboxWorker", "PermanentTaskError", "Skipped"]
+__all__ = ["DEFAULT_LEASE", "Backoff", "Handler", "OutboxWorker", "PermanentTaskError", "Skipped"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,8 @@ class Skipped:
 Handler = Callable[[OutboxTask], str | Skipped | None]
 
 _MAX_ERROR = 1000  # characters of an error message kept on the task
+# Short, and renewed while a task runs: after a crash its tasks are taken up again this soon.
+DEFAULT_LEASE = timedelta(seconds=15)
 
 
 class PermanentTaskError(Exception):
@@ -95,7 +102,7 @@ class OutboxWorker:
     """
 
     def __init__(self, store: BookingStore, handlers: Mapping[str, Handler], *,
-                 lease: timedelta = timedelta(minutes=5), backoff: Backoff = Backoff(),
+                 lease: timedelta = DEFAULT_LEASE, backoff: Backoff = Backoff(),
                  batch: int = 20, poll_interval: float = 1.0) -> None:
         if not handlers:
             raise ValueError("handlers: at least one kind is needed")
@@ -130,7 +137,8 @@ class OutboxWorker:
         # A trace of its own: the call that booked has long answered.
         with span(f"side effect {task.kind}", booking_id=task.booking_id, attempt=task.attempt) as current:
             try:
-                result = handler(task)
+                with self._renewing(task):
+                    result = handler(task)
             except Exception as exc:  # a handler's failure is data: record it, retry later
                 current.set_attribute("error", type(exc).__name__)
                 self._failed(task, exc)
@@ -142,6 +150,29 @@ class OutboxWorker:
         if not recorded:
             log.warning("outbox task %s (%s of %s) lost its lease before it finished",
                         task.id, task.kind, task.booking_id)
+
+    @contextmanager
+    def _renewing(self, task: OutboxTask) -> Iterator[None]:
+        """Renews ``task``'s lease every third of it until the block ends."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(self._lease.total_seconds() / 3):
+                try:
+                    if not self._store.renew_task(task, self._lease):
+                        log.warning("outbox task %s (%s of %s) lost its lease while running",
+                                    task.id, task.kind, task.booking_id)
+                        return
+                except Exception:  # the database is away: the next renewal may reach it
+                    log.warning("outbox task %s: lease renewal failed", task.id, exc_info=True)
+
+        renewer = threading.Thread(target=renew, name="outbox-lease", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            done.set()
+            renewer.join()
 
     def _failed(self, task: OutboxTask, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR]

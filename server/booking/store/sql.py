@@ -613,6 +613,12 @@ class SqlBookingStore(BookingStore):
                 for task_id, booking_id, kind, attempts in claimed]
 
     @_timed
+    def renew_task(self, task: OutboxTask, lease: timedelta) -> bool:
+        with self._tx() as tx:
+            return tx.run("UPDATE outbox SET lease_until = %s WHERE id = %s AND claim_token = %s "
+                          "AND status = 'running'", (self._time_in(self.now() + lease), task.id, task.claim_token)) > 0
+
+    @_timed
     def complete_task(self, task: OutboxTask, result: str = "") -> bool:
         return self._finish(task, TaskStatus.DONE, result=result)
 

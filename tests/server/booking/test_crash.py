@@ -1,5 +1,7 @@
 """``convene serve`` killed (SIGKILL) after a booking committed and before its email went
-out: the restarted server sends the invitation, exactly once.
+out: the restarted server sends the invitation, exactly once. And killed while the email
+is being sent: the restarted server takes the task up within its short lease and sends
+that one message again, with the same Message-ID.
 
 The mail server is down at first, so the first process can only fail to send and
 schedule a retry; it dies with the task pending. The second process starts with
@@ -9,6 +11,7 @@ the mail server up and finishes the work. ``--database`` overrides the config's
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
 import subprocess
@@ -17,7 +20,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import grpc
 from aiosmtpd.controller import Controller
@@ -122,3 +129,63 @@ def test_the_invitation_goes_out_exactly_once_after_a_crash(tmp_path: Path, data
     uids = [str(e["UID"]) for e in events_in(tmp_path / "calendars" / "alice.ics")]
     assert uids.count(f"{booking.id}@convene") == 1
     assert not unused.exists(), "--database did not override the config's database_url"
+
+
+@dataclass
+class HangingSmtp:
+    """Takes a message's DATA and never answers it: the send is in flight when the server dies."""
+
+    received: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.received.append(message)
+        await asyncio.sleep(120)
+        return "250 OK"
+
+
+def test_side_effects_running_at_a_kill_are_done_within_30_s_of_the_restart(tmp_path: Path) -> None:
+    smtp_port = free_port()
+    # SQLite only: the outbox's SQL is the same on PostgreSQL (test_outbox runs both), and this
+    # test waits out the default lease (15 s, renewed while a task runs): nothing here shortens it.
+    database_url = f"sqlite:///{tmp_path / 'bookings.sqlite3'}"
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'unused.sqlite3'}", smtp_port,
+                          outbox={"poll_seconds": 0.05})
+    hanging = HangingSmtp()
+    stuck = Controller(hanging, hostname="127.0.0.1", port=smtp_port)
+    stuck.start()
+    try:
+        with convene_serve(config, database_url) as (first, port), \
+                grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = api_grpc.SchedulingServiceStub(channel)
+            booking = stub.CreateBooking(create_request("crash-2", at(11), [["alice"]]), metadata=key(),
+                                         timeout=10).booking
+            # The invitation is being sent: the mail server has it and has not answered.
+            assert wait_for(lambda: bool(hanging.received))
+            assert _invite(stub, booking.id).state == booking_pb2.SIDE_EFFECT_STATE_RUNNING
+            first.send_signal(signal.SIGKILL)
+            assert first.wait(10) == -signal.SIGKILL
+    finally:
+        stuck.stop()
+    in_flight = hanging.received[0]["Message-ID"]
+
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        restarted = time.monotonic()
+        with convene_serve(config, database_url) as (second, port), \
+                grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = api_grpc.SchedulingServiceStub(channel)
+            assert wait_for(lambda: _invite(stub, booking.id).state == booking_pb2.SIDE_EFFECT_STATE_DONE,
+                            timeout=40)
+            assert time.monotonic() - restarted < 30
+            invite = _invite(stub, booking.id)
+            assert invite.attempts == 2
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(15) == 0
+    finally:
+        controller.stop()
+    # Only the message in flight went again, with its Message-ID: a receiver can drop the repeat.
+    assert [m.message["Message-ID"] for m in sink.received] == [in_flight]

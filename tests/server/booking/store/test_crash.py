@@ -24,7 +24,7 @@ def test_the_email_goes_out_exactly_once_after_a_crash(store_url: str, smtp, mom
     assert died.returncode == -signal.SIGKILL, died.stderr.decode()
     booking_id = died.stdout.decode().strip()
 
-    # A new worker, later than the dead worker's lease (5 minutes).
+    # A new worker, later than the dead worker's lease.
     later = FakeClock(datetime.now(UTC) + timedelta(minutes=6))
     store = open_store(store_url, clock=later)
     try:

@@ -154,6 +154,28 @@ def test_a_dead_workers_claim_is_taken_over_after_its_lease(store: BookingStore,
     assert store.get(b.id).side_effects["create_event"].result == "ev"
 
 
+def test_a_running_task_keeps_its_short_lease_however_long_it_takes(store: BookingStore, clock) -> None:
+    b = store.create("r", "h", booking()).booking
+    started, release = threading.Event(), threading.Event()
+
+    def slow(task: OutboxTask) -> str:
+        started.set()
+        release.wait(5)
+        return "ev"
+
+    worker = OutboxWorker(store, {"create_event": slow}, lease=timedelta(seconds=0.3))
+    runner = threading.Thread(target=worker.run_once)
+    runner.start()
+    assert started.wait(5)
+    clock.advance(minutes=10)  # far past the lease it was claimed with
+    time.sleep(0.4)  # at least one renewal (every 0.1 s)
+    assert store.claim_tasks(["create_event"], 10, timedelta(seconds=0.3)) == []  # still the runner's
+    release.set()
+    runner.join(5)
+    effect = store.get(b.id).side_effects["create_event"]
+    assert effect.status is TaskStatus.DONE and effect.attempts == 1
+
+
 def test_cancel_before_anything_ran_skips_both_sides(store: BookingStore) -> None:
     rec = Recorder()
     b = store.create("r", "h", booking()).booking
