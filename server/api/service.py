@@ -63,7 +63,7 @@ def solver_deadline(context: CallContext) -> float | None:
 _CALENDAR_SHARE = 0.75
 
 
-def calendar_deadline(context: grpc.ServicerContext) -> float | None:
+def calendar_deadline(context: CallContext) -> float | None:
     """The ``time.monotonic()`` instant every calendar read of the call ends by."""
     remaining: float | None = context.time_remaining()
     if remaining is None:
@@ -146,7 +146,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         with query.fields.solver_errors():
             validate_schedule(tenant.directory, query.request, self._limits)
         window = (query.request.window_start, query.request.window_end)
-        fetched = tenant.calendars.busy(query.request.resource_ids, *window, deadline=solver_deadline(context))
+        fetched = tenant.calendars.busy(query.request.resource_ids, *window, deadline=calendar_deadline(context))
         found = schedules(tenant.directory, fetched.busy, tenant.bookings.confirmed(*window), query.request)
         return wire.schedule.schedule_response(found, fetched.unavailable, viewer=caller.principal)
 

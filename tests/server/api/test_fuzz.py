@@ -31,7 +31,7 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convene.v1 import batch_pb2, booking_pb2, meeting_pb2
+from convene.v1 import batch_pb2, booking_pb2, meeting_pb2, schedule_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from tests.server.api.conftest import BookingServer
@@ -84,6 +84,13 @@ def _batch() -> api.OptimizeBatchRequest:
     return request
 
 
+def _schedule() -> schedule_pb2.GetScheduleRequest:
+    request = schedule_pb2.GetScheduleRequest(resource_ids=["alice", "small"], interval_minutes=30)
+    request.window_start.FromDatetime(MONDAY)
+    request.window_end.FromDatetime(MONDAY + hours(24))
+    return request
+
+
 def _listing(kind: type[Message]) -> Message:
     return kind(page_size=2)
 
@@ -91,6 +98,7 @@ def _listing(kind: type[Message]) -> Message:
 # One valid request per RPC: the seeds the drawn requests vary.
 SEEDS: dict[str, Message] = {
     "FindSlots": find(_template(), min_available=3, max_alternatives=2),
+    "GetSchedule": _schedule(),
     "CheckTime": check(rules(member("alice", "bob"), pool("engineers"), room(pools=("rooms",))), MONDAY + hours(9)),
     "ListMembers": _listing(api.ListMembersRequest),
     "GetMember": api.GetMemberRequest(member_id="alice"),
