@@ -73,6 +73,9 @@ _FREE_BUSY_QUERY = """<?xml version="1.0" encoding="utf-8"?>
 </C:free-busy-query>"""
 
 _REPORT_HEADERS = {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"}
+# caldav 3.6 fills a class-level feature table while a DAVClient is made: two threads making
+# their first client at once can raise KeyError('http') there. One at a time, then.
+_CLIENT_SETUP = threading.Lock()
 _REFUSALS = (400, 403, 415, 422, 501)
 _ICLOUD_HOSTS = ("icloud.com", "me.com")
 
@@ -224,11 +227,12 @@ class CalDavProvider(CalendarProvider):
     def _client(self) -> DAVClient:
         client = getattr(self._local, "client", None)
         if client is None:
-            # The HTTP library takes float seconds; caldav's hint says int.
-            client = DAVClient(url=self.url, username=self._username or None,
-                               password=self._password or None,
-                               timeout=self.timeout,  # type: ignore[arg-type]
-                               rate_limit_handle=False, enable_rfc6764=False)
+            with _CLIENT_SETUP:
+                # The HTTP library takes float seconds; caldav's hint says int.
+                client = DAVClient(url=self.url, username=self._username or None,
+                                   password=self._password or None,
+                                   timeout=self.timeout,  # type: ignore[arg-type]
+                                   rate_limit_handle=False, enable_rfc6764=False)
             self._local.client = client
         return client
 
