@@ -31,10 +31,12 @@ class _State(Enum):
 
 
 class CircuitBreaker:
-    """Thread-safe; ``clock`` is ``time.monotonic`` (tests pass their own)."""
+    """Thread-safe; ``clock`` is ``time.monotonic`` (tests pass their own). ``on_change``
+    hears every change of state ("closed", "half-open", "open"), outside the lock."""
 
     def __init__(self, failures: int = 3, cool_down: float = 30.0, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 on_change: Callable[[str], None] | None = None) -> None:
         if failures < 1:
             raise ValueError("failures: must be at least 1")
         if cool_down <= 0:
@@ -47,6 +49,13 @@ class CircuitBreaker:
         self._in_a_row = 0
         self._opened_at = 0.0
         self._probing = False
+        self._on_change = on_change
+
+    def _changed(self, before: _State) -> None:
+        """Tells ``on_change`` when the state is no longer ``before`` (call without the lock)."""
+        now = self._state
+        if now is not before and self._on_change is not None:
+            self._on_change(now.value)
 
     @property
     def state(self) -> str:
@@ -56,6 +65,13 @@ class CircuitBreaker:
     def refusal(self) -> str | None:
         """None when a read may go to the source now (in half-open state: this caller is the
         probe, and must ``record`` or ``abandon``); else why it may not."""
+        before = self._state
+        try:
+            return self._refusal()
+        finally:
+            self._changed(before)
+
+    def _refusal(self) -> str | None:
         with self._lock:
             if self._state is _State.CLOSED:
                 return None
@@ -83,6 +99,13 @@ class CircuitBreaker:
 
     def record(self, ok: bool) -> None:
         """The outcome of a read that ``refusal`` let through."""
+        before = self._state
+        try:
+            self._record(ok)
+        finally:
+            self._changed(before)
+
+    def _record(self, ok: bool) -> None:
         with self._lock:
             probe = self._state is _State.HALF_OPEN and self._probing
             if ok:

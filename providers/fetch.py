@@ -134,8 +134,10 @@ class SourceGuards:
     One per server: every tenant reading a source shares its bounds and its breaker.
     """
 
-    def __init__(self, policy: ReadPolicy = ReadPolicy()) -> None:
+    def __init__(self, policy: ReadPolicy = ReadPolicy(), *,
+                 on_state: Callable[[str, str], None] | None = None) -> None:
         self.policy = policy
+        self._on_state = on_state  # (source, state) on every breaker's change: the server's metrics
         self._guards: dict[tuple[int, str], _Guard] = {}
         self._lock = threading.Lock()
 
@@ -147,8 +149,13 @@ class SourceGuards:
                 policy = self.policy
                 guard = self._guards[key] = _Guard(
                     source, Bulkhead(policy.reads_per_source, policy.waiting_per_source),
-                    CircuitBreaker(policy.failures_to_open, policy.cool_down), policy.min_budget, provider)
+                    CircuitBreaker(policy.failures_to_open, policy.cool_down, on_change=self._hook(source)),
+                    policy.min_budget, provider)
             return guard
+
+    def _hook(self, source: str) -> Callable[[str], None] | None:
+        on_state = self._on_state
+        return None if on_state is None else (lambda state: on_state(source, state))
 
     def breaker(self, provider: CalendarProvider, ref: CalendarRef) -> CircuitBreaker | None:
         """The breaker of ``ref``'s source (None for a local source)."""

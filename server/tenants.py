@@ -20,6 +20,7 @@ from providers.fetch import Readers, SourceGuards
 from server.calendars.busy import BusySource, MemoryCalendars, ProviderCalendars
 from server.calendars.sources import CalendarSources
 from server.config import CalendarSettings, CalendarSource, Config, TemplateConfig, TenantConfig
+from server.telemetry.metrics import set_breaker_state
 from solver.domain import Booking, Directory, Member, Pool, Room
 
 __all__ = ["BookingSource", "MemoryBookings", "Tenant", "load_tenants"]
@@ -59,7 +60,7 @@ def load_tenants(config: Config) -> dict[str, Tenant]:
     sources = CalendarSources(config.calendars.timeout_seconds)
     settings = config.calendars
     # Per source, one bulkhead and one breaker for the whole server (every tenant reading it shares them).
-    guards = SourceGuards(settings.read_policy())
+    guards = SourceGuards(settings.read_policy(), on_state=set_breaker_state)
     return {tenant_id: _tenant(tenant_id, tc, sources, settings, guards) for tenant_id, tc in config.tenants.items()}
 
 
