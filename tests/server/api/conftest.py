@@ -26,6 +26,7 @@ def booking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booking
     folder = tmp_path_factory.mktemp("booking-server")
     data = dict(CONFIG)
     data["batch"] = {"max_items": 20, "max_time_limit_seconds": 2, "max_workers": 1}
+    data["server"] = {"plaintext": True}
     config = parse_config(data)
     store = open_store(f"sqlite:///{folder / 'bookings.sqlite3'}")
     server, port = create_server(config, "127.0.0.1:0", tenants=team_tenants(config), clock=lambda: NOW,

@@ -80,7 +80,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, feeds: Feeds) -> Iterator[t
         (folder / f"{name}.ics").write_text(calendar(_busy(f"{name}-1", start, start + timedelta(hours=1))))
     member = {"time_zone": "UTC"}
     config = parse_config({
-        "server": {"worker_threads": WORKERS, "max_concurrent_rpcs": 4 * BURST},
+        "server": {"worker_threads": WORKERS, "max_concurrent_rpcs": 4 * BURST, "plaintext": True},
         "calendars": {"cache_seconds": 0, "timeout_seconds": 10, "reads_per_tenant": READS_PER_TENANT,
                       "breaker_cool_down_seconds": 120},
         "database_url": f"sqlite:///{folder / 'bookings.sqlite3'}",
