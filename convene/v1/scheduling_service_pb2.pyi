@@ -6,6 +6,7 @@ from convene.v1 import directory_pb2 as _directory_pb2
 from convene.v1 import meeting_pb2 as _meeting_pb2
 from convene.v1 import schedule_pb2 as _schedule_pb2
 from convene.v1 import slots_pb2 as _slots_pb2
+from convene.v1 import webhooks_pb2 as _webhooks_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers

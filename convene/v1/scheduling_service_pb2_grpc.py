@@ -5,6 +5,7 @@ import warnings
 
 from convene.v1 import schedule_pb2 as convene_dot_v1_dot_schedule__pb2
 from convene.v1 import scheduling_service_pb2 as convene_dot_v1_dot_scheduling__service__pb2
+from convene.v1 import webhooks_pb2 as convene_dot_v1_dot_webhooks__pb2
 
 GRPC_GENERATED_VERSION = '1.81.1'
 GRPC_VERSION = grpc.__version__
@@ -117,6 +118,26 @@ class SchedulingServiceStub:
                 '/convene.v1.SchedulingService/ReleaseHold',
                 request_serializer=convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldRequest.SerializeToString,
                 response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldResponse.FromString,
+                _registered_method=True)
+        self.CreateWebhookEndpoint = channel.unary_unary(
+                '/convene.v1.SchedulingService/CreateWebhookEndpoint',
+                request_serializer=convene_dot_v1_dot_webhooks__pb2.CreateWebhookEndpointRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_webhooks__pb2.CreateWebhookEndpointResponse.FromString,
+                _registered_method=True)
+        self.ListWebhookEndpoints = channel.unary_unary(
+                '/convene.v1.SchedulingService/ListWebhookEndpoints',
+                request_serializer=convene_dot_v1_dot_webhooks__pb2.ListWebhookEndpointsRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_webhooks__pb2.ListWebhookEndpointsResponse.FromString,
+                _registered_method=True)
+        self.DeleteWebhookEndpoint = channel.unary_unary(
+                '/convene.v1.SchedulingService/DeleteWebhookEndpoint',
+                request_serializer=convene_dot_v1_dot_webhooks__pb2.DeleteWebhookEndpointRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_webhooks__pb2.DeleteWebhookEndpointResponse.FromString,
+                _registered_method=True)
+        self.ListWebhookDeliveries = channel.unary_unary(
+                '/convene.v1.SchedulingService/ListWebhookDeliveries',
+                request_serializer=convene_dot_v1_dot_webhooks__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_webhooks__pb2.ListWebhookDeliveriesResponse.FromString,
                 _registered_method=True)
         self.OptimizeBatch = channel.unary_stream(
                 '/convene.v1.SchedulingService/OptimizeBatch',
@@ -244,6 +265,33 @@ class SchedulingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateWebhookEndpoint(self, request, context):
+        """Webhooks (docs/api.md): a tenant's endpoints receive its bookings' events,
+        signed. Create shows the endpoint's secret once; a tenant lists and deletes
+        only its own endpoints and sees each delivery with its attempts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookEndpoints(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWebhookEndpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookDeliveries(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def OptimizeBatch(self, request, context):
         """Schedules many booking requests together (batch optimization): a start
         and an assignment per item, or a reason it is left out, with no member
@@ -334,6 +382,26 @@ def add_SchedulingServiceServicer_to_server(servicer, server):
                     servicer.ReleaseHold,
                     request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldRequest.FromString,
                     response_serializer=convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldResponse.SerializeToString,
+            ),
+            'CreateWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWebhookEndpoint,
+                    request_deserializer=convene_dot_v1_dot_webhooks__pb2.CreateWebhookEndpointRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_webhooks__pb2.CreateWebhookEndpointResponse.SerializeToString,
+            ),
+            'ListWebhookEndpoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookEndpoints,
+                    request_deserializer=convene_dot_v1_dot_webhooks__pb2.ListWebhookEndpointsRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_webhooks__pb2.ListWebhookEndpointsResponse.SerializeToString,
+            ),
+            'DeleteWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWebhookEndpoint,
+                    request_deserializer=convene_dot_v1_dot_webhooks__pb2.DeleteWebhookEndpointRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_webhooks__pb2.DeleteWebhookEndpointResponse.SerializeToString,
+            ),
+            'ListWebhookDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookDeliveries,
+                    request_deserializer=convene_dot_v1_dot_webhooks__pb2.ListWebhookDeliveriesRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_webhooks__pb2.ListWebhookDeliveriesResponse.SerializeToString,
             ),
             'OptimizeBatch': grpc.unary_stream_rpc_method_handler(
                     servicer.OptimizeBatch,
@@ -754,6 +822,114 @@ class SchedulingService:
             '/convene.v1.SchedulingService/ReleaseHold',
             convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldRequest.SerializeToString,
             convene_dot_v1_dot_scheduling__service__pb2.ReleaseHoldResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/CreateWebhookEndpoint',
+            convene_dot_v1_dot_webhooks__pb2.CreateWebhookEndpointRequest.SerializeToString,
+            convene_dot_v1_dot_webhooks__pb2.CreateWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookEndpoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/ListWebhookEndpoints',
+            convene_dot_v1_dot_webhooks__pb2.ListWebhookEndpointsRequest.SerializeToString,
+            convene_dot_v1_dot_webhooks__pb2.ListWebhookEndpointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/DeleteWebhookEndpoint',
+            convene_dot_v1_dot_webhooks__pb2.DeleteWebhookEndpointRequest.SerializeToString,
+            convene_dot_v1_dot_webhooks__pb2.DeleteWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/ListWebhookDeliveries',
+            convene_dot_v1_dot_webhooks__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+            convene_dot_v1_dot_webhooks__pb2.ListWebhookDeliveriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -53,6 +53,7 @@ from server.booking.desk import BookingDesk
 from server.booking.side_effects import booking_handlers, describe_smtp
 from server.booking.store import Backoff, BookingStore, OutboxWorker, PoolSettings, StoreBookings, open_store
 from server.booking.store.postgres import PostgresBookingStore
+from server.booking.webhooks import WebhookDeliverer
 from server.calendars.busy import ProviderCalendars
 from server.calendars.probe import probe_calendars
 from server.config import Config, ConfigError
@@ -151,8 +152,10 @@ def _outbox(config: Config, store: BookingStore, tenants: Mapping[str, Tenant]) 
     settings = config.outbox
     backoff = Backoff(base=timedelta(seconds=settings.retry_base_seconds),
                       cap=timedelta(seconds=settings.retry_max_seconds))
+    webhooks = WebhookDeliverer(store, disable_after=timedelta(seconds=settings.webhook_disable_after_seconds),
+                                backoff=backoff, timeout=settings.webhook_timeout_seconds)
     return OutboxWorker(store, booking_handlers(tenants, config.smtp), lease=timedelta(seconds=settings.lease_seconds),
-                        backoff=backoff, poll_interval=settings.poll_seconds)
+                        backoff=backoff, poll_interval=settings.poll_seconds, passes=(webhooks.run_once,))
 
 
 def _build(config: Config, address: str | None, tenants: Mapping[str, Tenant] | None,

@@ -57,6 +57,7 @@ from server.api.auth import Unauthenticated
 from server.api.call import CallContext
 from server.booking.desk import BookingRefused, BookingsDisabled, UnknownHold
 from server.booking.store import BookingNotFound, IdempotencyConflict, InvalidBooking, LimitReached, StoreUnavailable
+from server.booking.webhooks import UnknownWebhookEndpoint
 from server.wire.booking import conflict_details
 from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource, cut, quote
 
@@ -75,7 +76,7 @@ log = logging.getLogger("convene.server")
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 BOOKING_ERRORS = (BookingRefused, LimitReached, IdempotencyConflict, BookingNotFound, UnknownHold, InvalidBooking,
-                  StoreUnavailable, BookingsDisabled)
+                  StoreUnavailable, BookingsDisabled, UnknownWebhookEndpoint)
 # Failures that are the caller's or the world's, not a bug: logged in one line, no traceback.
 EXPECTED_ERRORS = (*BOOKING_ERRORS, SchedulingError, Unauthenticated, TimeoutError)
 
@@ -226,6 +227,12 @@ def _booking_failure(exc: BaseException) -> tuple[int, str, list[Message]]:
         details.append(error_details_pb2.ResourceInfo(resource_type=kind, resource_name=cut(name),
                                                       description=f"no {kind} {quote(name)}"))
         details.append(_violation(field, f"unknown {kind} id"))
+    elif isinstance(exc, UnknownWebhookEndpoint):
+        code = code_pb2.NOT_FOUND
+        details.append(error_details_pb2.ResourceInfo(resource_type="webhook endpoint",
+                                                      resource_name=cut(exc.endpoint_id),
+                                                      description=f"no webhook endpoint {quote(exc.endpoint_id)}"))
+        details.append(_violation("endpoint_id", "unknown webhook endpoint id"))
     elif isinstance(exc, InvalidBooking):
         code = code_pb2.INVALID_ARGUMENT
         details.append(_bad_request(exc.violations))

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from convene.v1 import meeting_pb2, schedule_pb2
+from convene.v1 import meeting_pb2, schedule_pb2, webhooks_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from server import wire
@@ -30,6 +30,7 @@ from server.api.errors import guarded
 from server.api.streaming import stream_guarded
 from server.batch.flow import BatchCall, BatchOutcome, BatchReplay, optimize
 from server.booking.desk import BookingDesk, BookingsDisabled, cancel_booking, create_booking, hold_slot, release_hold
+from server.booking.webhooks import UnknownWebhookEndpoint
 from server.calendars.busy import FetchedBusy, busy_span, resources_of
 from server.config.batch import BatchPolicy
 from server.telemetry.tracing import child_span
@@ -290,6 +291,46 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         _, tenant = self._caller(context)
         release_hold(self._desk(), tenant, request.hold_id)
         return api.ReleaseHoldResponse()
+
+    # --- Webhooks (server.booking.webhooks) ---------------------------------------------
+
+    @guarded
+    def CreateWebhookEndpoint(self, request: webhooks_pb2.CreateWebhookEndpointRequest,
+                              context: CallContext) -> webhooks_pb2.CreateWebhookEndpointResponse:
+        _, tenant = self._caller(context)
+        desk = self._desk()
+        endpoint = desk.store.create_webhook_endpoint(tenant.id, wire.webhooks.endpoint_url(request))
+        return webhooks_pb2.CreateWebhookEndpointResponse(endpoint=wire.webhooks.endpoint_to_proto(endpoint))
+
+    @guarded
+    def ListWebhookEndpoints(self, request: webhooks_pb2.ListWebhookEndpointsRequest,
+                             context: CallContext) -> webhooks_pb2.ListWebhookEndpointsResponse:
+        _, tenant = self._caller(context)
+        endpoints = self._desk().store.list_webhook_endpoints(tenant.id)
+        return webhooks_pb2.ListWebhookEndpointsResponse(
+            endpoints=[wire.webhooks.endpoint_to_proto(e) for e in endpoints])
+
+    @guarded
+    def DeleteWebhookEndpoint(self, request: webhooks_pb2.DeleteWebhookEndpointRequest,
+                              context: CallContext) -> webhooks_pb2.DeleteWebhookEndpointResponse:
+        _, tenant = self._caller(context)
+        desk = self._desk()
+        endpoint_id = wire.webhooks.check_id("endpoint_id", request.endpoint_id, required=True)
+        if not desk.store.delete_webhook_endpoint(tenant.id, endpoint_id):
+            raise UnknownWebhookEndpoint(endpoint_id)
+        return webhooks_pb2.DeleteWebhookEndpointResponse()
+
+    @guarded
+    def ListWebhookDeliveries(self, request: webhooks_pb2.ListWebhookDeliveriesRequest,
+                              context: CallContext) -> webhooks_pb2.ListWebhookDeliveriesResponse:
+        _, tenant = self._caller(context)
+        desk = self._desk()
+        deliveries = desk.store.list_webhook_deliveries(
+            tenant.id, wire.webhooks.check_id("endpoint_id", request.endpoint_id, required=False),
+            wire.webhooks.check_id("booking_id", request.booking_id, required=False),
+            limit=wire.webhooks.page_size(request.page_size))
+        return webhooks_pb2.ListWebhookDeliveriesResponse(
+            deliveries=[wire.webhooks.delivery_to_proto(d) for d in deliveries])
 
     # --- Batch optimization -----------------------------------------------------------
     #

@@ -19,6 +19,8 @@
       lease_seconds: 15
       retry_base_seconds: 5
       retry_max_seconds: 1800
+      webhook_disable_after_seconds: 259200   # an endpoint failing this long is disabled
+      webhook_timeout_seconds: 10
 
 The password is never written in the config itself: name a file (relative to
 the config file) or an environment variable holding it; it is read once at
@@ -79,6 +81,9 @@ class OutboxSettings(BaseModel):
     lease_seconds: float = Field(default=15.0, ge=1)
     retry_base_seconds: float = Field(default=5.0, gt=0)
     retry_max_seconds: float = Field(default=1800.0, gt=0)
+    # A webhook endpoint answering nothing but failures for this long (since its last success) is disabled.
+    webhook_disable_after_seconds: float = Field(default=3 * 86400.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
 
 
 class DatabasePoolSettings(BaseModel):

@@ -70,6 +70,7 @@ from server.booking.store.model import (
     NewBooking,
     OutboxTask,
 )
+from server.booking.store.webhooks import Delivery, Endpoint
 from solver.domain import Booking
 
 __all__ = ["BookingStore"]
@@ -204,6 +205,38 @@ class BookingStore(abc.ABC):
     def outbox_backlog(self) -> builtins.list[tuple[str, int, datetime]]:
         """Per task kind, the unfinished (pending or running) tasks: (kind, how many, the oldest's
         creation), for the operators' metrics."""
+
+    # --- Webhooks (server.booking.store.webhooks, server.booking.webhooks) ----------------
+
+    @abc.abstractmethod
+    def create_webhook_endpoint(self, tenant: str, url: str) -> Endpoint:
+        """A new endpoint with a fresh secret (returned this once; never listed)."""
+
+    @abc.abstractmethod
+    def list_webhook_endpoints(self, tenant: str) -> builtins.list[Endpoint]:
+        """The tenant's endpoints (without secrets), oldest first."""
+
+    @abc.abstractmethod
+    def delete_webhook_endpoint(self, tenant: str, endpoint_id: str) -> bool:
+        """Deletes the tenant's endpoint and its deliveries; False when the tenant has none by that id."""
+
+    @abc.abstractmethod
+    def list_webhook_deliveries(self, tenant: str, endpoint_id: str = "", booking_id: str = "",
+                                limit: int = 100) -> builtins.list[Delivery]:
+        """The tenant's deliveries (optionally of one endpoint or booking), oldest first, with their attempts."""
+
+    @abc.abstractmethod
+    def claim_deliveries(self, limit: int, lease: timedelta) -> builtins.list[Delivery]:
+        """Claims due deliveries, each the earliest unfinished of its (endpoint, booking)."""
+
+    @abc.abstractmethod
+    def complete_delivery(self, delivery: Delivery, status_code: int) -> bool:
+        """Marks a claimed delivery done; its endpoint is not failing any more."""
+
+    @abc.abstractmethod
+    def retry_delivery(self, delivery: Delivery, error: str, status_code: int, at: datetime,
+                       disable_after: timedelta) -> Endpoint | None:
+        """Records a failed attempt (due again at ``at``); returns the endpoint when this disabled it."""
 
     # --- Lifecycle ------------------------------------------------------------------
 

@@ -103,7 +103,8 @@ class OutboxWorker:
 
     def __init__(self, store: BookingStore, handlers: Mapping[str, Handler], *,
                  lease: timedelta = DEFAULT_LEASE, backoff: Backoff = Backoff(),
-                 batch: int = 20, poll_interval: float = 1.0) -> None:
+                 batch: int = 20, poll_interval: float = 1.0,
+                 passes: tuple[Callable[[], int], ...] = ()) -> None:
         if not handlers:
             raise ValueError("handlers: at least one kind is needed")
         self._store = store
@@ -115,6 +116,8 @@ class OutboxWorker:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # Other outboxes run on each pass too (the webhooks' deliveries): each returns how many it ran.
+        self._passes = passes
 
     def run_once(self) -> int:
         """Runs every task due now (including those that become due as others finish)."""
@@ -130,6 +133,8 @@ class OutboxWorker:
             # than the handlers take. Leave them to the next pass rather than spin here.
             if not fresh or self._stopping.is_set():
                 break
+        for extra in self._passes:
+            ran += extra()
         return ran
 
     def _run(self, task: OutboxTask) -> None:

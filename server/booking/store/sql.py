@@ -60,6 +60,17 @@ from server.booking.store.model import (
 )
 from server.booking.store.periods import local_day, local_week
 from server.booking.store.validate import check_hold, check_new_booking
+from server.booking.store.webhooks import (
+    DELIVERY_COLUMNS,
+    ENDPOINT_COLUMNS,
+    Delivery,
+    Endpoint,
+    EventKind,
+    delivery_from_row,
+    emit_in,
+    endpoint_from_row,
+    new_secret,
+)
 from server.telemetry.metrics import store_query
 from server.telemetry.tracing import child_span
 from solver.domain import Booking
@@ -355,7 +366,9 @@ class SqlBookingStore(BookingStore):
         self._enqueue(tx, booking_id, TaskKind.SEND_INVITE, None, skipped=nobody_to_email)
         if booking.hold_id:
             tx.run("DELETE FROM slot_holds WHERE hold_id = %s AND tenant = %s", (booking.hold_id, booking.tenant))
-        return CreateResult(self._get(tx, booking_id), replayed=False)
+        record = self._get(tx, booking_id)
+        self._emit(tx, record, EventKind.CREATED)
+        return CreateResult(record, replayed=False)
 
     @staticmethod
     def _request_key(tenant: str, request_id: str) -> str:
@@ -542,6 +555,9 @@ class SqlBookingStore(BookingStore):
                 tx.run("UPDATE booking_holds SET confirmed = FALSE WHERE booking_id = %s", (booking_id,))
                 for done_first, undo in _UNDO:
                     self._enqueue_undo(tx, booking_id, done_first, undo)
+                record = self._get(tx, booking_id)
+                self._emit(tx, record, EventKind.CANCELLED)
+                return record
             return self._get(tx, booking_id)
 
     def _enqueue_undo(self, tx: Tx, booking_id: str, done_first: TaskKind, undo: TaskKind) -> None:
@@ -654,6 +670,9 @@ class SqlBookingStore(BookingStore):
             changed = tx.run(f"UPDATE outbox SET {', '.join(sets)} "
                              "WHERE id = %s AND claim_token = %s AND status = 'running'",
                              (*params, task.id, task.claim_token))
+            if changed and status is TaskStatus.FAILED:
+                self._emit(tx, self._get(tx, task.booking_id), EventKind.SIDE_EFFECT_FAILED,
+                           detail=f"{task.kind}: {error or ''}"[:500])
         return changed > 0
 
     @_timed
@@ -662,3 +681,109 @@ class SqlBookingStore(BookingStore):
             rows = tx.rows("SELECT kind, count(*), min(created_at) FROM outbox "
                            "WHERE status IN ('pending', 'running') GROUP BY kind ORDER BY kind")
         return [(str(kind), int(n), self._time_out(oldest)) for kind, n, oldest in rows]
+
+    # --- Webhooks (server.booking.store.webhooks) -------------------------------------
+
+    def _emit(self, tx: Tx, booking: BookingRecord, kind: EventKind, detail: str = "") -> str:
+        """Records a webhook event of ``booking`` in ``tx`` (see ``server.booking.webhooks``)."""
+        return emit_in(self, tx, booking, kind, detail)
+
+    @_timed
+    def create_webhook_endpoint(self, tenant: str, url: str) -> Endpoint:
+        endpoint_id, secret, now = f"we_{uuid.uuid4().hex}", new_secret(), self.now()
+        with self._tx() as tx:
+            tx.run("INSERT INTO webhook_endpoints (id, tenant, url, secret, created_at) VALUES (%s, %s, %s, %s, %s)",
+                   (endpoint_id, tenant, url, secret, self._time_in(now)))
+        return Endpoint(id=endpoint_id, tenant=tenant, url=url, created_at=now, secret=secret)
+
+    @_timed
+    def list_webhook_endpoints(self, tenant: str) -> builtins.list[Endpoint]:
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant = %s "
+                           "ORDER BY created_at, id", (tenant,))
+        return [endpoint_from_row(self, r) for r in rows]
+
+    @_timed
+    def delete_webhook_endpoint(self, tenant: str, endpoint_id: str) -> bool:
+        with self._tx() as tx:
+            tx.run("DELETE FROM webhook_deliveries WHERE endpoint_id IN "
+                   "(SELECT id FROM webhook_endpoints WHERE tenant = %s AND id = %s)", (tenant, endpoint_id))
+            return tx.run("DELETE FROM webhook_endpoints WHERE tenant = %s AND id = %s", (tenant, endpoint_id)) > 0
+
+    @_timed
+    def list_webhook_deliveries(self, tenant: str, endpoint_id: str = "", booking_id: str = "",
+                                limit: int = 100) -> builtins.list[Delivery]:
+        where, params = ["e.tenant = %s"], [tenant]
+        if endpoint_id:
+            where.append("d.endpoint_id = %s")
+            params.append(endpoint_id)
+        if booking_id:
+            where.append("d.booking_id = %s")
+            params.append(booking_id)
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d "
+                           "JOIN webhook_endpoints e ON e.id = d.endpoint_id "
+                           "JOIN webhook_events v ON v.id = d.event_id "
+                           f"WHERE {' AND '.join(where)} ORDER BY d.id LIMIT %s", (*params, limit))
+        return [delivery_from_row(self, r) for r in rows]
+
+    @_timed
+    def claim_deliveries(self, limit: int, lease: timedelta) -> builtins.list[Delivery]:
+        """Claims up to ``limit`` due deliveries to enabled endpoints, each the earliest
+        unfinished one of its (endpoint, booking), for ``lease``."""
+        now, token = self.now(), uuid.uuid4().hex
+        with self._tx() as tx:
+            claimed = tx.rows(
+                "UPDATE webhook_deliveries SET status = 'running', attempts = attempts + 1, lease_until = %s, "
+                "claim_token = %s, updated_at = %s "
+                "WHERE id IN (SELECT d.id FROM webhook_deliveries d "
+                "  JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.disabled_at IS NULL "
+                "  WHERE ((d.status = 'pending' AND d.next_attempt_at <= %s) "
+                "         OR (d.status = 'running' AND d.lease_until <= %s)) "
+                "  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id "
+                "                  AND p.booking_id = d.booking_id AND p.id < d.id AND p.status <> 'done') "
+                f"  ORDER BY d.id LIMIT %s{self.claim_lock_clause.replace(' OF o ', ' OF d ')}) RETURNING id",
+                (self._time_in(now + lease), token, self._time_in(now), self._time_in(now), self._time_in(now),
+                 limit))
+            ids = sorted(int(r[0]) for r in claimed)
+            rows = tx.rows(f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d "
+                           "JOIN webhook_endpoints e ON e.id = d.endpoint_id "
+                           "JOIN webhook_events v ON v.id = d.event_id "
+                           f"WHERE d.id IN ({_marks(len(ids))}) ORDER BY d.id", ids) if ids else []
+        return [delivery_from_row(self, r, token) for r in rows]
+
+    @_timed
+    def complete_delivery(self, delivery: Delivery, status_code: int) -> bool:
+        """The receiver took it: done, and its endpoint is no longer failing."""
+        now = self._time_in(self.now())
+        with self._tx() as tx:
+            changed = tx.run("UPDATE webhook_deliveries SET status = 'done', lease_until = NULL, claim_token = NULL, "
+                             "last_status_code = %s, last_error = '', updated_at = %s "
+                             "WHERE id = %s AND claim_token = %s AND status = 'running'",
+                             (status_code, now, delivery.id, delivery.claim_token))
+            tx.run("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = %s", (delivery.endpoint_id,))
+        return changed > 0
+
+    @_timed
+    def retry_delivery(self, delivery: Delivery, error: str, status_code: int, at: datetime,
+                       disable_after: timedelta) -> Endpoint | None:
+        """Records a failed attempt, due again at ``at``. The endpoint failing since at least
+        ``disable_after`` (counted from its first failure after its last success) is disabled:
+        returns it then, else None."""
+        now = self.now()
+        with self._tx() as tx:
+            tx.run("UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL, claim_token = NULL, "
+                   "last_status_code = %s, last_error = %s, next_attempt_at = %s, updated_at = %s "
+                   "WHERE id = %s AND claim_token = %s AND status = 'running'",
+                   (status_code, error, self._time_in(at), self._time_in(now), delivery.id, delivery.claim_token))
+            tx.run("UPDATE webhook_endpoints SET failing_since = %s WHERE id = %s AND failing_since IS NULL",
+                   (self._time_in(now), delivery.endpoint_id))
+            reason = f"failing since at least {disable_after} (last error: {error[:200]})"
+            disabled = tx.run("UPDATE webhook_endpoints SET disabled_at = %s, disabled_reason = %s "
+                              "WHERE id = %s AND disabled_at IS NULL AND failing_since <= %s",
+                              (self._time_in(now), reason, delivery.endpoint_id,
+                               self._time_in(now - disable_after)))
+            if not disabled:
+                return None
+            row = tx.one(f"SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = %s", (delivery.endpoint_id,))
+        return endpoint_from_row(self, row) if row is not None else None

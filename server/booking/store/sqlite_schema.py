@@ -91,6 +91,48 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
     )),
     SKIPPED_NOT_DONE,
+    Migration(5, "webhook endpoints, events and their deliveries", (
+        """
+        CREATE TABLE webhook_endpoints (
+            id              TEXT PRIMARY KEY,
+            tenant          TEXT NOT NULL,
+            url             TEXT NOT NULL,
+            secret          TEXT NOT NULL,
+            created_at      TEXT NOT NULL,
+            failing_since   TEXT,
+            disabled_at     TEXT,
+            disabled_reason TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX webhook_endpoints_tenant ON webhook_endpoints (tenant, created_at)",
+        """
+        CREATE TABLE webhook_events (
+            id         TEXT PRIMARY KEY,
+            tenant     TEXT NOT NULL,
+            booking_id TEXT NOT NULL,
+            kind       TEXT NOT NULL,
+            body       TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+        """
+        CREATE TABLE webhook_deliveries (
+            id               INTEGER PRIMARY KEY,
+            event_id         TEXT NOT NULL REFERENCES webhook_events (id),
+            endpoint_id      TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+            booking_id       TEXT NOT NULL,
+            status           TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done')),
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at  TEXT NOT NULL,
+            lease_until      TEXT,
+            claim_token      TEXT,
+            last_error       TEXT NOT NULL DEFAULT '',
+            last_status_code INTEGER NOT NULL DEFAULT 0,
+            created_at       TEXT NOT NULL,
+            updated_at       TEXT NOT NULL,
+            UNIQUE (event_id, endpoint_id)
+        )""",
+        "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at)",
+        "CREATE INDEX webhook_deliveries_order ON webhook_deliveries (endpoint_id, booking_id, id)",
+    )),
 )
 
 check_migrations(MIGRATIONS)

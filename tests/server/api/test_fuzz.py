@@ -31,7 +31,7 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convene.v1 import batch_pb2, booking_pb2, meeting_pb2, schedule_pb2
+from convene.v1 import batch_pb2, booking_pb2, meeting_pb2, schedule_pb2, webhooks_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from tests.server.api.conftest import BookingServer
@@ -112,6 +112,11 @@ SEEDS: dict[str, Message] = {
     "CancelBooking": api.CancelBookingRequest(booking_id="b-1"),
     "HoldSlot": _hold(),
     "ReleaseHold": api.ReleaseHoldRequest(hold_id="h-1"),
+    "CreateWebhookEndpoint": webhooks_pb2.CreateWebhookEndpointRequest(url="https://hooks.example.org/convene"),
+    "ListWebhookEndpoints": webhooks_pb2.ListWebhookEndpointsRequest(),
+    "DeleteWebhookEndpoint": webhooks_pb2.DeleteWebhookEndpointRequest(endpoint_id="we_1"),
+    "ListWebhookDeliveries": webhooks_pb2.ListWebhookDeliveriesRequest(endpoint_id="we_1", booking_id="b-1",
+                                                                       page_size=10),
     "OptimizeBatch": _batch(),
 }
 

@@ -73,6 +73,7 @@ def test_step_4_turns_effects_recorded_done_as_skipped_into_skipped(open_url) ->
     """Before ``skip_task`` a side effect skipped on purpose was stored done, its result "skipped: <why>"."""
     store = open_url(migrate=False)
     store.migrate(target=3)
+    store._emit = lambda *args, **kw: ""  # today's create records webhook events (step 5), absent here
     b = store.create("r", "h", booking()).booking
     with store._tx() as tx:
         for kind, result in (("create_event", "event-1"), ("send_invite", "skipped: email is disabled")):
