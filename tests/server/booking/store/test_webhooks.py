@@ -4,13 +4,8 @@ backoff, the endpoint disabled after failing for the configured time, tenants ap
 
 from __future__ import annotations
 
-import json
-import re
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,58 +14,9 @@ from server.booking.store import Backoff, BookingStore, OutboxWorker, PermanentT
 from server.booking.store.model import OutboxTask
 from server.booking.webhooks import SIGNATURE_HEADER, DeliveryState, WebhookDeliverer, check_url
 from tests.server.booking.store.helpers import FakeClock, booking, member
+from tests.server.booking.webhook_receiver import Receiver, docs_verify
 
 NO_JITTER = Backoff(base=timedelta(seconds=10), factor=2, cap=timedelta(minutes=10), jitter=0)
-DOCS = Path(__file__).resolve().parents[4] / "docs" / "api.md"
-
-
-def docs_verify() -> Any:
-    """The verification snippet of docs/api.md, run as a receiver would."""
-    text = DOCS.read_text(encoding="utf-8")
-    code = re.search(r"<!-- webhook-verify -->\n```python\n(.*?)```", text, re.S)
-    assert code is not None, "docs/api.md lost its webhook-verify snippet"
-    namespace: dict[str, Any] = {}
-    exec(code.group(1), namespace)
-    return namespace["verify_convene_signature"]
-
-
-class Receiver:
-    """A real HTTP server on 127.0.0.1 that answers with ``codes`` in turn (then 200)
-    and keeps every request: (headers, body)."""
-
-    def __init__(self) -> None:
-        self.codes: list[int] = []
-        self.got: list[tuple[dict[str, str], bytes]] = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver.lock:
-                    receiver.got.append((dict(self.headers), body))
-                    code = receiver.codes.pop(0) if receiver.codes else 200
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def events(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [json.loads(body) for _, body in self.got]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     r = Receiver()

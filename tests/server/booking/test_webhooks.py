@@ -1,0 +1,104 @@
+"""Webhooks through the real gRPC server (both store backends): endpoints made, listed
+and deleted per tenant, signed events reaching a real loopback receiver from the
+server's own outbox worker, in order, retried after failures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from convene.v1 import scheduling_service_pb2 as api
+from convene.v1 import webhooks_pb2 as hooks
+from server.booking.webhooks import SIGNATURE_HEADER
+from tests.server import booking_world
+from tests.server.booking.webhook_receiver import Receiver, docs_verify
+from tests.server.booking_world import OTHER_KEY, World, at, create_request, key, wait_for
+
+database_url = booking_world.database_url
+pg_admin = booking_world.pg_admin
+smtp_sink = booking_world.smtp_sink
+world = booking_world.world
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def _endpoint(world: World, url: str, api_key: str | None = None) -> hooks.WebhookEndpoint:
+    reply: hooks.CreateWebhookEndpointResponse = world.stub.CreateWebhookEndpoint(
+        hooks.CreateWebhookEndpointRequest(url=url), metadata=key(api_key) if api_key else key(), timeout=10)
+    return reply.endpoint
+
+
+def test_signed_events_in_order_from_the_server(world: World, receiver: Receiver) -> None:
+    endpoint = _endpoint(world, receiver.url)
+    assert endpoint.secret.startswith("whsec_") and endpoint.id.startswith("we_")
+    listed = world.stub.ListWebhookEndpoints(hooks.ListWebhookEndpointsRequest(), metadata=key(), timeout=10)
+    assert [(e.id, e.url, e.secret) for e in listed.endpoints] == [(endpoint.id, receiver.url, "")]  # shown once
+
+    booked = world.stub.CreateBooking(create_request("r1", at(14), [["bob"]]), metadata=key(), timeout=10).booking
+    world.stub.CancelBooking(api.CancelBookingRequest(booking_id=booked.id), metadata=key(), timeout=10)
+
+    assert wait_for(lambda: len(receiver.got) >= 2)
+    events = receiver.events()
+    assert [(e["type"], e["booking"]["id"]) for e in events] == [
+        ("booking.created", booked.id), ("booking.cancelled", booked.id)]
+    verify = docs_verify()
+    for headers, body in receiver.got:
+        assert verify(endpoint.secret, headers[SIGNATURE_HEADER], body)
+        assert not verify("whsec_wrong", headers[SIGNATURE_HEADER], body)
+    deliveries = world.stub.ListWebhookDeliveries(hooks.ListWebhookDeliveriesRequest(booking_id=booked.id),
+                                                  metadata=key(), timeout=10).deliveries
+    assert [(d.event_type, d.state, d.attempts, d.last_status_code) for d in deliveries] == [
+        ("booking.created", hooks.WEBHOOK_DELIVERY_STATE_DONE, 1, 200),
+        ("booking.cancelled", hooks.WEBHOOK_DELIVERY_STATE_DONE, 1, 200)]
+    assert [d.event_id for d in deliveries] == [e["id"] for e in events]
+
+
+def test_a_receiver_failing_three_times_then_gets_them_in_order(world: World, receiver: Receiver) -> None:
+    _endpoint(world, receiver.url)
+    receiver.codes = [500, 500, 500]
+    booked = world.stub.CreateBooking(create_request("r1", at(14), [["bob"]]), metadata=key(), timeout=10).booking
+    world.stub.CancelBooking(api.CancelBookingRequest(booking_id=booked.id), metadata=key(), timeout=10)
+
+    assert wait_for(lambda: len(receiver.got) >= 5, timeout=20)
+    assert [e["type"] for e in receiver.events()] == ["booking.created"] * 4 + ["booking.cancelled"]
+    assert len({e["id"] for e in receiver.events()}) == 2  # the same event, retried
+    deliveries = world.stub.ListWebhookDeliveries(hooks.ListWebhookDeliveriesRequest(), metadata=key(),
+                                                  timeout=10).deliveries
+    assert [d.attempts for d in deliveries] == [4, 1]
+
+
+def test_tenants_cannot_list_or_delete_each_others_endpoints(world: World, receiver: Receiver) -> None:
+    mine = _endpoint(world, receiver.url)
+    theirs = _endpoint(world, receiver.url + "/other", OTHER_KEY)
+
+    listed = world.stub.ListWebhookEndpoints(hooks.ListWebhookEndpointsRequest(), metadata=key(OTHER_KEY), timeout=10)
+    assert [e.id for e in listed.endpoints] == [theirs.id]
+    with pytest.raises(grpc.RpcError) as refused:
+        world.stub.DeleteWebhookEndpoint(hooks.DeleteWebhookEndpointRequest(endpoint_id=mine.id),
+                                         metadata=key(OTHER_KEY), timeout=10)
+    assert refused.value.code() is grpc.StatusCode.NOT_FOUND
+    world.stub.DeleteWebhookEndpoint(hooks.DeleteWebhookEndpointRequest(endpoint_id=mine.id), metadata=key(),
+                                     timeout=10)
+    assert world.stub.ListWebhookEndpoints(hooks.ListWebhookEndpointsRequest(), metadata=key(),
+                                           timeout=10).endpoints == []
+
+
+@pytest.mark.parametrize("url", ["", "ftp://hooks.example.org/x", "https://"])
+def test_a_bad_url_is_refused_naming_the_field(world: World, url: str) -> None:
+    with pytest.raises(grpc.RpcError) as refused:
+        _endpoint(world, url)
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    status = rpc_status.from_call(refused.value)
+    assert status is not None
+    bad = error_details_pb2.BadRequest()
+    assert any(d.Unpack(bad) for d in status.details if d.Is(bad.DESCRIPTOR))
+    assert [v.field for v in bad.field_violations] == ["url"]
