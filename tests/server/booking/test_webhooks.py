@@ -4,7 +4,9 @@ server's own outbox worker, in order, retried after failures."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -15,8 +17,18 @@ from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import webhooks_pb2 as hooks
 from server.booking.webhooks import SIGNATURE_HEADER
 from tests.server import booking_world
+from tests.server.booking.store.helpers import SmtpSink
 from tests.server.booking.webhook_receiver import Receiver, docs_verify
-from tests.server.booking_world import OTHER_KEY, World, at, create_request, key, wait_for
+from tests.server.booking_world import (
+    OTHER_KEY,
+    World,
+    at,
+    close_world,
+    create_request,
+    key,
+    serve_world,
+    wait_for,
+)
 
 database_url = booking_world.database_url
 pg_admin = booking_world.pg_admin
@@ -102,3 +114,30 @@ def test_a_bad_url_is_refused_naming_the_field(world: World, url: str) -> None:
     bad = error_details_pb2.BadRequest()
     assert any(d.Unpack(bad) for d in status.details if d.Is(bad.DESCRIPTOR))
     assert [v.field for v in bad.field_violations] == ["url"]
+
+
+def test_an_endpoint_failing_for_the_configured_time_is_disabled(
+        tmp_path: Path, database_url: str, smtp_sink: tuple[SmtpSink, int], receiver: Receiver) -> None:
+    sink, port = smtp_sink
+    served = serve_world(tmp_path, database_url, sink, port, outbox={
+        "poll_seconds": 0.05, "lease_seconds": 5, "retry_base_seconds": 0.1, "retry_max_seconds": 0.2,
+        "webhook_disable_after_seconds": 1})
+    try:
+        receiver.codes = [500] * 1000
+        endpoint = _endpoint(served, receiver.url)
+        served.stub.CreateBooking(create_request("r1", at(14), [["bob"]]), metadata=key(), timeout=10)
+
+        def disabled() -> list[hooks.WebhookEndpoint]:
+            listed = served.stub.ListWebhookEndpoints(hooks.ListWebhookEndpointsRequest(), metadata=key(),
+                                                      timeout=10).endpoints
+            return [e for e in listed if e.id == endpoint.id and e.HasField("disable_time")]
+
+        assert wait_for(lambda: bool(disabled()), timeout=20)
+        assert "HTTP 500" in disabled()[0].disabled_reason
+        attempts = len(receiver.got)
+        assert attempts >= 2  # retried until the configured second had passed
+        served.stub.CreateBooking(create_request("r2", at(15), [["bob"]]), metadata=key(), timeout=10)
+        time.sleep(0.5)
+        assert len(receiver.got) == attempts  # nothing more to a disabled endpoint
+    finally:
+        close_world(served)

@@ -164,3 +164,16 @@ def test_tenants_see_and_delete_only_their_endpoints(store: BookingStore, receiv
 def test_endpoint_urls_must_be_http_or_https(url: str, problem: str) -> None:
     assert problem in (check_url(url) or "")
     assert check_url("https://hooks.example.org/convene") is None
+
+
+def test_a_delivery_of_a_worker_that_died_is_sent_after_its_lease(
+        store: BookingStore, receiver: Receiver, clock: FakeClock) -> None:
+    store.create_webhook_endpoint("acme", receiver.url)
+    store.create("r1", "h", booking(member("m1")))
+    (lost,) = store.claim_deliveries(10, timedelta(seconds=60))  # then the process is killed
+    assert store.claim_deliveries(10, timedelta(seconds=60)) == []
+
+    clock.advance(seconds=61)
+    assert deliverer(store).run_once() == 1
+    assert [e["id"] for e in receiver.events()] == [lost.event_id]
+    assert store.complete_delivery(lost, 200) is False  # the dead claim cannot finish it
