@@ -153,9 +153,10 @@ def _outbox(config: Config, store: BookingStore, tenants: Mapping[str, Tenant]) 
     backoff = Backoff(base=timedelta(seconds=settings.retry_base_seconds),
                       cap=timedelta(seconds=settings.retry_max_seconds))
     webhooks = WebhookDeliverer(store, disable_after=timedelta(seconds=settings.webhook_disable_after_seconds),
-                                backoff=backoff, timeout=settings.webhook_timeout_seconds)
+                                backoff=backoff, timeout=settings.webhook_timeout_seconds,
+                                poll_interval=settings.poll_seconds)
     return OutboxWorker(store, booking_handlers(tenants, config.smtp), lease=timedelta(seconds=settings.lease_seconds),
-                        backoff=backoff, poll_interval=settings.poll_seconds, passes=(webhooks.run_once,))
+                        backoff=backoff, poll_interval=settings.poll_seconds, companions=(webhooks,))
 
 
 def _build(config: Config, address: str | None, tenants: Mapping[str, Tenant] | None,

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from providers.base import ProviderError
 from server.booking.store.base import BookingStore
@@ -49,7 +50,7 @@ from server.booking.store.model import OutboxTask
 from server.telemetry.metrics import OUTBOX_FAILURES
 from server.telemetry.tracing import span
 
-__all__ = ["DEFAULT_LEASE", "Backoff", "Handler", "OutboxWorker", "PermanentTaskError", "Skipped"]
+__all__ = ["DEFAULT_LEASE", "Backoff", "Companion", "Handler", "OutboxWorker", "PermanentTaskError", "Skipped"]
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,15 @@ class Backoff:
         return timedelta(seconds=seconds)
 
 
+class Companion(Protocol):
+    """Another outbox run beside the worker's (``server.booking.webhooks.WebhookDeliverer``)."""
+
+    def run_once(self) -> int: ...
+    def start(self) -> None: ...
+    def wake(self) -> None: ...
+    def stop(self, timeout: float | None = 10.0) -> None: ...
+
+
 class OutboxWorker:
     """Claims and runs due side effects of ``handlers``' kinds (see the module docstring).
 
@@ -104,7 +114,7 @@ class OutboxWorker:
     def __init__(self, store: BookingStore, handlers: Mapping[str, Handler], *,
                  lease: timedelta = DEFAULT_LEASE, backoff: Backoff = Backoff(),
                  batch: int = 20, poll_interval: float = 1.0,
-                 passes: tuple[Callable[[], int], ...] = ()) -> None:
+                 companions: tuple[Companion, ...] = ()) -> None:
         if not handlers:
             raise ValueError("handlers: at least one kind is needed")
         self._store = store
@@ -116,11 +126,16 @@ class OutboxWorker:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        # Other outboxes run on each pass too (the webhooks' deliveries): each returns how many it ran.
-        self._passes = passes
+        # Other outboxes started, woken and stopped with this one, each in its own thread (the
+        # webhooks' deliveries: a receiver that hangs never holds up a calendar event or an email).
+        self._companions = companions
 
     def run_once(self) -> int:
-        """Runs every task due now (including those that become due as others finish)."""
+        """Runs every task due now (including those that become due as others finish), then
+        the companions' due work, in the calling thread."""
+        return self._run_tasks() + sum(c.run_once() for c in self._companions)
+
+    def _run_tasks(self) -> int:
         ran = 0
         seen: set[int] = set()
         while tasks := self._store.claim_tasks(self._handlers, self._batch, self._lease):
@@ -133,8 +148,6 @@ class OutboxWorker:
             # than the handlers take. Leave them to the next pass rather than spin here.
             if not fresh or self._stopping.is_set():
                 break
-        for extra in self._passes:
-            ran += extra()
         return ran
 
     def _run(self, task: OutboxTask) -> None:
@@ -202,10 +215,14 @@ class OutboxWorker:
         self._stopping.clear()
         self._thread = threading.Thread(target=self._loop, name="outbox-worker", daemon=True)
         self._thread.start()
+        for companion in self._companions:
+            companion.start()
 
     def wake(self) -> None:
         """Looks for due tasks now rather than at the next poll (call after a commit)."""
         self._wake.set()
+        for companion in self._companions:
+            companion.wake()
 
     def stop(self, timeout: float | None = 10.0) -> None:
         """Stops the thread after the task it is running; waits up to ``timeout`` seconds."""
@@ -214,12 +231,14 @@ class OutboxWorker:
             return
         self._stopping.set()
         self._wake.set()
+        for companion in self._companions:
+            companion.stop(timeout)
         thread.join(timeout)
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                self.run_once()
+                self._run_tasks()
             except Exception:  # the database is down, say: keep the thread, try again later
                 log.exception("outbox worker pass failed")
             self._wake.wait(self._poll_interval)

@@ -13,7 +13,9 @@ change and its event commit together or not at all. The store itself emits
 ``booking.side_effect_failed`` (an outbox task given up for good); reschedule and
 update emit ``booking.rescheduled`` / ``booking.updated`` the same way.
 
-Delivering: ``WebhookDeliverer`` claims due deliveries from the store's delivery
+Delivering: ``WebhookDeliverer``, the ``OutboxWorker``'s companion (started, woken and
+stopped with it, in a thread of its own, so a hanging receiver never delays a
+calendar event or an email), claims due deliveries from the store's delivery
 outbox (``webhook_deliveries``; lease, at-least-once, never two workers on one),
 POSTs the event's JSON body, signed (``signature_header``), and records each
 attempt. A 2xx is done; anything else is retried after ``Backoff``. Per endpoint,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.codes: list[int] = []
+        self.hang = 0.0  # seconds each request waits before it is answered
         self.got: list[tuple[dict[str, str], bytes]] = []
         self.lock = threading.Lock()
         receiver = self
@@ -40,6 +42,7 @@ class Receiver:
                 with receiver.lock:
                     receiver.got.append((dict(self.headers), body))
                     code = receiver.codes.pop(0) if receiver.codes else 200
+                time.sleep(receiver.hang)  # received, not yet answered
                 self.send_response(code)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -4,13 +4,14 @@ backoff, the endpoint disabled after failing for the configured time, tenants ap
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from server.booking.store import Backoff, BookingStore, OutboxWorker, PermanentTaskError, TaskKind
+from server.booking.store import Backoff, BookingStore, OutboxWorker, PermanentTaskError, TaskKind, TaskStatus
 from server.booking.store.model import OutboxTask
 from server.booking.webhooks import SIGNATURE_HEADER, DeliveryState, WebhookDeliverer, check_url
 from tests.server.booking.store.helpers import FakeClock, booking, member
@@ -22,6 +23,15 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def deliverer(store: BookingStore, **kw: Any) -> WebhookDeliverer:
@@ -132,13 +142,28 @@ def test_a_side_effect_given_up_is_an_event(store: BookingStore, receiver: Recei
     assert events[1]["detail"] == "create_event: PermanentTaskError: the calendar is gone"
 
 
-def test_the_outbox_worker_delivers_webhooks_on_its_pass(store: BookingStore, receiver: Receiver) -> None:
+def test_the_outbox_worker_runs_the_webhooks_beside_it(store: BookingStore, receiver: Receiver) -> None:
     store.create_webhook_endpoint("acme", receiver.url)
     store.create("r1", "h", booking(member("m1")))
     worker = OutboxWorker(store, {TaskKind.CREATE_EVENT.value: lambda task: "ok"},
-                          passes=(deliverer(store).run_once,))
-    assert worker.run_once() == 2
+                          companions=(deliverer(store, poll_interval=0.05),))
+    assert worker.run_once() == 2  # its task and the delivery, in this thread
     assert [e["type"] for e in receiver.events()] == ["booking.created"]
+
+    receiver.hang = 1.5  # a receiver that hangs holds up no side effect
+    worker.start()
+    try:
+        store.create("r2", "h", booking(member("m2"), start=120))
+        worker.wake()
+        assert wait_until(lambda: len(receiver.got) == 2)  # its delivery is hanging now
+        store.create("r3", "h", booking(member("m3"), start=240))
+        worker.wake()
+        started = time.monotonic()
+        assert wait_until(lambda: store.list("acme")[-1].side_effects["create_event"].status is TaskStatus.DONE)
+        assert time.monotonic() - started < 1.0
+        assert wait_until(lambda: len(receiver.got) == 3, timeout=5)
+    finally:
+        worker.stop()
 
 
 def test_tenants_see_and_delete_only_their_endpoints(store: BookingStore, receiver: Receiver) -> None:
