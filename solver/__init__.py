@@ -36,6 +36,7 @@ from solver.domain import (
     WorkingHours,
 )
 from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource
+from solver.sequences import Segment, SegmentSlot, SequenceOption, SequenceRequest, SequenceResult, find_sequences
 from solver.slots import TimeCheck, check_time, find_slots
 from solver.validate import Limits, validate_request
 
@@ -65,6 +66,11 @@ __all__ = [
     "SchedulingError",
     "Seat",
     "SeatFill",
+    "Segment",
+    "SegmentSlot",
+    "SequenceOption",
+    "SequenceRequest",
+    "SequenceResult",
     "Slot",
     "SlotRequest",
     "SlotResult",
@@ -73,6 +79,7 @@ __all__ = [
     "Weights",
     "WorkingHours",
     "check_time",
+    "find_sequences",
     "find_slots",
     "validate_request",
 ]
