@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time as clock
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -245,7 +246,11 @@ def find_sequences(
     deadline: float | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> SequenceResult:
-    """Per first start with an option, the cheapest option (see the module docstring)."""
+    """Per first start with an option, the cheapest option (see the module docstring).
+
+    ``deadline`` (a ``time.monotonic()`` instant) and ``cancelled`` bound the work: past
+    either, the options found so far come back with ``complete`` False.
+    """
     _validate(directory, request, limits)
     table, bookings = BusyTable.coerce(busy), list(bookings)
     n = len(request.segments)
@@ -274,6 +279,9 @@ def find_sequences(
     best: dict[int, tuple[int, tuple[int, ...], tuple[int, ...], int, list[IntArray]]] = {}
     complete, joint_solves = True, 0
     for ci, combo in enumerate(combos):
+        if (deadline is not None and clock.monotonic() > deadline) or (cancelled is not None and cancelled()):
+            complete = False  # the options so far stand, not proven cheapest; later combos unseen
+            break
         fit = np.flatnonzero(firsts + combo.span <= window_end)
         cols = [np.zeros(len(fit), dtype=np.int64) for _ in range(n)]
         alone = np.ones(len(fit), dtype=np.bool_)
