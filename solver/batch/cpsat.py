@@ -64,6 +64,10 @@ class SolverSettings:
     time_limit: float
     workers: int = 1
     seed: int = 0
+    # Deterministic mode: CP-SAT's deterministic time for the whole solve (``time_limit``
+    # then only guards the caller's deadline); the search is interleaved so that the
+    # workers' schedule does not depend on the host's load.
+    work: float | None = None
 
 
 @dataclass(frozen=True)
@@ -278,15 +282,20 @@ def solve_model(
     # ignored: a much easier problem); skipped when the hint leaves nothing out.
     best, proven = hint_left_out, hint_left_out == 0
     start_from = hints
+    used = 0.0  # deterministic time of the first solve
     if not proven:
-        first = run.solve(hints, began + (stop - began) * 2 / 3, phase="priority")
+        # With a work limit, the clock only guards the deadline: the work splits the solves.
+        first = run.solve(hints, began + (stop - began) * 2 / 3 if settings.work is None else stop, phase="priority",
+                          work=None if settings.work is None else settings.work * 2 / 3)
         if first.values is not None and first.left_out is not None and first.left_out <= best:
             best, start_from = first.left_out, first.values if first.left_out < best else hints
         proven = first.status is BatchStatus.OPTIMAL
+        used = first.solver.response_proto.deterministic_time
     # 2: the least cost among schedules leaving at most that much out (then, while
     # that is not proven least, less left out still counts first).
     model.add(unscheduled <= best)
-    second = run.solve(start_from, stop, phase="cost" if proven else None, left_out=best if proven else None)
+    second = run.solve(start_from, stop, phase="cost" if proven else None, left_out=best if proven else None,
+                       work=None if settings.work is None else max(0.01, settings.work - used))
     return second.outcome(read, began)
 
 
@@ -322,7 +331,7 @@ class _Runner:
         self.settings = settings
 
     def solve(self, hints: Mapping[cp_model.IntVar, int], stop: float, *, phase: str | None,
-              left_out: int | None = None) -> _Solved:
+              left_out: int | None = None, work: float | None = None) -> _Solved:
         """``phase`` "priority": minimize what is left out; "cost": minimize cost with
         ``left_out`` proven least; None: the whole objective."""
         model = self.model
@@ -336,7 +345,8 @@ class _Runner:
         for var, value in hints.items():
             model.add_hint(var, value)
         solver = cp_model.CpSolver()
-        _parameters(solver, self.settings, stop - time.monotonic(), presolve=phase == "priority")
+        _parameters(solver, self.settings, stop - time.monotonic(), presolve=phase == "priority",
+                    work=self.settings.work if work is None else work)
 
         def whole(objective: float, bound: float, left: int | None) -> tuple[int, int]:
             # This solve's objective and bound in whole-objective ticks.
@@ -377,7 +387,8 @@ class _OnSolution(cp_model.CpSolverSolutionCallback):
             self.stop_search()
 
 
-def _parameters(solver: cp_model.CpSolver, settings: SolverSettings, seconds: float, *, presolve: bool) -> None:
+def _parameters(solver: cp_model.CpSolver, settings: SolverSettings, seconds: float, *, presolve: bool,
+                work: float | None = None) -> None:
     """Presolve tuned for these models (measured on bench/batch_instances.py):
 
     - Searching for more scheduled priority (costs aside), presolve is kept but
@@ -394,6 +405,10 @@ def _parameters(solver: cp_model.CpSolver, settings: SolverSettings, seconds: fl
     params.max_time_in_seconds = max(0.01, seconds)
     params.num_workers = max(1, settings.workers)
     params.random_seed = settings.seed
+    if work is not None:
+        # Deterministic: the work limit stops the search, the same on any host at any load.
+        params.max_deterministic_time = max(0.01, work)
+        params.interleave_search = True
     params.cp_model_presolve = presolve
     params.cp_model_probing_level = 0
     params.max_presolve_iterations = 1

@@ -107,7 +107,11 @@ def split_batch(directory: Directory, batch: BatchRequest) -> list[BatchRequest]
     groups: dict[int, list[BatchItem]] = {}
     for i, item in enumerate(batch.items):
         groups.setdefault(find(i), []).append(item)
-    return [replace(batch, items=tuple(items), grid_minutes=grid) for _, items in sorted(groups.items())]
+    total = len(batch.items)
+    # A work limit is shared in proportion to the items: the same for the same batch, whatever runs the parts.
+    return [replace(batch, items=tuple(items), grid_minutes=grid,
+                    work_limit=None if batch.work_limit is None else batch.work_limit * len(items) / total)
+            for _, items in sorted(groups.items())]
 
 
 def _periods(first: int, last: int, cycle: Cycle, zone: str) -> range:

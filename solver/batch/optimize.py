@@ -265,9 +265,11 @@ def solve_prepared(
         placements, greedy = cheapest, cheapest_breakdown
         if report is not None:
             report(_score(ready, (greedy.unscheduled_priority, greedy.cost), (0, 0)), len(placements), "greedy")
-    settings = SolverSettings(stop - began, batch.workers if workers is None else workers, batch.seed)
+    settings = SolverSettings(stop - began, batch.workers if workers is None else workers, batch.seed,
+                              batch.work_limit)
     lexicographic = batch.priority_weight is None
-    if lexicographic and greedy.unscheduled_priority and stop - began >= _MIN_SOLVE_SECONDS:
+    clocked = batch.work_limit is None  # repairs and the LP stop on the clock: not in deterministic mode
+    if clocked and lexicographic and greedy.unscheduled_priority and stop - began >= _MIN_SOLVE_SECONDS:
         # Small repairs first: they find room for left-out items far faster than the whole model.
         repaired = repair(items, placements, ready.directory, ready.bookings_by, ready.terms, settings,
                           began + (stop - began) / 2, cancelled)
@@ -279,7 +281,7 @@ def solve_prepared(
     lp_bound = 0
     if all(len(item.starts) == 0 for item in items):
         status, bound_ticks = BatchStatus.OPTIMAL, greedy.total  # nothing can be scheduled
-    elif stop - time.monotonic() >= _MIN_SOLVE_SECONDS and not (cancelled is not None and cancelled()):
+    elif clocked and stop - time.monotonic() >= _MIN_SOLVE_SECONDS and not (cancelled is not None and cancelled()):
         # The LP of the time-indexed model: the bound CP-SAT's own LP cannot reach, and a dive
         # for a schedule near it. CP-SAT then polishes the best schedule for the time left.
         relaxed = relax_and_dive(items, ready.directory, ready.bookings_by, ready.terms, placements,

@@ -67,6 +67,13 @@ class BatchRequest:
       this many parts at once and shares the workers among them.
     - ``priority_weight``: points per unit of priority left unscheduled. None (the
       default) makes the objective lexicographic: priority first, cost second.
+    - ``work_limit``: deterministic mode. CP-SAT stops on this much deterministic
+      time (its own unit of work, about a second on an idle core) instead of the
+      clock, with the search interleaved over ``workers`` and ``seed`` fixed, and the
+      wall-clock phases (repairs, the LP bound and dive) are left out: the same
+      input, limit, seed and workers give the same schedule at any load.
+      ``time_limit`` (and the call's deadline) still bound the call; a result cut
+      by them is not reproducible and is FEASIBLE or UNKNOWN like any other.
     - ``grid_minutes``: the grid the items' held time is widened to (None: the least
       common multiple of the items' resolutions). Parts of a batch keep the batch's.
     """
@@ -79,6 +86,7 @@ class BatchRequest:
     seed: int = 0
     priority_weight: float | None = None
     grid_minutes: int | None = None
+    work_limit: float | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,7 @@ class BatchLimits:
     max_items: int = 5_000
     max_time_limit: float = 3_600.0
     max_workers: int = 64
+    max_work_limit: float = 36_000.0
 
 
 class BatchStatus(StrEnum):

@@ -39,6 +39,8 @@ def validate_batch(directory: Directory, batch: BatchRequest, limits: Limits | N
         bad("items", "at least one item is required")
     if not (math.isfinite(batch.time_limit) and batch.time_limit > 0):
         bad("time_limit", "must be a positive number of seconds")
+    if batch.work_limit is not None and not (math.isfinite(batch.work_limit) and batch.work_limit > 0):
+        bad("work_limit", "must be a positive amount of deterministic time")
     if batch.workers < 1:
         bad("workers", "must be at least 1")
     if batch.priority_weight is not None and not (math.isfinite(batch.priority_weight) and batch.priority_weight >= 0):
@@ -66,6 +68,9 @@ def validate_batch(directory: Directory, batch: BatchRequest, limits: Limits | N
     if batch.time_limit > batch_limits.max_time_limit:
         raise LimitExceeded("time_limit", "max_time_limit", int(batch_limits.max_time_limit),
                             math.ceil(batch.time_limit))
+    if batch.work_limit is not None and batch.work_limit > batch_limits.max_work_limit:
+        raise LimitExceeded("work_limit", "max_work_limit", int(batch_limits.max_work_limit),
+                            math.ceil(batch.work_limit))
     if batch.workers > batch_limits.max_workers:
         raise LimitExceeded("workers", "max_workers", batch_limits.max_workers, batch.workers)
 
