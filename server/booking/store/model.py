@@ -60,6 +60,9 @@ class TaskKind(StrEnum):
     SEND_INVITE = "send_invite"  # email the customers an iCalendar METHOD:REQUEST
     CANCEL_EVENT = "cancel_event"  # remove the meeting from the organizer's calendar
     SEND_CANCEL = "send_cancel"  # email the customers an iCalendar METHOD:CANCEL
+    UPDATE_EVENT = "update_event"  # move or change the organizer's calendar event in place
+    SEND_UPDATE = "send_update"  # email the customers the same UID with a higher SEQUENCE (METHOD:REQUEST)
+    SEND_DROPPED = "send_dropped"  # email the people a change dropped a METHOD:CANCEL
 
 
 class TaskStatus(StrEnum):
@@ -181,6 +184,8 @@ class BookingRecord:
     sequence: int
     created_at: datetime
     cancelled_at: datetime | None = None
+    updated_at: datetime | None = None  # the last reschedule or update (the invitation's DTSTAMP)
+    version: int = 1  # the etag: raised by every change
     side_effects: dict[str, SideEffect] = field(default_factory=dict)
 
     @property
@@ -255,3 +260,4 @@ class OutboxTask:
     attempt: int
     claim_token: str
     booking: BookingRecord
+    detail: str = ""  # kind-specific JSON; send_dropped: [{"email": ..., "name": ...}] of the dropped people
