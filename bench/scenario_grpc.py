@@ -71,6 +71,9 @@ class _MemoryProvider(CalendarProvider):
     def create_event(self, calendar: CalendarRef, event: EventSpec) -> str:
         raise NotImplementedError("the benchmark never books")
 
+    def update_event(self, calendar: CalendarRef, event_id: str, event: EventSpec) -> str:
+        raise NotImplementedError("the benchmark never books")
+
     def cancel_event(self, calendar: CalendarRef, event_id: str) -> None:
         raise NotImplementedError("the benchmark never books")
 

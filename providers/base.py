@@ -1,8 +1,8 @@
 """The one small interface every calendar source implements.
 
 A provider answers two questions for the engine: *when is this calendar
-blocked* (``busy``) and *put / remove this meeting* (``create_event`` /
-``cancel_event``). Everything else (credentials, paging, recurrence expansion,
+blocked* (``busy``) and *put / change / remove this meeting* (``create_event`` /
+``update_event`` / ``cancel_event``). Everything else (credentials, paging, recurrence expansion,
 rate limits) stays inside the provider's own module.
 
 Rules every provider follows (SCHEDULING.md, "Who is free"):
@@ -63,6 +63,7 @@ class EventSpec:
     location: str = ""
     description: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    sequence: int = 0
 
 
 class ProviderError(Exception):
@@ -125,6 +126,16 @@ class CalendarProvider(abc.ABC):
     @abc.abstractmethod
     def create_event(self, calendar: CalendarRef, event: EventSpec) -> str:
         """Puts ``event`` on ``calendar`` (idempotent by ``event.uid``); returns the source's event id."""
+
+    @abc.abstractmethod
+    def update_event(self, calendar: CalendarRef, event_id: str, event: EventSpec) -> str:
+        """Changes the event ``create_event`` made (``event_id``, its answer) to ``event``, in
+        place: the same event, not a new one beside it. Returns the event id, the same one.
+
+        Sources that address events by the uid (ICS, CalDAV, Google's derived id)
+        write a missing event anew; sources whose ids they assign themselves
+        (Graph, Exchange) raise a non-transient ``ProviderError`` for it.
+        """
 
     @abc.abstractmethod
     def cancel_event(self, calendar: CalendarRef, event_id: str) -> None:

@@ -28,8 +28,9 @@ unreadable, the reason naming the status; the rest alone would look free.
 iCloud has no shared free/busy (no free-busy-query on calendars of other
 people), so ``free_busy_only`` on an iCloud URL is a configuration error.
 
-Bookings are PUT to ``<calendar>/<uid>.ics`` (so a retry overwrites) and
-cancelled by DELETE of the same resource.
+Bookings are PUT to ``<calendar>/<uid>.ics`` (so a retry overwrites), changed
+by a PUT over the same resource (the same UID, a higher SEQUENCE, ``If-Match``
+the stored ETag) and cancelled by DELETE of the same resource.
 
 ``caldav``'s client does the HTTP (sessions, auth negotiation); its errors are
 mapped to ``ProviderError`` by status, never by message (its messages hold URLs).
@@ -50,7 +51,7 @@ from caldav.lib.http_sync import requests as dav_http
 from providers.base import CalendarProvider, CalendarRef, EventSpec, ProviderError
 from providers.deadline import time_left
 from providers.http_status import error_for_status, safe_url
-from providers.ical import add_event, busy_from_ical, new_calendar, parse_calendars
+from providers.ical import add_event, busy_from_ical, event_component, new_calendar, parse_calendars
 from solver.domain import BusyInterval
 
 __all__ = ["CalDavProvider"]
@@ -195,6 +196,38 @@ class CalDavProvider(CalendarProvider):
             raise error_for_status(calendar.resource_id, f"PUT {safe_url(url)}", response.status)
         return event.uid
 
+    def update_event(self, calendar: CalendarRef, event_id: str, event: EventSpec) -> str:
+        """PUT over the same resource (``<calendar>/<uid>.ics``), the same UID, its SEQUENCE
+        raised over the stored copy's; ``If-Match`` its ETag, so a change made meanwhile
+        on the server is not overwritten unseen (412: transient, the retry reads it again)."""
+        if event_id != event.uid:
+            raise ProviderError(calendar.resource_id, f"event_id: a CalDAV booking's id is its uid "
+                                f"({event.uid!r}), not {event_id!r}", transient=False)
+        url = self._event_url(calendar, event_id)
+        current = self._request(calendar, "GET", url, "", {"Accept": "text/calendar"})
+        headers = {"Content-Type": "text/calendar; charset=utf-8"}
+        sequence = event.sequence
+        if current.status == 200:
+            sequence = max(sequence, _stored_sequence(current.raw, event.uid) + 1)
+            etag = current.headers.get("ETag", "")
+            if etag:
+                headers["If-Match"] = etag
+        elif current.status not in (404, 410):  # gone: written anew under the same href
+            raise error_for_status(calendar.resource_id, f"GET {safe_url(url)}", current.status)
+        ics = new_calendar()
+        try:
+            ics.add_component(event_component(event, sequence=sequence))
+        except ValueError as exc:
+            raise ProviderError(calendar.resource_id, str(exc), transient=False) from exc
+        ics.add_missing_timezones()
+        response = self._request(calendar, "PUT", url, ics.to_ical().decode(), headers)
+        if response.status == 412:
+            raise ProviderError(calendar.resource_id, f"PUT {safe_url(url)}: HTTP 412 (the event changed on the "
+                                "server meanwhile)")
+        if response.status not in (200, 201, 204):
+            raise error_for_status(calendar.resource_id, f"PUT {safe_url(url)}", response.status)
+        return event_id
+
     def cancel_event(self, calendar: CalendarRef, event_id: str) -> None:
         url = self._event_url(calendar, event_id)
         response = self._request(calendar, "DELETE", url, "", {})
@@ -308,6 +341,21 @@ def _status_code(element: Any) -> int | None:
         return None
     parts = (element.text or "").split()
     return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else 0
+
+
+def _stored_sequence(text: str, uid: str) -> int:
+    """The highest SEQUENCE among the VEVENTs of ``uid`` in a stored resource (-1: none readable)."""
+    try:
+        calendars = parse_calendars(text, "")
+    except ProviderError:
+        return -1
+    found = [-1]
+    for vevent in (c for cal in calendars for c in cal.walk("VEVENT") if str(c.get("UID", "")) == uid):
+        try:
+            found.append(int(vevent.get("SEQUENCE", 0)))
+        except (TypeError, ValueError):
+            found.append(0)
+    return max(found)
 
 
 def _stamp(instant: datetime) -> str:

@@ -26,7 +26,8 @@
   no StartTimeZone, so the day would depend on where Convene runs.
 - Bookings: a ``CalendarItem`` with the booking uid as its UID (a retry finds
   it in the booking's own time range and updates it), no invitations sent by
-  Exchange; cancelling deletes it by item id.
+  Exchange; a change updates that item by its id (GetItem for the change key,
+  then UpdateItem); cancelling deletes it by item id.
 
 exchangelib runs with the fail-fast policy (no sleeping inside a request's
 budget) and ``timeout`` seconds per HTTP request. Its debug log prints
@@ -220,13 +221,7 @@ class ExchangeProvider(BatchedProvider):
             account = self._account(_mailbox(calendar))
             existing = [i for i in account.calendar.view(start=_ews(event.start), end=_ews(event.end))
                         .only("id", "changekey", "uid") if not isinstance(i, Exception) and i.uid == event.uid]
-            fields = {
-                "subject": event.title, "start": _ews(event.start), "end": _ews(event.end),
-                "location": event.location or None, "body": event.description or None,
-                "legacy_free_busy_status": "Busy",
-                "required_attendees": [Attendee(mailbox=Mailbox(email_address=e)) for e in event.attendee_emails]
-                or None,
-            }
+            fields = _item_fields(event)
             if existing:
                 item = existing[0]
                 for name, value in fields.items():
@@ -240,6 +235,32 @@ class ExchangeProvider(BatchedProvider):
         except Exception as exc:
             raise _ews_error(calendar.resource_id, "CreateItem", exc, self.timeout) from None
         return str(item.id)
+
+    def update_event(self, calendar: CalendarRef, event_id: str, event: EventSpec) -> str:
+        """GetItem of ``event_id`` (for its change key), then UpdateItem of the fields a change
+        may touch (``save(update_fields=...)``), no invitations sent by Exchange. An item that
+        is gone is not transient: its id was Exchange's, a new one would be another event."""
+        if event.start.tzinfo is None or event.end <= event.start:
+            raise ProviderError(calendar.resource_id, "end: the event must be timezone-aware and end after it "
+                                "starts", transient=False)
+        try:
+            account = self._account(_mailbox(calendar))
+            [item] = account.fetch(ids=[(event_id, None)], folder=account.calendar,
+                                   only_fields=["id", "changekey", "uid"])
+            if isinstance(item, Exception):
+                raise item
+            fields = _item_fields(event)
+            for name, value in fields.items():
+                setattr(item, name, value)
+            item.save(update_fields=list(fields), send_meeting_invitations=SEND_TO_NONE)
+        except ews_errors.ErrorItemNotFound:
+            raise ProviderError(calendar.resource_id, "UpdateItem: the event is no longer in the calendar",
+                                transient=False) from None
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise _ews_error(calendar.resource_id, "UpdateItem", exc, self.timeout) from None
+        return event_id
 
     def cancel_event(self, calendar: CalendarRef, event_id: str) -> None:
         try:
@@ -269,6 +290,16 @@ class ExchangeProvider(BatchedProvider):
                                   access_type=self._access_type, default_timezone=_UTC)
                 self._accounts[mailbox.lower()] = account
             return account
+
+
+def _item_fields(event: EventSpec) -> dict[str, Any]:
+    """The CalendarItem fields of a booking's event (a cleared one None: EWS deletes it)."""
+    return {
+        "subject": event.title, "start": _ews(event.start), "end": _ews(event.end),
+        "location": event.location or None, "body": event.description or None,
+        "legacy_free_busy_status": "Busy",
+        "required_attendees": [Attendee(mailbox=Mailbox(email_address=e)) for e in event.attendee_emails] or None,
+    }
 
 
 def _view_busy(view: Any, ref: CalendarRef, start: datetime, end: datetime) -> list[BusyInterval]:

@@ -14,7 +14,8 @@
   calendar unreadable, naming it. All-day events (``date``) lie on the
   owner's day.
 - Bookings: ``events.insert`` with an id derived from the booking uid (so a
-  retry hits 409 and becomes an update), ``events.delete`` to cancel; Google
+  retry hits 409 and becomes an update), ``events.patch`` of that id for a
+  change (reschedule, new title, ...), ``events.delete`` to cancel; Google
   sends no invitations (``sendUpdates=none``): the engine sends its own.
 
 Credentials come from a service-account key file (optionally impersonating a
@@ -191,18 +192,13 @@ class GoogleProvider(BatchedProvider):
             raise ProviderError(calendar.resource_id, "end: the event must be timezone-aware and end after it "
                                 "starts", transient=False)
         event_id = google_event_id(event.uid)
-        body: dict[str, Any] = {
-            "id": event_id, "iCalUID": event.uid, "summary": event.title, "status": "confirmed",
-            "transparency": "opaque",
-            "start": {"dateTime": _rfc3339(event.start), "timeZone": event.time_zone},
-            "end": {"dateTime": _rfc3339(event.end), "timeZone": event.time_zone},
-        }
-        if event.location:
-            body["location"] = event.location
-        if event.description:
-            body["description"] = event.description
-        if event.attendee_emails:
-            body["attendees"] = [{"email": e} for e in event.attendee_emails]
+        body: dict[str, Any] = {"id": event_id, "iCalUID": event.uid, **_event_fields(event)}
+        if not event.location:
+            del body["location"]
+        if not event.description:
+            del body["description"]
+        if not event.attendee_emails:
+            del body["attendees"]
         if event.extra:
             body["extendedProperties"] = {"private": dict(event.extra)}
         events = self._service().events()
@@ -214,6 +210,26 @@ class GoogleProvider(BatchedProvider):
                 raise _http_error(calendar.resource_id, "events.insert", exc) from None
             self._execute(events.update(calendarId=calendar.calendar_id, eventId=event_id, body=body,
                                         sendUpdates="none"), calendar.resource_id)
+        return event_id
+
+    def update_event(self, calendar: CalendarRef, event_id: str, event: EventSpec) -> str:
+        """``events.patch`` of the event's own fields (times, title, place, text, attendees;
+        a cleared one sent empty), ``sendUpdates=none``; Google raises its sequence. An event
+        no longer there (404) is inserted anew under the same derived id."""
+        if event.end <= event.start or event.start.tzinfo is None:
+            raise ProviderError(calendar.resource_id, "end: the event must be timezone-aware and end after it "
+                                "starts", transient=False)
+        body = _event_fields(event)
+        if event.extra:
+            body["extendedProperties"] = {"private": dict(event.extra)}
+        request = self._service().events().patch(calendarId=calendar.calendar_id, eventId=event_id, body=body,
+                                                  sendUpdates="none")
+        try:
+            self._execute(request, calendar.resource_id, raw=True)
+        except HttpError as exc:
+            if exc.resp.status != 404 or event_id != google_event_id(event.uid):
+                raise _http_error(calendar.resource_id, "events.patch", exc) from None
+            return self.create_event(calendar, event)
         return event_id
 
     def cancel_event(self, calendar: CalendarRef, event_id: str) -> None:
@@ -257,6 +273,17 @@ class GoogleProvider(BatchedProvider):
             raise ProviderError(resource_id, f"{what}: timed out after {self.timeout:g}s") from None
         except (OSError, httplib2.HttpLib2Error) as exc:
             raise ProviderError(resource_id, f"{what}: {type(exc).__name__}") from None
+
+
+def _event_fields(event: EventSpec) -> dict[str, Any]:
+    """The fields of a booking's event that a change may touch, every one present."""
+    return {
+        "summary": event.title, "status": "confirmed", "transparency": "opaque",
+        "start": {"dateTime": _rfc3339(event.start), "timeZone": event.time_zone},
+        "end": {"dateTime": _rfc3339(event.end), "timeZone": event.time_zone},
+        "location": event.location, "description": event.description,
+        "attendees": [{"email": e} for e in event.attendee_emails],
+    }
 
 
 def google_event_id(uid: str) -> str:

@@ -25,7 +25,8 @@ calendar) or ``mailbox/calendar-id`` for another calendar of that mailbox.
 - A ``timeZone`` is resolved by ``providers.zones`` (IANA or Windows names);
   one that is neither makes the calendar unreadable, naming it.
 - Bookings: ``POST events`` with the booking uid as ``transactionId`` (Graph
-  drops a retried duplicate), ``DELETE events/{id}`` to cancel. Outlook
+  drops a retried duplicate), ``PATCH events/{id}`` for a change,
+  ``DELETE events/{id}`` to cancel. Outlook
   mails every attendee of an event it creates (and a cancellation when it is
   deleted): the customers, who get Convene's own iCalendar invitation, are
   left out of the attendees, so each person gets one invitation per change
@@ -234,19 +235,11 @@ class GraphProvider(BatchedProvider):
         if event.start.tzinfo is None or event.end <= event.start:
             raise ProviderError(calendar.resource_id, "end: the event must be timezone-aware and end after it "
                                 "starts", transient=False)
-        body: dict[str, Any] = {
-            "subject": event.title,
-            "start": {"dateTime": _graph_time(event.start), "timeZone": "UTC"},
-            "end": {"dateTime": _graph_time(event.end), "timeZone": "UTC"},
-            "showAs": "busy",
-            "transactionId": event.uid,
-            # Not the customers: Outlook would mail them its own invitation beside Convene's (module docstring).
-            "attendees": [{"emailAddress": {"address": e}, "type": "required"} for e in _panel(event)],
-        }
-        if event.location:
-            body["location"] = {"displayName": event.location}
-        if event.description:
-            body["body"] = {"contentType": "text", "content": event.description}
+        body: dict[str, Any] = {**_event_fields(event), "transactionId": event.uid}
+        if not event.location:
+            del body["location"]
+        if not event.description:
+            del body["body"]
         created = self._call("POST", f"{self._calendar_path(calendar)}/events", "events.create",
                              calendar.resource_id, json_body=body)
         event_id = created.get("id")
@@ -254,9 +247,23 @@ class GraphProvider(BatchedProvider):
             raise ProviderError(calendar.resource_id, "events.create: answer without an id", transient=False)
         return str(event_id)
 
+    def update_event(self, calendar: CalendarRef, event_id: str, event: EventSpec) -> str:
+        """``PATCH events/{id}`` with the fields a change may touch (a cleared one sent empty).
+        Outlook tells the panel attendees of the change itself; an event that is gone (404)
+        is not transient: its id was Graph's, a new one would be another event."""
+        if event.start.tzinfo is None or event.end <= event.start:
+            raise ProviderError(calendar.resource_id, "end: the event must be timezone-aware and end after it "
+                                "starts", transient=False)
+        self._call("PATCH", self._event_url(calendar, event_id), "events.update", calendar.resource_id,
+                   json_body=_event_fields(event))
+        return event_id
+
     def cancel_event(self, calendar: CalendarRef, event_id: str) -> None:
-        url = f"{self._base}users/{urllib.parse.quote(_mailbox(calendar))}/events/{urllib.parse.quote(event_id)}"
-        self._call("DELETE", url, "events.delete", calendar.resource_id, missing_ok=True)
+        self._call("DELETE", self._event_url(calendar, event_id), "events.delete", calendar.resource_id,
+                   missing_ok=True)
+
+    def _event_url(self, calendar: CalendarRef, event_id: str) -> str:
+        return f"{self._base}users/{urllib.parse.quote(_mailbox(calendar))}/events/{urllib.parse.quote(event_id)}"
 
     def close(self) -> None:
         session = getattr(self._local, "session", None)
@@ -382,6 +389,20 @@ def _on_owners_day(value: dict[str, str], instant: datetime, zone: ZoneInfo) -> 
     if local.time() == time():
         return datetime.combine(local.date(), time(), zone).astimezone(UTC)
     return nearest_midnight(instant, zone)
+
+
+def _event_fields(event: EventSpec) -> dict[str, Any]:
+    """The fields of a booking's event that a change may touch, every one present."""
+    return {
+        "subject": event.title,
+        "start": {"dateTime": _graph_time(event.start), "timeZone": "UTC"},
+        "end": {"dateTime": _graph_time(event.end), "timeZone": "UTC"},
+        "showAs": "busy",
+        "location": {"displayName": event.location},
+        "body": {"contentType": "text", "content": event.description},
+        # Not the customers: Outlook would mail them its own invitation beside Convene's (module docstring).
+        "attendees": [{"emailAddress": {"address": e}, "type": "required"} for e in _panel(event)],
+    }
 
 
 def _panel(event: EventSpec) -> list[str]:

@@ -11,7 +11,8 @@ feed's ETag / Last-Modified, revalidated with a conditional GET), so a busy
 query over an unchanged calendar costs only the recurrence expansion.
 
 Bookings are written to the organizer's file by atomic replace (a temporary
-file in the same folder, then ``os.replace``), idempotent by UID. Only the
+file in the same folder, then ``os.replace``), idempotent by UID; a change
+(``update_event``) replaces the VEVENT where it is with a higher SEQUENCE. Only the
 lines of the booking's own VEVENT are written: every other line of the file
 stays as it was (order, folding, line breaks, VTIMEZONEs), the event's times
 are in UTC (so it needs no VTIMEZONE), and cancelling removes exactly those
@@ -184,6 +185,18 @@ class IcsProvider(CalendarProvider):
     # --- writing ---------------------------------------------------------------
 
     def create_event(self, calendar: CalendarRef, event: EventSpec) -> str:
+        self._put_event(calendar, event)
+        return event.uid
+
+    def update_event(self, calendar: CalendarRef, event_id: str, event: EventSpec) -> str:
+        """The VEVENT of ``event_id`` (the uid) replaced where it is, its SEQUENCE raised."""
+        if event_id != event.uid:
+            raise ProviderError(calendar.resource_id, f"event_id: an ICS event's id is its uid ({event.uid!r}), "
+                                f"not {event_id!r}", transient=False)
+        self._put_event(calendar, event)
+        return event_id
+
+    def _put_event(self, calendar: CalendarRef, event: EventSpec) -> None:
         path = self._booking_file(calendar, event.uid)
         with self._write_lock(path):
             data = self._read_for_write(calendar, path)
@@ -193,7 +206,6 @@ class IcsProvider(CalendarProvider):
                 raise ProviderError(calendar.resource_id, f"{path.name}: {exc}" if data else str(exc),
                                     transient=False) from exc
             _atomic_write(calendar.resource_id, path, written)
-        return event.uid
 
     def cancel_event(self, calendar: CalendarRef, event_id: str) -> None:
         path = self._booking_file(calendar, event_id)

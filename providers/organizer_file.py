@@ -27,11 +27,11 @@ def put_event_in_file(data: bytes, event: EventSpec) -> bytes:
     """``data`` (an .ics file, b"" for none) with ``event``'s VEVENT in it, times in UTC.
 
     The VEVENTs of ``event.uid`` are replaced where the first one was (its
-    SEQUENCE goes up); otherwise the VEVENT goes before the END:VCALENDAR.
-    Raises ``ValueError`` for a file that is no single calendar.
+    SEQUENCE goes up, to at least ``event.sequence``); otherwise the VEVENT goes
+    before the END:VCALENDAR. Raises ``ValueError`` for a file that is no single calendar.
     """
     layout = _FileLayout.of(data)
-    sequence = layout.next_sequence(event.uid)
+    sequence = max(layout.next_sequence(event.uid), event.sequence)
     vevent = event_component(event, sequence=sequence, in_utc=True)
     if not data.strip():
         calendar = new_calendar()

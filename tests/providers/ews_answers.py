@@ -130,6 +130,14 @@ def update_item(item_id: str) -> str:
         '</m:ConflictResults></m:UpdateItemResponseMessage></m:ResponseMessages></m:UpdateItemResponse>')
 
 
+def update_item_error(code: str) -> str:
+    return envelope(
+        '<m:UpdateItemResponse><m:ResponseMessages><m:UpdateItemResponseMessage ResponseClass="Error">'
+        f'<m:MessageText>{code}</m:MessageText><m:ResponseCode>{code}</m:ResponseCode>'
+        '<m:DescriptiveLinkKey>0</m:DescriptiveLinkKey></m:UpdateItemResponseMessage></m:ResponseMessages>'
+        '</m:UpdateItemResponse>')
+
+
 def delete_item(code: str = "NoError") -> str:
     klass = "Success" if code == "NoError" else "Error"
     text = "" if code == "NoError" else f"<m:MessageText>{code}</m:MessageText>"

@@ -58,5 +58,8 @@ class ScriptedProvider(CalendarProvider):
     def create_event(self, calendar: CalendarRef, event: EventSpec) -> str:
         return event.uid
 
+    def update_event(self, calendar: CalendarRef, event_id: str, event: EventSpec) -> str:
+        return event_id
+
     def cancel_event(self, calendar: CalendarRef, event_id: str) -> None:
         return None

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import itertools
 import urllib.error
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
+import icalendar
 import pytest
 
 from providers.base import CalendarRef, EventSpec, ProviderError
@@ -144,6 +147,50 @@ def test_booking_creates_and_cancels_a_real_event(radicale: Radicale):
     assert radicale.get(url + "booking-42%40convene.ics")[0] == 404
     assert provider.busy([carl], *MARCH) == []
     provider.cancel_event(carl, "booking-42@convene")  # already gone: not an error
+
+
+def test_update_event_moves_the_same_resource_and_uid_with_a_higher_sequence(radicale: Radicale):
+    url = radicale.make_calendar(f"carl/move{next(_names)}")
+    provider = CalDavProvider(radicale.url, timeout=5)
+    carl = CalendarRef("carl", url, owner="carl@example.org", time_zone="America/New_York")
+    start, moved_to = utc(2024, 3, 12, 15), utc(2024, 3, 14, 18)
+    spec = EventSpec("booking-43@convene", "Panel: Jane Doe", start, start + timedelta(hours=1),
+                     time_zone="America/New_York", attendee_emails=("jane@example.org",))
+    event_id = provider.create_event(carl, spec)
+    moved = replace(spec, start=moved_to, end=moved_to + timedelta(minutes=45), title="Panel (moved)", sequence=1)
+    assert provider.update_event(carl, event_id, moved) == event_id
+    [busy] = provider.busy([carl], *MARCH)  # exactly one event on the calendar: the booking, at the new time
+    assert (busy.start, busy.end, busy.details and busy.details.event_id) == (
+        moved_to, moved_to + timedelta(minutes=45), "booking-43@convene")
+    status, body = radicale.get(url + "booking-43%40convene.ics")  # the same resource
+    [vevent] = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert status == 200 and str(vevent["UID"]) == "booking-43@convene" and int(vevent["SEQUENCE"]) == 1
+    assert str(vevent["SUMMARY"]) == "Panel (moved)"
+    provider.update_event(carl, event_id, moved)  # a repeat: the same place, the SEQUENCE still rises
+    [vevent] = icalendar.Calendar.from_ical(radicale.get(url + "booking-43%40convene.ics")[1]).walk("VEVENT")
+    assert int(vevent["SEQUENCE"]) == 2 and len(provider.busy([carl], *MARCH)) == 1
+
+
+def test_update_event_puts_over_the_stored_etag_and_a_change_meanwhile_is_retried(http_server: LoopbackHttp):
+    path = "/dav/carl/cal/booking-44%40convene.ics"
+    stored = calendar(event("booking-44@convene", "DTSTART:20240312T150000Z", "DTEND:20240312T160000Z",
+                            "SEQUENCE:4"))
+    http_server.route("GET", unquote(path), Answer(200, stored, {"ETag": '"v7"', "Content-Type": "text/calendar"}))
+    http_server.route("PUT", unquote(path), [Answer(204), Answer(412)])
+    provider = CalDavProvider(http_server.url + "/dav/", timeout=5)
+    carl = CalendarRef("carl", "carl/cal/")
+    spec = EventSpec("booking-44@convene", "Panel", utc(2024, 3, 13, 9), utc(2024, 3, 13, 10), sequence=1)
+    assert provider.update_event(carl, spec.uid, spec) == spec.uid
+    put = http_server.requests[-1]
+    assert put.method == "PUT" and put.headers["if-match"] == '"v7"'
+    [vevent] = icalendar.Calendar.from_ical(put.body).walk("VEVENT")
+    assert int(vevent["SEQUENCE"]) == 5 and vevent["DTSTART"].dt == utc(2024, 3, 13, 9)
+    with pytest.raises(ProviderError, match="412") as error:
+        provider.update_event(carl, spec.uid, spec)
+    assert error.value.transient
+    with pytest.raises(ProviderError, match="event_id") as error:
+        provider.update_event(carl, "another", spec)
+    assert not error.value.transient
 
 
 def test_missing_calendar_is_an_error(radicale: Radicale):

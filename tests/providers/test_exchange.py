@@ -36,6 +36,7 @@ class FakeMailbox:
         self.items: dict[str, str] = {}
         self.availability = availability
         self.operations: list[str] = []
+        self.updates: list[str] = []
         self.created = 0
 
     def __call__(self, request: Request) -> Answer:
@@ -61,6 +62,16 @@ class FakeMailbox:
             return ews.soap(ews.create_item(item_id))
         if op == "UpdateItem":
             item_id = re.search(rb'<t:ItemId Id="([^"]+)"', request.body).group(1).decode()
+            if item_id not in self.items:
+                return ews.soap(ews.update_item_error("ErrorItemNotFound"))
+            self.updates.append(request.body.decode())
+            body, item = request.body.decode(), self.items[item_id]
+            for name in ("Start", "End", "Subject"):  # SetItemField values written into the stored item
+                value = re.search(rf"<t:SetItemField><t:FieldURI FieldURI=\"\w+:{name}\"/><t:CalendarItem>"
+                                  rf"<t:{name}>([^<]*)</t:{name}>", body)
+                if value:
+                    item = re.sub(rf"<t:{name}>[^<]*</t:{name}>", f"<t:{name}>{value.group(1)}</t:{name}>", item)
+            self.items[item_id] = item
             return ews.soap(ews.update_item(item_id))
         if op == "DeleteItem":
             item_id = re.search(rb'<t:ItemId Id="([^"]+)"', request.body).group(1).decode()
@@ -144,6 +155,35 @@ def test_create_event_is_idempotent_by_uid_and_cancel_deletes(http_server: Loopb
     exchange.cancel_event(ada, event_id)
     assert mailbox.items == {}
     exchange.cancel_event(ada, event_id)  # already gone: ErrorItemNotFound is fine
+
+
+def test_update_event_changes_the_same_item_by_its_id(http_server: LoopbackHttp):
+    mailbox = FakeMailbox()
+    http_server.route("POST", EWS_PATH, mailbox)
+    exchange = provider(http_server)
+    ada = CalendarRef("ada", "ada@contoso.com")
+    spec = EventSpec("booking-6@convene", "Panel", utc(2024, 3, 12, 15), utc(2024, 3, 12, 16),
+                     attendee_emails=("jane@example.org",), location="Room 1")
+    event_id = exchange.create_event(ada, spec)
+    moved = EventSpec("booking-6@convene", "Panel (moved)", utc(2024, 3, 14, 9), utc(2024, 3, 14, 10),
+                      attendee_emails=("jane@example.org", "kim@example.org"), sequence=1)
+    assert exchange.update_event(ada, event_id, moved) == event_id
+    assert mailbox.operations.count("CreateItem") == 1 and mailbox.operations.count("UpdateItem") == 1
+    [update] = mailbox.updates
+    assert f'<t:ItemId Id="{event_id}" ChangeKey="DwAAAA=="/>' in update  # the key GetItem gave
+    assert 'SendMeetingInvitationsOrCancellations="SendToNone"' in update
+    assert '<t:DeleteItemField><t:FieldURI FieldURI="calendar:Location"/></t:DeleteItemField>' in update
+    assert "<t:EmailAddress>kim@example.org</t:EmailAddress>" in update
+    [item] = mailbox.items.values()
+    assert "<t:Start>2024-03-14T09:00:00Z</t:Start>" in item and "<t:End>2024-03-14T10:00:00Z</t:End>" in item
+    assert "<t:Subject>Panel (moved)</t:Subject>" in item and "<t:UID>booking-6@convene</t:UID>" in item
+    [busy] = exchange.busy([ada], *WINDOW[:1], WINDOW[0] + timedelta(days=14))
+    assert (busy.start, busy.end, busy.details and busy.details.event_id) == (
+        utc(2024, 3, 14, 9), utc(2024, 3, 14, 10), event_id)
+    mailbox.items.clear()
+    with pytest.raises(ProviderError) as gone:
+        exchange.update_event(ada, event_id, moved)
+    assert not gone.value.transient and "no longer" in gone.value.reason
 
 
 @pytest.mark.parametrize(("answer", "transient"), [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -214,6 +215,39 @@ def test_create_event_inserts_with_a_stable_id_and_a_retry_updates(http_server: 
     assert parse_qs(insert.query)["sendUpdates"] == ["none"]
     assert update.method == "PUT" and json.loads(update.body) == body
     assert set(event_id) <= set("0123456789abcdefghijklmnopqrstuv") and 5 <= len(event_id) <= 1024
+
+
+def test_update_event_patches_the_same_event_in_place(http_server: LoopbackHttp):
+    event_id = google_event_id(SPEC.uid)
+    path = f"{BASE}/calendars/ada@example.org/events/{event_id}"
+    http_server.route("PATCH", path, [ok({"id": event_id, "sequence": 1}), google_error(500, "backendError")])
+    moved = replace(SPEC, start=datetime(2024, 3, 13, 9, tzinfo=UTC), end=datetime(2024, 3, 13, 10, tzinfo=UTC),
+                    title="Panel (moved)", location="", attendee_emails=("jane@example.org", "kim@example.org"),
+                    sequence=1)
+    google = provider(http_server)
+    assert google.update_event(ADA, event_id, moved) == event_id
+    [patch] = http_server.requests
+    assert (patch.method, patch.path) == ("PATCH", path)
+    assert parse_qs(patch.query)["sendUpdates"] == ["none"]
+    body = json.loads(patch.body)
+    assert body["start"] == {"dateTime": "2024-03-13T09:00:00Z", "timeZone": "Europe/Berlin"}
+    assert body["end"] == {"dateTime": "2024-03-13T10:00:00Z", "timeZone": "Europe/Berlin"}
+    assert body["summary"] == "Panel (moved)" and body["status"] == "confirmed"
+    assert body["location"] == "" and body["description"] == ""  # cleared, not left as they were
+    assert body["attendees"] == [{"email": "jane@example.org"}, {"email": "kim@example.org"}]
+    assert "id" not in body and "iCalUID" not in body  # the same event: its identity is not sent again
+    with pytest.raises(ProviderError) as error:
+        google.update_event(ADA, event_id, moved)
+    assert error.value.transient
+
+
+def test_update_event_of_a_purged_event_inserts_it_again_under_the_same_id(http_server: LoopbackHttp):
+    event_id = google_event_id(SPEC.uid)
+    http_server.route("PATCH", f"{BASE}/calendars/ada@example.org/events/{event_id}", google_error(404, "notFound"))
+    http_server.route("POST", f"{BASE}/calendars/ada@example.org/events", ok({"id": event_id}))
+    assert provider(http_server).update_event(ADA, event_id, SPEC) == event_id
+    assert [r.method for r in http_server.requests] == ["PATCH", "POST"]
+    assert json.loads(http_server.requests[1].body)["id"] == event_id
 
 
 def test_cancel_event_deletes_and_a_missing_event_is_fine(http_server: LoopbackHttp):

@@ -280,6 +280,34 @@ def test_create_event_posts_with_transaction_id_and_cancel_deletes(http_server: 
     assert error.value.transient
 
 
+def test_update_event_patches_the_event_by_its_id(http_server: LoopbackHttp):
+    path = "/v1.0/users/ada@contoso.com/events/AAMkAD=="
+    http_server.route("PATCH", path, [ok({"id": "AAMkAD=="}), graph_error(404, "ErrorItemNotFound"),
+                                      graph_error(503, "ServiceUnavailable", {"Retry-After": "7"})])
+    graph = provider(http_server)
+    ada = CalendarRef("ada", "ada@contoso.com")
+    moved = EventSpec("booking-9@convene", "Panel (moved)", utc(2024, 3, 13, 9), utc(2024, 3, 13, 10, 30),
+                      attendee_emails=("ben@contoso.com", "jane@customer.example"),
+                      customer_emails=("jane@customer.example",), sequence=1)
+    assert graph.update_event(ada, "AAMkAD==", moved) == "AAMkAD=="
+    [patch] = http_server.requests
+    assert (patch.method, patch.path) == ("PATCH", path)
+    assert patch.headers["authorization"] == f"Bearer {TOKEN}"
+    body = json.loads(patch.body)
+    assert body["subject"] == "Panel (moved)" and body["showAs"] == "busy"
+    assert body["start"] == {"dateTime": "2024-03-13T09:00:00", "timeZone": "UTC"}
+    assert body["end"] == {"dateTime": "2024-03-13T10:30:00", "timeZone": "UTC"}
+    assert body["attendees"] == [{"emailAddress": {"address": "ben@contoso.com"}, "type": "required"}]
+    assert body["location"] == {"displayName": ""}  # cleared, not left as it was
+    assert "transactionId" not in body  # the same event, not a new one
+    with pytest.raises(ProviderError) as gone:
+        graph.update_event(ada, "AAMkAD==", moved)
+    assert not gone.value.transient and "404" in gone.value.reason
+    with pytest.raises(ProviderError) as busy:
+        graph.update_event(ada, "AAMkAD==", moved)
+    assert busy.value.transient and busy.value.retry_after == 7
+
+
 # --- Every getSchedule shape ----------------------------------------------------------------
 
 DAY = (WINDOW[0], WINDOW[0] + timedelta(days=1))

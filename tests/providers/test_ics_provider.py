@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -220,6 +221,46 @@ def test_create_event_is_idempotent_by_uid(tmp_path: Path):
     provider.create_event(ref(path), booking(hour=15, title="Moved"))
     vevents = icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")
     assert [(str(v["SUMMARY"]), v["DTSTART"].dt.hour, v["SEQUENCE"]) for v in vevents] == [("Moved", 15, 1)]
+
+
+def booking_vevents(path: Path, uid: str = "booking-1@convene") -> list[icalendar.Event]:
+    return [c for c in icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT") if c["UID"] == uid]
+
+
+def test_update_event_moves_the_one_vevent_in_place_with_a_higher_sequence(tmp_path: Path):
+    path = tmp_path / "ada.ics"
+    path.write_text(calendar(event("m1", "DTSTART:20240304T090000Z", "DTEND:20240304T100000Z"),
+                             event("l1", "DTSTART:20240304T120000Z", "DTEND:20240304T130000Z")))
+    provider = IcsProvider()
+    event_id = provider.create_event(ref(path), booking(hour=14))
+    [before] = booking_vevents(path)
+    moved = replace(booking(hour=16, title="Moved"), location="", sequence=1)
+    assert provider.update_event(ref(path), event_id, moved) == event_id
+    [after] = booking_vevents(path)
+    assert after["DTSTART"].dt == datetime(2024, 3, 4, 16, tzinfo=UTC)
+    assert after["DTEND"].dt == datetime(2024, 3, 4, 17, tzinfo=UTC)
+    assert str(after["SUMMARY"]) == "Moved" and "LOCATION" not in after
+    assert int(after["SEQUENCE"]) > int(before["SEQUENCE"])
+    assert [(b.details.event_id if b.details else "", b.start.hour) for b in provider.busy([ref(path)], *WINDOW)] == [
+        ("m1", 9), ("l1", 12), ("booking-1@convene", 16)]
+
+
+def test_update_event_writes_at_least_the_bookings_sequence_and_in_a_folder_its_own_file(tmp_path: Path):
+    provider = IcsProvider()
+    event_id = provider.create_event(ref(tmp_path), booking(hour=9))
+    provider.update_event(ref(tmp_path), event_id, replace(booking(hour=11), sequence=3))
+    [file] = tmp_path.glob("*.ics")
+    [vevent] = booking_vevents(file)
+    assert (vevent["DTSTART"].dt.hour, int(vevent["SEQUENCE"])) == (11, 3)
+    provider.update_event(ref(tmp_path), event_id, replace(booking(hour=12), sequence=3))  # a repeat: still higher
+    [vevent] = booking_vevents(file)
+    assert (vevent["DTSTART"].dt.hour, int(vevent["SEQUENCE"])) == (12, 4)
+
+
+def test_update_event_of_another_id_is_refused_naming_it(tmp_path: Path):
+    with pytest.raises(ProviderError, match="event_id") as error:
+        IcsProvider().update_event(ref(tmp_path / "ada.ics"), "someone-else", booking())
+    assert not error.value.transient
 
 
 def test_cancel_event_removes_it_and_is_idempotent(tmp_path: Path):

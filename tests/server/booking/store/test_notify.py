@@ -292,6 +292,10 @@ class MemoryCalendar(CalendarProvider):
         self.events[event_id] = event  # by uid: a repeat replaces
         return event_id
 
+    def update_event(self, calendar: CalendarRef, event_id: str, event: EventSpec) -> str:
+        self.events[event_id] = event
+        return event_id
+
     def cancel_event(self, calendar: CalendarRef, event_id: str) -> None:
         self.events.pop(event_id, None)
         self.cancelled.append(event_id)
