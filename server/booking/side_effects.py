@@ -4,6 +4,10 @@
                                   configured for that member (an ICS file gets the
                                   VEVENT written into it; CalDAV, Google, ... the same way)
     send_invite / send_cancel     the customers' iCalendar email over SMTP
+    update_event                  after a change: the organizer's event moved or changed in
+                                  place (waits for create_event; then the busy cache forgets it)
+    send_update / send_dropped    after a change: METHOD:REQUEST again (same UID, higher
+                                  SEQUENCE) to the customers, METHOD:CANCEL to the people dropped
 
 A side effect that cannot happen on this server is *skipped*, not retried
 forever: without an ``smtp:`` section the emails are skipped ("email is
@@ -20,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from providers.base import CalendarProvider, CalendarRef
-from server.booking.notify import SmtpMailer, SmtpSettings, calendar_handlers, email_handlers
+from server.booking.notify import SmtpMailer, SmtpSettings, calendar_handlers, email_handlers, event_to_update
 from server.booking.store import BookingRecord, Handler, OutboxTask, Skipped, TaskKind, TaskStatus
 from server.calendars.busy import ProviderCalendars
 from server.config import ConfigError, SmtpConfig
@@ -31,6 +35,7 @@ __all__ = ["EMAIL_DISABLED", "booking_handlers", "describe_smtp", "smtp_settings
 log = logging.getLogger("convene.server")
 
 EMAIL_DISABLED = Skipped("email is disabled (the server's config has no smtp section)")
+_EMAILS = (TaskKind.SEND_INVITE, TaskKind.SEND_CANCEL, TaskKind.SEND_UPDATE, TaskKind.SEND_DROPPED)
 
 
 def booking_handlers(tenants: Mapping[str, Tenant], smtp: SmtpConfig | None) -> dict[str, Handler]:
@@ -38,7 +43,7 @@ def booking_handlers(tenants: Mapping[str, Tenant], smtp: SmtpConfig | None) -> 
     emails by SMTP (or skipped when ``smtp`` is None)."""
     handlers = _calendar(tenants)
     if smtp is None:
-        handlers.update({TaskKind.SEND_INVITE.value: _skip, TaskKind.SEND_CANCEL.value: _skip})
+        handlers.update({kind.value: _skip for kind in _EMAILS})
     else:
         handlers.update(email_handlers(SmtpMailer(smtp_settings(smtp))))
     return handlers
@@ -117,7 +122,21 @@ def _calendar(tenants: Mapping[str, Tenant]) -> dict[str, Handler]:
         found[0].calendars.invalidate([found[1]])
         return result
 
-    return {TaskKind.CREATE_EVENT.value: create_event, TaskKind.CANCEL_EVENT.value: cancel_event}
+    def update_event(task: OutboxTask) -> str | Skipped:
+        why_not = event_to_update(task.booking)  # cancelled, no event, or (raises) not made yet
+        if isinstance(why_not, Skipped):
+            return why_not
+        found = _organizer_calendar(tenants, task.booking)
+        if found is None:
+            return Skipped("the organizer has no calendar any more")
+        if not found[2][1].writable:
+            return Skipped("the organizer's calendar is read only in the config (write: false)")
+        result = write[TaskKind.UPDATE_EVENT.value](task) or ""
+        found[0].calendars.invalidate([found[1]])  # the organizer's next read sees the event where it is now
+        return result
+
+    return {TaskKind.CREATE_EVENT.value: create_event, TaskKind.CANCEL_EVENT.value: cancel_event,
+            TaskKind.UPDATE_EVENT.value: update_event}
 
 
 def describe_smtp(smtp: SmtpConfig | None) -> str:

@@ -3,9 +3,12 @@ events on the organizer's calendar, as outbox handlers (``handlers``)."""
 
 from server.booking.notify.handlers import (
     CalendarResolver,
+    NotYet,
     calendar_handlers,
+    dropped_people,
     email_handlers,
     event_spec,
+    event_to_update,
     event_uid,
     invitation_for,
 )
@@ -18,12 +21,15 @@ __all__ = [
     "Invitation",
     "MailError",
     "Method",
+    "NotYet",
     "SmtpMailer",
     "SmtpSettings",
     "build_calendar",
     "calendar_handlers",
+    "dropped_people",
     "email_handlers",
     "event_spec",
+    "event_to_update",
     "event_uid",
     "invitation_for",
     "invitation_message",
