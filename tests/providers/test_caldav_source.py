@@ -171,6 +171,19 @@ def test_update_event_moves_the_same_resource_and_uid_with_a_higher_sequence(rad
     assert int(vevent["SEQUENCE"]) == 2 and len(provider.busy([carl], *MARCH)) == 1
 
 
+def test_update_event_of_an_event_deleted_on_the_server_writes_it_anew_at_the_same_href(radicale: Radicale):
+    url = radicale.make_calendar(f"carl/gone{next(_names)}")
+    provider = CalDavProvider(radicale.url, timeout=5)
+    carl = CalendarRef("carl", url, owner="carl@example.org")
+    spec = EventSpec("booking-45@convene", "Panel", utc(2024, 3, 12, 15), utc(2024, 3, 12, 16), sequence=2)
+    provider.create_event(carl, spec)
+    provider.cancel_event(carl, spec.uid)  # the organizer deleted it in her calendar app
+    assert provider.update_event(carl, spec.uid, spec) == spec.uid
+    status, body = radicale.get(url + "booking-45%40convene.ics")
+    [vevent] = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert status == 200 and int(vevent["SEQUENCE"]) == 2 and len(provider.busy([carl], *MARCH)) == 1
+
+
 def test_update_event_puts_over_the_stored_etag_and_a_change_meanwhile_is_retried(http_server: LoopbackHttp):
     path = "/dav/carl/cal/booking-44%40convene.ics"
     stored = calendar(event("booking-44@convene", "DTSTART:20240312T150000Z", "DTEND:20240312T160000Z",
