@@ -93,10 +93,15 @@ class CalendarProvider(abc.ABC):
     (Google's freebusy takes 50); ``providers.fetch`` splits work by it and
     runs the pieces in parallel. Sources that read one calendar per request
     keep 1.
+
+    ``mails_attendees`` is True for a source that itself mails the attendees of
+    the events it writes, changes and removes (Outlook, through Graph): Convene
+    then leaves those people to it, so nobody gets two messages for one change.
     """
 
     name: str = "provider"
     max_batch: int = 1
+    mails_attendees: bool = False
 
     @abc.abstractmethod
     def busy(self, calendars: Sequence[CalendarRef], start: datetime, end: datetime) -> list[BusyInterval]:

@@ -119,6 +119,7 @@ class GraphProvider(BatchedProvider):
 
     name = "graph"
     max_batch = SCHEDULE_BATCH
+    mails_attendees = True  # Outlook mails the attendees (the panel) of every event written here
 
     def __init__(self, token_provider: TokenProvider, *, timeout: float = 10.0, base_url: str = GRAPH_URL,
                  schedule_mailbox: str = "") -> None:

@@ -45,8 +45,18 @@ def booking_handlers(tenants: Mapping[str, Tenant], smtp: SmtpConfig | None) -> 
     if smtp is None:
         handlers.update({kind.value: _skip for kind in _EMAILS})
     else:
-        handlers.update(email_handlers(SmtpMailer(smtp_settings(smtp))))
+        handlers.update(email_handlers(SmtpMailer(smtp_settings(smtp)),
+                                       told_by_calendar=lambda booking: _told_by_calendar(tenants, booking)))
     return handlers
+
+
+def _told_by_calendar(tenants: Mapping[str, Tenant], booking: BookingRecord) -> frozenset[str]:
+    """The members (emails) the organizer's calendar source mails of a change itself (Outlook
+    does: the panel are the attendees of the event it holds), so Convene's own mail skips them."""
+    found = _organizer_calendar(tenants, booking)
+    if found is None or not found[2][0].mails_attendees or not found[2][1].writable:
+        return frozenset()
+    return frozenset(m.email.lower() for m in found[0].directory.members.values() if m.email)
 
 
 def _skip(task: OutboxTask) -> Skipped:

@@ -20,7 +20,7 @@ effects, each working from the booking's latest snapshot:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -111,11 +111,18 @@ def dropped_people(task: OutboxTask) -> tuple[Person, ...]:
     return tuple(found.values())
 
 
-def email_handlers(mailer: SmtpMailer, *, clock: Callable[[], datetime] | None = None) -> dict[str, Handler]:
+def email_handlers(mailer: SmtpMailer, *, clock: Callable[[], datetime] | None = None,
+                   told_by_calendar: Callable[[BookingRecord], Collection[str]] | None = None) -> dict[str, Handler]:
     """``send_invite`` (METHOD:REQUEST) and ``send_cancel`` (METHOD:CANCEL) to the customers;
     after a change ``send_update`` (METHOD:REQUEST, the higher SEQUENCE) to them and
-    ``send_dropped`` (METHOD:CANCEL) to the people the change dropped."""
+    ``send_dropped`` (METHOD:CANCEL) to the people the change dropped.
+
+    ``told_by_calendar`` names (lower-case emails) the people the organizer's calendar
+    source tells of the change itself (``CalendarProvider.mails_attendees``): they are
+    left out of send_dropped.
+    """
     now = clock or (lambda: datetime.now(UTC))
+    told_elsewhere = told_by_calendar or (lambda booking: ())
     sender = Person(mailer.settings.sender, mailer.settings.sender_name)
 
     def send(task: OutboxTask, method: Method, *, recipients: Sequence[Person] | None = None,
@@ -161,6 +168,10 @@ def email_handlers(mailer: SmtpMailer, *, clock: Callable[[], datetime] | None =
         people = dropped_people(task)
         if not people:
             return Skipped("nobody was dropped")
+        told = {e.lower() for e in told_elsewhere(task.booking)}
+        people = tuple(p for p in people if p.email.lower() not in told)
+        if not people:
+            return Skipped("the organizer's calendar tells the dropped people itself")
         # The CANCEL names only them: for the others the meeting goes on (RFC 5546, 3.2.5).
         invitation = replace(invitation_for(task.booking), attendees=people)
         return send(task, Method.CANCEL, recipients=people, invitation=invitation, wording="dropped",

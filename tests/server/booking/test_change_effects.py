@@ -17,6 +17,7 @@ import pytest
 
 from providers.base import CalendarRef
 from providers.cache import BusyCache
+from providers.graph import GraphProvider
 from providers.ics import IcsProvider
 from server.booking.notify import NotYet
 from server.booking.side_effects import EMAIL_DISABLED, booking_handlers
@@ -219,6 +220,26 @@ def test_send_dropped_with_nobody_to_tell_is_skipped_and_a_bad_detail_fails_for_
         with pytest.raises(PermanentTaskError, match="detail"):
             handlers["send_dropped"](task(TaskKind.SEND_DROPPED, moved(), bad))
     assert sink.received == []
+
+
+def test_with_an_outlook_organizer_the_dropped_members_are_left_to_outlook(smtp: tuple[SmtpSink, int]) -> None:
+    # Outlook mails the attendees of the event a PATCH changed (the panel) a cancellation itself:
+    # Convene tells only the dropped customers, so nobody gets two.
+    sink, port = smtp
+    outlook = GraphProvider(lambda: "token", base_url="http://127.0.0.1:9/v1.0/")
+    tenants, _ = team()
+    tenants["team"] = replace(tenants["team"], calendars=ProviderCalendars(
+        {"alice": (outlook, CalendarRef("alice", "alice@team.example", "alice@team.example"))}))
+    config = SmtpConfig(host="127.0.0.1", port=port, starttls=False, sender="bookings@team.example")
+    handlers = booking_handlers(tenants, config)
+    detail = [{"email": "bob@team.example", "name": "Bob"}, {"email": "dora@customer.example", "name": "Dora"}]
+    assert handlers["send_dropped"](task(TaskKind.SEND_DROPPED, moved(), detail)) == "sent to 1"
+    (mail,) = sink.received
+    assert mail.rcpt_tos == ["dora@customer.example"]
+    assert attendees(vevent_of(mail)[2]) == {"mailto:dora@customer.example"}
+    result = handlers["send_dropped"](task(TaskKind.SEND_DROPPED, moved(), detail[:1]))
+    assert isinstance(result, Skipped) and "tells the dropped people itself" in result.reason
+    assert len(sink.received) == 1
 
 
 def test_without_smtp_both_mails_are_skipped_as_the_invitation_is() -> None:
