@@ -21,7 +21,7 @@ from server.calendars.busy import BusySource, MemoryCalendars, ProviderCalendars
 from server.calendars.sources import CalendarSources
 from server.config import CalendarSettings, CalendarSource, Config, TemplateConfig, TenantConfig
 from server.telemetry.metrics import set_breaker_state
-from solver.domain import Booking, Directory, Member, Pool, Room
+from solver.domain import Booking, Directory, Member, Pool, Room, SlotRequest
 
 __all__ = ["BookingSource", "MemoryBookings", "Tenant", "load_tenants"]
 
@@ -34,6 +34,11 @@ class BookingSource(Protocol):
         history the pools' round-robin order and load are counted from."""
         ...
 
+    def for_request(self, directory: Directory, request: SlotRequest) -> Sequence[Booking]:
+        """At least the bookings ``request`` depends on (``solver.needs``): those of its
+        resources near its window, and what its pools' rules count."""
+        ...
+
 
 @dataclass(frozen=True)
 class MemoryBookings:
@@ -42,6 +47,9 @@ class MemoryBookings:
     bookings: Sequence[Booking] = ()
 
     def confirmed(self, start: datetime, end: datetime) -> Sequence[Booking]:
+        return self.bookings
+
+    def for_request(self, directory: Directory, request: SlotRequest) -> Sequence[Booking]:
         return self.bookings
 
 

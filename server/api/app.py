@@ -62,7 +62,7 @@ from server.telemetry import tracing
 from server.telemetry.logs import configure_logging
 from server.telemetry.metrics import Backlog, MetricsEndpoint, serve_metrics, watch_store
 from server.tenants import BookingSource, MemoryBookings, Tenant, load_tenants
-from solver.domain import Booking
+from solver.domain import Booking, Directory, SlotRequest
 
 __all__ = ["Running", "create_server", "pool_settings", "safe_url", "serve", "settle_memory", "start_server",
            "unreadable_calendars"]
@@ -113,6 +113,9 @@ class _GivenAndStored:
 
     def confirmed(self, start: datetime, end: datetime) -> Sequence[Booking]:
         return [*self.given.confirmed(start, end), *self.stored.confirmed(start, end)]
+
+    def for_request(self, directory: Directory, request: SlotRequest) -> Sequence[Booking]:
+        return [*self.given.for_request(directory, request), *self.stored.for_request(directory, request)]
 
 
 def _with_store(tenants: Mapping[str, Tenant], store: BookingStore) -> dict[str, Tenant]:

@@ -118,7 +118,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             deadline = solver_deadline(context)
             result = find_slots(
                 tenant.directory, fetched.table, query.request,
-                tenant.bookings.confirmed(*busy_span(query.request)),
+                tenant.bookings.for_request(tenant.directory, query.request),
                 limits=self._limits, deadline=deadline, cancelled=lambda: not context.is_active(), phase=child_span,
             )
         if not result.complete and result.total_available == 0 and not result.alternatives:
@@ -135,7 +135,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             validate_request(tenant.directory, query.request, self._limits)
             fetched = self._busy(tenant, query.request, calendar_deadline(context))
             check = check_time(tenant.directory, fetched.table, query.request, query.start,
-                               tenant.bookings.confirmed(*busy_span(query.request)), limits=self._limits,
+                               tenant.bookings.for_request(tenant.directory, query.request), limits=self._limits,
                                phase=child_span)
         return wire.slots.check_time_response(check, query, fetched.unavailable, viewer=caller.principal)
 

@@ -239,7 +239,7 @@ def recheck(tenant: Tenant, meeting: SlotRequest, start: datetime, seats: Sequen
     resource_ids = [r for s in seats for r in s.resource_ids]
     span = busy_span(exact)
     fetched = tenant.calendars.busy(resource_ids, *span, deadline=deadline, fresh=True)
-    confirmed = list(tenant.bookings.confirmed(*span))
+    confirmed = list(tenant.bookings.for_request(tenant.directory, exact))
     # The narrowed request may have more seats than the caller's (a pool seat of 2 becomes
     # two), but no more work: the caller's request was checked against the limits already.
     roomy = dataclasses.replace(limits, max_seats=max(limits.max_seats, len(exact.seats)))

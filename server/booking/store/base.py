@@ -72,6 +72,7 @@ from server.booking.store.model import (
 )
 from server.booking.store.webhooks import Delivery, Endpoint
 from solver.domain import Booking
+from solver.needs import BookingNeeds
 
 __all__ = ["BookingStore"]
 
@@ -150,6 +151,11 @@ class BookingStore(abc.ABC):
                            start: datetime, end: datetime) -> builtins.list[Booking]:
         """Confirmed bookings whose meeting overlaps ``[start, end)`` and that hold any of
         ``resource_ids`` (None: any resource), as the solver takes them (with pool members)."""
+
+    @abc.abstractmethod
+    def needed_bookings(self, tenant: str, needs: BookingNeeds) -> builtins.list[Booking]:
+        """The confirmed bookings ``needs`` names (``solver.needs.select`` over all of the
+        tenant's, by start then id), read through the index on the holds."""
 
     # --- Short holds ------------------------------------------------------------
 

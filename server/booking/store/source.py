@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from server.booking.store.base import BookingStore
-from solver.domain import Booking
+from solver.domain import Booking, Directory, SlotRequest
+from solver.needs import booking_needs
 
 __all__ = ["StoreBookings"]
 
@@ -19,6 +20,9 @@ class StoreBookings:
     The history is what pools count from: round-robin order (who was assigned
     least recently) and load-balanced cycles (a month at most). Bookings older
     than ``history`` no longer move anyone up or down the round-robin line.
+
+    ``for_request`` reads only what one request depends on (``solver.needs``);
+    ``confirmed`` reads every resource's bookings (batches, schedules).
     """
 
     store: BookingStore
@@ -27,3 +31,6 @@ class StoreBookings:
 
     def confirmed(self, start: datetime, end: datetime) -> Sequence[Booking]:
         return self.store.confirmed_bookings(self.tenant, None, start - self.history, end)
+
+    def for_request(self, directory: Directory, request: SlotRequest) -> Sequence[Booking]:
+        return self.store.needed_bookings(self.tenant, booking_needs(directory, request, self.history))

@@ -74,6 +74,7 @@ from server.booking.store.webhooks import (
 from server.telemetry.metrics import store_query
 from server.telemetry.tracing import child_span
 from solver.domain import Booking
+from solver.needs import BookingNeeds
 
 __all__ = ["Refusal", "SqlBookingStore", "Tx", "utc_now"]
 
@@ -502,6 +503,48 @@ class SqlBookingStore(BookingStore):
         with self._tx(write=False) as tx:
             rows = tx.rows(f"SELECT b.id, b.start_at, b.end_at, b.seats FROM bookings b "
                            f"WHERE {' AND '.join(where)} ORDER BY b.start_at, b.id", params)
+        return self._solver_bookings(rows)
+
+    @_timed
+    def needed_bookings(self, tenant: str, needs: BookingNeeds) -> builtins.list[Booking]:
+        # Every part reads the holds through booking_holds_resource (tenant, resource_id, start_at)
+        # WHERE confirmed; the bookings are then fetched by id.
+        parts: builtins.list[str] = []
+        params: builtins.list[Any] = []
+        since = self._time_in(needs.since)
+        over = needs.overlapping
+        if over.resource_ids:
+            parts.append(f"SELECT booking_id FROM booking_holds WHERE confirmed AND tenant = %s "
+                         f"AND resource_id IN ({_marks(len(over.resource_ids))}) AND start_at < %s AND end_at > %s")
+            params += [tenant, *over.resource_ids, self._time_in(over.end), self._time_in(max(over.start, needs.since))]
+        for part in needs.starting:
+            if not part.resource_ids:
+                continue
+            through = "AND pool_id = %s AND kind = 'member' " if part.pool_id else ""
+            parts.append(f"SELECT booking_id FROM booking_holds WHERE confirmed AND tenant = %s "
+                         f"AND resource_id IN ({_marks(len(part.resource_ids))}) AND start_at >= %s "
+                         f"AND start_at < %s AND end_at > %s {through}")
+            params += [tenant, *part.resource_ids, self._time_in(part.start), self._time_in(part.end), since]
+            if part.pool_id:
+                params.append(part.pool_id)
+        for want in needs.latest:
+            if not want.member_ids:
+                continue
+            # Per member one backward probe of the index: its latest hold through the pool.
+            parts.append("SELECT (SELECT h.booking_id FROM booking_holds h WHERE h.confirmed AND h.tenant = %s "
+                         "AND h.resource_id = m.column1 AND h.pool_id = %s AND h.kind = 'member' AND h.end_at > %s "
+                         "ORDER BY h.start_at DESC LIMIT 1) "
+                         f"FROM (VALUES {', '.join(['(%s)'] * len(want.member_ids))}) AS m")
+            params += [tenant, want.pool_id, since, *want.member_ids]
+        if not parts:
+            return []
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT b.id, b.start_at, b.end_at, b.seats FROM bookings b "
+                           f"WHERE b.status = 'confirmed' AND b.id IN ({' UNION ALL '.join(parts)}) "
+                           "ORDER BY b.start_at, b.id", params)
+        return self._solver_bookings(rows)
+
+    def _solver_bookings(self, rows: Sequence[Row]) -> builtins.list[Booking]:
         out = []
         for booking_id, s, e, seats_json in rows:
             seats = seats_from_json(self._json_out(seats_json))
