@@ -507,8 +507,17 @@ class SqlBookingStore(BookingStore):
 
     @_timed
     def needed_bookings(self, tenant: str, needs: BookingNeeds) -> builtins.list[Booking]:
-        # Every part reads the holds through booking_holds_resource (tenant, resource_id, start_at)
-        # WHERE confirmed; the bookings are then fetched by id.
+        statement = self.needed_statement(tenant, needs)
+        if statement is None:
+            return []
+        with self._tx(write=False) as tx:
+            rows = tx.rows(*statement)
+        return self._solver_bookings(rows)
+
+    def needed_statement(self, tenant: str, needs: BookingNeeds) -> tuple[str, builtins.list[Any]] | None:
+        """The one SELECT of ``needed_bookings`` (``%s`` placeholders) and its parameters; None
+        when nothing is needed. Every part reads the holds through ``booking_holds_resource``
+        (tenant, resource_id, start_at) WHERE confirmed; the bookings are then fetched by id."""
         parts: builtins.list[str] = []
         params: builtins.list[Any] = []
         since = self._time_in(needs.since)
@@ -537,12 +546,10 @@ class SqlBookingStore(BookingStore):
                          f"FROM (VALUES {', '.join(['(%s)'] * len(want.member_ids))}) AS m")
             params += [tenant, want.pool_id, since, *want.member_ids]
         if not parts:
-            return []
-        with self._tx(write=False) as tx:
-            rows = tx.rows(f"SELECT b.id, b.start_at, b.end_at, b.seats FROM bookings b "
-                           f"WHERE b.status = 'confirmed' AND b.id IN ({' UNION ALL '.join(parts)}) "
-                           "ORDER BY b.start_at, b.id", params)
-        return self._solver_bookings(rows)
+            return None
+        return (f"SELECT b.id, b.start_at, b.end_at, b.seats FROM bookings b "
+                f"WHERE b.status = 'confirmed' AND b.id IN ({' UNION ALL '.join(parts)}) "
+                "ORDER BY b.start_at, b.id", params)
 
     def _solver_bookings(self, rows: Sequence[Row]) -> builtins.list[Booking]:
         out = []
