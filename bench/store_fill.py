@@ -29,15 +29,18 @@ _BATCH = 5000
 
 @dataclass(frozen=True)
 class Filled:
-    """One confirmed booking to write: ``seats`` as (kind, resource ids, pool id)."""
+    """One confirmed booking to write: ``seats`` as (kind, resource ids, pool id). Not ``exclusive``:
+    its holds may overlap others (as in "schedule anyway"; PostgreSQL's constraint refuses overlapping
+    exclusive holds)."""
 
     start: datetime
     end: datetime
     seats: tuple[tuple[str, tuple[str, ...], str], ...]
+    exclusive: bool = True
 
 
 def fill(url: str, tenant: str, bookings: Sequence[Filled]) -> None:
-    """Writes ``bookings`` (confirmed, exclusive) for ``tenant`` into the store at ``url``, then ANALYZE."""
+    """Writes ``bookings`` (confirmed) for ``tenant`` into the store at ``url``, then ANALYZE."""
     postgres = not url.startswith(_SQLITE_PREFIX)
     with _cursor(url) as cursor:
         for lo in range(0, len(bookings), _BATCH):
@@ -52,7 +55,7 @@ def fill(url: str, tenant: str, bookings: Sequence[Filled]) -> None:
                                      Jsonb(seats) if postgres else json.dumps(seats), _json([], postgres),
                                      _json({"email": "", "name": ""}, postgres), _json([], postgres),
                                      _time(b.start, postgres)))
-                hold_rows.extend((booking_id, tenant, r, kind, pool, True, True, start, end)
+                hold_rows.extend((booking_id, tenant, r, kind, pool, b.exclusive, True, start, end)
                                  for kind, ids, pool in b.seats for r in ids)
             mark = "%s" if postgres else "?"
             cursor.executemany(
