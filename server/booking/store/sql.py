@@ -93,6 +93,9 @@ def _timed(method: Operation) -> Operation:
 
     return cast(Operation, timed)
 
+# Ids per read of the needed bookings (below either database's limit on parameters).
+_IDS_PER_READ = 10_000
+
 # How often create() starts over after the database refused it for a reason that a
 # fresh attempt resolves (a concurrent twin request committed; a deadlock victim).
 _ATTEMPTS = 4
@@ -160,6 +163,8 @@ class SqlBookingStore(BookingStore):
     claim_lock_clause = ""
     # Suffix that locks a booking row being cancelled.
     row_lock_clause = ""
+    # How the needed-bookings read names the holds (SQLite: pinned to booking_holds_resource).
+    holds_by_resource = "booking_holds AS h"
 
     def __init__(self, where: str, clock: Callable[[], datetime] | None = None) -> None:
         self._where = where  # for error messages; never holds a password
@@ -511,26 +516,37 @@ class SqlBookingStore(BookingStore):
         if statement is None:
             return []
         with self._tx(write=False) as tx:
-            rows = tx.rows(*statement)
+            ids = sorted({row[0] for row in tx.rows(*statement)} - {None})
+            # Then the bookings by primary key: a join would let PostgreSQL's estimate of the
+            # holds (other resources' counts) pick a scan of every booking.
+            rows: builtins.list[Row] = []
+            for lo in range(0, len(ids), _IDS_PER_READ):
+                chunk = ids[lo:lo + _IDS_PER_READ]
+                rows += tx.rows("SELECT b.id, b.start_at, b.end_at, b.seats FROM bookings b "
+                                f"WHERE b.id IN ({_marks(len(chunk))}) AND b.status = 'confirmed' "
+                                "ORDER BY b.start_at, b.id", chunk)
+        if len(ids) > _IDS_PER_READ:
+            rows.sort(key=lambda row: (self._time_out(row[1]), row[0]))
         return self._solver_bookings(rows)
 
     def needed_statement(self, tenant: str, needs: BookingNeeds) -> tuple[str, builtins.list[Any]] | None:
-        """The one SELECT of ``needed_bookings`` (``%s`` placeholders) and its parameters; None
-        when nothing is needed. Every part reads the holds through ``booking_holds_resource``
-        (tenant, resource_id, start_at) WHERE confirmed; the bookings are then fetched by id."""
+        """The SELECT of the ids ``needed_bookings`` reads (``%s`` placeholders; a NULL row may
+        come too) and its parameters; None when nothing is needed. Every part reads the holds
+        through ``booking_holds_resource`` (tenant, resource_id, start_at) WHERE confirmed."""
         parts: builtins.list[str] = []
         params: builtins.list[Any] = []
+        holds = self.holds_by_resource
         since = self._time_in(needs.since)
         over = needs.overlapping
         if over.resource_ids:
-            parts.append(f"SELECT booking_id FROM booking_holds WHERE confirmed AND tenant = %s "
+            parts.append(f"SELECT booking_id FROM {holds} WHERE confirmed AND tenant = %s "
                          f"AND resource_id IN ({_marks(len(over.resource_ids))}) AND start_at < %s AND end_at > %s")
             params += [tenant, *over.resource_ids, self._time_in(over.end), self._time_in(max(over.start, needs.since))]
         for part in needs.starting:
             if not part.resource_ids:
                 continue
             through = "AND pool_id = %s AND kind = 'member' " if part.pool_id else ""
-            parts.append(f"SELECT booking_id FROM booking_holds WHERE confirmed AND tenant = %s "
+            parts.append(f"SELECT booking_id FROM {holds} WHERE confirmed AND tenant = %s "
                          f"AND resource_id IN ({_marks(len(part.resource_ids))}) AND start_at >= %s "
                          f"AND start_at < %s AND end_at > %s {through}")
             params += [tenant, *part.resource_ids, self._time_in(part.start), self._time_in(part.end), since]
@@ -540,16 +556,14 @@ class SqlBookingStore(BookingStore):
             if not want.member_ids:
                 continue
             # Per member one backward probe of the index: its latest hold through the pool.
-            parts.append("SELECT (SELECT h.booking_id FROM booking_holds h WHERE h.confirmed AND h.tenant = %s "
+            parts.append(f"SELECT (SELECT h.booking_id FROM {holds} WHERE h.confirmed AND h.tenant = %s "
                          "AND h.resource_id = m.column1 AND h.pool_id = %s AND h.kind = 'member' AND h.end_at > %s "
-                         "ORDER BY h.start_at DESC LIMIT 1) "
+                         "ORDER BY h.start_at DESC LIMIT 1) AS booking_id "
                          f"FROM (VALUES {', '.join(['(%s)'] * len(want.member_ids))}) AS m")
             params += [tenant, want.pool_id, since, *want.member_ids]
         if not parts:
             return None
-        return (f"SELECT b.id, b.start_at, b.end_at, b.seats FROM bookings b "
-                f"WHERE b.status = 'confirmed' AND b.id IN ({' UNION ALL '.join(parts)}) "
-                "ORDER BY b.start_at, b.id", params)
+        return " UNION ".join(parts), params
 
     def _solver_bookings(self, rows: Sequence[Row]) -> builtins.list[Booking]:
         out = []
