@@ -9,7 +9,7 @@ tenant its API key names, so another tenant's ids are NOT_FOUND.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -39,6 +39,10 @@ class BookingSource(Protocol):
         resources near its window, and what its pools' rules count."""
         ...
 
+    def holding(self, resource_ids: Collection[str], start: datetime, end: datetime) -> Sequence[Booking]:
+        """At least the bookings holding any of ``resource_ids`` whose meeting overlaps ``[start, end)``."""
+        ...
+
 
 @dataclass(frozen=True)
 class MemoryBookings:
@@ -50,6 +54,9 @@ class MemoryBookings:
         return self.bookings
 
     def for_request(self, directory: Directory, request: SlotRequest) -> Sequence[Booking]:
+        return self.bookings
+
+    def holding(self, resource_ids: Collection[str], start: datetime, end: datetime) -> Sequence[Booking]:
         return self.bookings
 
 

@@ -33,7 +33,7 @@ import logging
 import re
 import signal
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -116,6 +116,9 @@ class _GivenAndStored:
 
     def for_request(self, directory: Directory, request: SlotRequest) -> Sequence[Booking]:
         return [*self.given.for_request(directory, request), *self.stored.for_request(directory, request)]
+
+    def holding(self, resource_ids: Collection[str], start: datetime, end: datetime) -> Sequence[Booking]:
+        return [*self.given.holding(resource_ids, start, end), *self.stored.holding(resource_ids, start, end)]
 
 
 def _with_store(tenants: Mapping[str, Tenant], store: BookingStore) -> dict[str, Tenant]:

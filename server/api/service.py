@@ -148,7 +148,8 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             validate_schedule(tenant.directory, query.request, self._limits)
         window = (query.request.window_start, query.request.window_end)
         fetched = tenant.calendars.busy(query.request.resource_ids, *window, deadline=calendar_deadline(context))
-        found = schedules(tenant.directory, fetched.busy, tenant.bookings.confirmed(*window), query.request)
+        found = schedules(tenant.directory, fetched.busy,
+                          tenant.bookings.holding(query.request.resource_ids, *window), query.request)
         return wire.schedule.schedule_response(found, fetched.unavailable, viewer=caller.principal)
 
     # --- Directory -------------------------------------------------------------------

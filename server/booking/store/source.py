@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from server.booking.store.base import BookingStore
 from solver.domain import Booking, Directory, SlotRequest
-from solver.needs import booking_needs
+from solver.needs import BookingNeeds, Overlapping, booking_needs
 
 __all__ = ["StoreBookings"]
 
@@ -22,7 +22,8 @@ class StoreBookings:
     than ``history`` no longer move anyone up or down the round-robin line.
 
     ``for_request`` reads only what one request depends on (``solver.needs``);
-    ``confirmed`` reads every resource's bookings (batches, schedules).
+    ``holding`` those of some resources in a window (schedules); ``confirmed`` reads every
+    resource's bookings (batches).
     """
 
     store: BookingStore
@@ -34,3 +35,7 @@ class StoreBookings:
 
     def for_request(self, directory: Directory, request: SlotRequest) -> Sequence[Booking]:
         return self.store.needed_bookings(self.tenant, booking_needs(directory, request, self.history))
+
+    def holding(self, resource_ids: Collection[str], start: datetime, end: datetime) -> Sequence[Booking]:
+        needs = BookingNeeds(start, Overlapping(tuple(dict.fromkeys(resource_ids)), start, end))
+        return self.store.needed_bookings(self.tenant, needs)

@@ -1,5 +1,5 @@
-"""FindSlots and CheckTime answer the same when the server reads only the bookings a request
-needs (``StoreBookings.for_request``) as when it reads every booking of the tenant since the
+"""FindSlots, CheckTime and GetSchedule answer the same when the server reads only the bookings
+a request needs (``StoreBookings.for_request``, ``holding``) as when it reads every booking of the tenant since the
 history (the full read), on random stores and requests, over the real gRPC server, on SQLite
 and PostgreSQL (a fresh schema; skipped without PostgreSQL).
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from bench.store_fill import Filled, fill
+from convene.v1 import schedule_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from server.api.app import create_server
@@ -99,6 +100,9 @@ class FullRead:
 
     def for_request(self, directory: Directory, request: SlotRequest) -> Sequence[Booking]:
         return self.confirmed(request_span(request)[0], request.window_end)
+
+    def holding(self, resource_ids: Collection[str], start: datetime, end: datetime) -> Sequence[Booking]:
+        return self.confirmed(start, end)
 
 
 @dataclass
@@ -226,7 +230,7 @@ def _instance(draw: st.DrawFn) -> tuple[list[Filled], SlotRequest]:
     return bookings, request
 
 
-def _answers(stub: api_grpc.SchedulingServiceStub, request: SlotRequest) -> tuple[object, object]:
+def _answers(stub: api_grpc.SchedulingServiceStub, request: SlotRequest) -> tuple[object, object, object]:
     try:
         slots: object = stub.FindSlots(slot_request_to_proto(request), metadata=_key(), timeout=60)
     except grpc.RpcError as exc:
@@ -238,7 +242,27 @@ def _answers(stub: api_grpc.SchedulingServiceStub, request: SlotRequest) -> tupl
         checked: object = stub.CheckTime(check, metadata=_key(), timeout=60)
     except grpc.RpcError as exc:
         checked = (exc.code(), exc.details())
-    return slots, checked
+    ids = sorted(needed_resources(request))
+    schedule = schedule_pb2.GetScheduleRequest(resource_ids=ids, interval_minutes=60)
+    schedule.window_start.FromDatetime(request.window_start)
+    schedule.window_end.FromDatetime(request.window_end)
+    try:
+        scheduled: object = stub.GetSchedule(schedule, metadata=_key(), timeout=60)
+    except grpc.RpcError as exc:
+        scheduled = (exc.code(), exc.details())
+    return slots, checked, scheduled
+
+
+def needed_resources(request: SlotRequest) -> set[str]:
+    ids = set(request.optional_members)
+    for seat in request.seats:
+        if isinstance(seat, MemberSeat):
+            ids.update(seat.candidates)
+        elif isinstance(seat, PoolSeat):
+            ids.update(DIRECTORY.pools[seat.pool_id].members)
+        elif isinstance(seat, RoomSeat):
+            ids.update(seat.rooms)
+    return ids
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -252,6 +276,7 @@ def test_findslots_answers_the_same_with_the_narrow_read(servers: Servers,
     full = _answers(servers.full, request)
     assert narrow == full
     slots = narrow[0]
+    event("schedule error" if isinstance(narrow[2], tuple) else "schedule")
     event("error" if isinstance(slots, tuple) else "available" if getattr(slots, "total_available", 0) else "none")
     for seat in request.seats:
         if isinstance(seat, PoolSeat):
