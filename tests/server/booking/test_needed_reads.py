@@ -49,7 +49,10 @@ from solver.domain import (
     SlotRequest,
     WorkingHours,
 )
-from solver.needs import request_span
+from solver.errors import SchedulingError
+from solver.needs import booking_needs, request_span, select
+from solver.slots import check_time, find_slots
+from solver.validate import validate_request
 
 TENANT = "readers"
 KEY = "readers-key-0123456789abcdef"
@@ -183,11 +186,15 @@ def _key() -> tuple[tuple[str, str]]:
 
 
 @st.composite
-def _booking(draw: st.DrawFn, window_start: datetime) -> Filled:
-    near = draw(st.booleans())
-    days = draw(st.integers(-2, 10)) if near else draw(st.integers(-100, 45))
-    start = window_start + timedelta(days=days, minutes=15 * draw(st.integers(0, 95)))
+def _booking(draw: st.DrawFn, window_start: datetime, window_end: datetime) -> Filled:
+    where = draw(st.sampled_from(("near", "far", "edge")))
     minutes = draw(st.sampled_from((15, 30, 60, 120)))
+    if where == "edge":  # ending in the buffer before the window, or starting in the one after it
+        edge = draw(st.sampled_from((window_start - timedelta(minutes=minutes), window_end)))
+        start = edge + timedelta(minutes=draw(st.sampled_from((-10, -5, 0, 5, 10, 20))))
+    else:
+        days = draw(st.integers(-2, 10)) if where == "near" else draw(st.integers(-100, 45))
+        start = window_start + timedelta(days=days, minutes=15 * draw(st.integers(0, 95)))
     seats: list[tuple[str, tuple[str, ...], str]] = []
     for member_id in draw(st.lists(st.sampled_from([m.id for m in MEMBERS]), min_size=1, max_size=3, unique=True)):
         pools = [p.id for p in MEMBER_POOLS if member_id in p.members]
@@ -226,7 +233,7 @@ def _instance(draw: st.DrawFn) -> tuple[list[Filled], SlotRequest]:
         buffer_after=timedelta(minutes=draw(st.sampled_from((0, 15)))),
         now=window_start - timedelta(days=1),
         want_alternatives=draw(st.booleans()), max_alternatives=3)
-    bookings = draw(st.lists(_booking(window_start), max_size=40))
+    bookings = draw(st.lists(_booking(window_start, window_start + window), max_size=40))
     return bookings, request
 
 
@@ -281,3 +288,26 @@ def test_findslots_answers_the_same_with_the_narrow_read(servers: Servers,
     for seat in request.seats:
         if isinstance(seat, PoolSeat):
             event(f"pool {seat.pool_id}")
+
+
+def _as_booking(k: int, row: Filled) -> Booking:
+    return Booking(f"bk_{k:04d}", row.start, row.end, tuple(r for _, ids, _ in row.seats for r in ids),
+                   tuple((pool, r) for kind, ids, pool in row.seats if pool and kind == "member" for r in ids))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(instance=_instance())
+def test_the_selection_gives_the_solver_what_it_needs(instance: tuple[list[Filled], SlotRequest]) -> None:
+    """In process, without a store: ``solver.needs.select`` of every booking since the history
+    gives ``find_slots`` and ``check_time`` the answers all of them give."""
+    rows, request = instance
+    needs = booking_needs(DIRECTORY, request, HISTORY)
+    everything = [b for b in (_as_booking(k, row) for k, row in enumerate(rows)) if b.end > needs.since]
+    chosen = select(everything, needs)
+    try:
+        validate_request(DIRECTORY, request)
+    except SchedulingError:
+        return
+    assert find_slots(DIRECTORY, [], request, chosen) == find_slots(DIRECTORY, [], request, everything)
+    at = request.window_start + timedelta(hours=1)
+    assert check_time(DIRECTORY, [], request, at, chosen) == check_time(DIRECTORY, [], request, at, everything)
