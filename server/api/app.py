@@ -33,7 +33,7 @@ import logging
 import re
 import signal
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -52,9 +52,11 @@ from server.api.tls import ServerCertificates
 from server.booking.desk import BookingDesk
 from server.booking.side_effects import booking_handlers, describe_smtp
 from server.booking.store import Backoff, BookingStore, OutboxWorker, PoolSettings, StoreBookings, open_store
+from server.booking.store.changes import open_changes
 from server.booking.store.postgres import PostgresBookingStore
 from server.booking.webhooks import WebhookDeliverer
 from server.calendars.busy import ProviderCalendars
+from server.calendars.changes import BusyChanges
 from server.calendars.probe import probe_calendars
 from server.config import Config, ConfigError
 from server.config.telemetry import split_address
@@ -115,15 +117,35 @@ class _GivenAndStored:
         return [*self.given.confirmed(start, end), *self.stored.confirmed(start, end)]
 
 
-def _with_store(tenants: Mapping[str, Tenant], store: BookingStore) -> dict[str, Tenant]:
-    """Every tenant with its confirmed bookings read from ``store`` (fresh on every request)."""
+def _with_store(tenants: Mapping[str, Tenant], store: BookingStore, changes: BusyChanges) -> dict[str, Tenant]:
+    """Every tenant with its confirmed bookings read from ``store`` (fresh on every request), and its
+    busy cache kept coherent with the other processes on ``store`` by ``changes``."""
     out = {}
     for tenant_id, tenant in tenants.items():
         stored = StoreBookings(store, tenant_id)
         given = tenant.bookings
         bookings: BookingSource = stored if given == MemoryBookings() else _GivenAndStored(given, stored)
-        out[tenant_id] = replace(tenant, bookings=bookings)
+        calendars = tenant.calendars
+        if isinstance(calendars, ProviderCalendars) and calendars.cache is not None:
+            calendars = replace(calendars, tenant=tenant_id, changes=changes)
+        out[tenant_id] = replace(tenant, bookings=bookings, calendars=calendars)
     return out
+
+
+@dataclass
+class _Forgetter:
+    """Applies what other processes announced (``server.calendars.changes``) to this server's tenants,
+    and wakes the outbox worker (a booking through another process has side effects to run)."""
+
+    tenants: Mapping[str, Tenant] = field(default_factory=dict)
+    wake: Callable[[], None] = lambda: None
+
+    def __call__(self, tenant: str | None, resource_ids: Collection[str] | None) -> None:
+        chosen = self.tenants.values() if tenant is None else [t for t in (self.tenants.get(tenant),) if t]
+        for found in chosen:
+            if isinstance(found.calendars, ProviderCalendars):
+                found.calendars.forget(None if tenant is None else resource_ids)
+        self.wake()
 
 
 def pool_settings(config: Config) -> PoolSettings:
@@ -159,15 +181,25 @@ def _outbox(config: Config, store: BookingStore, tenants: Mapping[str, Tenant]) 
                         backoff=backoff, poll_interval=settings.poll_seconds, companions=(webhooks,))
 
 
+@dataclass(frozen=True)
+class _Part:
+    """This server's part among the processes of one ``convene serve`` (``server.processes``): the
+    primary one runs the outbox worker, the HTTP server and the metrics endpoint; all of them share
+    the gRPC port (SO_REUSEPORT)."""
+
+    primary: bool = True
+    reuse_port: bool = False
+
+
 def _build(config: Config, address: str | None, tenants: Mapping[str, Tenant] | None,
            clock: Callable[[], datetime] | None, store: BookingStore | None,
-           tracer_provider: TracerProvider | None) -> Running:
+           tracer_provider: TracerProvider | None, part: _Part = _Part()) -> Running:
     problem = config.server.transport_problem()
     if problem is not None:
         raise ConfigError(problem)
     owned = _open_store(config) if store is None and tenants is None else None
     try:
-        return _assemble(config, address, tenants, clock, store or owned, owned, tracer_provider)
+        return _assemble(config, address, tenants, clock, store or owned, owned, tracer_provider, part)
     except BaseException:
         if owned is not None:
             owned.close()
@@ -215,17 +247,25 @@ def _interceptors(config: Config, provider: TracerProvider | None) -> list[grpc.
 
 def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant] | None,
               clock: Callable[[], datetime] | None, store: BookingStore | None,
-              owned: BookingStore | None, tracer_provider: TracerProvider | None) -> Running:
+              owned: BookingStore | None, tracer_provider: TracerProvider | None, part: _Part) -> Running:
     tenants = tenants if tenants is not None else load_tenants(config)
     outbox: OutboxWorker | None = None
     desk: BookingDesk | None = None
+    provider, cleanups = _tracing(config, tracer_provider)
     if store is not None:
-        tenants = _with_store(tenants, store)
-        outbox = _outbox(config, store, tenants)
-        desk = BookingDesk(store, config.limits.to_domain(), outbox.wake)
+        forgetter = _Forgetter()
+        changes = open_changes(store, forgetter)
+        cleanups.insert(0, changes.close)  # undone last: after the calls and the outbox worker
+        tenants = _with_store(tenants, store, changes)
+        forgetter.tenants = tenants
+        if part.primary:
+            outbox = _outbox(config, store, tenants)
+            forgetter.wake = outbox.wake
+        # The other processes' bookings wake the primary's worker through the announcements (PostgreSQL)
+        # or its poll (SQLite, outbox.poll_seconds).
+        desk = BookingDesk(store, config.limits.to_domain(), outbox.wake if outbox is not None else _nothing)
     settings = config.server
     certificates = ServerCertificates(settings.tls) if settings.tls is not None else None
-    provider, cleanups = _tracing(config, tracer_provider)
     if store is not None:
         in_use = store
         pool = (lambda: in_use.pool_stats) if isinstance(in_use, PostgresBookingStore) else None
@@ -235,6 +275,8 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
         interceptors=_interceptors(config, provider),
         # Past this many calls in flight, new ones get RESOURCE_EXHAUSTED at once instead of queueing.
         maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+        # The processes of one serve share the port (server.processes); alone, gRPC's own default.
+        options=[("grpc.so_reuseport", 1)] if part.reuse_port else None,
     )
     service = SchedulingService(
         tenants,
@@ -262,8 +304,12 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
         for cleanup in reversed(cleanups):
             cleanup()
         raise OSError(f"cannot listen on {bind}")
-    http = HttpServer(service, settings) if settings.http_address else None
+    http = HttpServer(service, settings) if settings.http_address and part.primary else None
     return Running(server, port, health_servicer, outbox, owned, http, tenants, certificates, None, tuple(cleanups))
+
+
+def _nothing() -> None:
+    pass
 
 
 def create_server(config: Config, address: str | None = None, *,
@@ -291,9 +337,16 @@ def start_server(config: Config, address: str | None = None, *,
                  tracer_provider: TracerProvider | None = None) -> Running:
     """Like ``create_server``, started with its outbox worker and the metrics endpoint of the config's
     ``metrics`` section (port 0: a free one, in ``Running.metrics.port``), with a handle for a graceful stop."""
-    running = _build(config, address, tenants, clock, store, tracer_provider)
+    return _start(config, address, tenants, clock, store, tracer_provider, _Part())
+
+
+def _start(config: Config, address: str | None, tenants: Mapping[str, Tenant] | None,
+           clock: Callable[[], datetime] | None, store: BookingStore | None,
+           tracer_provider: TracerProvider | None, part: _Part) -> Running:
+    running = _build(config, address, tenants, clock, store, tracer_provider, part)
     try:
-        metrics = serve_metrics(*split_address(config.metrics.address)) if config.metrics is not None else None
+        metrics = (serve_metrics(*split_address(config.metrics.address))
+                   if config.metrics is not None and part.primary else None)
     except OSError:
         running.stop(None)
         raise
