@@ -3,7 +3,8 @@
     server, port = create_server(config, "127.0.0.1:0")   # tests: a free loopback port
     server.start()
 
-``serve`` is what ``convene serve`` runs: it blocks until SIGTERM or SIGINT,
+``serve_one`` is what ``convene serve`` runs with ``server.processes: 1`` (and
+``server.api.processes`` in each of several): it blocks until SIGTERM or SIGINT,
 then reports NOT_SERVING, stops accepting calls and gives those in flight
 ``grace_seconds`` to finish. SIGHUP reloads the TLS certificate and key. With
 ``server.http_address`` set, ``start_server`` also starts the HTTP server
@@ -66,8 +67,8 @@ from server.telemetry.metrics import Backlog, MetricsEndpoint, serve_metrics, wa
 from server.tenants import BookingSource, MemoryBookings, Tenant, load_tenants
 from solver.domain import Booking
 
-__all__ = ["Running", "create_server", "pool_settings", "safe_url", "serve", "settle_memory", "start_server",
-           "unreadable_calendars"]
+__all__ = ["Running", "create_server", "pool_settings", "safe_url", "serve_one", "settle_memory", "start_server",
+           "unreadable_calendars", "warn_unreadable"]
 
 log = logging.getLogger("convene.server")
 
@@ -334,10 +335,15 @@ def start_server(config: Config, address: str | None = None, *,
                  tenants: Mapping[str, Tenant] | None = None,
                  clock: Callable[[], datetime] | None = None,
                  store: BookingStore | None = None,
-                 tracer_provider: TracerProvider | None = None) -> Running:
+                 tracer_provider: TracerProvider | None = None,
+                 primary: bool = True, reuse_port: bool = False) -> Running:
     """Like ``create_server``, started with its outbox worker and the metrics endpoint of the config's
-    ``metrics`` section (port 0: a free one, in ``Running.metrics.port``), with a handle for a graceful stop."""
-    return _start(config, address, tenants, clock, store, tracer_provider, _Part())
+    ``metrics`` section (port 0: a free one, in ``Running.metrics.port``), with a handle for a graceful stop.
+
+    One of several processes on one port (``server.api.processes``): ``reuse_port`` shares it, and
+    only the ``primary`` runs the outbox worker, the HTTP server and the metrics endpoint.
+    """
+    return _start(config, address, tenants, clock, store, tracer_provider, _Part(primary, reuse_port))
 
 
 def _start(config: Config, address: str | None, tenants: Mapping[str, Tenant] | None,
@@ -374,7 +380,7 @@ def unreadable_calendars(tenants: Mapping[str, Tenant], timeout: float,
     return found
 
 
-def _warn_unreadable(tenants: Mapping[str, Tenant], timeout: float) -> None:
+def warn_unreadable(tenants: Mapping[str, Tenant], timeout: float) -> None:
     for tenant_id, resource_id, why in unreadable_calendars(tenants, timeout):
         log.warning("calendar of %s/%s cannot be read now (requests will count it busy): %s",
                     tenant_id, resource_id, why)
@@ -395,8 +401,9 @@ def settle_memory() -> None:
     gc.set_threshold(_YOUNG_GENERATION, older, oldest)
 
 
-def serve(config: Config, address: str | None = None) -> None:
-    """Runs until SIGTERM/SIGINT, then shuts down gracefully; SIGHUP reloads the TLS certificate."""
+def serve_one(config: Config, address: str | None = None) -> None:
+    """Runs until SIGTERM/SIGINT, then shuts down gracefully; SIGHUP reloads the TLS certificate.
+    (One process: ``server.api.processes.serve`` runs ``server.processes`` of them.)"""
     configure_logging(config.logging.format, logging.getLogger().level or logging.INFO)
     # The signals are ours before the port is announced: a stop sent right after must not kill the process.
     stop = threading.Event()
@@ -420,7 +427,7 @@ def serve(config: Config, address: str | None = None) -> None:
     if running.metrics is not None:
         log.info("metrics on port %d (/metrics)", running.metrics.port)
     # In the background: a slow calendar source must not hold up serving.
-    threading.Thread(target=_warn_unreadable, args=(running.tenants, config.calendars.timeout_seconds),
+    threading.Thread(target=warn_unreadable, args=(running.tenants, config.calendars.timeout_seconds),
                      name="calendar-probe", daemon=True).start()
     stop.wait()
     log.info("shutting down; calls in flight get %.1f s", config.server.grace_seconds)
