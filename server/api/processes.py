@@ -53,7 +53,7 @@ from server.config import Config
 from server.config.telemetry import split_address
 from server.telemetry.logs import configure_logging
 
-__all__ = ["serve"]
+__all__ = ["reserve_port", "serve"]
 
 log = logging.getLogger("convene.server")
 
@@ -75,7 +75,7 @@ def serve(config: Config, address: str | None = None) -> int:
         signal.signal(sig, lambda signum, frame: stop.set())
     signal.signal(signal.SIGHUP, lambda signum, frame: _signal_all(children, signal.SIGHUP))
     host, port = split_address(address or config.server.address)
-    reserved = _reserve(host, port)
+    reserved = reserve_port(host, port)
     try:
         bound = f"[{host}]:{reserved.getsockname()[1]}" if ":" in host else f"{host}:{reserved.getsockname()[1]}"
         return _run(config, bound, count, level, stop, children)
@@ -83,7 +83,7 @@ def serve(config: Config, address: str | None = None) -> int:
         reserved.close()
 
 
-def _reserve(host: str, port: int) -> socket.socket:
+def reserve_port(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` with SO_REUSEPORT, not listening (it receives nothing)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     reserved = socket.socket(family, socket.SOCK_STREAM)
