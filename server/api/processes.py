@@ -49,7 +49,8 @@ from multiprocessing.process import BaseProcess
 
 from server.api.app import safe_url, serve_one, settle_memory, start_server, warn_unreadable
 from server.booking.side_effects import describe_smtp
-from server.config import Config
+from server.booking.store import PoolSettings, open_store
+from server.config import Config, ConfigError
 from server.config.telemetry import split_address
 from server.telemetry.logs import configure_logging
 
@@ -69,6 +70,7 @@ def serve(config: Config, address: str | None = None) -> int:
         return 0
     level = logging.getLogger().level or logging.INFO
     configure_logging(config.logging.format, level)
+    _preflight(config)
     stop = threading.Event()
     children: list[BaseProcess] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -81,6 +83,18 @@ def serve(config: Config, address: str | None = None) -> int:
         return _run(config, bound, count, level, stop, children)
     finally:
         reserved.close()
+
+
+def _preflight(config: Config) -> None:
+    """What one process would refuse at start, refused before any child starts (the same errors):
+    the transport, and the booking database (reached and migrated here, once)."""
+    problem = config.server.transport_problem()
+    if problem is not None:
+        raise ConfigError(problem)
+    try:
+        open_store(config.database_url, pool=PoolSettings(min_size=0, max_size=1)).close()
+    except ValueError as exc:
+        raise ConfigError(f"database_url: {exc}") from None
 
 
 def reserve_port(host: str, port: int) -> socket.socket:

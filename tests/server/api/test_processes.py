@@ -7,6 +7,7 @@ both and exits 0.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -16,10 +17,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import grpc
 import pytest
+import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from convene.v1 import scheduling_service_pb2 as api
@@ -172,8 +175,82 @@ def test_two_processes_share_the_port_run_the_outbox_once_stay_coherent_and_drai
 def test_processes_default_to_the_cores_and_one_is_the_single_process(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, "sqlite:///x.db", None))
     assert config.server.processes is None
-    assert config.server.process_count() == len(__import__("os").sched_getaffinity(0))
+    assert config.server.process_count() == len(os.sched_getaffinity(0))
     one = load_config(write_config(tmp_path, "sqlite:///x.db", None, server={"processes": 1}))
     assert one.server.process_count() == 1
     with pytest.raises(Exception, match="processes"):
         load_config(write_config(tmp_path, "sqlite:///x.db", None, server={"processes": 0}))
+
+
+class _SlowFeed(BaseHTTPRequestHandler):
+    """An empty ICS feed that takes ``delay`` seconds to answer: a FindSlots is in flight meanwhile."""
+
+    delay = 2.0
+
+    def do_GET(self) -> None:
+        time.sleep(self.delay)
+        body = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Convene tests//EN\r\nEND:VCALENDAR\r\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/calendar")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def slow_feed() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowFeed)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/slow.ics"
+    server.shutdown()
+    server.server_close()
+
+
+def _slow_config(tmp_path: Path, feed: str) -> Path:
+    config = tmp_path / "convene.yaml"
+    config.write_text(yaml.safe_dump({
+        "server": {"plaintext": True, "processes": 2, "grace_seconds": 5},
+        "database_url": f"sqlite:///{tmp_path / 'bookings.sqlite3'}",
+        "api_keys": [{"key": booking_world.OPS_KEY, "tenant": "team", "principal": "ops"}],
+        "tenants": {"team": {"members": [{"id": "bob", "working_hours": {"weekly": {"mon-fri": "09:00-17:00"}},
+                                          "calendar": {"kind": "ics", "url": feed}}]}},
+    }))
+    return config
+
+
+def test_sigterm_lets_every_process_finish_its_calls_in_flight(tmp_path: Path, slow_feed: str) -> None:
+    with serving(_slow_config(tmp_path, slow_feed)) as (process, port, log):
+        pids = children(process.pid)
+        with _channels_on_every_process(port, pids) as channels:
+            replies: dict[int, set[datetime] | BaseException] = {}
+
+            def find(pid: int, channel: grpc.Channel) -> None:
+                try:
+                    replies[pid] = _starts(api_grpc.SchedulingServiceStub(channel))
+                except grpc.RpcError as exc:
+                    replies[pid] = exc
+
+            calls = [threading.Thread(target=find, args=item) for item in channels.items()]
+            for call in calls:
+                call.start()
+            time.sleep(0.7)  # both calls wait on the feed (2 s)
+            process.send_signal(signal.SIGTERM)
+            for call in calls:
+                call.join(15)
+            assert process.wait(timeout=20) == 0
+        assert set(replies) == set(pids)
+        for pid, reply in replies.items():  # each process answered its call in full, after the signal
+            assert isinstance(reply, set) and reply >= OVERLAPPING, (pid, reply)
+        assert any("shutting down 2 processes" in line for line in log)
+
+
+def test_a_process_that_dies_stops_the_serve_with_status_1(tmp_path: Path, slow_feed: str) -> None:
+    with serving(_slow_config(tmp_path, slow_feed)) as (process, _, log):
+        first, second = children(process.pid)
+        os.kill(second, signal.SIGKILL)
+        assert process.wait(timeout=20) == 1
+        assert wait_for(lambda: not Path(f"/proc/{first}").exists(), timeout=5)
+        assert any("exited on its own" in line for line in log)
