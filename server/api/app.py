@@ -22,7 +22,8 @@ Bookings: the server opens the booking store of ``config.database_url``
 (SQLite by default, ``postgresql://...``), serves every tenant's confirmed
 bookings to the solver from it, and ``start_server`` starts the outbox worker
 that runs the bookings' side effects (``server.booking.side_effects``: the organizer's
-calendar, invitation emails by the ``smtp`` section). Servers built on given
+calendar, invitation emails by the ``smtp`` section). The busy caches of every process
+on the store are kept coherent through it (``server.booking.store.changes``). Servers built on given
 ``tenants`` (tests, benchmarks) have no store unless one is passed; their
 booking RPCs answer UNIMPLEMENTED.
 """
@@ -252,6 +253,8 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
     tenants = tenants if tenants is not None else load_tenants(config)
     outbox: OutboxWorker | None = None
     desk: BookingDesk | None = None
+    settings = config.server
+    certificates = ServerCertificates(settings.tls) if settings.tls is not None else None
     provider, cleanups = _tracing(config, tracer_provider)
     if store is not None:
         forgetter = _Forgetter()
@@ -265,8 +268,6 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
         # The other processes' bookings wake the primary's worker through the announcements (PostgreSQL)
         # or its poll (SQLite, outbox.poll_seconds).
         desk = BookingDesk(store, config.limits.to_domain(), outbox.wake if outbox is not None else _nothing)
-    settings = config.server
-    certificates = ServerCertificates(settings.tls) if settings.tls is not None else None
     if store is not None:
         in_use = store
         pool = (lambda: in_use.pool_stats) if isinstance(in_use, PostgresBookingStore) else None
@@ -343,12 +344,7 @@ def start_server(config: Config, address: str | None = None, *,
     One of several processes on one port (``server.api.processes``): ``reuse_port`` shares it, and
     only the ``primary`` runs the outbox worker, the HTTP server and the metrics endpoint.
     """
-    return _start(config, address, tenants, clock, store, tracer_provider, _Part(primary, reuse_port))
-
-
-def _start(config: Config, address: str | None, tenants: Mapping[str, Tenant] | None,
-           clock: Callable[[], datetime] | None, store: BookingStore | None,
-           tracer_provider: TracerProvider | None, part: _Part) -> Running:
+    part = _Part(primary, reuse_port)
     running = _build(config, address, tenants, clock, store, tracer_provider, part)
     try:
         metrics = (serve_metrics(*split_address(config.metrics.address))
