@@ -76,10 +76,11 @@ class _Alone(NoChanges, SharedChanges):
 class SqliteChanges(SharedChanges):
     """Announcements as rows of ``busy_changes`` in the store's SQLite file (see the module docstring)."""
 
-    def __init__(self, path: str, forget: Forget, *, keep: int = _KEEP_ROWS) -> None:
+    def __init__(self, path: str, forget: Forget, *, keep: int = _KEEP_ROWS, prune_every: int = 1000) -> None:
         self.origin = _origin()
         self._forget = forget
         self._keep = keep
+        self._prune_every = prune_every
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
         self._db.execute("""CREATE TABLE IF NOT EXISTS busy_changes (
@@ -95,7 +96,7 @@ class SqliteChanges(SharedChanges):
             with self._lock:
                 seq = self._db.execute("INSERT INTO busy_changes (origin, tenant, resource_ids) VALUES (?, ?, ?)",
                                        (self.origin, tenant, body)).lastrowid
-                if seq is not None and seq % 1000 == 0:
+                if seq is not None and seq % self._prune_every == 0:
                     self._db.execute("DELETE FROM busy_changes WHERE seq <= ?", (seq - self._keep,))
         except sqlite3.Error as exc:
             log.warning("could not announce a busy change of %s to the other processes: %s", tenant, exc)
@@ -107,7 +108,7 @@ class SqliteChanges(SharedChanges):
                                         "WHERE seq > ? ORDER BY seq", (self._seen,)).fetchall()
                 if not rows:
                     return
-                missed = rows[0][0] != self._seen + 1 and self._seen > 0
+                missed = rows[0][0] != self._seen + 1  # the rows in between were pruned
                 self._seen = rows[-1][0]
         except sqlite3.Error as exc:
             log.warning("could not read the busy changes of the other processes: %s", exc)

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Collection, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from convene.v1 import meeting_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from server.booking.store import open_store
-from server.booking.store.changes import open_changes
+from server.booking.store.changes import PostgresChanges, SqliteChanges, open_changes
+from server.booking.store.sqlite import SqliteBookingStore
 from tests.server import booking_world
 from tests.server.booking.store.helpers import SmtpSink
 from tests.server.booking_world import World, at, close_world, create_request, key, member, room, rules, serve_world
@@ -122,3 +125,52 @@ def test_announcements_reach_the_other_process_only_and_long_lists_arrive_whole(
         here.close()
         there.close()
         store.close()
+
+
+def test_a_sqlite_reader_that_fell_behind_the_kept_rows_forgets_everything(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'b.sqlite3'}")
+    assert isinstance(store, SqliteBookingStore)
+    heard = _Heard()
+    writer = SqliteChanges(store.path, _Heard(), keep=3, prune_every=5)
+    reader = SqliteChanges(store.path, heard)
+    try:
+        writer.announce("team", ["bob"])
+        reader.catch_up()
+        assert heard.notes == [("team", ["bob"])]
+        for i in range(10):  # rows 2..11; at 5 and 10 the writer keeps only the newest 3
+            writer.announce("team", [f"r{i}"])
+        reader.catch_up()
+        assert heard.notes[1:] == [(None, None)]  # rows 2..7 are gone: every cached read is forgotten
+        writer.announce("team", ["carol"])
+        reader.catch_up()
+        assert heard.notes[2:] == [("team", ["carol"])]
+    finally:
+        writer.close()
+        reader.close()
+        store.close()
+
+
+@pytest.mark.postgres
+def test_a_listener_that_lost_its_connection_listens_again_and_forgets_everything(pg_admin: Any) -> None:
+    schema = f"tb_{uuid.uuid4().hex[:12]}"
+    pg_admin.execute(f'CREATE SCHEMA "{schema}"')
+    store = open_store(f"{booking_world.PG_URL}?options=-csearch_path%3D{schema}")
+    heard = _Heard()
+    listening = open_changes(store, heard)
+    talking = open_changes(store, _Heard())
+    try:
+        assert isinstance(listening, PostgresChanges)
+        pg_admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE query = %s AND backend_type = 'client backend'",
+                         (f'LISTEN "{listening.channel}"',))
+        assert heard.event.wait(5), "the listener did not come back"
+        assert heard.notes[0] == (None, None)
+        heard.event.clear()
+        talking.announce("team", ["bob"])
+        assert heard.event.wait(2)
+        assert heard.notes[1:] == [("team", ["bob"])]
+    finally:
+        listening.close()
+        talking.close()
+        store.close()
+        pg_admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
