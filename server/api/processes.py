@@ -123,7 +123,7 @@ def _run(config: Config, bound: str, count: int, level: int, stop: threading.Eve
         children.append(child)
         pipes.append(receiving)
     try:
-        ports = [_ready(child, pipe, stop) for child, pipe in zip(children, pipes, strict=True)]
+        reports = [_ready(child, pipe, stop) for child, pipe in zip(children, pipes, strict=True)]
     except _NotReady as exc:
         log.error("%s; stopping", exc)
         _stop_all(children, config.server.grace_seconds)
@@ -132,12 +132,13 @@ def _run(config: Config, bound: str, count: int, level: int, stop: threading.Eve
         _stop_all(children, config.server.grace_seconds)
         return 0
     transport = ("mutual TLS" if config.server.tls.client_ca_file else "TLS") if config.server.tls else "plaintext"
-    log.info("convene serving on port %d, %s (%d tenants, %d processes)", ports[0], transport,
-             len(config.tenants), count)
-    if config.server.http_address:
-        log.info("HTTP (Connect: JSON, gRPC-Web) and the console on %s (the first process)",
-                 config.server.http_address)
+    port, http_url, metrics_port = reports[0]
+    log.info("convene serving on port %d, %s (%d tenants, %d processes)", port, transport, len(config.tenants), count)
+    if http_url:
+        log.info("HTTP (Connect: JSON, gRPC-Web) and the console on %s (the first process)", http_url)
     log.info("bookings in %s; %s", safe_url(config.database_url), describe_smtp(config.smtp))
+    if metrics_port:
+        log.info("metrics on port %d (/metrics, the first process)", metrics_port)
     failed = _watch(children, stop)
     log.info("shutting down %d processes; calls in flight get %.1f s", count, config.server.grace_seconds)
     clean = _stop_all(children, config.server.grace_seconds)
@@ -148,24 +149,25 @@ class _NotReady(Exception):
     pass
 
 
-def _ready(child: BaseProcess, pipe: Connection, stop: threading.Event) -> int:
-    """The port ``child`` reports once it serves; ``_NotReady`` if it dies or fails first."""
+def _ready(child: BaseProcess, pipe: Connection, stop: threading.Event) -> tuple[int, str, int]:
+    """What ``child`` reports once it serves (its gRPC port, HTTP URL, metrics port; "" and 0 for none);
+    ``_NotReady`` if it dies or fails first."""
     deadline = time.monotonic() + _READY_SECONDS
     while time.monotonic() < deadline and not stop.is_set():
         ready = wait([pipe, child.sentinel], timeout=0.2)
         if pipe in ready:
             try:
-                kind, value = pipe.recv()
+                kind, *value = pipe.recv()
             except EOFError:
                 raise _NotReady(f"{child.name} exited while starting (status {child.exitcode})") from None
             if kind == "failed":
-                raise _NotReady(f"{child.name} could not start: {value}")
-            return int(value)
+                raise _NotReady(f"{child.name} could not start: {value[0]}")
+            return int(value[0]), str(value[1]), int(value[2])
         if child.sentinel in ready:
             child.join()
             raise _NotReady(f"{child.name} exited while starting (status {child.exitcode})")
     if stop.is_set():
-        return 0
+        return 0, "", 0
     raise _NotReady(f"{child.name} did not start within {_READY_SECONDS:g} s")
 
 
@@ -242,13 +244,12 @@ def _child(config: Config, address: str, index: int, level: int, parent: int, re
 
     signal.signal(signal.SIGHUP, reload)
     settle_memory()
-    ready.send(("serving", running.port))
+    ready.send(("serving", running.port, running.http.url if running.http is not None else "",
+                running.metrics.port if running.metrics is not None else 0))
     ready.close()
     if running.outbox is not None:
         log.info("process %d (pid %d) runs the outbox worker", index, os.getpid())
     if primary:
-        if running.metrics is not None:
-            log.info("metrics on port %d (/metrics)", running.metrics.port)
         threading.Thread(target=warn_unreadable, args=(running.tenants, config.calendars.timeout_seconds),
                          name="calendar-probe", daemon=True).start()
     stop.wait()

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -131,7 +132,8 @@ def _channels_on_every_process(port: int, pids: list[int]) -> Iterator[dict[int,
 def test_two_processes_share_the_port_run_the_outbox_once_stay_coherent_and_drain_on_sigterm(
         tmp_path: Path, database_url: str, smtp_sink: tuple[SmtpSink, int]) -> None:
     sink, smtp_port = smtp_sink
-    config = write_config(tmp_path, database_url, smtp_port, server={"processes": 2, "grace_seconds": 2})
+    config = write_config(tmp_path, database_url, smtp_port, metrics={"address": "127.0.0.1:0"},
+                          server={"processes": 2, "grace_seconds": 2, "http_address": "127.0.0.1:0"})
     assert load_config(config).server.process_count() == 2
     with serving(config) as (process, port, log):
         pids = children(process.pid)
@@ -141,6 +143,13 @@ def test_two_processes_share_the_port_run_the_outbox_once_stay_coherent_and_drai
             assert _sockets(pid) & listening, f"process {pid} does not listen on {port}"
         assert not _sockets(process.pid) & listening  # the parent only reserves it
         assert sum("runs the outbox worker" in line for line in log) == 1
+        # The HTTP server and the metrics endpoint: the first process's, on ports of their own.
+        (http_url,) = [m[1] for line in log if (m := re.search(r"the console on (\S+) \(the first", line))]
+        with urllib.request.urlopen(http_url, timeout=10) as page:
+            assert page.status == 200
+        (metrics,) = [m[1] for line in log if (m := re.search(r"metrics on port (\d+)", line))]
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics", timeout=10) as page:
+            assert b"convene_outbox_backlog" in page.read()
 
         primary = int(next(re.search(r"pid (\d+)\) runs the outbox", line)[1]  # type: ignore[index]
                            for line in log if "runs the outbox worker" in line))
