@@ -9,8 +9,9 @@ back to back for ``THROUGHPUT_SECONDS``; they run in ``CLIENT_PROCESSES``
 processes of their own so that the clients' interpreter is not the limit. The
 kernel spreads the connections over the server processes.
 
-Metrics: ``req/s 1 process``, ``req/s 2 processes`` and their ``ratio``
-(target >= 1.7: the GIL, not the cores, limits one process).
+It alternates 1 and 2 processes for ``ROUNDS`` rounds and keeps the best
+of each. Metrics: ``req/s 1 process``, ``req/s 2 processes`` and their
+``ratio`` (target >= 1.7: the GIL, not the cores, limits one process).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from server.tenants import MemoryBookings, Tenant
 from server.wire.slots import slot_request_to_proto
 
 SCENARIO = "processes"
-THROUGHPUT_SECONDS = float(os.environ.get("BENCH_PROCESSES_SECONDS", "8"))
+THROUGHPUT_SECONDS = float(os.environ.get("BENCH_PROCESSES_SECONDS", "5"))
+ROUNDS = 2
 CLIENT_PROCESSES = 2
 RATIO_TARGET = 1.7
 METADATA = (("authorization", f"Bearer {API_KEY}"),)
@@ -137,8 +139,11 @@ def _row(metric: str, value: float, unit: str, target: str = "") -> dict[str, ob
 
 
 def run() -> list[dict[str, object]]:
-    one = _throughput(1)
-    two = _throughput(2)
+    # Alternating rounds, the best of each: the others using the machine weigh on both alike.
+    one = two = 0.0
+    for _ in range(ROUNDS):
+        one = max(one, _throughput(1))
+        two = max(two, _throughput(2))
     return [
         _row("req/s 1 process", one, "req/s"),
         _row("req/s 2 processes", two, "req/s"),
