@@ -244,11 +244,11 @@ def _child(config: Config, address: str, index: int, level: int, parent: int, re
 
     signal.signal(signal.SIGHUP, reload)
     settle_memory()
+    if running.outbox is not None:
+        log.info("process %d (pid %d) runs the outbox worker", index, os.getpid())
     ready.send(("serving", running.port, running.http.url if running.http is not None else "",
                 running.metrics.port if running.metrics is not None else 0))
     ready.close()
-    if running.outbox is not None:
-        log.info("process %d (pid %d) runs the outbox worker", index, os.getpid())
     if primary:
         threading.Thread(target=warn_unreadable, args=(running.tenants, config.calendars.timeout_seconds),
                          name="calendar-probe", daemon=True).start()

@@ -69,6 +69,13 @@ def serving(config: Path) -> Iterator[tuple[subprocess.Popen[str], int, list[str
         process.wait(10)
 
 
+def _logged(log: list[str], pattern: str) -> str:
+    """The first group of the one line of ``log`` matching ``pattern`` (waiting for the log to be read)."""
+    assert wait_for(lambda: any(re.search(pattern, line) for line in log), timeout=5), "".join(log)
+    (found,) = [m[1] for line in log if (m := re.search(pattern, line))]
+    return found
+
+
 def children(pid: int) -> list[int]:
     """The server processes ``pid`` spawned (not multiprocessing's resource tracker)."""
     found = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -144,10 +151,10 @@ def test_two_processes_share_the_port_run_the_outbox_once_stay_coherent_and_drai
         assert not _sockets(process.pid) & listening  # the parent only reserves it
         assert sum("runs the outbox worker" in line for line in log) == 1
         # The HTTP server and the metrics endpoint: the first process's, on ports of their own.
-        (http_url,) = [m[1] for line in log if (m := re.search(r"the console on (\S+) \(the first", line))]
+        http_url = _logged(log, r"the console on (\S+) \(the first")
         with urllib.request.urlopen(http_url, timeout=10) as page:
             assert page.status == 200
-        (metrics,) = [m[1] for line in log if (m := re.search(r"metrics on port (\d+)", line))]
+        metrics = _logged(log, r"metrics on port (\d+)")
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics", timeout=10) as page:
             assert b"convene_outbox_backlog" in page.read()
 
