@@ -3,7 +3,8 @@
     server, port = create_server(config, "127.0.0.1:0")   # tests: a free loopback port
     server.start()
 
-``serve`` is what ``convene serve`` runs: it blocks until SIGTERM or SIGINT,
+``serve_one`` is what ``convene serve`` runs with ``server.processes: 1`` (and
+``server.api.processes`` in each of several): it blocks until SIGTERM or SIGINT,
 then reports NOT_SERVING, stops accepting calls and gives those in flight
 ``grace_seconds`` to finish. SIGHUP reloads the TLS certificate and key. With
 ``server.http_address`` set, ``start_server`` also starts the HTTP server
@@ -21,7 +22,8 @@ Bookings: the server opens the booking store of ``config.database_url``
 (SQLite by default, ``postgresql://...``), serves every tenant's confirmed
 bookings to the solver from it, and ``start_server`` starts the outbox worker
 that runs the bookings' side effects (``server.booking.side_effects``: the organizer's
-calendar, invitation emails by the ``smtp`` section). Servers built on given
+calendar, invitation emails by the ``smtp`` section). The busy caches of every process
+on the store are kept coherent through it (``server.booking.store.changes``). Servers built on given
 ``tenants`` (tests, benchmarks) have no store unless one is passed; their
 booking RPCs answer UNIMPLEMENTED.
 """
@@ -52,9 +54,11 @@ from server.api.tls import ServerCertificates
 from server.booking.desk import BookingDesk
 from server.booking.side_effects import booking_handlers, describe_smtp
 from server.booking.store import Backoff, BookingStore, OutboxWorker, PoolSettings, StoreBookings, open_store
+from server.booking.store.changes import open_changes
 from server.booking.store.postgres import PostgresBookingStore
 from server.booking.webhooks import WebhookDeliverer
 from server.calendars.busy import ProviderCalendars
+from server.calendars.changes import BusyChanges
 from server.calendars.probe import probe_calendars
 from server.config import Config, ConfigError
 from server.config.telemetry import split_address
@@ -64,8 +68,8 @@ from server.telemetry.metrics import Backlog, MetricsEndpoint, serve_metrics, wa
 from server.tenants import BookingSource, MemoryBookings, Tenant, load_tenants
 from solver.domain import Booking, Directory, SlotRequest
 
-__all__ = ["Running", "create_server", "pool_settings", "safe_url", "serve", "settle_memory", "start_server",
-           "unreadable_calendars"]
+__all__ = ["Running", "create_server", "pool_settings", "safe_url", "serve_one", "settle_memory", "start_server",
+           "unreadable_calendars", "warn_unreadable"]
 
 log = logging.getLogger("convene.server")
 
@@ -121,15 +125,35 @@ class _GivenAndStored:
         return [*self.given.holding(resource_ids, start, end), *self.stored.holding(resource_ids, start, end)]
 
 
-def _with_store(tenants: Mapping[str, Tenant], store: BookingStore) -> dict[str, Tenant]:
-    """Every tenant with its confirmed bookings read from ``store`` (fresh on every request)."""
+def _with_store(tenants: Mapping[str, Tenant], store: BookingStore, changes: BusyChanges) -> dict[str, Tenant]:
+    """Every tenant with its confirmed bookings read from ``store`` (fresh on every request), and its
+    busy cache kept coherent with the other processes on ``store`` by ``changes``."""
     out = {}
     for tenant_id, tenant in tenants.items():
         stored = StoreBookings(store, tenant_id)
         given = tenant.bookings
         bookings: BookingSource = stored if given == MemoryBookings() else _GivenAndStored(given, stored)
-        out[tenant_id] = replace(tenant, bookings=bookings)
+        calendars = tenant.calendars
+        if isinstance(calendars, ProviderCalendars) and calendars.cache is not None:
+            calendars = replace(calendars, tenant=tenant_id, changes=changes)
+        out[tenant_id] = replace(tenant, bookings=bookings, calendars=calendars)
     return out
+
+
+@dataclass
+class _Forgetter:
+    """Applies what other processes announced (``server.calendars.changes``) to this server's tenants,
+    and wakes the outbox worker (a booking through another process has side effects to run)."""
+
+    tenants: Mapping[str, Tenant] = field(default_factory=dict)
+    wake: Callable[[], None] = lambda: None
+
+    def __call__(self, tenant: str | None, resource_ids: Collection[str] | None) -> None:
+        chosen = self.tenants.values() if tenant is None else [t for t in (self.tenants.get(tenant),) if t]
+        for found in chosen:
+            if isinstance(found.calendars, ProviderCalendars):
+                found.calendars.forget(None if tenant is None else resource_ids)
+        self.wake()
 
 
 def pool_settings(config: Config) -> PoolSettings:
@@ -165,15 +189,25 @@ def _outbox(config: Config, store: BookingStore, tenants: Mapping[str, Tenant]) 
                         backoff=backoff, poll_interval=settings.poll_seconds, companions=(webhooks,))
 
 
+@dataclass(frozen=True)
+class _Part:
+    """This server's part among the processes of one ``convene serve`` (``server.processes``): the
+    primary one runs the outbox worker, the HTTP server and the metrics endpoint; all of them share
+    the gRPC port (SO_REUSEPORT)."""
+
+    primary: bool = True
+    reuse_port: bool = False
+
+
 def _build(config: Config, address: str | None, tenants: Mapping[str, Tenant] | None,
            clock: Callable[[], datetime] | None, store: BookingStore | None,
-           tracer_provider: TracerProvider | None) -> Running:
+           tracer_provider: TracerProvider | None, part: _Part = _Part()) -> Running:
     problem = config.server.transport_problem()
     if problem is not None:
         raise ConfigError(problem)
     owned = _open_store(config) if store is None and tenants is None else None
     try:
-        return _assemble(config, address, tenants, clock, store or owned, owned, tracer_provider)
+        return _assemble(config, address, tenants, clock, store or owned, owned, tracer_provider, part)
     except BaseException:
         if owned is not None:
             owned.close()
@@ -221,17 +255,25 @@ def _interceptors(config: Config, provider: TracerProvider | None) -> list[grpc.
 
 def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant] | None,
               clock: Callable[[], datetime] | None, store: BookingStore | None,
-              owned: BookingStore | None, tracer_provider: TracerProvider | None) -> Running:
+              owned: BookingStore | None, tracer_provider: TracerProvider | None, part: _Part) -> Running:
     tenants = tenants if tenants is not None else load_tenants(config)
     outbox: OutboxWorker | None = None
     desk: BookingDesk | None = None
-    if store is not None:
-        tenants = _with_store(tenants, store)
-        outbox = _outbox(config, store, tenants)
-        desk = BookingDesk(store, config.limits.to_domain(), outbox.wake)
     settings = config.server
     certificates = ServerCertificates(settings.tls) if settings.tls is not None else None
     provider, cleanups = _tracing(config, tracer_provider)
+    if store is not None:
+        forgetter = _Forgetter()
+        changes = open_changes(store, forgetter)
+        cleanups.insert(0, changes.close)  # undone last: after the calls and the outbox worker
+        tenants = _with_store(tenants, store, changes)
+        forgetter.tenants = tenants
+        if part.primary:
+            outbox = _outbox(config, store, tenants)
+            forgetter.wake = outbox.wake
+        # The other processes' bookings wake the primary's worker through the announcements (PostgreSQL)
+        # or its poll (SQLite, outbox.poll_seconds).
+        desk = BookingDesk(store, config.limits.to_domain(), outbox.wake if outbox is not None else _nothing)
     if store is not None:
         in_use = store
         pool = (lambda: in_use.pool_stats) if isinstance(in_use, PostgresBookingStore) else None
@@ -241,6 +283,8 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
         interceptors=_interceptors(config, provider),
         # Past this many calls in flight, new ones get RESOURCE_EXHAUSTED at once instead of queueing.
         maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+        # The processes of one serve share the port (server.processes); alone, gRPC's own default.
+        options=[("grpc.so_reuseport", 1)] if part.reuse_port else None,
     )
     service = SchedulingService(
         tenants,
@@ -268,8 +312,12 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
         for cleanup in reversed(cleanups):
             cleanup()
         raise OSError(f"cannot listen on {bind}")
-    http = HttpServer(service, settings) if settings.http_address else None
+    http = HttpServer(service, settings) if settings.http_address and part.primary else None
     return Running(server, port, health_servicer, outbox, owned, http, tenants, certificates, None, tuple(cleanups))
+
+
+def _nothing() -> None:
+    pass
 
 
 def create_server(config: Config, address: str | None = None, *,
@@ -294,12 +342,19 @@ def start_server(config: Config, address: str | None = None, *,
                  tenants: Mapping[str, Tenant] | None = None,
                  clock: Callable[[], datetime] | None = None,
                  store: BookingStore | None = None,
-                 tracer_provider: TracerProvider | None = None) -> Running:
+                 tracer_provider: TracerProvider | None = None,
+                 primary: bool = True, reuse_port: bool = False) -> Running:
     """Like ``create_server``, started with its outbox worker and the metrics endpoint of the config's
-    ``metrics`` section (port 0: a free one, in ``Running.metrics.port``), with a handle for a graceful stop."""
-    running = _build(config, address, tenants, clock, store, tracer_provider)
+    ``metrics`` section (port 0: a free one, in ``Running.metrics.port``), with a handle for a graceful stop.
+
+    One of several processes on one port (``server.api.processes``): ``reuse_port`` shares it, and
+    only the ``primary`` runs the outbox worker, the HTTP server and the metrics endpoint.
+    """
+    part = _Part(primary, reuse_port)
+    running = _build(config, address, tenants, clock, store, tracer_provider, part)
     try:
-        metrics = serve_metrics(*split_address(config.metrics.address)) if config.metrics is not None else None
+        metrics = (serve_metrics(*split_address(config.metrics.address))
+                   if config.metrics is not None and part.primary else None)
     except OSError:
         running.stop(None)
         raise
@@ -327,7 +382,7 @@ def unreadable_calendars(tenants: Mapping[str, Tenant], timeout: float,
     return found
 
 
-def _warn_unreadable(tenants: Mapping[str, Tenant], timeout: float) -> None:
+def warn_unreadable(tenants: Mapping[str, Tenant], timeout: float) -> None:
     for tenant_id, resource_id, why in unreadable_calendars(tenants, timeout):
         log.warning("calendar of %s/%s cannot be read now (requests will count it busy): %s",
                     tenant_id, resource_id, why)
@@ -348,8 +403,9 @@ def settle_memory() -> None:
     gc.set_threshold(_YOUNG_GENERATION, older, oldest)
 
 
-def serve(config: Config, address: str | None = None) -> None:
-    """Runs until SIGTERM/SIGINT, then shuts down gracefully; SIGHUP reloads the TLS certificate."""
+def serve_one(config: Config, address: str | None = None) -> None:
+    """Runs until SIGTERM/SIGINT, then shuts down gracefully; SIGHUP reloads the TLS certificate.
+    (One process: ``server.api.processes.serve`` runs ``server.processes`` of them.)"""
     configure_logging(config.logging.format, logging.getLogger().level or logging.INFO)
     # The signals are ours before the port is announced: a stop sent right after must not kill the process.
     stop = threading.Event()
@@ -373,7 +429,7 @@ def serve(config: Config, address: str | None = None) -> None:
     if running.metrics is not None:
         log.info("metrics on port %d (/metrics)", running.metrics.port)
     # In the background: a slow calendar source must not hold up serving.
-    threading.Thread(target=_warn_unreadable, args=(running.tenants, config.calendars.timeout_seconds),
+    threading.Thread(target=warn_unreadable, args=(running.tenants, config.calendars.timeout_seconds),
                      name="calendar-probe", daemon=True).start()
     stop.wait()
     log.info("shutting down; calls in flight get %.1f s", config.server.grace_seconds)

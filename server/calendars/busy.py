@@ -27,6 +27,7 @@ from typing import Protocol
 from providers.base import CalendarProvider, CalendarRef
 from providers.cache import BusyCache
 from providers.fetch import DEFAULT_SOURCE_TIMEOUT, Readers, SourceRead, fetch_busy
+from server.calendars.changes import BusyChanges
 from server.telemetry.metrics import BUSY_CACHE_HITS, BUSY_CACHE_MISSES, CALENDAR_READ_SECONDS, CALENDAR_READS
 from server.telemetry.tracing import child_span, record_span
 from solver.busy import BusyTable
@@ -101,15 +102,23 @@ class ProviderCalendars:
     each source even when the call has no deadline; ``readers`` are the
     tenant's own threads for reading and the server's per-source bounds and
     breakers (``providers.fetch``; None: the process's shared ones).
+
+    ``tenant`` and ``changes`` keep the cache coherent with the other processes
+    sharing the booking store (``server.calendars.changes``): ``invalidate``
+    announces, every read first catches up; ``forget`` is the local half.
     """
 
     calendars: Mapping[str, tuple[CalendarProvider, CalendarRef]] = field(default_factory=dict)
     cache: BusyCache | None = None
     source_timeout: float = DEFAULT_SOURCE_TIMEOUT
     readers: Readers | None = None
+    tenant: str = ""
+    changes: BusyChanges | None = None
 
     def busy(self, resource_ids: Collection[str], start: datetime, end: datetime, *,
              deadline: float | None = None, fresh: bool = False) -> FetchedBusy:
+        if self.changes is not None:
+            self.changes.catch_up()
         wanted = [self.calendars[r] for r in sorted(resource_ids) if r in self.calendars]
         if not wanted:
             return FetchedBusy.of((), (), start, end)
@@ -121,7 +130,7 @@ class ProviderCalendars:
         if fresh:
             # Dropping the entries first makes the read below go to the sources and
             # store what they say now; a read in flight from before cannot overwrite it.
-            self.invalidate(resource_ids)
+            self.forget(resource_ids)
         cached = {} if fresh else self._cached_tables(wanted, start, end)
         missing = [(provider, ref) for provider, ref in wanted if ref.resource_id not in cached]
         if self.cache is not None and not fresh:  # a fresh read does not ask the cache: neither hit nor miss
@@ -149,9 +158,16 @@ class ProviderCalendars:
         return {resource_id: table for resource_id, table in found if table is not None}
 
     def invalidate(self, resource_ids: Collection[str]) -> None:
-        if self.cache is not None:
-            for resource_id in resource_ids:
-                self.cache.invalidate(resource_id)
+        self.forget(resource_ids)
+        if self.changes is not None and resource_ids:
+            self.changes.announce(self.tenant, resource_ids)
+
+    def forget(self, resource_ids: Collection[str] | None = None) -> None:
+        """Drops the cached reads of ``resource_ids`` (None: of every calendar) here, telling nobody."""
+        if self.cache is None:
+            return
+        for resource_id in self.calendars if resource_ids is None else resource_ids:
+            self.cache.invalidate(resource_id)
 
 
 def _count_cache(wanted: Sequence[tuple[CalendarProvider, CalendarRef]], cached: Collection[str]) -> None:

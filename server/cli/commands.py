@@ -59,7 +59,8 @@ from grpc_status import rpc_status
 from convene.v1 import booking_pb2, meeting_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
-from server.api.app import safe_url, serve, start_server
+from server.api.app import safe_url, start_server
+from server.api.processes import serve
 from server.booking.store import PoolSettings, StoreError, open_store
 from server.cli.batch import add_batch_commands
 from server.cli.preflight import check_config
@@ -301,8 +302,7 @@ def _serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.database:
         config = config.model_copy(update={"database_url": args.database})
-    serve(config, args.address)
-    return 0
+    return serve(config, args.address)
 
 
 # --- Bookings ------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The server's own sections: ``server:``, ``calendars:``, ``limits:`` and ``api_keys:``.
 
-    server:      {address, http_address, max_concurrent_rpcs, worker_threads, grace_seconds, plaintext, tls}
+    server:      {address, http_address, processes, max_concurrent_rpcs, worker_threads, grace_seconds, plaintext,
+                  tls}
     calendars:   {timeout_seconds, cache_seconds, reads_per_tenant, reads_per_source, waiting_per_source,
                   breaker_failures, breaker_cool_down_seconds}
     limits:      solver.Limits fields
@@ -129,6 +130,9 @@ class ServerSettings(Strict):
     max_concurrent_rpcs: int = Field(default=64, ge=1)
     # Calls mostly wait (on calendars, the database): a thread each, so more than the cores.
     worker_threads: int = Field(default=32, ge=1)
+    # Server processes sharing the gRPC port (SO_REUSEPORT), each with its own worker_threads and
+    # database pool; unset: one per core this process may run on. 1: one process, as before.
+    processes: int | None = Field(default=None, ge=1, le=256)
     # On SIGTERM, calls in flight get this long to finish.
     grace_seconds: float = Field(default=5.0, ge=0)
     # The gRPC port without TLS: only when the config says so (see the module docstring).
@@ -140,6 +144,12 @@ class ServerSettings(Strict):
         if self.plaintext and self.tls is not None:
             raise ValueError("plaintext: give either plaintext: true or a tls section, not both")
         return self
+
+    def process_count(self) -> int:
+        """``processes``, or the cores this process may run on."""
+        if self.processes is not None:
+            return self.processes
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
     def transport_problem(self) -> str | None:
         """Why the server must not start as configured (neither TLS nor plaintext said), else None.

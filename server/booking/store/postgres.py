@@ -94,6 +94,7 @@ class PostgresBookingStore(SqlBookingStore):
                  connect_timeout: int = 10, check_overlaps: bool = True,
                  pool: PoolSettings | None = None) -> None:
         super().__init__(redact(url), clock)
+        self.conninfo = url  # for connections of its own (server.booking.store.changes)
         self._check_overlaps = check_overlaps
         settings = pool or PoolSettings()
         # One plain connection first: when the database cannot be reached, libpq's own

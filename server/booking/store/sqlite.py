@@ -43,6 +43,7 @@ class SqliteBookingStore(SqlBookingStore):
             # Each thread has its own connection, and so would have its own in-memory database.
             raise ValueError("path: a file is required (an in-memory database is not shared between threads)")
         self._path = str(path)
+        self.path = self._path
         self._busy_timeout = busy_timeout
 
     def _connect(self) -> sqlite3.Connection:
