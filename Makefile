@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The test tools plus every optional part (the tests cover all calendar kinds, Dask and plots).
 EXTRAS := dev,caldav,google,microsoft,exchange,dask,plots
 
-.PHONY: setup proto console test test-install fuzz lint bench demo serve-demo clean
+.PHONY: setup proto console test test-install fuzz thorough mutate lint bench demo serve-demo clean
 
 setup: $(STAMP)
 
@@ -27,8 +27,9 @@ console: setup
 	cd console && ../$(BIN)/buf generate && npm run build
 	$(BIN)/python console/stamp.py
 
+# The slow property runs (-m slow) and the install test have targets of their own.
 test: setup
-	$(BIN)/pytest -m "not install"
+	$(BIN)/pytest -m "not install and not slow"
 
 # A fresh venv with `pip install .` (no extras) serves the ICS demo: minutes, not seconds (ortools unpacks).
 test-install: setup
@@ -42,6 +43,19 @@ API_BASE ?= $(shell git merge-base HEAD main 2>/dev/null || echo HEAD)
 FUZZ_EXAMPLES ?= 20000
 fuzz: setup
 	CONVENE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/server/api/test_fuzz.py
+
+# The brute-force property tests with ten times the examples (the thorough Hypothesis profile)
+# and the runs marked slow: tens of minutes.
+thorough: setup
+	HYPOTHESIS_PROFILE=thorough $(BIN)/pytest -m "not install" tests/solver
+
+# Mutation testing (mutmut, [tool.mutmut] in pyproject.toml) of the modules that carry the
+# promises; docs/testing.md reviews every survivor. mutants/ is scratch (ignored by git).
+mutate: setup
+	$(BIN)/pip install -q -c constraints.txt -e '.[mutate]'
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 | tr '\r' '\n' | grep -v '^\s*$$' | tail -n 3
+	$(BIN)/mutmut results
 
 lint: setup
 	$(BIN)/ruff check .

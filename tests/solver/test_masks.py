@@ -50,3 +50,38 @@ def test_each_start_is_free_whatever_the_order_of_the_starts(
     where = np.searchsorted(starts, shuffled)
     for name in ("in_hours", "unblocked", "under_limit", "free", "unblocked_unbuffered"):
         assert (getattr(mixed, name) == getattr(ordered, name)[:, where]).all(), name
+
+
+def _window(*hours: int, before: int = 0, after: int = 0) -> Window:
+    starts = np.array([int(to_minutes(DAY + timedelta(hours=h))) for h in hours], dtype=np.int64)
+    return Window(starts, 60, before, after)
+
+
+def test_no_starts_or_no_resources_give_empty_masks_of_the_right_shape() -> None:
+    directory = Directory.of([Member("a"), Member("b")])
+    none = build_free_mask(directory, ["a", "b"], [], [], Window(np.zeros(0, dtype=np.int64), 60, 0, 0), 5)
+    assert none.resource_ids == ("a", "b")
+    for name in ("in_hours", "unblocked", "under_limit", "free", "unblocked_unbuffered"):
+        assert getattr(none, name).shape == (2, 0) and getattr(none, name).dtype == np.bool_, name
+    nobody = build_free_mask(directory, [], [], [], _window(9, 10), 5)
+    assert nobody.free.shape == (0, 2) and nobody.free.dtype == np.bool_
+
+
+def test_a_buffer_before_the_first_start_is_read_not_assumed_busy() -> None:
+    """The grid reaches back over the first start's buffer: free there when nothing is busy,
+    blocked when an event sits inside it."""
+    directory = Directory.of([Member("a")])
+    free = build_free_mask(directory, ["a"], [], [], _window(9, 10, before=30, after=30), 5)
+    assert free.free.tolist() == [[True, True]]
+    busy = [BusyInterval("a", DAY + timedelta(hours=8, minutes=40), DAY + timedelta(hours=8, minutes=50))]
+    blocked = build_free_mask(directory, ["a"], busy, [], _window(9, 10, before=30, after=30), 5)
+    assert blocked.free.tolist() == [[False, True]]
+    assert blocked.unblocked_unbuffered.tolist() == [[True, True]]
+
+
+def test_busy_time_of_a_resource_not_asked_about_blocks_nobody() -> None:
+    directory = Directory.of([Member("a"), Member("b"), Member("zed")])
+    busy = [BusyInterval("zed", DAY + timedelta(hours=9), DAY + timedelta(hours=11))]
+    bookings = [Booking("k", DAY + timedelta(hours=9), DAY + timedelta(hours=11), ("zed",))]
+    mask = build_free_mask(directory, ["a", "b"], busy, bookings, _window(9, 10), 5)
+    assert mask.free.tolist() == [[True, True], [True, True]]

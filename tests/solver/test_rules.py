@@ -204,6 +204,15 @@ def test_hours_crossing_midnight_join() -> None:
                                                                     utc(2026, 12, 3, 0)]
 
 
+def test_hours_ending_at_midnight_end_that_midnight() -> None:
+    """20:00-24:00 on Wednesday ends at Thursday 00:00, not a day later (Thursday has no hours)."""
+    evening = DayRange.of(time(20), time(0))
+    hours = WorkingHours("UTC", tuple((evening,) if d == 2 else () for d in range(7)))
+    member = Member("m", working_hours=hours)
+    req = request((MemberSeat(("m",)),), utc(2026, 12, 2, 18), utc(2026, 12, 4), 60, start_interval=60)
+    assert starts(find_slots(Directory.of([member]), [], req)) == [utc(2026, 12, 2, h) for h in (20, 21, 22, 23)]
+
+
 def test_hours_start_and_end_exactly_where_they_say() -> None:
     """09:00-17:00 and an hour's meeting: the first start is 09:00, the last 16:00, not one cell more."""
     member = Member("m", working_hours=nine_to_five("UTC"))
@@ -270,9 +279,48 @@ def test_weekly_limit() -> None:
     monday = utc(2026, 11, 30, 8)
     bookings = [Booking(f"b{i}", monday + timedelta(days=i), monday + timedelta(days=i, hours=1), ("m",))
                 for i in range(2)]
-    req = request((MemberSeat(("m",)),), utc(2026, 12, 6, 10), utc(2026, 12, 7, 11), 60, start_interval=60 * 24)
-    # Sunday Dec 6 is in the full week; Monday Dec 7 starts a new one.
+    req = request((MemberSeat(("m",)),), utc(2026, 12, 6), utc(2026, 12, 7, 11), 60, start_interval=60 * 24)
+    # Sunday Dec 6 is in the full week (two bookings on other days); Monday Dec 7 starts a new one.
     assert starts(find_slots(Directory.of([member]), [], req, bookings)) == [utc(2026, 12, 7, 0)]
+    # The same week with room for one more: Sunday is free again.
+    roomier = Member("m", weekly_limit=3)
+    assert starts(find_slots(Directory.of([roomier]), [], req, bookings)) == [utc(2026, 12, 6), utc(2026, 12, 7)]
+
+
+def test_daily_and_weekly_limits_both_hold() -> None:
+    """A full day blocks the member even though the week has room, and the other way round."""
+    req = request((MemberSeat(("m",)),), utc(2026, 12, 2), utc(2026, 12, 3, 11), 60, start_interval=60 * 24)
+    today = [Booking("b", utc(2026, 12, 2, 8), utc(2026, 12, 2, 9), ("m",))]
+    day_full = Member("m", daily_limit=1, weekly_limit=10)
+    assert starts(find_slots(Directory.of([day_full]), [], req, today)) == [utc(2026, 12, 3)]
+    week_full = Member("m", daily_limit=5, weekly_limit=1)
+    assert starts(find_slots(Directory.of([week_full]), [], req, today)) == []
+    neither = Member("m", daily_limit=2, weekly_limit=2)
+    assert starts(find_slots(Directory.of([neither]), [], req, today)) == [utc(2026, 12, 2), utc(2026, 12, 3)]
+
+
+def test_a_limit_with_no_bookings_yet_leaves_the_member_free() -> None:
+    member = Member("m", daily_limit=1, weekly_limit=1)
+    req = request((MemberSeat(("m",)),), utc(2026, 12, 2, 9), utc(2026, 12, 2, 11), 60, start_interval=60)
+    assert starts(find_slots(Directory.of([member]), [], req)) == [utc(2026, 12, 2, 9), utc(2026, 12, 2, 10)]
+
+
+def test_a_limit_of_zero_keeps_the_member_off_every_panel() -> None:
+    """The config allows 0 (a member taking no bookings for now): never free, bookings or not."""
+    req = request((MemberSeat(("m",)),), utc(2026, 12, 2, 9), utc(2026, 12, 2, 11), 60, start_interval=60)
+    for member in (Member("m", daily_limit=0), Member("m", weekly_limit=0)):
+        assert starts(find_slots(Directory.of([member]), [], req)) == []
+
+
+def test_each_members_limit_counts_after_a_member_without_one() -> None:
+    """Limits are per member, whatever the order: bob listed first, with no limit or with one he
+    has not used, does not hide carol's."""
+    carol = Member("carol", daily_limit=1)
+    booking = Booking("b", utc(2026, 12, 2, 8), utc(2026, 12, 2, 9), ("carol",))
+    req = request((MemberSeat(("bob",)), MemberSeat(("carol",))), utc(2026, 12, 2, 10), utc(2026, 12, 2, 12), 60,
+                  start_interval=60)
+    for bob in (BOB, Member("bob", daily_limit=3)):
+        assert starts(find_slots(Directory.of([bob, carol]), [], req, [booking])) == []
 
 
 # --- Seats and costs -------------------------------------------------------------------
@@ -362,6 +410,55 @@ def test_load_balanced_counts_the_cycle() -> None:
     assert find_slots(directory, [], next_day, bookings).slots[0].assignment.resource_ids == ("p0", "p1")
 
 
+def through(pool: str, member: str, at: datetime, bid: str = "b") -> Booking:
+    return Booking(f"{bid}-{member}-{at:%m%d%H%M}", at, at + timedelta(minutes=30), (member,), ((pool, member),))
+
+
+@pytest.mark.parametrize(("cycle", "booked", "start", "counts"), [
+    # 23:30 and the next day's 00:30 are different days, one hour apart.
+    (Cycle.DAY, utc(2026, 12, 1, 23, 30), utc(2026, 12, 2, 0, 30), False),
+    (Cycle.DAY, utc(2026, 12, 2, 0, 0), utc(2026, 12, 2, 23, 0), True),
+    # Monday Nov 30 and Tuesday Dec 1: one ISO week, two months.
+    (Cycle.WEEK, utc(2026, 11, 30, 9), utc(2026, 12, 1, 9), True),
+    (Cycle.MONTH, utc(2026, 11, 30, 9), utc(2026, 12, 1, 9), False),
+    (Cycle.MONTH, utc(2026, 12, 1, 8), utc(2026, 12, 15, 9), True),
+    # Sunday Dec 6 and Monday Dec 7: one month, two weeks.
+    (Cycle.WEEK, utc(2026, 12, 6, 9), utc(2026, 12, 7, 9), False),
+])
+def test_load_balanced_counts_only_the_cycle_holding_the_start(cycle: Cycle, booked: datetime, start: datetime,
+                                                               counts: bool) -> None:
+    directory = pool_dir(Distribution.LOAD_BALANCED, cycle=cycle)
+    req = request((PoolSeat("pool"),), start, start + timedelta(hours=1))
+    slot = find_slots(directory, [], req, [through("pool", "p0", booked)]).slots[0]
+    assert slot.assignment.resource_ids == (("p1",) if counts else ("p0",))
+
+
+def test_pool_history_counts_bookings_through_that_pool_of_its_current_members() -> None:
+    """A booking through another pool is no assignment of this one; a booking of a member who
+    has since left the pool is ignored, not an error."""
+    members = [Member(f"p{i}") for i in range(4)]
+    for rule in (Distribution.ROUND_ROBIN, Distribution.LOAD_BALANCED):
+        directory = Directory.of(members, [], [Pool("pool", ("p0", "p1", "p2"), rule),
+                                               Pool("other", ("p0", "p1"), rule)])
+        bookings = [through("other", "p0", utc(2026, 12, 1, 8)), through("pool", "p3", utc(2026, 12, 1, 7))]
+        req = request((PoolSeat("pool"),), utc(2026, 12, 1, 9), utc(2026, 12, 1, 10))
+        slot = find_slots(directory, [], req, bookings).slots[0]
+        assert slot.assignment.resource_ids == ("p0",) and slot.cost == 0.0, rule
+
+
+def test_priority_pool_members_without_a_priority_count_as_zero() -> None:
+    """p3 has priority 1, the others none (0): p3 first at no cost, the rest one step down."""
+    directory = pool_dir(Distribution.PRIORITY, priorities=(("p3", 1),))
+    req = request((PoolSeat("pool"),), utc(2026, 12, 1, 9), utc(2026, 12, 1, 10))
+    slot = find_slots(directory, [], req).slots[0]
+    assert slot.assignment.resource_ids == ("p3",) and slot.cost == 0.0
+    busy = [BusyInterval("p3", utc(2026, 12, 1, 9), utc(2026, 12, 1, 10))]
+    slot = find_slots(directory, busy, req).slots[0]
+    assert slot.assignment.resource_ids == ("p0",) and slot.cost == Weights().pool_priority
+    flat = pool_dir(Distribution.PRIORITY)
+    assert find_slots(flat, [], req).slots[0].cost == 0.0  # nobody has a priority: nobody is down
+
+
 def test_priority_pool() -> None:
     directory = pool_dir(Distribution.PRIORITY, priorities=(("p3", 5), ("p1", 3)))
     req = request((PoolSeat("pool", count=2),), utc(2026, 12, 1, 9), utc(2026, 12, 1, 10))
@@ -411,6 +508,37 @@ def test_a_room_exactly_as_big_as_the_meeting_fits() -> None:
 def test_room_pool_prefers_the_smallest_fitting_room() -> None:
     req = request((MemberSeat(("alice",)), RoomSeat(pools=("floor",))), utc(2026, 12, 1, 9), utc(2026, 12, 1, 10))
     assert find_slots(ROOMS, [], req).slots[0].assignment.seats[1].resource_ids == ("mid",)
+
+
+def test_a_strict_round_robin_room_pool_offers_only_the_next_room() -> None:
+    rooms = [Room("r0", capacity=4), Room("r1", capacity=4)]
+    directory = Directory.of([ALICE], rooms, [Pool("rooms", ("r0", "r1"), Distribution.STRICT_ROUND_ROBIN)])
+    req = request((MemberSeat(("alice",)), RoomSeat(pools=("rooms",))), utc(2026, 12, 1, 9), utc(2026, 12, 1, 10))
+    assert find_slots(directory, [], req).slots[0].assignment.seats[1].resource_ids == ("r0",)
+    busy = [BusyInterval("r0", utc(2026, 12, 1, 9), utc(2026, 12, 1, 10))]
+    assert find_slots(directory, busy, req).slots == ()
+
+
+def test_room_capacity_counts_pool_seats_optional_members_and_customers() -> None:
+    """A member, two from a pool, one optional member and two customers are 6."""
+    members = [Member(m) for m in ("alice", "bob", "p0", "p1", "p2")]
+    rooms = [Room("five", capacity=5), Room("six", capacity=6)]
+    directory = Directory.of(members, rooms, [Pool("pool", ("p0", "p1", "p2"))])
+    req = request((MemberSeat(("alice",)), PoolSeat("pool", count=2), RoomSeat(("five", "six"))),
+                  utc(2026, 12, 1, 9), utc(2026, 12, 1, 10), optional_members=("bob",), customers=2)
+    slot = find_slots(directory, [], req).slots[0]
+    assert slot.free_candidates[2] == ("six",)
+    assert slot.assignment.seats[2].cost == 10.0  # second in the list, no spare seat
+
+
+def test_a_room_listed_and_in_a_pool_is_one_candidate() -> None:
+    """'mid' is listed and also in the pool: it is offered once, as the listed room."""
+    req = request((MemberSeat(("alice",)), RoomSeat(("mid",), pools=("floor",))),
+                  utc(2026, 12, 1, 9), utc(2026, 12, 1, 10))
+    slot = find_slots(ROOMS, [], req).slots[0]
+    assert slot.free_candidates[1] == ("mid", "big")
+    assert slot.assignment.seats[1].resource_ids == ("mid",)
+    assert slot.assignment.seats[1].cost == 2.0  # first in the list, two spare seats: the listed room's cost
 
 
 def test_optional_members_never_block() -> None:

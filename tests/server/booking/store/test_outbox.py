@@ -339,3 +339,54 @@ def test_run_once_ends_even_when_the_backoff_is_shorter_than_a_handler(store: Bo
 
     assert OutboxWorker(store, {"create_event": failing}, backoff=zero).run_once() == 2
     assert calls == [1, 2]
+
+
+def test_the_background_worker_polls_without_being_woken_and_stops(store: BookingStore) -> None:
+    """A task committed by another process never wakes this worker: the poll finds it. ``stop``
+    ends the thread, and a second ``start`` of a running worker is refused."""
+    rec = Recorder()
+    worker = OutboxWorker(store, rec.handlers(), poll_interval=0.05)
+    worker.start()
+    try:
+        with pytest.raises(RuntimeError, match="already running"):
+            worker.start()
+        running = [t for t in threading.enumerate() if t.name == "outbox-worker"]
+        assert len(running) == 1 and running[0].daemon  # never holds up the process's exit
+        store.create("r", "h", booking())
+        deadline = time.monotonic() + 5
+        while len(rec.calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(rec.calls) == 2
+    finally:
+        worker.stop()
+    assert not running[0].is_alive()
+    worker.stop()  # stopping a stopped worker is a no-op
+
+
+def test_a_handler_returning_nothing_records_an_empty_result(store: BookingStore) -> None:
+    b = store.create("r", "h", booking()).booking
+    OutboxWorker(store, {"create_event": lambda task: None, "send_invite": lambda task: "sent"}).run_once()
+    effects = store.get(b.id).side_effects
+    assert effects["create_event"].status is TaskStatus.DONE and effects["create_event"].result == ""
+    assert effects["send_invite"].result == "sent"
+
+
+def test_jitter_spreads_the_delay_both_ways_within_its_fraction() -> None:
+    backoff = Backoff(base=timedelta(seconds=100), factor=1, cap=timedelta(hours=1), jitter=0.2)
+    delays = [backoff.delay(1).total_seconds() for _ in range(400)]
+    assert all(80 <= d <= 120 for d in delays)
+    assert min(delays) < 95 and max(delays) > 105  # both ways, not a fixed shift
+
+
+def test_run_once_counts_the_companions_work(store: BookingStore) -> None:
+    class Deliveries:
+        def run_once(self) -> int:
+            return 3
+
+        def start(self) -> None: ...
+        def wake(self) -> None: ...
+        def stop(self, timeout: float | None = 10.0) -> None: ...
+
+    store.create("r", "h", booking())
+    rec = Recorder()
+    assert OutboxWorker(store, rec.handlers(), companions=(Deliveries(),)).run_once() == 2 + 3
