@@ -3,8 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The test tools plus every optional part (the tests cover all calendar kinds, Dask and plots).
-EXTRAS := dev,caldav,google,microsoft,exchange,dask,plots
+# The test tools plus every optional part (the tests cover all calendar kinds, Dask and plots; mutmut).
+EXTRAS := dev,caldav,google,microsoft,exchange,dask,plots,mutate
 
 .PHONY: setup proto console test test-install fuzz thorough mutate lint bench demo serve-demo clean
 
@@ -52,7 +52,6 @@ thorough: setup
 # Mutation testing (mutmut, [tool.mutmut] in pyproject.toml) of the modules that carry the
 # promises; docs/testing.md reviews every survivor. mutants/ is scratch (ignored by git).
 mutate: setup
-	$(BIN)/pip install -q -c constraints.txt -e '.[mutate]'
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children 2 | tr '\r' '\n' | grep -v '^\s*$$' | tail -n 3
 	$(BIN)/mutmut results

@@ -13,7 +13,7 @@ import recurring_ical_events
 
 from providers.base import CalendarRef
 from providers.ical import busy_from_ical
-from providers.recurrence import RfcDuration, add_duration
+from providers.recurrence import RfcDuration, add_duration, exact_difference
 from tests.providers.icsdata import calendar, event
 
 NEW_YORK, BERLIN = ZoneInfo("America/New_York"), ZoneInfo("Europe/Berlin")
@@ -45,6 +45,8 @@ def spans(text: str) -> list[tuple[datetime, datetime]]:
     ("P2W", timedelta(weeks=2), timedelta(0)),
     ("PT36H30M15S", timedelta(0), timedelta(hours=36, minutes=30, seconds=15)),
     ("-PT1H", timedelta(0), -timedelta(hours=1)),
+    ("-P1D", -timedelta(days=1), timedelta(0)),
+    ("+P1W", timedelta(weeks=1), timedelta(0)),
 ])
 def test_a_duration_keeps_its_nominal_part(text: str, nominal: timedelta, exact: timedelta):
     duration = RfcDuration.parse(text)
@@ -81,12 +83,26 @@ def test_the_parser_keeps_durations_as_written():
     (datetime(2026, 3, 28, 20, tzinfo=BERLIN), timedelta(days=1, hours=1), datetime(2026, 3, 29, 21, tzinfo=BERLIN)),
     (date(2026, 3, 28), RfcDuration.parse("P2D"), date(2026, 3, 30)),
     (datetime(2026, 3, 28, 20), RfcDuration.parse("PT12H"), datetime(2026, 3, 29, 8)),  # floating: wall clock
+    (date(2026, 3, 28), RfcDuration.parse("PT2H"), datetime(2026, 3, 28, 2)),  # a date plus hours: floating
 ])
 def test_add_duration_is_nominal_for_days_and_exact_for_hours(start, duration, end):
     got = add_duration(start, duration)
     assert got == end and type(got) is type(end)
     if isinstance(end, datetime) and end.tzinfo is not None:
         assert got.utcoffset() == end.utcoffset()
+
+
+@pytest.mark.parametrize(("start", "end", "length"), [
+    (date(2026, 3, 28), date(2026, 3, 30), timedelta(days=2)),
+    (datetime(2026, 3, 28, 20, tzinfo=BERLIN), datetime(2026, 3, 29, 8, tzinfo=BERLIN), timedelta(hours=11)),
+    (datetime(2026, 3, 28, 20), datetime(2026, 3, 29, 8), timedelta(hours=12)),  # floating: wall clock
+    # Not comparable: a date and a date-time, or floating and aware.
+    (date(2026, 3, 28), datetime(2026, 3, 29, 8), None),
+    (datetime(2026, 3, 28, 8), date(2026, 3, 29), None),
+    (datetime(2026, 3, 28, 8), datetime(2026, 3, 29, 8, tzinfo=BERLIN), None),
+])
+def test_exact_difference(start, end, length):
+    assert exact_difference(start, end) == length
 
 
 # --- Every occurrence ------------------------------------------------------------------
@@ -162,3 +178,21 @@ def test_library_repeats_the_exact_duration_of_a_dtend_event():
 def test_library_refuses_an_end_before_the_start():
     with pytest.raises(ValueError):  # any error: the point is not to read it as [end, start)
         library_spans(calendar(event("x", "DTSTART:20260304T100000Z", "DTEND:20260304T090000Z")))
+
+
+def test_an_event_with_only_a_start_lasts_its_day_or_nothing():
+    """RFC 5545 3.6.1: no DTEND and no DURATION is one day for a date, no time for a date-time."""
+    assert spans(calendar(event("a", "DTSTART;VALUE=DATE:20261105"))) == [(utc(2026, 11, 5), utc(2026, 11, 6))]
+    assert spans(calendar(event("a", "DTSTART:20261105T100000Z"))) == []
+
+
+def test_a_floating_rdate_period_in_a_zoned_series_is_matched_on_the_wall_clock():
+    """RDATE without TZID in a series with one: the period starts at that wall time in the series'
+    zone and keeps its own length; in a floating series both are floating."""
+    zoned = event("p", "DTSTART;TZID=America/New_York:20261030T200000", "DURATION:PT1H",
+                  "RDATE;VALUE=PERIOD:20261031T200000/PT12H")
+    assert spans(calendar(zoned)) == [(utc(2026, 10, 31, 0), utc(2026, 10, 31, 1)),
+                                      (utc(2026, 11, 1, 0), utc(2026, 11, 1, 12))]
+    floating = event("p", "DTSTART:20261030T200000", "DURATION:PT1H", "RDATE;VALUE=PERIOD:20261031T200000/PT12H")
+    assert spans(calendar(floating)) == [(utc(2026, 10, 30, 20), utc(2026, 10, 30, 21)),
+                                         (utc(2026, 10, 31, 20), utc(2026, 11, 1, 8))]
