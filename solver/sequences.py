@@ -233,7 +233,47 @@ class _SegmentPlan:
     plan: Plan
     costs: list[SeatCosts]
     assigned: Assigned
-    index: dict[int, int]
+    starts: IntArray  # sorted: a start's column is its position
+
+
+@dataclass(frozen=True)
+class _Tried:
+    """One combo over the first starts ``fit`` (indices into the first starts) where every
+    segment is feasible alone: per listed segment its columns, and the lower bound."""
+
+    ci: int
+    fit: IntArray
+    cols: list[IntArray]
+    bound: IntArray
+    gap_cost: int
+
+
+def _offset_ranks(combos: Sequence[_Combo]) -> IntArray:
+    """Per combo, the rank of its offsets (time order) among all combos' (equal offsets: equal rank)."""
+    distinct = sorted({c.offsets for c in combos})
+    rank = {o: i for i, o in enumerate(distinct)}
+    return np.array([rank[c.offsets] for c in combos], dtype=np.int64)
+
+
+def _klasses(segs: Sequence[_SegmentPlan], combos: Sequence[_Combo], request: SequenceRequest,
+             is_room: Sequence[Sequence[bool]]) -> tuple[IntArray, list[list[IntArray]]]:
+    """Per combo its overlap pattern's id, and per pattern the joint rows (``_joint_rows``)."""
+    durations = [p.plan.window.duration for p in segs]
+    ids: dict[tuple[int, ...], int] = {}
+    rows: list[list[IntArray]] = []
+    out = []
+    for combo in combos:
+        key = tuple(_overlap_classes(combo, request, durations))
+        if key not in ids:
+            ids[key] = len(rows)
+            rows.append(_joint_rows(segs, combo, request, is_room))
+        out.append(ids[key])
+    return np.array(out, dtype=np.int64), rows
+
+
+def _units_of(segs: Sequence[_SegmentPlan]) -> list[tuple[int, SeatCosts]]:
+    """Every unit of every segment, listed order: (segment, its costs over the segment's starts)."""
+    return [(k, u) for k, p in enumerate(segs) for u in p.costs]
 
 
 def find_sequences(
@@ -260,62 +300,121 @@ def find_sequences(
     combos = _combos(request, durations)
 
     # Which starts each segment may take, over all combos and first starts.
-    needed: list[set[int]] = [set() for _ in range(n)]
+    shortest: list[dict[int, int]] = [{} for _ in range(n)]  # per segment: offset -> the shortest span with it
     for combo in combos:
-        ok = firsts + combo.span <= window_end
         for pos, k in enumerate(combo.order):
-            needed[k].update((firsts[ok] + combo.offsets[pos]).tolist())
+            at = combo.offsets[pos]
+            shortest[k][at] = min(shortest[k].get(at, combo.span), combo.span)
+    needed: list[list[IntArray]] = [
+        [firsts[firsts + span <= window_end] + at for at, span in shortest[k].items()] for k in range(n)]
     segs: list[_SegmentPlan] = []
     for k in range(n):
-        starts = np.array(sorted(needed[k]), dtype=np.int64)
+        starts = np.unique(np.concatenate(needed[k])) if needed[k] else np.zeros(0, dtype=np.int64)
         plan = make_plan(directory, table, bookings, segment_request(request, k), starts)
         costs = plan.seat_costs()
         assigned = assign(costs, len(starts), deadline=deadline, cancelled=cancelled)
-        segs.append(_SegmentPlan(plan, costs, assigned, {m: i for i, m in enumerate(starts.tolist())}))
+        segs.append(_SegmentPlan(plan, costs, assigned, starts))
 
     is_room = [[_is_room_unit(directory, p.plan, u) for u in range(len(p.plan.units))] for p in segs]
     shared = _segments_share(segs)
-    # best[f] = (cost, offsets, choices, combo index, per-segment totals) for first start f.
-    best: dict[int, tuple[int, tuple[int, ...], tuple[int, ...], int, list[IntArray]]] = {}
-    complete, joint_solves = True, 0
+    complete = True
+    stopped = False
+
+    # Per combo, the first starts where every segment is feasible alone, and a lower bound
+    # there: the segments' own cheapest costs plus the gap cost (exact where no resource is
+    # wanted by two segments that may not share it).
+    tried: list[_Tried] = []
     for ci, combo in enumerate(combos):
-        if (deadline is not None and clock.monotonic() > deadline) or (cancelled is not None and cancelled()):
-            complete = False  # the options so far stand, not proven cheapest; later combos unseen
-            break
         fit = np.flatnonzero(firsts + combo.span <= window_end)
-        cols = [np.zeros(len(fit), dtype=np.int64) for _ in range(n)]
+        cols: list[IntArray] = [np.zeros(0, dtype=np.int64)] * n
         alone = np.ones(len(fit), dtype=np.bool_)
         for pos, k in enumerate(combo.order):
-            idx = segs[k].index
-            cols[k] = np.array([idx[m] for m in (firsts[fit] + combo.offsets[pos]).tolist()], dtype=np.int64)
+            cols[k] = np.searchsorted(segs[k].starts, firsts[fit] + combo.offsets[pos])
             alone &= segs[k].assigned.feasible[cols[k]]
             complete &= bool(segs[k].assigned.decided[cols[k]].all())
         fit, cols = fit[alone], [c[alone] for c in cols]
-        if len(fit) == 0:
-            continue
         gap_cost = int(milli(request.gap_weight, sum(combo.gaps) / 60.0))
-        if shared:
-            joint_solves += 1
-            units = _joint_units(segs, cols, combo, request, is_room)
-            joint = assign(units, len(fit), deadline=deadline, cancelled=cancelled)
+        bound = sum((segs[k].assigned.total[cols[k]] for k in range(n)), np.zeros(len(fit), dtype=np.int64))
+        tried.append(_Tried(ci, fit, cols, bound + gap_cost, gap_cost))
+
+    # Per first start, its (combo, bound) pairs from the most promising: lower bound, then
+    # offsets (the tie-break), then combo. A first start is settled when its next pair's
+    # bound cannot beat (or tie) its best option so far.
+    offset_rank = _offset_ranks(combos)
+    klass_of, klass_rows = _klasses(segs, combos, request, is_room) if shared else (np.zeros(len(combos), np.int64), [])
+
+    def flat(parts: Iterable[IntArray]) -> IntArray:
+        return np.concatenate([np.zeros(0, dtype=np.int64), *parts])
+
+    f_of = flat(t.fit for t in tried)
+    bound_of = flat(t.bound for t in tried)
+    combo_of = flat(np.full(len(t.fit), t.ci) for t in tried)
+    gap_of = flat(np.full(len(t.fit), t.gap_cost) for t in tried)
+    cols_of = [flat(t.cols[k] for t in tried) for k in range(n)]
+    rank_of = offset_rank[combo_of]
+    by = np.lexsort((combo_of, rank_of, bound_of, f_of))
+    f_of, bound_of, combo_of, gap_of, rank_of = f_of[by], bound_of[by], combo_of[by], gap_of[by], rank_of[by]
+    cols_of = [c[by] for c in cols_of]
+    heads = np.flatnonzero(np.r_[True, f_of[1:] != f_of[:-1]]) if len(f_of) else np.zeros(0, dtype=np.int64)
+    tails = np.r_[heads[1:], len(f_of)].astype(np.int64)
+    pointer = heads.copy()
+    held_cost = np.full(len(heads), INFEASIBLE, dtype=np.int64)
+    held_rank = np.zeros(len(heads), dtype=np.int64)
+    # best[f] = (cost, offsets, choices, combo index, per-segment columns) for first start f.
+    best: dict[int, tuple[int, tuple[int, ...], tuple[int, ...], int, list[IntArray]]] = {}
+    needed_joint: set[int] = set()
+    units_of = _units_of(segs)
+    active = np.arange(len(heads))
+    width = 1  # pairs per first start per round, doubling: few rounds, little work past the best
+    while len(active):
+        if (deadline is not None and clock.monotonic() > deadline) or (cancelled is not None and cancelled()):
+            stopped = True  # the options so far stand, not proven cheapest
+            break
+        # Each open first start's next ``width`` pairs that may still beat its best (or tie).
+        take = np.minimum(width, tails[active] - pointer[active])
+        owner = np.repeat(active, take)
+        p = pointer[owner] + np.arange(len(owner)) - np.repeat(np.cumsum(take) - take, take)
+        promising = (bound_of[p] < held_cost[owner]) | (
+            (bound_of[p] == held_cost[owner]) & (rank_of[p] <= held_rank[owner]))
+        open_ = np.zeros(len(heads), dtype=np.bool_)
+        open_[owner[promising]] = True
+        pointer[active[~open_[active]]] = tails[active[~open_[active]]]
+        owner, p = owner[promising], p[promising]
+        # Each segment's own cheapest assignment; where two segments want one resource they
+        # may not share, one exact joint assignment (per overlap pattern) over all such pairs.
+        choice = np.concatenate([segs[k].assigned.choice[:, cols_of[k][p]] for k in range(n)], axis=0)
+        cost = bound_of[p].copy()
+        feasible = np.ones(len(p), dtype=np.bool_)
+        for kl, rows in enumerate(klass_rows):
+            here = np.flatnonzero(klass_of[combo_of[p]] == kl)
+            if len(here) == 0:
+                continue
+            chosen = np.sort(np.stack([r[c] for r, c in zip(rows, choice[:, here], strict=True)]), axis=0)
+            clash = here[(chosen[1:] == chosen[:-1]).any(axis=0)]
+            if len(clash) == 0:
+                continue
+            needed_joint.update(combo_of[p[clash]].tolist())
+            units = [SeatCosts(r, u.cost[:, cols_of[k][p[clash]]]) for r, (k, u) in zip(rows, units_of, strict=True)]
+            joint = assign(units, len(clash), deadline=deadline, cancelled=cancelled)
             complete &= bool(joint.decided.all())
-            total, feasible = joint.total, joint.feasible
-            choice = joint.choice
-        else:
-            total = sum((segs[k].assigned.total[cols[k]] for k in range(n)), np.zeros(len(fit), dtype=np.int64))
-            feasible = np.ones(len(fit), dtype=np.bool_)
-            choice = np.concatenate([segs[k].assigned.choice[:, cols[k]] for k in range(n)], axis=0)
-        cost = total + gap_cost
+            choice[:, clash] = joint.choice
+            cost[clash] = joint.total + gap_of[p[clash]]
+            feasible[clash] = joint.feasible
         for i in np.flatnonzero(feasible).tolist():
-            f = int(fit[i])
-            c = int(cost[i])
-            held = best.get(f)
-            if held is not None and (held[0], held[1]) < (c, combo.offsets):
-                continue
+            g, q = int(owner[i]), int(p[i])
+            ci, f, c = int(combo_of[q]), int(f_of[q]), int(cost[i])
+            offsets = combos[ci].offsets
             picks = tuple(choice[:, i].tolist())
-            if held is not None and (held[0], held[1]) == (c, combo.offsets) and held[2] <= picks:
+            held = best.get(f)
+            if held is not None and (held[0], held[1], held[2], held[3]) <= (c, offsets, picks, ci):
                 continue
-            best[f] = (c, combo.offsets, picks, ci, [cols[k][i:i + 1] for k in range(n)])
+            best[f] = (c, offsets, picks, ci, [col[q:q + 1] for col in cols_of])
+            held_cost[g], held_rank[g] = c, offset_rank[ci]
+        pointer[active] = np.maximum(pointer[active], np.minimum(pointer[active] + take, tails[active]))
+        active = active[pointer[active] < tails[active]]
+        width *= 2
+    complete &= not stopped
+    joint_solves = len(needed_joint)
 
     available = sorted(best)
     scores = {f: best[f][0] + _time_of_day(request, int(firsts[f])) for f in available}
@@ -366,9 +465,9 @@ def _overlap_classes(combo: _Combo, request: SequenceRequest, durations: Sequenc
     return [find(k) for k in range(n)]
 
 
-def _joint_units(segs: Sequence[_SegmentPlan], cols: Sequence[IntArray], combo: _Combo,
-                 request: SequenceRequest, is_room: Sequence[Sequence[bool]]) -> list[SeatCosts]:
-    """Every unit of every segment (listed order) as one meeting over the first starts.
+def _joint_rows(segs: Sequence[_SegmentPlan], combo: _Combo, request: SequenceRequest,
+                is_room: Sequence[Sequence[bool]]) -> list[IntArray]:
+    """Per unit of every segment (listed order), its candidates' rows in one joint meeting.
 
     A resource's row is shared by the segments it may not sit in together:
     members across all segments (unless repeats are allowed), and any resource
@@ -382,8 +481,7 @@ def _joint_units(segs: Sequence[_SegmentPlan], cols: Sequence[IntArray], combo: 
         for u, unit in enumerate(p.plan.units):
             room = is_room[k][u]
             group = klass[k] if room or request.allow_member_repeat else -1
-            ids = [rows.setdefault((r, group), len(rows)) for r in unit.candidates]
-            out.append(SeatCosts(np.array(ids, dtype=np.int64), p.costs[u].cost[:, cols[k]]))
+            out.append(np.array([rows.setdefault((r, group), len(rows)) for r in unit.candidates], dtype=np.int64))
     return out
 
 
