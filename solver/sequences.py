@@ -35,10 +35,13 @@ import numpy as np
 
 from solver.assign import Assigned, SeatCosts, assign
 from solver.busy import BusyTable
+from solver.diagnose import diagnose
 from solver.domain import (
     Assignment,
     Booking,
     BusyInterval,
+    Conflict,
+    Diagnosis,
     Directory,
     Order,
     RoomSeat,
@@ -47,7 +50,7 @@ from solver.domain import (
     SlotRequest,
     Weights,
 )
-from solver.errors import FieldViolation, InvalidRequest
+from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource, quote
 from solver.grid import IntArray, candidate_starts, from_minutes, to_minutes, zone_clock
 from solver.plan import Plan, earliest_start, make_plan, minutes_of
 from solver.seats import INFEASIBLE, MILLI, milli
@@ -60,7 +63,10 @@ __all__ = [
     "SequenceRequest",
     "SequenceResult",
     "find_sequences",
+    "option_violations",
+    "segment_path",
     "segment_request",
+    "validate_sequence",
 ]
 
 
@@ -107,6 +113,11 @@ class SequenceRequest:
     page_offset: int = 0
     weights: Weights = field(default_factory=Weights)
     gap_weight: float = 1.0  # w.gap: points per hour of total gap
+    # Conflict mode, as for a meeting: up to ``max_alternatives`` first starts without an
+    # option, least conflict first, when fewer than ``min_available`` have one (or wanted).
+    max_alternatives: int = 0
+    min_available: int = 0
+    want_alternatives: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,6 +128,8 @@ class SegmentSlot:
     start: datetime
     end: datetime
     assignment: Assignment
+    conflicts: tuple[Conflict, ...] = ()  # alternatives only: what is in the way
+    conflict_cost: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,7 @@ class SequenceOption:
     cost: float
     gap_minutes: int
     score: float = 0.0
+    conflict_cost: float = 0.0  # alternatives only: the segments' conflict costs summed
 
 
 @dataclass(frozen=True)
@@ -140,6 +154,10 @@ class SequenceResult:
     complete: bool = True  # False: the deadline stopped the work; some first starts are undecided
     joint_solves: int = 0  # (order, gaps) combos that needed the exact joint assignment
     unavailable_segments: tuple[int, ...] = field(default=())  # listed segments never feasible alone
+    # When no first start has an option: per listed segment, why it lacked people at its starts
+    # (the meeting's diagnosis, over the starts the sequence would give it).
+    diagnosis: tuple[Diagnosis, ...] | None = None
+    alternatives: tuple[SequenceOption, ...] = ()  # conflict mode: least conflict, then chronological
 
 
 def segment_request(request: SequenceRequest, k: int) -> SlotRequest:
@@ -153,7 +171,9 @@ def segment_request(request: SequenceRequest, k: int) -> SlotRequest:
     )
 
 
-def _validate(directory: Directory, request: SequenceRequest, limits: Limits | None) -> None:
+def validate_sequence(directory: Directory, request: SequenceRequest, limits: Limits | None = None) -> None:
+    """Raises InvalidRequest / UnknownResource / LimitExceeded (paths of a segment's meeting under
+    ``segments[k].``); returns None when the request is sound."""
     problems: list[FieldViolation] = []
     n = len(request.segments)
     if n == 0:
@@ -170,10 +190,81 @@ def _validate(directory: Directory, request: SequenceRequest, limits: Limits | N
         problems.append(FieldViolation("free_order", "distinct segment positions are required"))
     if request.page_offset < 0 or request.max_results < 0:
         problems.append(FieldViolation("page_offset", "must not be negative"))
+    if request.minimum_notice < timedelta(0):
+        problems.append(FieldViolation("minimum_notice", "must not be negative"))
+    if not (math.isfinite(request.gap_weight) and request.gap_weight >= 0):
+        problems.append(FieldViolation("gap_weight", "must be a finite number >= 0"))
+    if request.preferred_hours is not None and request.preferred_hours[0] >= request.preferred_hours[1]:
+        problems.append(FieldViolation("preferred_hours", "start must be before end"))
     if problems:
         raise InvalidRequest(problems)
     for k in range(n):
-        validate_request(directory, segment_request(request, k), limits)
+        try:
+            validate_request(directory, segment_request(request, k), limits)
+        except SchedulingError as exc:
+            raise _in_segment(exc, k) from exc
+
+
+# Fields of a segment's meeting request that are the sequence's own (not the segment's).
+SEQUENCE_FIELDS = frozenset({"window_start", "window_end", "time_zone", "resolution", "start_interval", "weights",
+                             "minimum_notice", "now", "preferred_hours", "order", "max_results", "page_offset"})
+
+
+def segment_path(k: int, path: str) -> str:
+    """A path of segment ``k``'s meeting request as a path of the sequence request:
+    ``seats[0].candidates[1]`` -> ``segments[k].seats[0].candidates[1]``; the sequence's
+    own fields (window, zone, grid, weights) stay as they are."""
+    head = path.split(".", 1)[0].split("[", 1)[0]
+    return path if head in SEQUENCE_FIELDS else f"segments[{k}].{path}"
+
+
+def _in_segment(exc: SchedulingError, k: int) -> SchedulingError:
+    if isinstance(exc, InvalidRequest):
+        return InvalidRequest([FieldViolation(segment_path(k, v.field), v.description) for v in exc.violations])
+    if isinstance(exc, UnknownResource):
+        return UnknownResource(segment_path(k, exc.field), exc.resource_id)
+    if isinstance(exc, LimitExceeded):
+        return LimitExceeded(segment_path(k, exc.field), exc.limit_name, exc.limit, exc.actual)
+    return exc
+
+
+def option_violations(directory: Directory, request: SequenceRequest, starts: Sequence[datetime],
+                      resources: Sequence[Sequence[str]]) -> list[FieldViolation]:
+    """What keeps a caller's option from being one of ``request``'s (listed segment k at
+    ``starts[k]`` with ``resources[k]``): the order, the gaps, the span, a member in two
+    segments, a resource in two segments at overlapping buffered times. Whether each
+    segment is free is not asked here (booking re-checks each as a meeting)."""
+    n = len(request.segments)
+    if len(starts) != n or len(resources) != n:
+        return [FieldViolation("segments", f"one choice per segment is required: {n} segments, {len(starts)} given")]
+    problems: list[FieldViolation] = []
+    order = tuple(sorted(range(n), key=lambda k: starts[k]))
+    if order not in _orders(request):
+        problems.append(FieldViolation("segments", "the segments' starts do not follow the sequence's order"))
+    ends = [starts[k] + request.segments[k].duration for k in range(n)]
+    for a, b in itertools.pairwise(order):
+        gap = starts[b] - ends[a]
+        if not request.min_gap <= gap <= request.max_gap:
+            problems.append(FieldViolation(
+                f"segments[{b}].start", f"starts {gap.total_seconds() / 60:g} minutes after segment {a} ends; the "
+                f"gap must lie in [{request.min_gap.total_seconds() / 60:g}, {request.max_gap.total_seconds() / 60:g}]"
+                " minutes"))
+    if ends[order[-1]] - starts[order[0]] > (request.max_span or timedelta(days=1)):
+        problems.append(FieldViolation(f"segments[{order[-1]}].start", "the sequence lasts longer than max_span"))
+    for a, b in itertools.combinations(range(n), 2):
+        sa, sb = request.segments[a], request.segments[b]
+        overlap = (starts[a] - sa.buffer_before < ends[b] + sb.buffer_after
+                   and starts[b] - sb.buffer_before < ends[a] + sa.buffer_after)
+        for r in dict.fromkeys(resources[b]):
+            if r not in resources[a]:
+                continue
+            if overlap:
+                problems.append(FieldViolation(f"segments[{b}].seats",
+                                               f"{quote(r)} is also in segment {a} at an overlapping time"))
+            elif r in directory.members and not request.allow_member_repeat:
+                problems.append(FieldViolation(f"segments[{b}].seats", f"member {quote(r)} also sits in segment {a}"
+                                               " (allow_member_repeat is off)"))
+    return problems
 
 
 def _orders(request: SequenceRequest) -> list[tuple[int, ...]]:
@@ -291,7 +382,7 @@ def find_sequences(
     ``deadline`` (a ``time.monotonic()`` instant) and ``cancelled`` bound the work: past
     either, the options found so far come back with ``complete`` False.
     """
-    _validate(directory, request, limits)
+    validate_sequence(directory, request, limits)
     table, bookings = BusyTable.coerce(busy), list(bookings)
     n = len(request.segments)
     durations = [minutes_of(s.duration.total_seconds()) for s in request.segments]
@@ -424,8 +515,9 @@ def find_sequences(
     page = available[request.page_offset:page_end]
     options = tuple(_option(segs, combos[best[f][3]], int(firsts[f]), best[f], scores[f], durations) for f in page)
     never = tuple(k for k in range(n) if not segs[k].assigned.feasible.any())
+    diagnosis = tuple(diagnose(p.plan, p.assigned) for p in segs) if not available else None
     return SequenceResult(options, len(available), len(firsts), page_end if page_end < len(available) else None,
-                          complete, joint_solves, never)
+                          complete, joint_solves, never, diagnosis)
 
 
 def _is_room_unit(directory: Directory, plan: Plan, u: int) -> bool:
