@@ -53,7 +53,7 @@ def check(meeting: meeting_pb2.MeetingRules | meeting_pb2.TemplateRef, start: da
 
 def segment(meeting: meeting_pb2.MeetingRules | meeting_pb2.TemplateRef, label: str = "") -> sequences_pb2.SegmentSpec:
     which = "template" if isinstance(meeting, meeting_pb2.TemplateRef) else "rules"
-    return sequences_pb2.SegmentSpec(label=label, **{which: meeting})  # type: ignore[arg-type]
+    return sequences_pb2.SegmentSpec(label=label, **{which: meeting})
 
 
 def sequence(*segments: sequences_pb2.SegmentSpec, min_gap: timedelta = timedelta(0),

@@ -11,7 +11,8 @@ The team (tests/server/booking_world.py): alice is busy Mon 10:00-11:00 UTC
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import grpc
 import pytest
@@ -33,7 +34,7 @@ world = booking_world.world
 DAY = at(0)
 
 
-def _loop(**fields: object) -> sequences_pb2.SequenceRules:
+def _loop(**fields: Any) -> sequences_pb2.SequenceRules:
     """Coding (1 h: alice or bob, and an engineer), then design (30 min: bob or alice, a room)."""
     return sequence(segment(rules(member("alice", "bob"), room("small", "large")), "coding"),
                     segment(rules(member("bob", "alice"), room("small", "large"), minutes=30), "design"),
@@ -64,7 +65,7 @@ def _fields(error: grpc.RpcError) -> set[str]:
     return {v.field for v in bad.field_violations}
 
 
-def _choices(option: sequences_pb2.SequenceOption) -> list[tuple[object, list[list[str]]]]:
+def _choices(option: sequences_pb2.SequenceOption) -> list[tuple[datetime, list[list[str]]]]:
     """The option as BookSequence choices, listed segment order."""
     by_index = sorted(option.segments, key=lambda s: s.segment_index)
     return [(s.slot.start.ToDatetime().replace(tzinfo=DAY.tzinfo), [list(f.resource_ids) for f in s.slot.seats])
