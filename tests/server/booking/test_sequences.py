@@ -11,7 +11,10 @@ The team (tests/server/booking_world.py): alice is busy Mon 10:00-11:00 UTC
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from threading import Barrier
 from typing import Any
 
 import grpc
@@ -175,3 +178,44 @@ def test_bad_input_names_the_field(world: World) -> None:
     error = _error(stub.BookSequence, missing, grpc.StatusCode.INVALID_ARGUMENT)
     assert _fields(error) == {"request_id", "segments"}
     assert _bookings(world) == []
+
+
+ROUNDS = 6
+
+
+def test_book_sequence_racing_create_booking_is_never_partial_nor_double(world: World) -> None:
+    """Each round, at a time of its own, a loop and a plain booking of the loop's second
+    segment (bob, design's room) start together: exactly one of them wins, and the loop
+    has both its segments confirmed or neither."""
+    for r in range(ROUNDS):
+        day = 8 + r % 4  # Tue..Fri, and again at other hours
+        hour = 9 + 3 * (r // 4)
+        loop = book_sequence(f"race-loop-{r}", _loop(), [(at(hour, day=day), [["alice"], ["small"]]),
+                                                         (at(hour + 1, day=day), [["bob"], ["small"]])])
+        plain = create_request(f"race-plain-{r}", at(hour + 1, day=day), [["bob"], ["small"]],
+                               meeting=rules(member("bob"), room("small"), minutes=30))
+        start = Barrier(2)
+
+        def run(call: Callable[[], Message]) -> Message | grpc.RpcError:
+            start.wait()
+            try:
+                return call()
+            except grpc.RpcError as exc:
+                return exc
+
+        with ThreadPoolExecutor(2) as threads:
+            got_loop = threads.submit(run, lambda: world.stub.BookSequence(loop, metadata=key(), timeout=30))
+            got_plain = threads.submit(run, lambda: world.stub.CreateBooking(plain, metadata=key(), timeout=30))
+            outcomes = (got_loop.result(), got_plain.result())
+        won = [not isinstance(o, grpc.RpcError) for o in outcomes]
+        assert won.count(True) == 1, outcomes
+        for o in outcomes:
+            if isinstance(o, grpc.RpcError):
+                assert o.code() == grpc.StatusCode.FAILED_PRECONDITION, o.details()
+        records = [b for b in _bookings(world) if b.request_id.startswith((f"race-loop-{r}/", f"race-plain-{r}"))]
+        mine = sorted(b.request_id for b in records if b.status == booking_pb2.BOOKING_STATUS_CONFIRMED)
+        if won[0]:
+            assert mine == [f"race-loop-{r}/segment-0", f"race-loop-{r}/segment-1"]
+        else:
+            assert mine == [f"race-plain-{r}"]
+            assert "segments[1] (design)" in (outcomes[0].details() or "")  # type: ignore[union-attr]
