@@ -27,9 +27,19 @@ from convene.v1 import meeting_pb2, sequences_pb2
 from server.calendars.busy import busy_span, resources_of
 from solver import MemberSeat, PoolSeat, RoomSeat, Seat
 from solver.sequences import Segment, SequenceRequest, find_sequences, segment_request
-from tests.server import booking_world
 from tests.server.booking.store.helpers import SmtpSink
-from tests.server.booking_world import NOW, World, at, close_world, create_request, key, member, room, rules, serve_world
+from tests.server.booking_world import (
+    NOW,
+    World,
+    at,
+    close_world,
+    create_request,
+    key,
+    member,
+    room,
+    rules,
+    serve_world,
+)
 from tests.server.messages import find_sequences as find_request
 from tests.server.messages import segment, sequence
 

@@ -183,6 +183,21 @@ def test_bad_input_names_the_field(world: World) -> None:
 ROUNDS = 6
 
 
+def _together(*calls: tuple[Callable[..., Message], Message]) -> list[Message | grpc.RpcError]:
+    """Every call started at once (a barrier), each one's reply or error."""
+    start = Barrier(len(calls))
+
+    def run(call: Callable[..., Message], request: Message) -> Message | grpc.RpcError:
+        start.wait()
+        try:
+            return call(request, metadata=key(), timeout=30)
+        except grpc.RpcError as exc:
+            return exc
+
+    with ThreadPoolExecutor(len(calls)) as threads:
+        return [f.result() for f in [threads.submit(run, call, request) for call, request in calls]]
+
+
 def test_book_sequence_racing_create_booking_is_never_partial_nor_double(world: World) -> None:
     """Each round, at a time of its own, a loop and a plain booking of the loop's second
     segment (bob, design's room) start together: exactly one of them wins, and the loop
@@ -194,19 +209,7 @@ def test_book_sequence_racing_create_booking_is_never_partial_nor_double(world: 
                                                          (at(hour + 1, day=day), [["bob"], ["small"]])])
         plain = create_request(f"race-plain-{r}", at(hour + 1, day=day), [["bob"], ["small"]],
                                meeting=rules(member("bob"), room("small"), minutes=30))
-        start = Barrier(2)
-
-        def run(call: Callable[[], Message]) -> Message | grpc.RpcError:
-            start.wait()
-            try:
-                return call()
-            except grpc.RpcError as exc:
-                return exc
-
-        with ThreadPoolExecutor(2) as threads:
-            got_loop = threads.submit(run, lambda: world.stub.BookSequence(loop, metadata=key(), timeout=30))
-            got_plain = threads.submit(run, lambda: world.stub.CreateBooking(plain, metadata=key(), timeout=30))
-            outcomes = (got_loop.result(), got_plain.result())
+        outcomes = _together((world.stub.BookSequence, loop), (world.stub.CreateBooking, plain))
         won = [not isinstance(o, grpc.RpcError) for o in outcomes]
         assert won.count(True) == 1, outcomes
         for o in outcomes:
