@@ -51,7 +51,7 @@ from solver.domain import (
     Weights,
 )
 from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource, quote
-from solver.grid import IntArray, candidate_starts, from_minutes, to_minutes, zone_clock
+from solver.grid import BoolArray, IntArray, candidate_starts, from_minutes, to_minutes, zone_clock
 from solver.plan import Plan, earliest_start, make_plan, minutes_of
 from solver.seats import INFEASIBLE, MILLI, milli
 from solver.validate import Limits, validate_request
@@ -362,9 +362,118 @@ def _klasses(segs: Sequence[_SegmentPlan], combos: Sequence[_Combo], request: Se
     return np.array(out, dtype=np.int64), rows
 
 
-def _units_of(segs: Sequence[_SegmentPlan]) -> list[tuple[int, SeatCosts]]:
-    """Every unit of every segment, listed order: (segment, its costs over the segment's starts)."""
-    return [(k, u) for k, p in enumerate(segs) for u in p.costs]
+_Held = tuple[int, tuple[int, ...], tuple[int, ...], int, list[IntArray]]
+
+
+def _search(directory: Directory, request: SequenceRequest, segs: Sequence[_SegmentPlan],
+            levels: Sequence[tuple[list[SeatCosts], Assigned]], combos: Sequence[_Combo], firsts: IntArray,
+            window_end: int, among: BoolArray | None, deadline: float | None,
+            cancelled: Callable[[], bool] | None) -> tuple[dict[int, _Held], bool, set[int]]:
+    """Per first start (of ``among``, default all), the cheapest option under ``levels`` (per
+    segment its unit costs over its starts and their own cheapest assignment): best[f] =
+    (cost, offsets, choices, combo index, per-segment columns); whether every first start was
+    decided; the combos that needed a joint assignment."""
+    n = len(segs)
+    among = np.ones(len(firsts), dtype=np.bool_) if among is None else among
+    is_room = [[_is_room_unit(directory, p.plan, u) for u in range(len(p.plan.units))] for p in segs]
+    shared = _segments_share(segs)
+    complete = True
+    stopped = False
+
+    # Per combo, the first starts where every segment is feasible alone, and a lower bound
+    # there: the segments' own cheapest costs plus the gap cost (exact where no resource is
+    # wanted by two segments that may not share it).
+    tried: list[_Tried] = []
+    for ci, combo in enumerate(combos):
+        fit = np.flatnonzero((firsts + combo.span <= window_end) & among)
+        cols: list[IntArray] = [np.zeros(0, dtype=np.int64)] * n
+        alone = np.ones(len(fit), dtype=np.bool_)
+        for pos, k in enumerate(combo.order):
+            cols[k] = np.searchsorted(segs[k].starts, firsts[fit] + combo.offsets[pos])
+            alone &= levels[k][1].feasible[cols[k]]
+            complete &= bool(levels[k][1].decided[cols[k]].all())
+        fit, cols = fit[alone], [c[alone] for c in cols]
+        gap_cost = int(milli(request.gap_weight, sum(combo.gaps) / 60.0))
+        bound = sum((levels[k][1].total[cols[k]] for k in range(n)), np.zeros(len(fit), dtype=np.int64))
+        tried.append(_Tried(ci, fit, cols, bound + gap_cost, gap_cost))
+
+    # Per first start, its (combo, bound) pairs from the most promising: lower bound, then
+    # offsets (the tie-break), then combo. A first start is settled when its next pair's
+    # bound cannot beat (or tie) its best option so far.
+    offset_rank = _offset_ranks(combos)
+    klass_of, klass_rows = _klasses(segs, combos, request, is_room) if shared else (np.zeros(len(combos), np.int64), [])
+
+    def flat(parts: Iterable[IntArray]) -> IntArray:
+        return np.concatenate([np.zeros(0, dtype=np.int64), *parts])
+
+    f_of = flat(t.fit for t in tried)
+    bound_of = flat(t.bound for t in tried)
+    combo_of = flat(np.full(len(t.fit), t.ci) for t in tried)
+    gap_of = flat(np.full(len(t.fit), t.gap_cost) for t in tried)
+    cols_of = [flat(t.cols[k] for t in tried) for k in range(n)]
+    rank_of = offset_rank[combo_of]
+    by = np.lexsort((combo_of, rank_of, bound_of, f_of))
+    f_of, bound_of, combo_of, gap_of, rank_of = f_of[by], bound_of[by], combo_of[by], gap_of[by], rank_of[by]
+    cols_of = [c[by] for c in cols_of]
+    heads = np.flatnonzero(np.r_[True, f_of[1:] != f_of[:-1]]) if len(f_of) else np.zeros(0, dtype=np.int64)
+    tails = np.r_[heads[1:], len(f_of)].astype(np.int64)
+    pointer = heads.copy()
+    held_cost = np.full(len(heads), INFEASIBLE, dtype=np.int64)
+    held_rank = np.zeros(len(heads), dtype=np.int64)
+    best: dict[int, _Held] = {}
+    needed_joint: set[int] = set()
+    units_of = [(k, u) for k, level in enumerate(levels) for u in level[0]]
+    active = np.arange(len(heads))
+    width = 1  # pairs per first start per round, doubling: few rounds, little work past the best
+    while len(active):
+        if (deadline is not None and clock.monotonic() > deadline) or (cancelled is not None and cancelled()):
+            stopped = True  # the options so far stand, not proven cheapest
+            break
+        # Each open first start's next ``width`` pairs that may still beat its best (or tie).
+        take = np.minimum(width, tails[active] - pointer[active])
+        owner = np.repeat(active, take)
+        p = pointer[owner] + np.arange(len(owner)) - np.repeat(np.cumsum(take) - take, take)
+        promising = (bound_of[p] < held_cost[owner]) | (
+            (bound_of[p] == held_cost[owner]) & (rank_of[p] <= held_rank[owner]))
+        open_ = np.zeros(len(heads), dtype=np.bool_)
+        open_[owner[promising]] = True
+        pointer[active[~open_[active]]] = tails[active[~open_[active]]]
+        owner, p = owner[promising], p[promising]
+        # Each segment's own cheapest assignment; where two segments want one resource they
+        # may not share, one exact joint assignment (per overlap pattern) over all such pairs.
+        choice = np.concatenate([levels[k][1].choice[:, cols_of[k][p]] for k in range(n)], axis=0)
+        cost = bound_of[p].copy()
+        feasible = np.ones(len(p), dtype=np.bool_)
+        for kl, rows in enumerate(klass_rows):
+            here = np.flatnonzero(klass_of[combo_of[p]] == kl)
+            if len(here) == 0:
+                continue
+            chosen = np.sort(np.stack([r[c] for r, c in zip(rows, choice[:, here], strict=True)]), axis=0)
+            clash = here[(chosen[1:] == chosen[:-1]).any(axis=0)]
+            if len(clash) == 0:
+                continue
+            needed_joint.update(combo_of[p[clash]].tolist())
+            units = [SeatCosts(r, u.cost[:, cols_of[k][p[clash]]]) for r, (k, u) in zip(rows, units_of, strict=True)]
+            joint = assign(units, len(clash), deadline=deadline, cancelled=cancelled)
+            complete &= bool(joint.decided.all())
+            choice[:, clash] = joint.choice
+            cost[clash] = joint.total + gap_of[p[clash]]
+            feasible[clash] = joint.feasible
+        for i in np.flatnonzero(feasible).tolist():
+            g, q = int(owner[i]), int(p[i])
+            ci, f, c = int(combo_of[q]), int(f_of[q]), int(cost[i])
+            offsets = combos[ci].offsets
+            picks = tuple(choice[:, i].tolist())
+            held = best.get(f)
+            if held is not None and (held[0], held[1], held[2], held[3]) <= (c, offsets, picks, ci):
+                continue
+            best[f] = (c, offsets, picks, ci, [col[q:q + 1] for col in cols_of])
+            held_cost[g], held_rank[g] = c, offset_rank[ci]
+        pointer[active] = np.maximum(pointer[active], np.minimum(pointer[active] + take, tails[active]))
+        active = active[pointer[active] < tails[active]]
+        width *= 2
+    complete &= not stopped
+    return best, complete, needed_joint
 
 
 def find_sequences(
@@ -406,105 +515,9 @@ def find_sequences(
         assigned = assign(costs, len(starts), deadline=deadline, cancelled=cancelled)
         segs.append(_SegmentPlan(plan, costs, assigned, starts))
 
-    is_room = [[_is_room_unit(directory, p.plan, u) for u in range(len(p.plan.units))] for p in segs]
-    shared = _segments_share(segs)
-    complete = True
-    stopped = False
-
-    # Per combo, the first starts where every segment is feasible alone, and a lower bound
-    # there: the segments' own cheapest costs plus the gap cost (exact where no resource is
-    # wanted by two segments that may not share it).
-    tried: list[_Tried] = []
-    for ci, combo in enumerate(combos):
-        fit = np.flatnonzero(firsts + combo.span <= window_end)
-        cols: list[IntArray] = [np.zeros(0, dtype=np.int64)] * n
-        alone = np.ones(len(fit), dtype=np.bool_)
-        for pos, k in enumerate(combo.order):
-            cols[k] = np.searchsorted(segs[k].starts, firsts[fit] + combo.offsets[pos])
-            alone &= segs[k].assigned.feasible[cols[k]]
-            complete &= bool(segs[k].assigned.decided[cols[k]].all())
-        fit, cols = fit[alone], [c[alone] for c in cols]
-        gap_cost = int(milli(request.gap_weight, sum(combo.gaps) / 60.0))
-        bound = sum((segs[k].assigned.total[cols[k]] for k in range(n)), np.zeros(len(fit), dtype=np.int64))
-        tried.append(_Tried(ci, fit, cols, bound + gap_cost, gap_cost))
-
-    # Per first start, its (combo, bound) pairs from the most promising: lower bound, then
-    # offsets (the tie-break), then combo. A first start is settled when its next pair's
-    # bound cannot beat (or tie) its best option so far.
-    offset_rank = _offset_ranks(combos)
-    klass_of, klass_rows = _klasses(segs, combos, request, is_room) if shared else (np.zeros(len(combos), np.int64), [])
-
-    def flat(parts: Iterable[IntArray]) -> IntArray:
-        return np.concatenate([np.zeros(0, dtype=np.int64), *parts])
-
-    f_of = flat(t.fit for t in tried)
-    bound_of = flat(t.bound for t in tried)
-    combo_of = flat(np.full(len(t.fit), t.ci) for t in tried)
-    gap_of = flat(np.full(len(t.fit), t.gap_cost) for t in tried)
-    cols_of = [flat(t.cols[k] for t in tried) for k in range(n)]
-    rank_of = offset_rank[combo_of]
-    by = np.lexsort((combo_of, rank_of, bound_of, f_of))
-    f_of, bound_of, combo_of, gap_of, rank_of = f_of[by], bound_of[by], combo_of[by], gap_of[by], rank_of[by]
-    cols_of = [c[by] for c in cols_of]
-    heads = np.flatnonzero(np.r_[True, f_of[1:] != f_of[:-1]]) if len(f_of) else np.zeros(0, dtype=np.int64)
-    tails = np.r_[heads[1:], len(f_of)].astype(np.int64)
-    pointer = heads.copy()
-    held_cost = np.full(len(heads), INFEASIBLE, dtype=np.int64)
-    held_rank = np.zeros(len(heads), dtype=np.int64)
-    # best[f] = (cost, offsets, choices, combo index, per-segment columns) for first start f.
-    best: dict[int, tuple[int, tuple[int, ...], tuple[int, ...], int, list[IntArray]]] = {}
-    needed_joint: set[int] = set()
-    units_of = _units_of(segs)
-    active = np.arange(len(heads))
-    width = 1  # pairs per first start per round, doubling: few rounds, little work past the best
-    while len(active):
-        if (deadline is not None and clock.monotonic() > deadline) or (cancelled is not None and cancelled()):
-            stopped = True  # the options so far stand, not proven cheapest
-            break
-        # Each open first start's next ``width`` pairs that may still beat its best (or tie).
-        take = np.minimum(width, tails[active] - pointer[active])
-        owner = np.repeat(active, take)
-        p = pointer[owner] + np.arange(len(owner)) - np.repeat(np.cumsum(take) - take, take)
-        promising = (bound_of[p] < held_cost[owner]) | (
-            (bound_of[p] == held_cost[owner]) & (rank_of[p] <= held_rank[owner]))
-        open_ = np.zeros(len(heads), dtype=np.bool_)
-        open_[owner[promising]] = True
-        pointer[active[~open_[active]]] = tails[active[~open_[active]]]
-        owner, p = owner[promising], p[promising]
-        # Each segment's own cheapest assignment; where two segments want one resource they
-        # may not share, one exact joint assignment (per overlap pattern) over all such pairs.
-        choice = np.concatenate([segs[k].assigned.choice[:, cols_of[k][p]] for k in range(n)], axis=0)
-        cost = bound_of[p].copy()
-        feasible = np.ones(len(p), dtype=np.bool_)
-        for kl, rows in enumerate(klass_rows):
-            here = np.flatnonzero(klass_of[combo_of[p]] == kl)
-            if len(here) == 0:
-                continue
-            chosen = np.sort(np.stack([r[c] for r, c in zip(rows, choice[:, here], strict=True)]), axis=0)
-            clash = here[(chosen[1:] == chosen[:-1]).any(axis=0)]
-            if len(clash) == 0:
-                continue
-            needed_joint.update(combo_of[p[clash]].tolist())
-            units = [SeatCosts(r, u.cost[:, cols_of[k][p[clash]]]) for r, (k, u) in zip(rows, units_of, strict=True)]
-            joint = assign(units, len(clash), deadline=deadline, cancelled=cancelled)
-            complete &= bool(joint.decided.all())
-            choice[:, clash] = joint.choice
-            cost[clash] = joint.total + gap_of[p[clash]]
-            feasible[clash] = joint.feasible
-        for i in np.flatnonzero(feasible).tolist():
-            g, q = int(owner[i]), int(p[i])
-            ci, f, c = int(combo_of[q]), int(f_of[q]), int(cost[i])
-            offsets = combos[ci].offsets
-            picks = tuple(choice[:, i].tolist())
-            held = best.get(f)
-            if held is not None and (held[0], held[1], held[2], held[3]) <= (c, offsets, picks, ci):
-                continue
-            best[f] = (c, offsets, picks, ci, [col[q:q + 1] for col in cols_of])
-            held_cost[g], held_rank[g] = c, offset_rank[ci]
-        pointer[active] = np.maximum(pointer[active], np.minimum(pointer[active] + take, tails[active]))
-        active = active[pointer[active] < tails[active]]
-        width *= 2
-    complete &= not stopped
+    levels = [(p.costs, p.assigned) for p in segs]
+    best, complete, needed_joint = _search(directory, request, segs, levels, combos, firsts, window_end,
+                                           None, deadline, cancelled)
     joint_solves = len(needed_joint)
 
     available = sorted(best)
