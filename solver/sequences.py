@@ -28,13 +28,14 @@ import itertools
 import math
 import time as clock
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 
 import numpy as np
 
 from solver.assign import Assigned, SeatCosts, assign
 from solver.busy import BusyTable
+from solver.conflicts import conflict_costs, conflicts_of
 from solver.diagnose import diagnose
 from solver.domain import (
     Assignment,
@@ -118,6 +119,8 @@ class SequenceRequest:
     max_alternatives: int = 0
     min_available: int = 0
     want_alternatives: bool = False
+    # First starts at or before this instant only (CheckSequence: exactly one); None: the window's.
+    last_first_start: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -314,6 +317,8 @@ def _first_starts(request: SequenceRequest) -> IntArray:
         request.window_start, request.window_end, timedelta(0), request.time_zone, (),
         minimum_notice=request.minimum_notice, now=request.now)))
     last = math.floor(to_minutes(request.window_end)) - 1
+    if request.last_first_start is not None:
+        last = min(last, math.floor(to_minutes(request.last_first_start)))
     return candidate_starts(request.time_zone, first, last, request.start_interval)
 
 
@@ -529,8 +534,61 @@ def find_sequences(
     options = tuple(_option(segs, combos[best[f][3]], int(firsts[f]), best[f], scores[f], durations) for f in page)
     never = tuple(k for k in range(n) if not segs[k].assigned.feasible.any())
     diagnosis = tuple(diagnose(p.plan, p.assigned) for p in segs) if not available else None
+    alternatives: tuple[SequenceOption, ...] = ()
+    if request.max_alternatives > 0 and (request.want_alternatives or len(available) < request.min_available):
+        without = np.ones(len(firsts), dtype=np.bool_)
+        without[list(best)] = False
+        alternatives, decided = _alternatives(directory, table, bookings, request, segs, combos, firsts, window_end,
+                                              without, durations, deadline, cancelled)
+        complete &= decided
     return SequenceResult(options, len(available), len(firsts), page_end if page_end < len(available) else None,
-                          complete, joint_solves, never, diagnosis)
+                          complete, joint_solves, never, diagnosis, alternatives)
+
+
+def _alternatives(directory: Directory, table: BusyTable, bookings: Sequence[Booking], request: SequenceRequest,
+                  segs: Sequence[_SegmentPlan], combos: Sequence[_Combo], firsts: IntArray, window_end: int,
+                  without: BoolArray, durations: Sequence[int], deadline: float | None,
+                  cancelled: Callable[[], bool] | None) -> tuple[tuple[SequenceOption, ...], bool]:
+    """Conflict mode (SCHEDULING.md "Conflicts", per segment as for a meeting): at the first
+    starts ``without`` an option, the cheapest option when members may be seated while not
+    free, priced by the meeting's conflict costs (solver/conflicts.py), rooms and limits
+    hard. Cost: the segments' conflict costs times a scale above any seat-and-gap total, plus
+    seat and gap costs, so the same search (``_search``) finds the least conflict with seat
+    costs breaking ties. The ``max_alternatives`` lowest conflict costs, then chronological,
+    each with every segment's conflicts; and whether every first start was decided."""
+    priced = [conflict_costs(p.plan, directory) for p in segs]
+    gap_max = max((int(milli(request.gap_weight, sum(c.gaps) / 60.0)) for c in combos), default=0)
+    scale = sum(own for _, own in priced) + gap_max + 1
+    levels = []
+    for (costs, own), p in zip(priced, segs, strict=True):
+        # Each segment's conflict * own + seat cost re-scaled to the sequence's conflict * scale + seat.
+        rescaled = [SeatCosts(u.rows, np.where(u.cost < INFEASIBLE, u.cost // own * scale + u.cost % own, INFEASIBLE))
+                    for u in costs]
+        levels.append((rescaled, assign(rescaled, len(p.starts), deadline=deadline, cancelled=cancelled)))
+    best, complete, _ = _search(directory, request, segs, levels, combos, firsts, window_end, without, deadline,
+                                cancelled)
+    chosen = sorted(best, key=lambda f: (best[f][0] // scale, int(firsts[f])))[:request.max_alternatives]
+    bookings_by: dict[str, list[Booking]] = {}
+    for bk in bookings:
+        for r in bk.resources:
+            bookings_by.setdefault(r, []).append(bk)
+    out = []
+    for f in chosen:
+        cost, offsets, picks, ci, cols = best[f]
+        plain = _option(segs, combos[ci], int(firsts[f]), (cost % scale, offsets, picks, ci, cols), cost % scale,
+                        durations)
+        parts = []
+        at = {k: sum(len(q.plan.units) for q in segs[:k]) for k in range(len(segs))}
+        for part in plain.segments:
+            k = part.segment_index
+            col = int(cols[k][0])
+            units = levels[k][0]
+            penalty = sum(int(units[u].cost[picks[at[k] + u], col]) // scale for u in range(len(units)))
+            conflicts = conflicts_of(segs[k].plan, part.assignment.resource_ids, col, table, bookings_by)
+            parts.append(replace(part, conflicts=tuple(conflicts), conflict_cost=penalty / MILLI))
+        score = cost % scale + _time_of_day(request, int(firsts[f]))
+        out.append(replace(plain, segments=tuple(parts), score=score / MILLI, conflict_cost=cost // scale / MILLI))
+    return tuple(out), complete
 
 
 def _is_room_unit(directory: Directory, plan: Plan, u: int) -> bool:

@@ -235,6 +235,7 @@ def _check_window(problems: convert._Problems, message: Message, templates: Mapp
         time_zone=message.time_zone,
         now=(convert._instant(problems, "now", message.now)
              if message.HasField("now") else now),
+        last_first_start=start, want_alternatives=True, max_alternatives=1,
         **sequence,  # type: ignore[arg-type]
     )
     problems.raise_any()
@@ -243,8 +244,8 @@ def _check_window(problems: convert._Problems, message: Message, templates: Mapp
 
 def check_sequence_query(request: api.CheckSequenceRequest, templates: Mapping[str, meeting_pb2.Template], *,
                          now: datetime) -> SequenceQuery:
-    """A CheckSequence request: the sequence over a window from its first start, one span long
-    (the reply keeps the option at that first start only)."""
+    """A CheckSequence request: the sequence at its one first start (a window from it, one span
+    long), in conflict mode there when no option is free."""
     return _check_window(convert._Problems(), request, templates, now)
 
 

@@ -222,3 +222,24 @@ def test_book_sequence_racing_create_booking_is_never_partial_nor_double(world: 
         else:
             assert mine == [f"race-plain-{r}"]
             assert "segments[1] (design)" in (outcomes[0].details() or "")  # type: ignore[union-attr]
+
+
+def test_check_sequence_in_conflict_mode_shows_details_only_to_the_calendar_owner(world: World) -> None:
+    only_alice = sequence(segment(rules(member("alice")), "coding"), segment(rules(member("bob"), minutes=30), "chat"))
+    for api_key, visible in (("", False), (ALICE_KEY, True)):
+        checked = world.stub.CheckSequence(check_sequence(only_alice, at(10)),
+                                           metadata=key(api_key) if api_key else key(), timeout=10)
+        assert not checked.available and checked.reason == "conflicts: busy"
+        coding, chat = checked.option.segments
+        assert checked.option.conflict_cost == 100.0 and coding.slot.conflict_cost == 100.0
+        (conflict,) = coding.slot.conflicts
+        assert conflict.resource_id == "alice" and conflict.HasField("details") is visible
+        assert (conflict.details.title == "Board prep") is visible
+        assert (b"Board prep" in checked.SerializeToString()) is visible
+        assert list(chat.slot.conflicts) == []
+    found = world.stub.FindSequences(find_sequences(only_alice, start=at(9), end=at(12), want_alternatives=True,
+                                                    max_alternatives=2), metadata=key(), timeout=10)
+    assert [o.start.ToDatetime() for o in found.alternatives] == [at(9, 15).replace(tzinfo=None),
+                                                                  at(9, 30).replace(tzinfo=None)]
+    assert all(o.conflict_cost == 100.0 for o in found.alternatives)
+    assert [o.start.ToDatetime() for o in found.options] == [at(9).replace(tzinfo=None)]
