@@ -101,3 +101,23 @@ class SegmentChoice(_message.Message):
     start: _timestamp_pb2.Timestamp
     seats: _containers.RepeatedCompositeFieldContainer[_booking_pb2.SeatChoice]
     def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., seats: _Optional[_Iterable[_Union[_booking_pb2.SeatChoice, _Mapping]]] = ...) -> None: ...
+
+class LoopTemplate(_message.Message):
+    __slots__ = ("id", "name", "description", "rules")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    description: str
+    rules: SequenceRules
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., rules: _Optional[_Union[SequenceRules, _Mapping]] = ...) -> None: ...
+
+class LoopTemplateRef(_message.Message):
+    __slots__ = ("template_id", "overrides")
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    template_id: str
+    overrides: SequenceRules
+    def __init__(self, template_id: _Optional[str] = ..., overrides: _Optional[_Union[SequenceRules, _Mapping]] = ...) -> None: ...

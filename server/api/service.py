@@ -85,6 +85,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         self._tenants = tenants
         # Templates as the API serves them and merges overrides into: converted once.
         self._templates = {tid: wire.directory.templates_to_proto(t.templates) for tid, t in tenants.items()}
+        self._loops = {tid: wire.sequences.loops_to_proto(t.loops) for tid, t in tenants.items()}
         self._keys = keys
         self._limits = limits
         self._clock = clock
@@ -386,7 +387,8 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
     def FindSequences(self, request: api.FindSequencesRequest,
                       context: CallContext) -> api.FindSequencesResponse:
         caller, tenant = self._caller(context)
-        query = wire.sequences.sequence_query(request, self._templates_of(tenant), now=self._clock())
+        query = wire.sequences.sequence_query(request, self._templates_of(tenant), self._loops[tenant.id],
+                                              now=self._clock())
         with query.fields.solver_errors():
             validate_sequence(tenant.directory, query.request, self._limits)
             fetched, span = self._sequence_busy(tenant, query.request, calendar_deadline(context))
@@ -401,7 +403,8 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
     def CheckSequence(self, request: api.CheckSequenceRequest,
                       context: CallContext) -> api.CheckSequenceResponse:
         caller, tenant = self._caller(context)
-        query = wire.sequences.check_sequence_query(request, self._templates_of(tenant), now=self._clock())
+        query = wire.sequences.check_sequence_query(request, self._templates_of(tenant), self._loops[tenant.id],
+                                                    now=self._clock())
         with query.fields.solver_errors():
             validate_sequence(tenant.directory, query.request, self._limits)
             fetched, span = self._sequence_busy(tenant, query.request, calendar_deadline(context))
@@ -415,7 +418,8 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                      context: CallContext) -> api.BookSequenceResponse:
         caller, tenant = self._caller(context)
         desk = self._desk()
-        booking, query = wire.sequences.book_sequence_request(request, self._templates_of(tenant), now=self._clock())
+        booking, query = wire.sequences.book_sequence_request(request, self._templates_of(tenant),
+                                                             self._loops[tenant.id], now=self._clock())
         with query.fields.solver_errors():
             validate_sequence(tenant.directory, booking.request, self._limits)
         booked = book_sequence(desk, tenant, booking, viewer=caller.principal, deadline=calendar_deadline(context))

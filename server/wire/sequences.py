@@ -32,6 +32,7 @@ from convene.v1 import scheduling_service_pb2 as api
 from server.booking.desk import DEFAULT_TITLE, BookingRequest
 from server.booking.sequences import SEGMENT_SUFFIX, SequenceBooking
 from server.calendars.busy import Unavailable
+from server.config import LoopConfig
 from server.wire import paging
 from server.wire import slots as convert
 from server.wire.booking import MAX_DESCRIPTION, MAX_ID, MAX_TEXT
@@ -49,6 +50,9 @@ __all__ = [
     "check_sequence_query",
     "check_sequence_response",
     "find_sequences_response",
+    "loop_to_proto",
+    "loops_to_proto",
+    "merge_sequence_overrides",
     "option_to_proto",
     "sequence_query",
 ]
@@ -94,6 +98,7 @@ class SequencePaths(convert.PathTranslator):
 
     segment_prefixes: tuple[str, ...]
     request_fields: Mapping[str, str]
+    root: str = "rules"  # where the sequence's own fields are: ``rules`` or ``template.overrides``
 
     def proto_path(self, path: str) -> str:
         segment = _SEGMENT.match(path)
@@ -106,7 +111,7 @@ class SequencePaths(convert.PathTranslator):
         if head in self.request_fields:
             return self.request_fields[head] + rest
         if head in _SEQUENCE_FIELDS:
-            return f"rules.{_SEQUENCE_FIELDS[head]}{rest}"
+            return f"{self.root}.{_SEQUENCE_FIELDS[head]}{rest}"
         return path
 
 
@@ -125,9 +130,10 @@ class SequenceQuery:
 
 
 def _segment_rules(problems: convert._Problems, spec: sequences_pb2.SegmentSpec, k: int,
-                   templates: Mapping[str, meeting_pb2.Template]) -> tuple[meeting_pb2.MeetingRules, str] | None:
+                   templates: Mapping[str, meeting_pb2.Template],
+                   root: str) -> tuple[meeting_pb2.MeetingRules, str] | None:
     """Segment k's effective rules and the path prefix its rule fields are reported under."""
-    base = f"rules.segments[{k}]"
+    base = f"{root}.segments[{k}]"
     which = spec.WhichOneof("meeting")
     if which == "template":
         template = templates.get(spec.template.template_id)
@@ -143,21 +149,59 @@ def _segment_rules(problems: convert._Problems, spec: sequences_pb2.SegmentSpec,
     return spec.rules, f"{base}.rules"
 
 
+def merge_sequence_overrides(base: sequences_pb2.SequenceRules,
+                             overrides: sequences_pb2.SequenceRules) -> sequences_pb2.SequenceRules:
+    """``base`` with every field *set* in ``overrides`` replacing its own (see LoopTemplateRef)."""
+    merged = sequences_pb2.SequenceRules()
+    merged.CopyFrom(base)
+    for descriptor, value in overrides.ListFields():
+        if descriptor.name == "weights":
+            merged.weights.MergeFrom(value)
+        elif descriptor.is_repeated:
+            merged.ClearField(descriptor.name)
+            getattr(merged, descriptor.name).extend(value)
+        elif descriptor.message_type is not None:
+            getattr(merged, descriptor.name).CopyFrom(value)
+        else:
+            setattr(merged, descriptor.name, value)
+    return merged
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    fields: dict[str, object]  # SequenceRequest fields
+    prefixes: tuple[str, ...]  # per segment, where its rule fields are reported
+    rules: tuple[meeting_pb2.MeetingRules, ...]  # per segment, its effective rules
+    root: str  # where the sequence's own fields are reported
+    count: int  # segments listed
+
+
 def _sequence(problems: convert._Problems, message: Message, templates: Mapping[str, meeting_pb2.Template],
-              ) -> tuple[dict[str, object], tuple[str, ...], tuple[meeting_pb2.MeetingRules, ...]]:
-    """The SequenceRequest fields a request's SequenceRules carries, each segment's path
-    prefix and effective rules."""
-    if message.WhichOneof("sequence") is None:
+              loops: Mapping[str, sequences_pb2.LoopTemplate]) -> _Parsed:
+    """The SequenceRequest fields a request's SequenceRules (inline or a loop template with
+    overrides) carries, with each segment's path prefix and effective rules."""
+    which = message.WhichOneof("sequence")
+    if which is None:
         raise InvalidRequest([FieldViolation("rules", "is required: the sequence's segments and order")])
-    rules: sequences_pb2.SequenceRules = message.rules
+    if which == "template":
+        loop = loops.get(message.template.template_id)
+        if loop is None:
+            if not message.template.template_id:
+                raise InvalidRequest([FieldViolation("template.template_id", "is required")])
+            raise UnknownResource("template.template_id", message.template.template_id)
+        rules = merge_sequence_overrides(loop.rules, message.template.overrides)
+        root = "template.overrides"
+    else:
+        rules = message.rules
+        root = "rules"
     if len(rules.segments) > MAX_SEGMENTS:
-        raise InvalidRequest([FieldViolation("rules.segments",
+        raise InvalidRequest([FieldViolation(f"{root}.segments",
                                              f"at most {MAX_SEGMENTS} segments, got {len(rules.segments)}")])
     segments: list[Segment] = []
     prefixes: list[str] = []
     effective: list[meeting_pb2.MeetingRules] = []
     for k, spec in enumerate(rules.segments):
-        found = _segment_rules(problems, spec, k, templates)
+        found = _segment_rules(problems, spec, k, templates, root)
         if found is None:
             continue
         meeting, prefix = found
@@ -174,26 +218,27 @@ def _sequence(problems: convert._Problems, message: Message, templates: Mapping[
         "segments": tuple(segments),
         "any_order": rules.any_order,
         "free_order": tuple(rules.free_order),
-        "min_gap": convert._span(problems, "rules.min_gap", rules.min_gap),
-        "max_gap": convert._span(problems, "rules.max_gap", rules.max_gap),
-        "max_span": convert._span(problems, "rules.max_span", rules.max_span) if rules.HasField("max_span") else None,
+        "min_gap": convert._span(problems, f"{root}.min_gap", rules.min_gap),
+        "max_gap": convert._span(problems, f"{root}.max_gap", rules.max_gap),
+        "max_span": convert._span(problems, f"{root}.max_span", rules.max_span) if rules.HasField("max_span") else None,
         "allow_member_repeat": rules.allow_member_repeat,
         "gap_weight": rules.gap_weight if rules.HasField("gap_weight") else 1.0,
         "resolution": rules.resolution_minutes if rules.HasField("resolution_minutes") else 5,
         "start_interval": rules.start_interval_minutes if rules.HasField("start_interval_minutes") else 15,
-        "minimum_notice": convert._span(problems, "rules.minimum_notice", rules.minimum_notice),
-        "preferred_hours": (convert._preferred_hours(problems, "rules.preferred_hours", rules.preferred_hours)
+        "minimum_notice": convert._span(problems, f"{root}.minimum_notice", rules.minimum_notice),
+        "preferred_hours": (convert._preferred_hours(problems, f"{root}.preferred_hours", rules.preferred_hours)
                             if rules.HasField("preferred_hours") else None),
         "weights": convert._weights(rules.weights),
     }
-    return sequence, tuple(prefixes), tuple(effective)
+    return _Parsed(sequence, tuple(prefixes), tuple(effective), root, len(rules.segments))
 
 
-def sequence_query(request: api.FindSequencesRequest, templates: Mapping[str, meeting_pb2.Template], *,
-                   now: datetime) -> SequenceQuery:
+def sequence_query(request: api.FindSequencesRequest, templates: Mapping[str, meeting_pb2.Template],
+                   loops: Mapping[str, sequences_pb2.LoopTemplate], *, now: datetime) -> SequenceQuery:
     """A FindSequences request as a SequenceRequest; ``now`` is the server's clock unless the request sets one."""
     problems = convert._Problems()
-    sequence, prefixes, effective = _sequence(problems, request, templates)
+    parsed = _sequence(problems, request, templates, loops)
+    sequence = parsed.fields
     fingerprint = paging.fingerprint(request)
     try:
         offset = paging.decode(request.page_token, fingerprint)
@@ -219,13 +264,14 @@ def sequence_query(request: api.FindSequencesRequest, templates: Mapping[str, me
         **sequence,  # type: ignore[arg-type]
     )
     problems.raise_any()
-    return SequenceQuery(query, SequencePaths(prefixes, _FIND_FIELDS), effective, fingerprint)
+    return SequenceQuery(query, SequencePaths(parsed.prefixes, _FIND_FIELDS, parsed.root), parsed.rules, fingerprint)
 
 
 def _check_window(problems: convert._Problems, message: Message, templates: Mapping[str, meeting_pb2.Template],
-                  now: datetime) -> SequenceQuery:
+                  loops: Mapping[str, sequences_pb2.LoopTemplate], now: datetime) -> SequenceQuery:
     """The sequence at one first start (``start``): a window from it, one span long."""
-    sequence, prefixes, effective = _sequence(problems, message, templates)
+    parsed = _sequence(problems, message, templates, loops)
+    sequence = parsed.fields
     start = convert._required_instant(problems, message, "start", "start")
     span = sequence["max_span"] or timedelta(days=1)
     assert isinstance(span, timedelta)
@@ -239,14 +285,14 @@ def _check_window(problems: convert._Problems, message: Message, templates: Mapp
         **sequence,  # type: ignore[arg-type]
     )
     problems.raise_any()
-    return SequenceQuery(query, SequencePaths(prefixes, _CHECK_FIELDS), effective, start=start)
+    return SequenceQuery(query, SequencePaths(parsed.prefixes, _CHECK_FIELDS, parsed.root), parsed.rules, start=start)
 
 
-def check_sequence_query(request: api.CheckSequenceRequest, templates: Mapping[str, meeting_pb2.Template], *,
-                         now: datetime) -> SequenceQuery:
+def check_sequence_query(request: api.CheckSequenceRequest, templates: Mapping[str, meeting_pb2.Template],
+                         loops: Mapping[str, sequences_pb2.LoopTemplate], *, now: datetime) -> SequenceQuery:
     """A CheckSequence request: the sequence at its one first start (a window from it, one span
     long), in conflict mode there when no option is free."""
-    return _check_window(convert._Problems(), request, templates, now)
+    return _check_window(convert._Problems(), request, templates, loops, now)
 
 
 def body_hash(request: api.BookSequenceRequest) -> str:
@@ -257,7 +303,8 @@ def body_hash(request: api.BookSequenceRequest) -> str:
     return hashlib.sha256(body.SerializeToString(deterministic=True)).hexdigest()
 
 
-def book_sequence_request(request: api.BookSequenceRequest, templates: Mapping[str, meeting_pb2.Template], *,
+def book_sequence_request(request: api.BookSequenceRequest, templates: Mapping[str, meeting_pb2.Template],
+                          loops: Mapping[str, sequences_pb2.LoopTemplate], *,
                           now: datetime) -> tuple[SequenceBooking, SequenceQuery]:
     """The request in domain terms and its sequence's query (for its field paths); raises
     ``InvalidRequest`` with every wire-level problem."""
@@ -272,11 +319,12 @@ def book_sequence_request(request: api.BookSequenceRequest, templates: Mapping[s
     check_text(violations, "location", request.location, MAX_TEXT)
     check_text(violations, "description", request.description, MAX_DESCRIPTION, newlines=True)
     check_text(violations, "organizer_member_id", request.organizer_member_id, MAX_ID)
-    sequence, prefixes, effective = _sequence(problems, request, templates)
+    parsed = _sequence(problems, request, templates, loops)
+    sequence, effective = parsed.fields, parsed.rules
     segments: tuple[Segment, ...] = sequence["segments"]  # type: ignore[assignment]
-    if len(request.segments) != len(request.rules.segments):
-        violations.append(FieldViolation("segments", f"one choice per segment of rules.segments is required: "
-                                                     f"{len(request.rules.segments)} segments, "
+    if len(request.segments) != parsed.count:
+        violations.append(FieldViolation("segments", f"one choice per segment of {parsed.root}.segments is required: "
+                                                     f"{parsed.count} segments, "
                                                      f"{len(request.segments)} choices"))
     starts: list[datetime] = []
     choices: list[tuple[tuple[str, ...], ...]] = []
@@ -298,7 +346,7 @@ def book_sequence_request(request: api.BookSequenceRequest, templates: Mapping[s
         SequenceRequest(window_start=first, window_end=first + span, time_zone=request.time_zone,
                         now=convert._instant(problems, "now", request.now) if request.HasField("now") else now,
                         **sequence),  # type: ignore[arg-type]
-        SequencePaths(prefixes, _CHECK_FIELDS), effective, start=first)
+        SequencePaths(parsed.prefixes, _CHECK_FIELDS, parsed.root), effective, start=first)
     problems.raise_any()
     digest = body_hash(request)
     title = request.title or DEFAULT_TITLE
@@ -403,3 +451,33 @@ def check_sequence_response(result: SequenceResult, query: SequenceQuery, unavai
                            (f"; never free alone: {', '.join(never)}" if never else ""))
     response.diagnosis.extend(_diagnosis(result, request))
     return response
+
+
+# --- Loop templates (configuration ``loops:``) ---------------------------------------
+
+
+def loops_to_proto(loops: Mapping[str, LoopConfig]) -> dict[str, sequences_pb2.LoopTemplate]:
+    """A tenant's loop templates as the API merges overrides into, by id."""
+    return {loop_id: loop_to_proto(loop) for loop_id, loop in loops.items()}
+
+
+def loop_to_proto(loop: LoopConfig) -> sequences_pb2.LoopTemplate:
+    rules = sequences_pb2.SequenceRules(any_order=loop.any_order, free_order=loop.free_order,
+                                        allow_member_repeat=loop.allow_member_repeat)
+    for segment in loop.segments:
+        overrides = meeting_pb2.MeetingRules()
+        for name in ("duration", "buffer_before", "buffer_after"):
+            value = getattr(segment, name)
+            if value is not None:
+                getattr(overrides, name).FromTimedelta(value)
+        if segment.customers is not None:
+            overrides.customers = segment.customers
+        rules.segments.add(label=segment.label, template=meeting_pb2.TemplateRef(template_id=segment.template,
+                                                                                 overrides=overrides))
+    for name in ("min_gap", "max_gap", "max_span"):
+        value = getattr(loop, name)
+        if value is not None:
+            getattr(rules, name).FromTimedelta(value)
+    if loop.gap_weight is not None:
+        rules.gap_weight = loop.gap_weight
+    return sequences_pb2.LoopTemplate(id=loop.id, name=loop.name, description=loop.description, rules=rules)

@@ -19,6 +19,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import duration_pb2, timestamp_pb2
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
@@ -243,3 +244,42 @@ def test_check_sequence_in_conflict_mode_shows_details_only_to_the_calendar_owne
                                                                   at(9, 30).replace(tzinfo=None)]
     assert all(o.conflict_cost == 100.0 for o in found.alternatives)
     assert [o.start.ToDatetime() for o in found.options] == [at(9).replace(tzinfo=None)]
+
+
+def test_a_loop_template_from_the_configuration_with_overrides(world: World) -> None:
+    onsite = sequences_pb2.LoopTemplateRef(template_id="onsite")
+    found = world.stub.FindSequences(api.FindSequencesRequest(template=onsite, time_zone="UTC", page_size=1,
+                                                              window_start=_ts(at(9)), window_end=_ts(at(17)),
+                                                              now=_ts(booking_world.NOW)), metadata=key(), timeout=10)
+    (first,) = found.options
+    assert [s.label for s in first.segments] == ["coding", "chat"]
+    coding, chat = first.segments
+    assert chat.slot.end.ToDatetime() - chat.slot.start.ToDatetime() == timedelta(minutes=30)
+    assert [f.label for f in coding.slot.seats] == ["host", "engineer", "room"]
+    # Overrides: at least a 10-minute gap.
+    longer = sequences_pb2.LoopTemplateRef(template_id="onsite", overrides=sequences_pb2.SequenceRules(
+        min_gap=_span(10), max_gap=_span(15)))
+    gapped = world.stub.FindSequences(api.FindSequencesRequest(template=longer, time_zone="UTC", page_size=1,
+                                                               window_start=_ts(at(9)), window_end=_ts(at(17)),
+                                                               now=_ts(booking_world.NOW)), metadata=key(), timeout=10)
+    assert gapped.options[0].gap_minutes >= 10
+    unknown = api.FindSequencesRequest(template=sequences_pb2.LoopTemplateRef(template_id="nope"), time_zone="UTC",
+                                       window_start=_ts(at(9)), window_end=_ts(at(17)))
+    assert _fields(_error(world.stub.FindSequences, unknown, grpc.StatusCode.NOT_FOUND)) == {"template.template_id"}
+    bad = sequences_pb2.LoopTemplateRef(template_id="onsite", overrides=sequences_pb2.SequenceRules(
+        min_gap=_span(20), max_gap=_span(10)))
+    request = api.FindSequencesRequest(template=bad, time_zone="UTC", window_start=_ts(at(9)), window_end=_ts(at(17)))
+    assert _fields(_error(world.stub.FindSequences, request, grpc.StatusCode.INVALID_ARGUMENT)) == {
+        "template.overrides.max_gap"}
+
+
+def _ts(instant: datetime) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(instant)
+    return ts
+
+
+def _span(minutes: int) -> duration_pb2.Duration:
+    d = duration_pb2.Duration()
+    d.FromTimedelta(timedelta(minutes=minutes))
+    return d
