@@ -38,7 +38,7 @@ from server.telemetry.tracing import child_span
 from server.tenants import Tenant
 from solver import Limits, check_time, find_slots, validate_request
 from solver.batch import validate_batch
-from solver.domain import SlotRequest
+from solver.domain import Booking, SlotRequest
 from solver.errors import FieldViolation, InvalidRequest, UnknownResource
 from solver.schedule import schedules, validate_schedule
 from solver.sequences import SequenceRequest, find_sequences, segment_request, validate_sequence
@@ -372,16 +372,19 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
 
     @staticmethod
     def _sequence_busy(tenant: Tenant, request: SequenceRequest,
-                       deadline: float | None) -> tuple[FetchedBusy, tuple[datetime, datetime]]:
-        """Busy time of every resource any segment could use, and the span it covers."""
+                       deadline: float | None) -> tuple[FetchedBusy, list[Booking]]:
+        """Busy time of every resource any segment could use, and the bookings every segment
+        depends on (``BookingSource.for_request``, once each)."""
         ids: set[str] = set()
         start, end = request.window_start, request.window_end
+        bookings: dict[str, Booking] = {}
         for k in range(len(request.segments)):
             segment = segment_request(request, k)
             ids |= resources_of(segment, tenant.directory)
             lo, hi = busy_span(segment)
             start, end = min(start, lo), max(end, hi)
-        return tenant.calendars.busy(ids, start, end, deadline=deadline), (start, end)
+            bookings.update((b.id, b) for b in tenant.bookings.for_request(tenant.directory, segment))
+        return tenant.calendars.busy(ids, start, end, deadline=deadline), list(bookings.values())
 
     @guarded
     def FindSequences(self, request: api.FindSequencesRequest,
@@ -391,8 +394,8 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                                               now=self._clock())
         with query.fields.solver_errors():
             validate_sequence(tenant.directory, query.request, self._limits)
-            fetched, span = self._sequence_busy(tenant, query.request, calendar_deadline(context))
-            result = find_sequences(tenant.directory, fetched.table, query.request, tenant.bookings.confirmed(*span),
+            fetched, bookings = self._sequence_busy(tenant, query.request, calendar_deadline(context))
+            result = find_sequences(tenant.directory, fetched.table, query.request, bookings,
                                     limits=self._limits, deadline=solver_deadline(context),
                                     cancelled=lambda: not context.is_active())
         if not result.complete and result.total_available == 0 and not result.alternatives:
@@ -407,8 +410,8 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                                                     now=self._clock())
         with query.fields.solver_errors():
             validate_sequence(tenant.directory, query.request, self._limits)
-            fetched, span = self._sequence_busy(tenant, query.request, calendar_deadline(context))
-            result = find_sequences(tenant.directory, fetched.table, query.request, tenant.bookings.confirmed(*span),
+            fetched, bookings = self._sequence_busy(tenant, query.request, calendar_deadline(context))
+            result = find_sequences(tenant.directory, fetched.table, query.request, bookings,
                                     limits=self._limits, deadline=solver_deadline(context),
                                     cancelled=lambda: not context.is_active())
         return wire.sequences.check_sequence_response(result, query, fetched.unavailable, viewer=caller.principal)
