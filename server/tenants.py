@@ -19,7 +19,7 @@ from providers.cache import BusyCache
 from providers.fetch import Readers, SourceGuards
 from server.calendars.busy import BusySource, MemoryCalendars, ProviderCalendars
 from server.calendars.sources import CalendarSources
-from server.config import CalendarSettings, CalendarSource, Config, TemplateConfig, TenantConfig
+from server.config import CalendarSettings, CalendarSource, Config, LoopConfig, TemplateConfig, TenantConfig
 from server.telemetry.metrics import set_breaker_state
 from solver.domain import Booking, Directory, Member, Pool, Room, SlotRequest
 
@@ -67,6 +67,7 @@ class Tenant:
     templates: Mapping[str, TemplateConfig] = field(default_factory=dict)
     calendars: BusySource = field(default_factory=MemoryCalendars)
     bookings: BookingSource = field(default_factory=MemoryBookings)
+    loops: Mapping[str, LoopConfig] = field(default_factory=dict)  # loop templates (sequences)
 
 
 def load_tenants(config: Config) -> dict[str, Tenant]:
@@ -107,6 +108,7 @@ def _tenant(tenant_id: str, tc: TenantConfig, sources: CalendarSources, settings
         id=tenant_id,
         directory=Directory.of(members, rooms, pools),
         templates={t.id: t for t in tc.templates},
+        loops={loop.id: loop for loop in tc.loops},
         # One cache and one set of reading threads per tenant: tenants never share anything, not
         # even cached reads, and one tenant's slow calendars never hold another's threads.
         calendars=ProviderCalendars(

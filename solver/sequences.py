@@ -28,17 +28,21 @@ import itertools
 import math
 import time as clock
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 
 import numpy as np
 
 from solver.assign import Assigned, SeatCosts, assign
 from solver.busy import BusyTable
+from solver.conflicts import conflict_costs, conflicts_of
+from solver.diagnose import diagnose
 from solver.domain import (
     Assignment,
     Booking,
     BusyInterval,
+    Conflict,
+    Diagnosis,
     Directory,
     Order,
     RoomSeat,
@@ -47,8 +51,8 @@ from solver.domain import (
     SlotRequest,
     Weights,
 )
-from solver.errors import FieldViolation, InvalidRequest
-from solver.grid import IntArray, candidate_starts, from_minutes, to_minutes, zone_clock
+from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource, quote
+from solver.grid import BoolArray, IntArray, candidate_starts, from_minutes, to_minutes, zone_clock
 from solver.plan import Plan, earliest_start, make_plan, minutes_of
 from solver.seats import INFEASIBLE, MILLI, milli
 from solver.validate import Limits, validate_request
@@ -60,7 +64,10 @@ __all__ = [
     "SequenceRequest",
     "SequenceResult",
     "find_sequences",
+    "option_violations",
+    "segment_path",
     "segment_request",
+    "validate_sequence",
 ]
 
 
@@ -107,6 +114,13 @@ class SequenceRequest:
     page_offset: int = 0
     weights: Weights = field(default_factory=Weights)
     gap_weight: float = 1.0  # w.gap: points per hour of total gap
+    # Conflict mode, as for a meeting: up to ``max_alternatives`` first starts without an
+    # option, least conflict first, when fewer than ``min_available`` have one (or wanted).
+    max_alternatives: int = 0
+    min_available: int = 0
+    want_alternatives: bool = False
+    # First starts at or before this instant only (CheckSequence: exactly one); None: the window's.
+    last_first_start: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +131,8 @@ class SegmentSlot:
     start: datetime
     end: datetime
     assignment: Assignment
+    conflicts: tuple[Conflict, ...] = ()  # alternatives only: what is in the way
+    conflict_cost: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -129,6 +145,7 @@ class SequenceOption:
     cost: float
     gap_minutes: int
     score: float = 0.0
+    conflict_cost: float = 0.0  # alternatives only: the segments' conflict costs summed
 
 
 @dataclass(frozen=True)
@@ -140,6 +157,10 @@ class SequenceResult:
     complete: bool = True  # False: the deadline stopped the work; some first starts are undecided
     joint_solves: int = 0  # (order, gaps) combos that needed the exact joint assignment
     unavailable_segments: tuple[int, ...] = field(default=())  # listed segments never feasible alone
+    # When no first start has an option: per listed segment, why it lacked people at its starts
+    # (the meeting's diagnosis, over the starts the sequence would give it).
+    diagnosis: tuple[Diagnosis, ...] | None = None
+    alternatives: tuple[SequenceOption, ...] = ()  # conflict mode: least conflict, then chronological
 
 
 def segment_request(request: SequenceRequest, k: int) -> SlotRequest:
@@ -153,7 +174,9 @@ def segment_request(request: SequenceRequest, k: int) -> SlotRequest:
     )
 
 
-def _validate(directory: Directory, request: SequenceRequest, limits: Limits | None) -> None:
+def validate_sequence(directory: Directory, request: SequenceRequest, limits: Limits | None = None) -> None:
+    """Raises InvalidRequest / UnknownResource / LimitExceeded (paths of a segment's meeting under
+    ``segments[k].``); returns None when the request is sound."""
     problems: list[FieldViolation] = []
     n = len(request.segments)
     if n == 0:
@@ -170,10 +193,81 @@ def _validate(directory: Directory, request: SequenceRequest, limits: Limits | N
         problems.append(FieldViolation("free_order", "distinct segment positions are required"))
     if request.page_offset < 0 or request.max_results < 0:
         problems.append(FieldViolation("page_offset", "must not be negative"))
+    if request.minimum_notice < timedelta(0):
+        problems.append(FieldViolation("minimum_notice", "must not be negative"))
+    if not (math.isfinite(request.gap_weight) and request.gap_weight >= 0):
+        problems.append(FieldViolation("gap_weight", "must be a finite number >= 0"))
+    if request.preferred_hours is not None and request.preferred_hours[0] >= request.preferred_hours[1]:
+        problems.append(FieldViolation("preferred_hours", "start must be before end"))
     if problems:
         raise InvalidRequest(problems)
     for k in range(n):
-        validate_request(directory, segment_request(request, k), limits)
+        try:
+            validate_request(directory, segment_request(request, k), limits)
+        except SchedulingError as exc:
+            raise _in_segment(exc, k) from exc
+
+
+# Fields of a segment's meeting request that are the sequence's own (not the segment's).
+SEQUENCE_FIELDS = frozenset({"window_start", "window_end", "time_zone", "resolution", "start_interval", "weights",
+                             "minimum_notice", "now", "preferred_hours", "order", "max_results", "page_offset"})
+
+
+def segment_path(k: int, path: str) -> str:
+    """A path of segment ``k``'s meeting request as a path of the sequence request:
+    ``seats[0].candidates[1]`` -> ``segments[k].seats[0].candidates[1]``; the sequence's
+    own fields (window, zone, grid, weights) stay as they are."""
+    head = path.split(".", 1)[0].split("[", 1)[0]
+    return path if head in SEQUENCE_FIELDS else f"segments[{k}].{path}"
+
+
+def _in_segment(exc: SchedulingError, k: int) -> SchedulingError:
+    if isinstance(exc, InvalidRequest):
+        return InvalidRequest([FieldViolation(segment_path(k, v.field), v.description) for v in exc.violations])
+    if isinstance(exc, UnknownResource):
+        return UnknownResource(segment_path(k, exc.field), exc.resource_id)
+    if isinstance(exc, LimitExceeded):
+        return LimitExceeded(segment_path(k, exc.field), exc.limit_name, exc.limit, exc.actual)
+    return exc
+
+
+def option_violations(directory: Directory, request: SequenceRequest, starts: Sequence[datetime],
+                      resources: Sequence[Sequence[str]]) -> list[FieldViolation]:
+    """What keeps a caller's option from being one of ``request``'s (listed segment k at
+    ``starts[k]`` with ``resources[k]``): the order, the gaps, the span, a member in two
+    segments, a resource in two segments at overlapping buffered times. Whether each
+    segment is free is not asked here (booking re-checks each as a meeting)."""
+    n = len(request.segments)
+    if len(starts) != n or len(resources) != n:
+        return [FieldViolation("segments", f"one choice per segment is required: {n} segments, {len(starts)} given")]
+    problems: list[FieldViolation] = []
+    order = tuple(sorted(range(n), key=lambda k: starts[k]))
+    if order not in _orders(request):
+        problems.append(FieldViolation("segments", "the segments' starts do not follow the sequence's order"))
+    ends = [starts[k] + request.segments[k].duration for k in range(n)]
+    for a, b in itertools.pairwise(order):
+        gap = starts[b] - ends[a]
+        if not request.min_gap <= gap <= request.max_gap:
+            problems.append(FieldViolation(
+                f"segments[{b}].start", f"starts {gap.total_seconds() / 60:g} minutes after segment {a} ends; the "
+                f"gap must lie in [{request.min_gap.total_seconds() / 60:g}, {request.max_gap.total_seconds() / 60:g}]"
+                " minutes"))
+    if ends[order[-1]] - starts[order[0]] > (request.max_span or timedelta(days=1)):
+        problems.append(FieldViolation(f"segments[{order[-1]}].start", "the sequence lasts longer than max_span"))
+    for a, b in itertools.combinations(range(n), 2):
+        sa, sb = request.segments[a], request.segments[b]
+        overlap = (starts[a] - sa.buffer_before < ends[b] + sb.buffer_after
+                   and starts[b] - sb.buffer_before < ends[a] + sa.buffer_after)
+        for r in dict.fromkeys(resources[b]):
+            if r not in resources[a]:
+                continue
+            if overlap:
+                problems.append(FieldViolation(f"segments[{b}].seats",
+                                               f"{quote(r)} is also in segment {a} at an overlapping time"))
+            elif r in directory.members and not request.allow_member_repeat:
+                problems.append(FieldViolation(f"segments[{b}].seats", f"member {quote(r)} also sits in segment {a}"
+                                               " (allow_member_repeat is off)"))
+    return problems
 
 
 def _orders(request: SequenceRequest) -> list[tuple[int, ...]]:
@@ -223,6 +317,8 @@ def _first_starts(request: SequenceRequest) -> IntArray:
         request.window_start, request.window_end, timedelta(0), request.time_zone, (),
         minimum_notice=request.minimum_notice, now=request.now)))
     last = math.floor(to_minutes(request.window_end)) - 1
+    if request.last_first_start is not None:
+        last = min(last, math.floor(to_minutes(request.last_first_start)))
     return candidate_starts(request.time_zone, first, last, request.start_interval)
 
 
@@ -233,7 +329,156 @@ class _SegmentPlan:
     plan: Plan
     costs: list[SeatCosts]
     assigned: Assigned
-    index: dict[int, int]
+    starts: IntArray  # sorted: a start's column is its position
+
+
+@dataclass(frozen=True)
+class _Tried:
+    """One combo over the first starts ``fit`` (indices into the first starts) where every
+    segment is feasible alone: per listed segment its columns, and the lower bound."""
+
+    ci: int
+    fit: IntArray
+    cols: list[IntArray]
+    bound: IntArray
+    gap_cost: int
+
+
+def _offset_ranks(combos: Sequence[_Combo]) -> IntArray:
+    """Per combo, the rank of its offsets (time order) among all combos' (equal offsets: equal rank)."""
+    distinct = sorted({c.offsets for c in combos})
+    rank = {o: i for i, o in enumerate(distinct)}
+    return np.array([rank[c.offsets] for c in combos], dtype=np.int64)
+
+
+def _klasses(segs: Sequence[_SegmentPlan], combos: Sequence[_Combo], request: SequenceRequest,
+             is_room: Sequence[Sequence[bool]]) -> tuple[IntArray, list[list[IntArray]]]:
+    """Per combo its overlap pattern's id, and per pattern the joint rows (``_joint_rows``)."""
+    durations = [p.plan.window.duration for p in segs]
+    ids: dict[tuple[int, ...], int] = {}
+    rows: list[list[IntArray]] = []
+    out = []
+    for combo in combos:
+        key = tuple(_overlap_classes(combo, request, durations))
+        if key not in ids:
+            ids[key] = len(rows)
+            rows.append(_joint_rows(segs, combo, request, is_room))
+        out.append(ids[key])
+    return np.array(out, dtype=np.int64), rows
+
+
+_Held = tuple[int, tuple[int, ...], tuple[int, ...], int, list[IntArray]]
+
+
+def _search(directory: Directory, request: SequenceRequest, segs: Sequence[_SegmentPlan],
+            levels: Sequence[tuple[list[SeatCosts], Assigned]], combos: Sequence[_Combo], firsts: IntArray,
+            window_end: int, among: BoolArray | None, deadline: float | None,
+            cancelled: Callable[[], bool] | None) -> tuple[dict[int, _Held], bool, set[int]]:
+    """Per first start (of ``among``, default all), the cheapest option under ``levels`` (per
+    segment its unit costs over its starts and their own cheapest assignment): best[f] =
+    (cost, offsets, choices, combo index, per-segment columns); whether every first start was
+    decided; the combos that needed a joint assignment."""
+    n = len(segs)
+    among = np.ones(len(firsts), dtype=np.bool_) if among is None else among
+    is_room = [[_is_room_unit(directory, p.plan, u) for u in range(len(p.plan.units))] for p in segs]
+    shared = _segments_share(segs)
+    complete = True
+    stopped = False
+
+    # Per combo, the first starts where every segment is feasible alone, and a lower bound
+    # there: the segments' own cheapest costs plus the gap cost (exact where no resource is
+    # wanted by two segments that may not share it).
+    tried: list[_Tried] = []
+    for ci, combo in enumerate(combos):
+        fit = np.flatnonzero((firsts + combo.span <= window_end) & among)
+        cols: list[IntArray] = [np.zeros(0, dtype=np.int64)] * n
+        alone = np.ones(len(fit), dtype=np.bool_)
+        for pos, k in enumerate(combo.order):
+            cols[k] = np.searchsorted(segs[k].starts, firsts[fit] + combo.offsets[pos])
+            alone &= levels[k][1].feasible[cols[k]]
+            complete &= bool(levels[k][1].decided[cols[k]].all())
+        fit, cols = fit[alone], [c[alone] for c in cols]
+        gap_cost = int(milli(request.gap_weight, sum(combo.gaps) / 60.0))
+        bound = sum((levels[k][1].total[cols[k]] for k in range(n)), np.zeros(len(fit), dtype=np.int64))
+        tried.append(_Tried(ci, fit, cols, bound + gap_cost, gap_cost))
+
+    # Per first start, its (combo, bound) pairs from the most promising: lower bound, then
+    # offsets (the tie-break), then combo. A first start is settled when its next pair's
+    # bound cannot beat (or tie) its best option so far.
+    offset_rank = _offset_ranks(combos)
+    klass_of, klass_rows = _klasses(segs, combos, request, is_room) if shared else (np.zeros(len(combos), np.int64), [])
+
+    def flat(parts: Iterable[IntArray]) -> IntArray:
+        return np.concatenate([np.zeros(0, dtype=np.int64), *parts])
+
+    f_of = flat(t.fit for t in tried)
+    bound_of = flat(t.bound for t in tried)
+    combo_of = flat(np.full(len(t.fit), t.ci) for t in tried)
+    gap_of = flat(np.full(len(t.fit), t.gap_cost) for t in tried)
+    cols_of = [flat(t.cols[k] for t in tried) for k in range(n)]
+    rank_of = offset_rank[combo_of]
+    by = np.lexsort((combo_of, rank_of, bound_of, f_of))
+    f_of, bound_of, combo_of, gap_of, rank_of = f_of[by], bound_of[by], combo_of[by], gap_of[by], rank_of[by]
+    cols_of = [c[by] for c in cols_of]
+    heads = np.flatnonzero(np.r_[True, f_of[1:] != f_of[:-1]]) if len(f_of) else np.zeros(0, dtype=np.int64)
+    tails = np.r_[heads[1:], len(f_of)].astype(np.int64)
+    pointer = heads.copy()
+    held_cost = np.full(len(heads), INFEASIBLE, dtype=np.int64)
+    held_rank = np.zeros(len(heads), dtype=np.int64)
+    best: dict[int, _Held] = {}
+    needed_joint: set[int] = set()
+    units_of = [(k, u) for k, level in enumerate(levels) for u in level[0]]
+    active = np.arange(len(heads))
+    width = 1  # pairs per first start per round, doubling: few rounds, little work past the best
+    while len(active):
+        if (deadline is not None and clock.monotonic() > deadline) or (cancelled is not None and cancelled()):
+            stopped = True  # the options so far stand, not proven cheapest
+            break
+        # Each open first start's next ``width`` pairs that may still beat its best (or tie).
+        take = np.minimum(width, tails[active] - pointer[active])
+        owner = np.repeat(active, take)
+        p = pointer[owner] + np.arange(len(owner)) - np.repeat(np.cumsum(take) - take, take)
+        promising = (bound_of[p] < held_cost[owner]) | (
+            (bound_of[p] == held_cost[owner]) & (rank_of[p] <= held_rank[owner]))
+        open_ = np.zeros(len(heads), dtype=np.bool_)
+        open_[owner[promising]] = True
+        pointer[active[~open_[active]]] = tails[active[~open_[active]]]
+        owner, p = owner[promising], p[promising]
+        # Each segment's own cheapest assignment; where two segments want one resource they
+        # may not share, one exact joint assignment (per overlap pattern) over all such pairs.
+        choice = np.concatenate([levels[k][1].choice[:, cols_of[k][p]] for k in range(n)], axis=0)
+        cost = bound_of[p].copy()
+        feasible = np.ones(len(p), dtype=np.bool_)
+        for kl, rows in enumerate(klass_rows):
+            here = np.flatnonzero(klass_of[combo_of[p]] == kl)
+            if len(here) == 0:
+                continue
+            chosen = np.sort(np.stack([r[c] for r, c in zip(rows, choice[:, here], strict=True)]), axis=0)
+            clash = here[(chosen[1:] == chosen[:-1]).any(axis=0)]
+            if len(clash) == 0:
+                continue
+            needed_joint.update(combo_of[p[clash]].tolist())
+            units = [SeatCosts(r, u.cost[:, cols_of[k][p[clash]]]) for r, (k, u) in zip(rows, units_of, strict=True)]
+            joint = assign(units, len(clash), deadline=deadline, cancelled=cancelled)
+            complete &= bool(joint.decided.all())
+            choice[:, clash] = joint.choice
+            cost[clash] = joint.total + gap_of[p[clash]]
+            feasible[clash] = joint.feasible
+        for i in np.flatnonzero(feasible).tolist():
+            g, q = int(owner[i]), int(p[i])
+            ci, f, c = int(combo_of[q]), int(f_of[q]), int(cost[i])
+            offsets = combos[ci].offsets
+            picks = tuple(choice[:, i].tolist())
+            held = best.get(f)
+            if held is not None and (held[0], held[1], held[2], held[3]) <= (c, offsets, picks, ci):
+                continue
+            best[f] = (c, offsets, picks, ci, [col[q:q + 1] for col in cols_of])
+            held_cost[g], held_rank[g] = c, offset_rank[ci]
+        pointer[active] = np.maximum(pointer[active], np.minimum(pointer[active] + take, tails[active]))
+        active = active[pointer[active] < tails[active]]
+        width *= 2
+    complete &= not stopped
+    return best, complete, needed_joint
 
 
 def find_sequences(
@@ -251,7 +496,7 @@ def find_sequences(
     ``deadline`` (a ``time.monotonic()`` instant) and ``cancelled`` bound the work: past
     either, the options found so far come back with ``complete`` False.
     """
-    _validate(directory, request, limits)
+    validate_sequence(directory, request, limits)
     table, bookings = BusyTable.coerce(busy), list(bookings)
     n = len(request.segments)
     durations = [minutes_of(s.duration.total_seconds()) for s in request.segments]
@@ -260,62 +505,25 @@ def find_sequences(
     combos = _combos(request, durations)
 
     # Which starts each segment may take, over all combos and first starts.
-    needed: list[set[int]] = [set() for _ in range(n)]
+    shortest: list[dict[int, int]] = [{} for _ in range(n)]  # per segment: offset -> the shortest span with it
     for combo in combos:
-        ok = firsts + combo.span <= window_end
         for pos, k in enumerate(combo.order):
-            needed[k].update((firsts[ok] + combo.offsets[pos]).tolist())
+            at = combo.offsets[pos]
+            shortest[k][at] = min(shortest[k].get(at, combo.span), combo.span)
+    needed: list[list[IntArray]] = [
+        [firsts[firsts + span <= window_end] + at for at, span in shortest[k].items()] for k in range(n)]
     segs: list[_SegmentPlan] = []
     for k in range(n):
-        starts = np.array(sorted(needed[k]), dtype=np.int64)
+        starts = np.unique(np.concatenate(needed[k])) if needed[k] else np.zeros(0, dtype=np.int64)
         plan = make_plan(directory, table, bookings, segment_request(request, k), starts)
         costs = plan.seat_costs()
         assigned = assign(costs, len(starts), deadline=deadline, cancelled=cancelled)
-        segs.append(_SegmentPlan(plan, costs, assigned, {m: i for i, m in enumerate(starts.tolist())}))
+        segs.append(_SegmentPlan(plan, costs, assigned, starts))
 
-    is_room = [[_is_room_unit(directory, p.plan, u) for u in range(len(p.plan.units))] for p in segs]
-    shared = _segments_share(segs)
-    # best[f] = (cost, offsets, choices, combo index, per-segment totals) for first start f.
-    best: dict[int, tuple[int, tuple[int, ...], tuple[int, ...], int, list[IntArray]]] = {}
-    complete, joint_solves = True, 0
-    for ci, combo in enumerate(combos):
-        if (deadline is not None and clock.monotonic() > deadline) or (cancelled is not None and cancelled()):
-            complete = False  # the options so far stand, not proven cheapest; later combos unseen
-            break
-        fit = np.flatnonzero(firsts + combo.span <= window_end)
-        cols = [np.zeros(len(fit), dtype=np.int64) for _ in range(n)]
-        alone = np.ones(len(fit), dtype=np.bool_)
-        for pos, k in enumerate(combo.order):
-            idx = segs[k].index
-            cols[k] = np.array([idx[m] for m in (firsts[fit] + combo.offsets[pos]).tolist()], dtype=np.int64)
-            alone &= segs[k].assigned.feasible[cols[k]]
-            complete &= bool(segs[k].assigned.decided[cols[k]].all())
-        fit, cols = fit[alone], [c[alone] for c in cols]
-        if len(fit) == 0:
-            continue
-        gap_cost = int(milli(request.gap_weight, sum(combo.gaps) / 60.0))
-        if shared:
-            joint_solves += 1
-            units = _joint_units(segs, cols, combo, request, is_room)
-            joint = assign(units, len(fit), deadline=deadline, cancelled=cancelled)
-            complete &= bool(joint.decided.all())
-            total, feasible = joint.total, joint.feasible
-            choice = joint.choice
-        else:
-            total = sum((segs[k].assigned.total[cols[k]] for k in range(n)), np.zeros(len(fit), dtype=np.int64))
-            feasible = np.ones(len(fit), dtype=np.bool_)
-            choice = np.concatenate([segs[k].assigned.choice[:, cols[k]] for k in range(n)], axis=0)
-        cost = total + gap_cost
-        for i in np.flatnonzero(feasible).tolist():
-            f = int(fit[i])
-            c = int(cost[i])
-            held = best.get(f)
-            if held is not None and (held[0], held[1]) < (c, combo.offsets):
-                continue
-            picks = tuple(choice[:, i].tolist())
-            if held is not None and (held[0], held[1]) == (c, combo.offsets) and held[2] <= picks:
-                continue
-            best[f] = (c, combo.offsets, picks, ci, [cols[k][i:i + 1] for k in range(n)])
+    levels = [(p.costs, p.assigned) for p in segs]
+    best, complete, needed_joint = _search(directory, request, segs, levels, combos, firsts, window_end,
+                                           None, deadline, cancelled)
+    joint_solves = len(needed_joint)
 
     available = sorted(best)
     scores = {f: best[f][0] + _time_of_day(request, int(firsts[f])) for f in available}
@@ -325,8 +533,62 @@ def find_sequences(
     page = available[request.page_offset:page_end]
     options = tuple(_option(segs, combos[best[f][3]], int(firsts[f]), best[f], scores[f], durations) for f in page)
     never = tuple(k for k in range(n) if not segs[k].assigned.feasible.any())
+    diagnosis = tuple(diagnose(p.plan, p.assigned) for p in segs) if not available else None
+    alternatives: tuple[SequenceOption, ...] = ()
+    if request.max_alternatives > 0 and (request.want_alternatives or len(available) < request.min_available):
+        without = np.ones(len(firsts), dtype=np.bool_)
+        without[list(best)] = False
+        alternatives, decided = _alternatives(directory, table, bookings, request, segs, combos, firsts, window_end,
+                                              without, durations, deadline, cancelled)
+        complete &= decided
     return SequenceResult(options, len(available), len(firsts), page_end if page_end < len(available) else None,
-                          complete, joint_solves, never)
+                          complete, joint_solves, never, diagnosis, alternatives)
+
+
+def _alternatives(directory: Directory, table: BusyTable, bookings: Sequence[Booking], request: SequenceRequest,
+                  segs: Sequence[_SegmentPlan], combos: Sequence[_Combo], firsts: IntArray, window_end: int,
+                  without: BoolArray, durations: Sequence[int], deadline: float | None,
+                  cancelled: Callable[[], bool] | None) -> tuple[tuple[SequenceOption, ...], bool]:
+    """Conflict mode (SCHEDULING.md "Conflicts", per segment as for a meeting): at the first
+    starts ``without`` an option, the cheapest option when members may be seated while not
+    free, priced by the meeting's conflict costs (solver/conflicts.py), rooms and limits
+    hard. Cost: the segments' conflict costs times a scale above any seat-and-gap total, plus
+    seat and gap costs, so the same search (``_search``) finds the least conflict with seat
+    costs breaking ties. The ``max_alternatives`` lowest conflict costs, then chronological,
+    each with every segment's conflicts; and whether every first start was decided."""
+    priced = [conflict_costs(p.plan, directory) for p in segs]
+    gap_max = max((int(milli(request.gap_weight, sum(c.gaps) / 60.0)) for c in combos), default=0)
+    scale = sum(own for _, own in priced) + gap_max + 1
+    levels = []
+    for (costs, own), p in zip(priced, segs, strict=True):
+        # Each segment's conflict * own + seat cost re-scaled to the sequence's conflict * scale + seat.
+        rescaled = [SeatCosts(u.rows, np.where(u.cost < INFEASIBLE, u.cost // own * scale + u.cost % own, INFEASIBLE))
+                    for u in costs]
+        levels.append((rescaled, assign(rescaled, len(p.starts), deadline=deadline, cancelled=cancelled)))
+    best, complete, _ = _search(directory, request, segs, levels, combos, firsts, window_end, without, deadline,
+                                cancelled)
+    chosen = sorted(best, key=lambda f: (best[f][0] // scale, int(firsts[f])))[:request.max_alternatives]
+    bookings_by: dict[str, list[Booking]] = {}
+    for bk in bookings:
+        for r in bk.resources:
+            bookings_by.setdefault(r, []).append(bk)
+    out = []
+    for f in chosen:
+        cost, offsets, picks, ci, cols = best[f]
+        plain = _option(segs, combos[ci], int(firsts[f]), (cost % scale, offsets, picks, ci, cols), cost % scale,
+                        durations)
+        parts = []
+        at = {k: sum(len(q.plan.units) for q in segs[:k]) for k in range(len(segs))}
+        for part in plain.segments:
+            k = part.segment_index
+            col = int(cols[k][0])
+            units = levels[k][0]
+            penalty = sum(int(units[u].cost[picks[at[k] + u], col]) // scale for u in range(len(units)))
+            conflicts = conflicts_of(segs[k].plan, part.assignment.resource_ids, col, table, bookings_by)
+            parts.append(replace(part, conflicts=tuple(conflicts), conflict_cost=penalty / MILLI))
+        score = cost % scale + _time_of_day(request, int(firsts[f]))
+        out.append(replace(plain, segments=tuple(parts), score=score / MILLI, conflict_cost=cost // scale / MILLI))
+    return tuple(out), complete
 
 
 def _is_room_unit(directory: Directory, plan: Plan, u: int) -> bool:
@@ -366,9 +628,9 @@ def _overlap_classes(combo: _Combo, request: SequenceRequest, durations: Sequenc
     return [find(k) for k in range(n)]
 
 
-def _joint_units(segs: Sequence[_SegmentPlan], cols: Sequence[IntArray], combo: _Combo,
-                 request: SequenceRequest, is_room: Sequence[Sequence[bool]]) -> list[SeatCosts]:
-    """Every unit of every segment (listed order) as one meeting over the first starts.
+def _joint_rows(segs: Sequence[_SegmentPlan], combo: _Combo, request: SequenceRequest,
+                is_room: Sequence[Sequence[bool]]) -> list[IntArray]:
+    """Per unit of every segment (listed order), its candidates' rows in one joint meeting.
 
     A resource's row is shared by the segments it may not sit in together:
     members across all segments (unless repeats are allowed), and any resource
@@ -382,8 +644,7 @@ def _joint_units(segs: Sequence[_SegmentPlan], cols: Sequence[IntArray], combo: 
         for u, unit in enumerate(p.plan.units):
             room = is_room[k][u]
             group = klass[k] if room or request.allow_member_repeat else -1
-            ids = [rows.setdefault((r, group), len(rows)) for r in unit.candidates]
-            out.append(SeatCosts(np.array(ids, dtype=np.int64), p.costs[u].cost[:, cols[k]]))
+            out.append(np.array([rows.setdefault((r, group), len(rows)) for r in unit.candidates], dtype=np.int64))
     return out
 
 

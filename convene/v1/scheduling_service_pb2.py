@@ -27,81 +27,94 @@ from convene.v1 import booking_pb2 as convene_dot_v1_dot_booking__pb2
 from convene.v1 import directory_pb2 as convene_dot_v1_dot_directory__pb2
 from convene.v1 import meeting_pb2 as convene_dot_v1_dot_meeting__pb2
 from convene.v1 import schedule_pb2 as convene_dot_v1_dot_schedule__pb2
+from convene.v1 import sequences_pb2 as convene_dot_v1_dot_sequences__pb2
 from convene.v1 import slots_pb2 as convene_dot_v1_dot_slots__pb2
 from convene.v1 import webhooks_pb2 as convene_dot_v1_dot_webhooks__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#convene/v1/scheduling_service.proto\x12\nconvene.v1\x1a\x16\x63onvene/v1/batch.proto\x1a\x18\x63onvene/v1/booking.proto\x1a\x1a\x63onvene/v1/directory.proto\x1a\x18\x63onvene/v1/meeting.proto\x1a\x19\x63onvene/v1/schedule.proto\x1a\x16\x63onvene/v1/slots.proto\x1a\x19\x63onvene/v1/webhooks.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\x03\n\x10\x46indSlotsRequest\x12)\n\x05rules\x18\x01 \x01(\x0b\x32\x18.convene.v1.MeetingRulesH\x00\x12+\n\x08template\x18\x02 \x01(\x0b\x32\x17.convene.v1.TemplateRefH\x00\x12\x30\n\x0cwindow_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttime_zone\x18\x05 \x01(\t\x12 \n\x05order\x18\x06 \x01(\x0e\x32\x11.convene.v1.Order\x12\x11\n\tpage_size\x18\x07 \x01(\x05\x12\x12\n\npage_token\x18\x08 \x01(\t\x12\x18\n\x10max_alternatives\x18\t \x01(\x05\x12\x15\n\rmin_available\x18\n \x01(\x05\x12\x19\n\x11want_alternatives\x18\x0b \x01(\x08\x12\'\n\x03now\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\t\n\x07meeting\"\xa8\x02\n\x11\x46indSlotsResponse\x12\x1f\n\x05slots\x18\x01 \x03(\x0b\x32\x10.convene.v1.Slot\x12&\n\x0c\x61lternatives\x18\x02 \x03(\x0b\x32\x10.convene.v1.Slot\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12\x17\n\x0ftotal_available\x18\x04 \x01(\x05\x12\x1d\n\x15\x63\x61ndidates_considered\x18\x05 \x01(\x05\x12>\n\x15unavailable_calendars\x18\x06 \x03(\x0b\x32\x1f.convene.v1.UnavailableCalendar\x12\x0f\n\x07partial\x18\x07 \x01(\x08\x12(\n\tdiagnosis\x18\x08 \x01(\x0b\x32\x15.convene.v1.Diagnosis\"\xdc\x01\n\x10\x43heckTimeRequest\x12)\n\x05rules\x18\x01 \x01(\x0b\x32\x18.convene.v1.MeetingRulesH\x00\x12+\n\x08template\x18\x02 \x01(\x0b\x32\x17.convene.v1.TemplateRefH\x00\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12\'\n\x03now\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\t\n\x07meeting\"\x96\x01\n\x11\x43heckTimeResponse\x12\x11\n\tavailable\x18\x01 \x01(\x08\x12\x1e\n\x04slot\x18\x02 \x01(\x0b\x32\x10.convene.v1.Slot\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12>\n\x15unavailable_calendars\x18\x04 \x03(\x0b\x32\x1f.convene.v1.UnavailableCalendar\";\n\x12ListMembersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"S\n\x13ListMembersResponse\x12#\n\x07members\x18\x01 \x03(\x0b\x32\x12.convene.v1.Member\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"%\n\x10GetMemberRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\"7\n\x11GetMemberResponse\x12\"\n\x06member\x18\x01 \x01(\x0b\x32\x12.convene.v1.Member\"9\n\x10ListRoomsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"M\n\x11ListRoomsResponse\x12\x1f\n\x05rooms\x18\x01 \x03(\x0b\x32\x10.convene.v1.Room\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"9\n\x10ListPoolsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"M\n\x11ListPoolsResponse\x12\x1f\n\x05pools\x18\x01 \x03(\x0b\x32\x10.convene.v1.Pool\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"=\n\x14ListTemplatesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Y\n\x15ListTemplatesResponse\x12\'\n\ttemplates\x18\x01 \x03(\x0b\x32\x14.convene.v1.Template\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\")\n\x12GetTemplateRequest\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\"=\n\x13GetTemplateResponse\x12&\n\x08template\x18\x01 \x01(\x0b\x32\x14.convene.v1.Template\"\xbf\x03\n\x14\x43reateBookingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12)\n\x05rules\x18\x02 \x01(\x0b\x32\x18.convene.v1.MeetingRulesH\x00\x12+\n\x08template\x18\x03 \x01(\x0b\x32\x17.convene.v1.TemplateRefH\x00\x12)\n\x05start\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttime_zone\x18\x05 \x01(\t\x12%\n\x05seats\x18\x06 \x03(\x0b\x32\x16.convene.v1.SeatChoice\x12%\n\tcustomers\x18\x07 \x03(\x0b\x32\x12.convene.v1.Person\x12\r\n\x05title\x18\x08 \x01(\t\x12\x1b\n\x13organizer_member_id\x18\t \x01(\t\x12\x17\n\x0f\x61llow_conflicts\x18\n \x01(\x08\x12\x0f\n\x07hold_id\x18\x0b \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x0c \x01(\t\x12\x10\n\x08location\x18\r \x01(\t\x12\'\n\x03now\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\t\n\x07meeting\"O\n\x15\x43reateBookingResponse\x12$\n\x07\x62ooking\x18\x01 \x01(\x0b\x32\x13.convene.v1.Booking\x12\x10\n\x08replayed\x18\x02 \x01(\x08\"\'\n\x11GetBookingRequest\x12\x12\n\nbooking_id\x18\x01 \x01(\t\":\n\x12GetBookingResponse\x12$\n\x07\x62ooking\x18\x01 \x01(\x0b\x32\x13.convene.v1.Booking\"\xde\x01\n\x13ListBookingsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x13\n\x0bresource_id\x18\x03 \x01(\t\x12\x30\n\x0cwindow_start\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06status\x18\x06 \x01(\x0e\x32\x19.convene.v1.BookingStatus\"V\n\x14ListBookingsResponse\x12%\n\x08\x62ookings\x18\x01 \x03(\x0b\x32\x13.convene.v1.Booking\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"*\n\x14\x43\x61ncelBookingRequest\x12\x12\n\nbooking_id\x18\x01 \x01(\t\"=\n\x15\x43\x61ncelBookingResponse\x12$\n\x07\x62ooking\x18\x01 \x01(\x0b\x32\x13.convene.v1.Booking\"\xa3\x01\n\x0fHoldSlotRequest\x12\x14\n\x0cresource_ids\x18\x01 \x03(\t\x12)\n\x05start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x03ttl\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"2\n\x10HoldSlotResponse\x12\x1e\n\x04hold\x18\x01 \x01(\x0b\x32\x10.convene.v1.Hold\"%\n\x12ReleaseHoldRequest\x12\x0f\n\x07hold_id\x18\x01 \x01(\t\"\x15\n\x13ReleaseHoldResponse\"\xa0\x02\n\x14OptimizeBatchRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12$\n\x05items\x18\x02 \x03(\x0b\x32\x15.convene.v1.BatchItem\x12)\n\x07weights\x18\x03 \x01(\x0b\x32\x18.convene.v1.BatchWeights\x12\x17\n\x0f\x61llow_conflicts\x18\x04 \x01(\x08\x12-\n\ntime_limit\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07workers\x18\x06 \x01(\x05\x12\x11\n\tscheduler\x18\x07 \x01(\t\x12\x0e\n\x06\x63ommit\x18\x08 \x01(\x08\x12\'\n\x03now\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"z\n\x15OptimizeBatchResponse\x12-\n\x08progress\x18\x01 \x01(\x0b\x32\x19.convene.v1.BatchProgressH\x00\x12)\n\x06result\x18\x02 \x01(\x0b\x32\x17.convene.v1.BatchResultH\x00\x42\x07\n\x05\x65vent*M\n\x05Order\x12\x15\n\x11ORDER_UNSPECIFIED\x10\x00\x12\x17\n\x13ORDER_CHRONOLOGICAL\x10\x01\x12\x14\n\x10ORDER_BEST_FIRST\x10\x02\x32\xbb\r\n\x11SchedulingService\x12H\n\tFindSlots\x12\x1c.convene.v1.FindSlotsRequest\x1a\x1d.convene.v1.FindSlotsResponse\x12H\n\tCheckTime\x12\x1c.convene.v1.CheckTimeRequest\x1a\x1d.convene.v1.CheckTimeResponse\x12N\n\x0bGetSchedule\x12\x1e.convene.v1.GetScheduleRequest\x1a\x1f.convene.v1.GetScheduleResponse\x12N\n\x0bListMembers\x12\x1e.convene.v1.ListMembersRequest\x1a\x1f.convene.v1.ListMembersResponse\x12H\n\tGetMember\x12\x1c.convene.v1.GetMemberRequest\x1a\x1d.convene.v1.GetMemberResponse\x12H\n\tListRooms\x12\x1c.convene.v1.ListRoomsRequest\x1a\x1d.convene.v1.ListRoomsResponse\x12H\n\tListPools\x12\x1c.convene.v1.ListPoolsRequest\x1a\x1d.convene.v1.ListPoolsResponse\x12T\n\rListTemplates\x12 .convene.v1.ListTemplatesRequest\x1a!.convene.v1.ListTemplatesResponse\x12N\n\x0bGetTemplate\x12\x1e.convene.v1.GetTemplateRequest\x1a\x1f.convene.v1.GetTemplateResponse\x12T\n\rCreateBooking\x12 .convene.v1.CreateBookingRequest\x1a!.convene.v1.CreateBookingResponse\x12K\n\nGetBooking\x12\x1d.convene.v1.GetBookingRequest\x1a\x1e.convene.v1.GetBookingResponse\x12Q\n\x0cListBookings\x12\x1f.convene.v1.ListBookingsRequest\x1a .convene.v1.ListBookingsResponse\x12T\n\rCancelBooking\x12 .convene.v1.CancelBookingRequest\x1a!.convene.v1.CancelBookingResponse\x12\x45\n\x08HoldSlot\x12\x1b.convene.v1.HoldSlotRequest\x1a\x1c.convene.v1.HoldSlotResponse\x12N\n\x0bReleaseHold\x12\x1e.convene.v1.ReleaseHoldRequest\x1a\x1f.convene.v1.ReleaseHoldResponse\x12l\n\x15\x43reateWebhookEndpoint\x12(.convene.v1.CreateWebhookEndpointRequest\x1a).convene.v1.CreateWebhookEndpointResponse\x12i\n\x14ListWebhookEndpoints\x12\'.convene.v1.ListWebhookEndpointsRequest\x1a(.convene.v1.ListWebhookEndpointsResponse\x12l\n\x15\x44\x65leteWebhookEndpoint\x12(.convene.v1.DeleteWebhookEndpointRequest\x1a).convene.v1.DeleteWebhookEndpointResponse\x12l\n\x15ListWebhookDeliveries\x12(.convene.v1.ListWebhookDeliveriesRequest\x1a).convene.v1.ListWebhookDeliveriesResponse\x12V\n\rOptimizeBatch\x12 .convene.v1.OptimizeBatchRequest\x1a!.convene.v1.OptimizeBatchResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#convene/v1/scheduling_service.proto\x12\nconvene.v1\x1a\x16\x63onvene/v1/batch.proto\x1a\x18\x63onvene/v1/booking.proto\x1a\x1a\x63onvene/v1/directory.proto\x1a\x18\x63onvene/v1/meeting.proto\x1a\x19\x63onvene/v1/schedule.proto\x1a\x1a\x63onvene/v1/sequences.proto\x1a\x16\x63onvene/v1/slots.proto\x1a\x19\x63onvene/v1/webhooks.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\x03\n\x10\x46indSlotsRequest\x12)\n\x05rules\x18\x01 \x01(\x0b\x32\x18.convene.v1.MeetingRulesH\x00\x12+\n\x08template\x18\x02 \x01(\x0b\x32\x17.convene.v1.TemplateRefH\x00\x12\x30\n\x0cwindow_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttime_zone\x18\x05 \x01(\t\x12 \n\x05order\x18\x06 \x01(\x0e\x32\x11.convene.v1.Order\x12\x11\n\tpage_size\x18\x07 \x01(\x05\x12\x12\n\npage_token\x18\x08 \x01(\t\x12\x18\n\x10max_alternatives\x18\t \x01(\x05\x12\x15\n\rmin_available\x18\n \x01(\x05\x12\x19\n\x11want_alternatives\x18\x0b \x01(\x08\x12\'\n\x03now\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\t\n\x07meeting\"\xa8\x02\n\x11\x46indSlotsResponse\x12\x1f\n\x05slots\x18\x01 \x03(\x0b\x32\x10.convene.v1.Slot\x12&\n\x0c\x61lternatives\x18\x02 \x03(\x0b\x32\x10.convene.v1.Slot\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12\x17\n\x0ftotal_available\x18\x04 \x01(\x05\x12\x1d\n\x15\x63\x61ndidates_considered\x18\x05 \x01(\x05\x12>\n\x15unavailable_calendars\x18\x06 \x03(\x0b\x32\x1f.convene.v1.UnavailableCalendar\x12\x0f\n\x07partial\x18\x07 \x01(\x08\x12(\n\tdiagnosis\x18\x08 \x01(\x0b\x32\x15.convene.v1.Diagnosis\"\xdc\x01\n\x10\x43heckTimeRequest\x12)\n\x05rules\x18\x01 \x01(\x0b\x32\x18.convene.v1.MeetingRulesH\x00\x12+\n\x08template\x18\x02 \x01(\x0b\x32\x17.convene.v1.TemplateRefH\x00\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12\'\n\x03now\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\t\n\x07meeting\"\x96\x01\n\x11\x43heckTimeResponse\x12\x11\n\tavailable\x18\x01 \x01(\x08\x12\x1e\n\x04slot\x18\x02 \x01(\x0b\x32\x10.convene.v1.Slot\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12>\n\x15unavailable_calendars\x18\x04 \x03(\x0b\x32\x1f.convene.v1.UnavailableCalendar\"\xb2\x03\n\x14\x46indSequencesRequest\x12*\n\x05rules\x18\x01 \x01(\x0b\x32\x19.convene.v1.SequenceRulesH\x00\x12/\n\x08template\x18\x0c \x01(\x0b\x32\x1b.convene.v1.LoopTemplateRefH\x00\x12\x30\n\x0cwindow_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12 \n\x05order\x18\x05 \x01(\x0e\x32\x11.convene.v1.Order\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\x12\x18\n\x10max_alternatives\x18\x08 \x01(\x05\x12\x15\n\rmin_available\x18\t \x01(\x05\x12\x19\n\x11want_alternatives\x18\n \x01(\x08\x12\'\n\x03now\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\n\n\x08sequence\"\xc9\x02\n\x15\x46indSequencesResponse\x12+\n\x07options\x18\x01 \x03(\x0b\x32\x1a.convene.v1.SequenceOption\x12\x30\n\x0c\x61lternatives\x18\x02 \x03(\x0b\x32\x1a.convene.v1.SequenceOption\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12\x17\n\x0ftotal_available\x18\x04 \x01(\x05\x12\x1d\n\x15\x63\x61ndidates_considered\x18\x05 \x01(\x05\x12>\n\x15unavailable_calendars\x18\x06 \x03(\x0b\x32\x1f.convene.v1.UnavailableCalendar\x12\x0f\n\x07partial\x18\x07 \x01(\x08\x12/\n\tdiagnosis\x18\x08 \x03(\x0b\x32\x1c.convene.v1.SegmentDiagnosis\"\xe6\x01\n\x14\x43heckSequenceRequest\x12*\n\x05rules\x18\x01 \x01(\x0b\x32\x19.convene.v1.SequenceRulesH\x00\x12/\n\x08template\x18\x05 \x01(\x0b\x32\x1b.convene.v1.LoopTemplateRefH\x00\x12)\n\x05start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttime_zone\x18\x03 \x01(\t\x12\'\n\x03now\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\n\n\x08sequence\"\xd7\x01\n\x15\x43heckSequenceResponse\x12\x11\n\tavailable\x18\x01 \x01(\x08\x12*\n\x06option\x18\x02 \x01(\x0b\x32\x1a.convene.v1.SequenceOption\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12>\n\x15unavailable_calendars\x18\x04 \x03(\x0b\x32\x1f.convene.v1.UnavailableCalendar\x12/\n\tdiagnosis\x18\x05 \x03(\x0b\x32\x1c.convene.v1.SegmentDiagnosis\"\x8e\x03\n\x13\x42ookSequenceRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12*\n\x05rules\x18\x02 \x01(\x0b\x32\x19.convene.v1.SequenceRulesH\x00\x12/\n\x08template\x18\x0c \x01(\x0b\x32\x1b.convene.v1.LoopTemplateRefH\x00\x12+\n\x08segments\x18\x03 \x03(\x0b\x32\x19.convene.v1.SegmentChoice\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12%\n\tcustomers\x18\x05 \x03(\x0b\x32\x12.convene.v1.Person\x12\r\n\x05title\x18\x06 \x01(\t\x12\x1b\n\x13organizer_member_id\x18\x07 \x01(\t\x12\x17\n\x0f\x61llow_conflicts\x18\x08 \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\t \x01(\t\x12\x10\n\x08location\x18\n \x01(\t\x12\'\n\x03now\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\n\n\x08sequence\"O\n\x14\x42ookSequenceResponse\x12%\n\x08\x62ookings\x18\x01 \x03(\x0b\x32\x13.convene.v1.Booking\x12\x10\n\x08replayed\x18\x02 \x01(\x08\";\n\x12ListMembersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"S\n\x13ListMembersResponse\x12#\n\x07members\x18\x01 \x03(\x0b\x32\x12.convene.v1.Member\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"%\n\x10GetMemberRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\"7\n\x11GetMemberResponse\x12\"\n\x06member\x18\x01 \x01(\x0b\x32\x12.convene.v1.Member\"9\n\x10ListRoomsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"M\n\x11ListRoomsResponse\x12\x1f\n\x05rooms\x18\x01 \x03(\x0b\x32\x10.convene.v1.Room\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"9\n\x10ListPoolsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"M\n\x11ListPoolsResponse\x12\x1f\n\x05pools\x18\x01 \x03(\x0b\x32\x10.convene.v1.Pool\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"=\n\x14ListTemplatesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Y\n\x15ListTemplatesResponse\x12\'\n\ttemplates\x18\x01 \x03(\x0b\x32\x14.convene.v1.Template\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\")\n\x12GetTemplateRequest\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\"=\n\x13GetTemplateResponse\x12&\n\x08template\x18\x01 \x01(\x0b\x32\x14.convene.v1.Template\"\xbf\x03\n\x14\x43reateBookingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12)\n\x05rules\x18\x02 \x01(\x0b\x32\x18.convene.v1.MeetingRulesH\x00\x12+\n\x08template\x18\x03 \x01(\x0b\x32\x17.convene.v1.TemplateRefH\x00\x12)\n\x05start\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttime_zone\x18\x05 \x01(\t\x12%\n\x05seats\x18\x06 \x03(\x0b\x32\x16.convene.v1.SeatChoice\x12%\n\tcustomers\x18\x07 \x03(\x0b\x32\x12.convene.v1.Person\x12\r\n\x05title\x18\x08 \x01(\t\x12\x1b\n\x13organizer_member_id\x18\t \x01(\t\x12\x17\n\x0f\x61llow_conflicts\x18\n \x01(\x08\x12\x0f\n\x07hold_id\x18\x0b \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x0c \x01(\t\x12\x10\n\x08location\x18\r \x01(\t\x12\'\n\x03now\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\t\n\x07meeting\"O\n\x15\x43reateBookingResponse\x12$\n\x07\x62ooking\x18\x01 \x01(\x0b\x32\x13.convene.v1.Booking\x12\x10\n\x08replayed\x18\x02 \x01(\x08\"\'\n\x11GetBookingRequest\x12\x12\n\nbooking_id\x18\x01 \x01(\t\":\n\x12GetBookingResponse\x12$\n\x07\x62ooking\x18\x01 \x01(\x0b\x32\x13.convene.v1.Booking\"\xde\x01\n\x13ListBookingsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x13\n\x0bresource_id\x18\x03 \x01(\t\x12\x30\n\x0cwindow_start\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06status\x18\x06 \x01(\x0e\x32\x19.convene.v1.BookingStatus\"V\n\x14ListBookingsResponse\x12%\n\x08\x62ookings\x18\x01 \x03(\x0b\x32\x13.convene.v1.Booking\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"*\n\x14\x43\x61ncelBookingRequest\x12\x12\n\nbooking_id\x18\x01 \x01(\t\"=\n\x15\x43\x61ncelBookingResponse\x12$\n\x07\x62ooking\x18\x01 \x01(\x0b\x32\x13.convene.v1.Booking\"\xa3\x01\n\x0fHoldSlotRequest\x12\x14\n\x0cresource_ids\x18\x01 \x03(\t\x12)\n\x05start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x03ttl\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"2\n\x10HoldSlotResponse\x12\x1e\n\x04hold\x18\x01 \x01(\x0b\x32\x10.convene.v1.Hold\"%\n\x12ReleaseHoldRequest\x12\x0f\n\x07hold_id\x18\x01 \x01(\t\"\x15\n\x13ReleaseHoldResponse\"\xa0\x02\n\x14OptimizeBatchRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12$\n\x05items\x18\x02 \x03(\x0b\x32\x15.convene.v1.BatchItem\x12)\n\x07weights\x18\x03 \x01(\x0b\x32\x18.convene.v1.BatchWeights\x12\x17\n\x0f\x61llow_conflicts\x18\x04 \x01(\x08\x12-\n\ntime_limit\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07workers\x18\x06 \x01(\x05\x12\x11\n\tscheduler\x18\x07 \x01(\t\x12\x0e\n\x06\x63ommit\x18\x08 \x01(\x08\x12\'\n\x03now\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"z\n\x15OptimizeBatchResponse\x12-\n\x08progress\x18\x01 \x01(\x0b\x32\x19.convene.v1.BatchProgressH\x00\x12)\n\x06result\x18\x02 \x01(\x0b\x32\x17.convene.v1.BatchResultH\x00\x42\x07\n\x05\x65vent*M\n\x05Order\x12\x15\n\x11ORDER_UNSPECIFIED\x10\x00\x12\x17\n\x13ORDER_CHRONOLOGICAL\x10\x01\x12\x14\n\x10ORDER_BEST_FIRST\x10\x02\x32\xba\x0f\n\x11SchedulingService\x12H\n\tFindSlots\x12\x1c.convene.v1.FindSlotsRequest\x1a\x1d.convene.v1.FindSlotsResponse\x12H\n\tCheckTime\x12\x1c.convene.v1.CheckTimeRequest\x1a\x1d.convene.v1.CheckTimeResponse\x12N\n\x0bGetSchedule\x12\x1e.convene.v1.GetScheduleRequest\x1a\x1f.convene.v1.GetScheduleResponse\x12N\n\x0bListMembers\x12\x1e.convene.v1.ListMembersRequest\x1a\x1f.convene.v1.ListMembersResponse\x12H\n\tGetMember\x12\x1c.convene.v1.GetMemberRequest\x1a\x1d.convene.v1.GetMemberResponse\x12H\n\tListRooms\x12\x1c.convene.v1.ListRoomsRequest\x1a\x1d.convene.v1.ListRoomsResponse\x12H\n\tListPools\x12\x1c.convene.v1.ListPoolsRequest\x1a\x1d.convene.v1.ListPoolsResponse\x12T\n\rListTemplates\x12 .convene.v1.ListTemplatesRequest\x1a!.convene.v1.ListTemplatesResponse\x12N\n\x0bGetTemplate\x12\x1e.convene.v1.GetTemplateRequest\x1a\x1f.convene.v1.GetTemplateResponse\x12T\n\rCreateBooking\x12 .convene.v1.CreateBookingRequest\x1a!.convene.v1.CreateBookingResponse\x12K\n\nGetBooking\x12\x1d.convene.v1.GetBookingRequest\x1a\x1e.convene.v1.GetBookingResponse\x12Q\n\x0cListBookings\x12\x1f.convene.v1.ListBookingsRequest\x1a .convene.v1.ListBookingsResponse\x12T\n\rCancelBooking\x12 .convene.v1.CancelBookingRequest\x1a!.convene.v1.CancelBookingResponse\x12\x45\n\x08HoldSlot\x12\x1b.convene.v1.HoldSlotRequest\x1a\x1c.convene.v1.HoldSlotResponse\x12N\n\x0bReleaseHold\x12\x1e.convene.v1.ReleaseHoldRequest\x1a\x1f.convene.v1.ReleaseHoldResponse\x12l\n\x15\x43reateWebhookEndpoint\x12(.convene.v1.CreateWebhookEndpointRequest\x1a).convene.v1.CreateWebhookEndpointResponse\x12i\n\x14ListWebhookEndpoints\x12\'.convene.v1.ListWebhookEndpointsRequest\x1a(.convene.v1.ListWebhookEndpointsResponse\x12l\n\x15\x44\x65leteWebhookEndpoint\x12(.convene.v1.DeleteWebhookEndpointRequest\x1a).convene.v1.DeleteWebhookEndpointResponse\x12l\n\x15ListWebhookDeliveries\x12(.convene.v1.ListWebhookDeliveriesRequest\x1a).convene.v1.ListWebhookDeliveriesResponse\x12V\n\rOptimizeBatch\x12 .convene.v1.OptimizeBatchRequest\x1a!.convene.v1.OptimizeBatchResponse0\x01\x12T\n\rFindSequences\x12 .convene.v1.FindSequencesRequest\x1a!.convene.v1.FindSequencesResponse\x12T\n\rCheckSequence\x12 .convene.v1.CheckSequenceRequest\x1a!.convene.v1.CheckSequenceResponse\x12Q\n\x0c\x42ookSequence\x12\x1f.convene.v1.BookSequenceRequest\x1a .convene.v1.BookSequenceResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'convene.v1.scheduling_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ORDER']._serialized_start=3925
-  _globals['_ORDER']._serialized_end=4002
-  _globals['_FINDSLOTSREQUEST']._serialized_start=299
-  _globals['_FINDSLOTSREQUEST']._serialized_end=723
-  _globals['_FINDSLOTSRESPONSE']._serialized_start=726
-  _globals['_FINDSLOTSRESPONSE']._serialized_end=1022
-  _globals['_CHECKTIMEREQUEST']._serialized_start=1025
-  _globals['_CHECKTIMEREQUEST']._serialized_end=1245
-  _globals['_CHECKTIMERESPONSE']._serialized_start=1248
-  _globals['_CHECKTIMERESPONSE']._serialized_end=1398
-  _globals['_LISTMEMBERSREQUEST']._serialized_start=1400
-  _globals['_LISTMEMBERSREQUEST']._serialized_end=1459
-  _globals['_LISTMEMBERSRESPONSE']._serialized_start=1461
-  _globals['_LISTMEMBERSRESPONSE']._serialized_end=1544
-  _globals['_GETMEMBERREQUEST']._serialized_start=1546
-  _globals['_GETMEMBERREQUEST']._serialized_end=1583
-  _globals['_GETMEMBERRESPONSE']._serialized_start=1585
-  _globals['_GETMEMBERRESPONSE']._serialized_end=1640
-  _globals['_LISTROOMSREQUEST']._serialized_start=1642
-  _globals['_LISTROOMSREQUEST']._serialized_end=1699
-  _globals['_LISTROOMSRESPONSE']._serialized_start=1701
-  _globals['_LISTROOMSRESPONSE']._serialized_end=1778
-  _globals['_LISTPOOLSREQUEST']._serialized_start=1780
-  _globals['_LISTPOOLSREQUEST']._serialized_end=1837
-  _globals['_LISTPOOLSRESPONSE']._serialized_start=1839
-  _globals['_LISTPOOLSRESPONSE']._serialized_end=1916
-  _globals['_LISTTEMPLATESREQUEST']._serialized_start=1918
-  _globals['_LISTTEMPLATESREQUEST']._serialized_end=1979
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=1981
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=2070
-  _globals['_GETTEMPLATEREQUEST']._serialized_start=2072
-  _globals['_GETTEMPLATEREQUEST']._serialized_end=2113
-  _globals['_GETTEMPLATERESPONSE']._serialized_start=2115
-  _globals['_GETTEMPLATERESPONSE']._serialized_end=2176
-  _globals['_CREATEBOOKINGREQUEST']._serialized_start=2179
-  _globals['_CREATEBOOKINGREQUEST']._serialized_end=2626
-  _globals['_CREATEBOOKINGRESPONSE']._serialized_start=2628
-  _globals['_CREATEBOOKINGRESPONSE']._serialized_end=2707
-  _globals['_GETBOOKINGREQUEST']._serialized_start=2709
-  _globals['_GETBOOKINGREQUEST']._serialized_end=2748
-  _globals['_GETBOOKINGRESPONSE']._serialized_start=2750
-  _globals['_GETBOOKINGRESPONSE']._serialized_end=2808
-  _globals['_LISTBOOKINGSREQUEST']._serialized_start=2811
-  _globals['_LISTBOOKINGSREQUEST']._serialized_end=3033
-  _globals['_LISTBOOKINGSRESPONSE']._serialized_start=3035
-  _globals['_LISTBOOKINGSRESPONSE']._serialized_end=3121
-  _globals['_CANCELBOOKINGREQUEST']._serialized_start=3123
-  _globals['_CANCELBOOKINGREQUEST']._serialized_end=3165
-  _globals['_CANCELBOOKINGRESPONSE']._serialized_start=3167
-  _globals['_CANCELBOOKINGRESPONSE']._serialized_end=3228
-  _globals['_HOLDSLOTREQUEST']._serialized_start=3231
-  _globals['_HOLDSLOTREQUEST']._serialized_end=3394
-  _globals['_HOLDSLOTRESPONSE']._serialized_start=3396
-  _globals['_HOLDSLOTRESPONSE']._serialized_end=3446
-  _globals['_RELEASEHOLDREQUEST']._serialized_start=3448
-  _globals['_RELEASEHOLDREQUEST']._serialized_end=3485
-  _globals['_RELEASEHOLDRESPONSE']._serialized_start=3487
-  _globals['_RELEASEHOLDRESPONSE']._serialized_end=3508
-  _globals['_OPTIMIZEBATCHREQUEST']._serialized_start=3511
-  _globals['_OPTIMIZEBATCHREQUEST']._serialized_end=3799
-  _globals['_OPTIMIZEBATCHRESPONSE']._serialized_start=3801
-  _globals['_OPTIMIZEBATCHRESPONSE']._serialized_end=3923
-  _globals['_SCHEDULINGSERVICE']._serialized_start=4005
-  _globals['_SCHEDULINGSERVICE']._serialized_end=5728
+  _globals['_ORDER']._serialized_start=5655
+  _globals['_ORDER']._serialized_end=5732
+  _globals['_FINDSLOTSREQUEST']._serialized_start=327
+  _globals['_FINDSLOTSREQUEST']._serialized_end=751
+  _globals['_FINDSLOTSRESPONSE']._serialized_start=754
+  _globals['_FINDSLOTSRESPONSE']._serialized_end=1050
+  _globals['_CHECKTIMEREQUEST']._serialized_start=1053
+  _globals['_CHECKTIMEREQUEST']._serialized_end=1273
+  _globals['_CHECKTIMERESPONSE']._serialized_start=1276
+  _globals['_CHECKTIMERESPONSE']._serialized_end=1426
+  _globals['_FINDSEQUENCESREQUEST']._serialized_start=1429
+  _globals['_FINDSEQUENCESREQUEST']._serialized_end=1863
+  _globals['_FINDSEQUENCESRESPONSE']._serialized_start=1866
+  _globals['_FINDSEQUENCESRESPONSE']._serialized_end=2195
+  _globals['_CHECKSEQUENCEREQUEST']._serialized_start=2198
+  _globals['_CHECKSEQUENCEREQUEST']._serialized_end=2428
+  _globals['_CHECKSEQUENCERESPONSE']._serialized_start=2431
+  _globals['_CHECKSEQUENCERESPONSE']._serialized_end=2646
+  _globals['_BOOKSEQUENCEREQUEST']._serialized_start=2649
+  _globals['_BOOKSEQUENCEREQUEST']._serialized_end=3047
+  _globals['_BOOKSEQUENCERESPONSE']._serialized_start=3049
+  _globals['_BOOKSEQUENCERESPONSE']._serialized_end=3128
+  _globals['_LISTMEMBERSREQUEST']._serialized_start=3130
+  _globals['_LISTMEMBERSREQUEST']._serialized_end=3189
+  _globals['_LISTMEMBERSRESPONSE']._serialized_start=3191
+  _globals['_LISTMEMBERSRESPONSE']._serialized_end=3274
+  _globals['_GETMEMBERREQUEST']._serialized_start=3276
+  _globals['_GETMEMBERREQUEST']._serialized_end=3313
+  _globals['_GETMEMBERRESPONSE']._serialized_start=3315
+  _globals['_GETMEMBERRESPONSE']._serialized_end=3370
+  _globals['_LISTROOMSREQUEST']._serialized_start=3372
+  _globals['_LISTROOMSREQUEST']._serialized_end=3429
+  _globals['_LISTROOMSRESPONSE']._serialized_start=3431
+  _globals['_LISTROOMSRESPONSE']._serialized_end=3508
+  _globals['_LISTPOOLSREQUEST']._serialized_start=3510
+  _globals['_LISTPOOLSREQUEST']._serialized_end=3567
+  _globals['_LISTPOOLSRESPONSE']._serialized_start=3569
+  _globals['_LISTPOOLSRESPONSE']._serialized_end=3646
+  _globals['_LISTTEMPLATESREQUEST']._serialized_start=3648
+  _globals['_LISTTEMPLATESREQUEST']._serialized_end=3709
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=3711
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=3800
+  _globals['_GETTEMPLATEREQUEST']._serialized_start=3802
+  _globals['_GETTEMPLATEREQUEST']._serialized_end=3843
+  _globals['_GETTEMPLATERESPONSE']._serialized_start=3845
+  _globals['_GETTEMPLATERESPONSE']._serialized_end=3906
+  _globals['_CREATEBOOKINGREQUEST']._serialized_start=3909
+  _globals['_CREATEBOOKINGREQUEST']._serialized_end=4356
+  _globals['_CREATEBOOKINGRESPONSE']._serialized_start=4358
+  _globals['_CREATEBOOKINGRESPONSE']._serialized_end=4437
+  _globals['_GETBOOKINGREQUEST']._serialized_start=4439
+  _globals['_GETBOOKINGREQUEST']._serialized_end=4478
+  _globals['_GETBOOKINGRESPONSE']._serialized_start=4480
+  _globals['_GETBOOKINGRESPONSE']._serialized_end=4538
+  _globals['_LISTBOOKINGSREQUEST']._serialized_start=4541
+  _globals['_LISTBOOKINGSREQUEST']._serialized_end=4763
+  _globals['_LISTBOOKINGSRESPONSE']._serialized_start=4765
+  _globals['_LISTBOOKINGSRESPONSE']._serialized_end=4851
+  _globals['_CANCELBOOKINGREQUEST']._serialized_start=4853
+  _globals['_CANCELBOOKINGREQUEST']._serialized_end=4895
+  _globals['_CANCELBOOKINGRESPONSE']._serialized_start=4897
+  _globals['_CANCELBOOKINGRESPONSE']._serialized_end=4958
+  _globals['_HOLDSLOTREQUEST']._serialized_start=4961
+  _globals['_HOLDSLOTREQUEST']._serialized_end=5124
+  _globals['_HOLDSLOTRESPONSE']._serialized_start=5126
+  _globals['_HOLDSLOTRESPONSE']._serialized_end=5176
+  _globals['_RELEASEHOLDREQUEST']._serialized_start=5178
+  _globals['_RELEASEHOLDREQUEST']._serialized_end=5215
+  _globals['_RELEASEHOLDRESPONSE']._serialized_start=5217
+  _globals['_RELEASEHOLDRESPONSE']._serialized_end=5238
+  _globals['_OPTIMIZEBATCHREQUEST']._serialized_start=5241
+  _globals['_OPTIMIZEBATCHREQUEST']._serialized_end=5529
+  _globals['_OPTIMIZEBATCHRESPONSE']._serialized_start=5531
+  _globals['_OPTIMIZEBATCHRESPONSE']._serialized_end=5653
+  _globals['_SCHEDULINGSERVICE']._serialized_start=5735
+  _globals['_SCHEDULINGSERVICE']._serialized_end=7713
 # @@protoc_insertion_point(module_scope)

@@ -5,6 +5,7 @@ from convene.v1 import booking_pb2 as _booking_pb2
 from convene.v1 import directory_pb2 as _directory_pb2
 from convene.v1 import meeting_pb2 as _meeting_pb2
 from convene.v1 import schedule_pb2 as _schedule_pb2
+from convene.v1 import sequences_pb2 as _sequences_pb2
 from convene.v1 import slots_pb2 as _slots_pb2
 from convene.v1 import webhooks_pb2 as _webhooks_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
@@ -100,6 +101,118 @@ class CheckTimeResponse(_message.Message):
     reason: str
     unavailable_calendars: _containers.RepeatedCompositeFieldContainer[_slots_pb2.UnavailableCalendar]
     def __init__(self, available: _Optional[bool] = ..., slot: _Optional[_Union[_slots_pb2.Slot, _Mapping]] = ..., reason: _Optional[str] = ..., unavailable_calendars: _Optional[_Iterable[_Union[_slots_pb2.UnavailableCalendar, _Mapping]]] = ...) -> None: ...
+
+class FindSequencesRequest(_message.Message):
+    __slots__ = ("rules", "template", "window_start", "window_end", "time_zone", "order", "page_size", "page_token", "max_alternatives", "min_available", "want_alternatives", "now")
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    MAX_ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    MIN_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    WANT_ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    NOW_FIELD_NUMBER: _ClassVar[int]
+    rules: _sequences_pb2.SequenceRules
+    template: _sequences_pb2.LoopTemplateRef
+    window_start: _timestamp_pb2.Timestamp
+    window_end: _timestamp_pb2.Timestamp
+    time_zone: str
+    order: Order
+    page_size: int
+    page_token: str
+    max_alternatives: int
+    min_available: int
+    want_alternatives: bool
+    now: _timestamp_pb2.Timestamp
+    def __init__(self, rules: _Optional[_Union[_sequences_pb2.SequenceRules, _Mapping]] = ..., template: _Optional[_Union[_sequences_pb2.LoopTemplateRef, _Mapping]] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., order: _Optional[_Union[Order, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., max_alternatives: _Optional[int] = ..., min_available: _Optional[int] = ..., want_alternatives: _Optional[bool] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class FindSequencesResponse(_message.Message):
+    __slots__ = ("options", "alternatives", "next_page_token", "total_available", "candidates_considered", "unavailable_calendars", "partial", "diagnosis")
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_CONSIDERED_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_CALENDARS_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    DIAGNOSIS_FIELD_NUMBER: _ClassVar[int]
+    options: _containers.RepeatedCompositeFieldContainer[_sequences_pb2.SequenceOption]
+    alternatives: _containers.RepeatedCompositeFieldContainer[_sequences_pb2.SequenceOption]
+    next_page_token: str
+    total_available: int
+    candidates_considered: int
+    unavailable_calendars: _containers.RepeatedCompositeFieldContainer[_slots_pb2.UnavailableCalendar]
+    partial: bool
+    diagnosis: _containers.RepeatedCompositeFieldContainer[_sequences_pb2.SegmentDiagnosis]
+    def __init__(self, options: _Optional[_Iterable[_Union[_sequences_pb2.SequenceOption, _Mapping]]] = ..., alternatives: _Optional[_Iterable[_Union[_sequences_pb2.SequenceOption, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_available: _Optional[int] = ..., candidates_considered: _Optional[int] = ..., unavailable_calendars: _Optional[_Iterable[_Union[_slots_pb2.UnavailableCalendar, _Mapping]]] = ..., partial: _Optional[bool] = ..., diagnosis: _Optional[_Iterable[_Union[_sequences_pb2.SegmentDiagnosis, _Mapping]]] = ...) -> None: ...
+
+class CheckSequenceRequest(_message.Message):
+    __slots__ = ("rules", "template", "start", "time_zone", "now")
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    NOW_FIELD_NUMBER: _ClassVar[int]
+    rules: _sequences_pb2.SequenceRules
+    template: _sequences_pb2.LoopTemplateRef
+    start: _timestamp_pb2.Timestamp
+    time_zone: str
+    now: _timestamp_pb2.Timestamp
+    def __init__(self, rules: _Optional[_Union[_sequences_pb2.SequenceRules, _Mapping]] = ..., template: _Optional[_Union[_sequences_pb2.LoopTemplateRef, _Mapping]] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CheckSequenceResponse(_message.Message):
+    __slots__ = ("available", "option", "reason", "unavailable_calendars", "diagnosis")
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    OPTION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_CALENDARS_FIELD_NUMBER: _ClassVar[int]
+    DIAGNOSIS_FIELD_NUMBER: _ClassVar[int]
+    available: bool
+    option: _sequences_pb2.SequenceOption
+    reason: str
+    unavailable_calendars: _containers.RepeatedCompositeFieldContainer[_slots_pb2.UnavailableCalendar]
+    diagnosis: _containers.RepeatedCompositeFieldContainer[_sequences_pb2.SegmentDiagnosis]
+    def __init__(self, available: _Optional[bool] = ..., option: _Optional[_Union[_sequences_pb2.SequenceOption, _Mapping]] = ..., reason: _Optional[str] = ..., unavailable_calendars: _Optional[_Iterable[_Union[_slots_pb2.UnavailableCalendar, _Mapping]]] = ..., diagnosis: _Optional[_Iterable[_Union[_sequences_pb2.SegmentDiagnosis, _Mapping]]] = ...) -> None: ...
+
+class BookSequenceRequest(_message.Message):
+    __slots__ = ("request_id", "rules", "template", "segments", "time_zone", "customers", "title", "organizer_member_id", "allow_conflicts", "description", "location", "now")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMERS_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    ORGANIZER_MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    NOW_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    rules: _sequences_pb2.SequenceRules
+    template: _sequences_pb2.LoopTemplateRef
+    segments: _containers.RepeatedCompositeFieldContainer[_sequences_pb2.SegmentChoice]
+    time_zone: str
+    customers: _containers.RepeatedCompositeFieldContainer[_booking_pb2.Person]
+    title: str
+    organizer_member_id: str
+    allow_conflicts: bool
+    description: str
+    location: str
+    now: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., rules: _Optional[_Union[_sequences_pb2.SequenceRules, _Mapping]] = ..., template: _Optional[_Union[_sequences_pb2.LoopTemplateRef, _Mapping]] = ..., segments: _Optional[_Iterable[_Union[_sequences_pb2.SegmentChoice, _Mapping]]] = ..., time_zone: _Optional[str] = ..., customers: _Optional[_Iterable[_Union[_booking_pb2.Person, _Mapping]]] = ..., title: _Optional[str] = ..., organizer_member_id: _Optional[str] = ..., allow_conflicts: _Optional[bool] = ..., description: _Optional[str] = ..., location: _Optional[str] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class BookSequenceResponse(_message.Message):
+    __slots__ = ("bookings", "replayed")
+    BOOKINGS_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    bookings: _containers.RepeatedCompositeFieldContainer[_booking_pb2.Booking]
+    replayed: bool
+    def __init__(self, bookings: _Optional[_Iterable[_Union[_booking_pb2.Booking, _Mapping]]] = ..., replayed: _Optional[bool] = ...) -> None: ...
 
 class ListMembersRequest(_message.Message):
     __slots__ = ("page_size", "page_token")

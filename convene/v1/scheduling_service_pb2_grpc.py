@@ -144,6 +144,21 @@ class SchedulingServiceStub:
                 request_serializer=convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchRequest.SerializeToString,
                 response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchResponse.FromString,
                 _registered_method=True)
+        self.FindSequences = channel.unary_unary(
+                '/convene.v1.SchedulingService/FindSequences',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.FindSequencesRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.FindSequencesResponse.FromString,
+                _registered_method=True)
+        self.CheckSequence = channel.unary_unary(
+                '/convene.v1.SchedulingService/CheckSequence',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.CheckSequenceRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.CheckSequenceResponse.FromString,
+                _registered_method=True)
+        self.BookSequence = channel.unary_unary(
+                '/convene.v1.SchedulingService/BookSequence',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.BookSequenceRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.BookSequenceResponse.FromString,
+                _registered_method=True)
 
 
 class SchedulingServiceServicer:
@@ -305,6 +320,31 @@ class SchedulingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FindSequences(self, request, context):
+        """Sequences (interview loops, docs/api.md "Sequences"): several meetings in
+        a row, each with its own seats. Per first start in a window the cheapest
+        sequence option; optionally the least-conflict ones; per-segment diagnosis.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckSequence(self, request, context):
+        """One first start: available or not, its cheapest option, what blocks it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BookSequence(self, request, context):
+        """Books every segment of one option, or none, in one transaction, each
+        re-checked as CreateBooking re-checks a meeting (a refusal names the
+        segment). Idempotent by request_id; one invitation per segment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SchedulingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -407,6 +447,21 @@ def add_SchedulingServiceServicer_to_server(servicer, server):
                     servicer.OptimizeBatch,
                     request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchRequest.FromString,
                     response_serializer=convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchResponse.SerializeToString,
+            ),
+            'FindSequences': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindSequences,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.FindSequencesRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.FindSequencesResponse.SerializeToString,
+            ),
+            'CheckSequence': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckSequence,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.CheckSequenceRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.CheckSequenceResponse.SerializeToString,
+            ),
+            'BookSequence': grpc.unary_unary_rpc_method_handler(
+                    servicer.BookSequence,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.BookSequenceRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.BookSequenceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -957,6 +1012,87 @@ class SchedulingService:
             '/convene.v1.SchedulingService/OptimizeBatch',
             convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchRequest.SerializeToString,
             convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindSequences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/FindSequences',
+            convene_dot_v1_dot_scheduling__service__pb2.FindSequencesRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.FindSequencesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckSequence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/CheckSequence',
+            convene_dot_v1_dot_scheduling__service__pb2.CheckSequenceRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.CheckSequenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BookSequence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/BookSequence',
+            convene_dot_v1_dot_scheduling__service__pb2.BookSequenceRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.BookSequenceResponse.FromString,
             options,
             channel_credentials,
             insecure,

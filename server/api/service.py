@@ -30,6 +30,7 @@ from server.api.errors import guarded
 from server.api.streaming import stream_guarded
 from server.batch.flow import BatchCall, BatchOutcome, BatchReplay, optimize
 from server.booking.desk import BookingDesk, BookingsDisabled, cancel_booking, create_booking, hold_slot, release_hold
+from server.booking.sequences import book_sequence
 from server.booking.webhooks import UnknownWebhookEndpoint
 from server.calendars.busy import FetchedBusy, busy_span, resources_of
 from server.config.batch import BatchPolicy
@@ -37,9 +38,10 @@ from server.telemetry.tracing import child_span
 from server.tenants import Tenant
 from solver import Limits, check_time, find_slots, validate_request
 from solver.batch import validate_batch
-from solver.domain import SlotRequest
+from solver.domain import Booking, SlotRequest
 from solver.errors import FieldViolation, InvalidRequest, UnknownResource
 from solver.schedule import schedules, validate_schedule
+from solver.sequences import SequenceRequest, find_sequences, segment_request, validate_sequence
 
 __all__ = ["SERVICE_NAME", "SchedulingService", "calendar_deadline", "solver_deadline"]
 
@@ -83,6 +85,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         self._tenants = tenants
         # Templates as the API serves them and merges overrides into: converted once.
         self._templates = {tid: wire.directory.templates_to_proto(t.templates) for tid, t in tenants.items()}
+        self._loops = {tid: wire.sequences.loops_to_proto(t.loops) for tid, t in tenants.items()}
         self._keys = keys
         self._limits = limits
         self._clock = clock
@@ -360,3 +363,68 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                 yield wire.batch.replay_to_proto(query, event.records)
             else:
                 yield wire.batch.progress_to_proto(event)
+
+    # --- Sequences (interview loops) ---------------------------------------------------
+    #
+    # request -> wire.sequences -> validate (solver) -> fetch busy of every segment's people
+    # -> find_sequences (solver) -> wire.sequences -> reply. BookSequence: each segment
+    # through CreateBooking's checks, then one store transaction (booking.sequences).
+
+    @staticmethod
+    def _sequence_busy(tenant: Tenant, request: SequenceRequest,
+                       deadline: float | None) -> tuple[FetchedBusy, list[Booking]]:
+        """Busy time of every resource any segment could use, and the bookings every segment
+        depends on (``BookingSource.for_request``, once each)."""
+        ids: set[str] = set()
+        start, end = request.window_start, request.window_end
+        bookings: dict[str, Booking] = {}
+        for k in range(len(request.segments)):
+            segment = segment_request(request, k)
+            ids |= resources_of(segment, tenant.directory)
+            lo, hi = busy_span(segment)
+            start, end = min(start, lo), max(end, hi)
+            bookings.update((b.id, b) for b in tenant.bookings.for_request(tenant.directory, segment))
+        return tenant.calendars.busy(ids, start, end, deadline=deadline), list(bookings.values())
+
+    @guarded
+    def FindSequences(self, request: api.FindSequencesRequest,
+                      context: CallContext) -> api.FindSequencesResponse:
+        caller, tenant = self._caller(context)
+        query = wire.sequences.sequence_query(request, self._templates_of(tenant), self._loops[tenant.id],
+                                              now=self._clock())
+        with query.fields.solver_errors():
+            validate_sequence(tenant.directory, query.request, self._limits)
+            fetched, bookings = self._sequence_busy(tenant, query.request, calendar_deadline(context))
+            result = find_sequences(tenant.directory, fetched.table, query.request, bookings,
+                                    limits=self._limits, deadline=solver_deadline(context),
+                                    cancelled=lambda: not context.is_active())
+        if not result.complete and result.total_available == 0 and not result.alternatives:
+            raise TimeoutError("the deadline passed before any first start was decided")
+        return wire.sequences.find_sequences_response(result, query, fetched.unavailable, viewer=caller.principal)
+
+    @guarded
+    def CheckSequence(self, request: api.CheckSequenceRequest,
+                      context: CallContext) -> api.CheckSequenceResponse:
+        caller, tenant = self._caller(context)
+        query = wire.sequences.check_sequence_query(request, self._templates_of(tenant), self._loops[tenant.id],
+                                                    now=self._clock())
+        with query.fields.solver_errors():
+            validate_sequence(tenant.directory, query.request, self._limits)
+            fetched, bookings = self._sequence_busy(tenant, query.request, calendar_deadline(context))
+            result = find_sequences(tenant.directory, fetched.table, query.request, bookings,
+                                    limits=self._limits, deadline=solver_deadline(context),
+                                    cancelled=lambda: not context.is_active())
+        return wire.sequences.check_sequence_response(result, query, fetched.unavailable, viewer=caller.principal)
+
+    @guarded
+    def BookSequence(self, request: api.BookSequenceRequest,
+                     context: CallContext) -> api.BookSequenceResponse:
+        caller, tenant = self._caller(context)
+        desk = self._desk()
+        booking, query = wire.sequences.book_sequence_request(request, self._templates_of(tenant),
+                                                             self._loops[tenant.id], now=self._clock())
+        with query.fields.solver_errors():
+            validate_sequence(tenant.directory, booking.request, self._limits)
+        booked = book_sequence(desk, tenant, booking, viewer=caller.principal, deadline=calendar_deadline(context))
+        return api.BookSequenceResponse(bookings=[wire.booking.booking_to_proto(r) for r in booked.records],
+                                        replayed=booked.replayed)

@@ -56,7 +56,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-from convene.v1 import booking_pb2, meeting_pb2
+from convene.v1 import booking_pb2, meeting_pb2, sequences_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from server.api.app import safe_url, start_server
@@ -65,6 +65,7 @@ from server.booking.store import PoolSettings, StoreError, open_store
 from server.cli.batch import add_batch_commands
 from server.cli.preflight import check_config
 from server.cli.render.bookings import booking_report, bookings_report
+from server.cli.render.sequences import loop_report
 from server.cli.render.slots import check_report, slots_report
 from server.config import ConfigError, load_config, parse_duration
 from server.config.extras import MissingExtra
@@ -155,6 +156,66 @@ def find_slots_request(args: argparse.Namespace) -> api.FindSlotsRequest:
     if args.now:
         request.now.FromDatetime(_instant(args.now, zone))
     return request
+
+
+def _minutes_flag(text: str | None, flag: str) -> timedelta | None:
+    if not text:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from exc
+
+
+def loop_request(args: argparse.Namespace) -> api.FindSequencesRequest:
+    """``convene loop``: a loop template (``--loop``) or segments from meeting templates
+    (``--segment TEMPLATE[=LABEL][:DURATION]``), with order and gap flags as overrides."""
+    zone = _zone(args)
+    start = _instant(args.from_, zone)
+    end = _instant(args.to, zone, end_of_day=True) if args.to else start + timedelta(days=7)
+    rules = sequences_pb2.SequenceRules(any_order=args.any_order, allow_member_repeat=args.allow_repeat)
+    for spec in args.segment:
+        head, _, minutes = spec.partition(":")
+        template, _, label = head.partition("=")
+        overrides = meeting_pb2.MeetingRules()
+        duration = _minutes_flag(minutes, f"--segment {spec!r}")
+        if duration is not None:
+            overrides.duration.FromTimedelta(duration)
+        rules.segments.add(label=label or template,
+                           template=meeting_pb2.TemplateRef(template_id=template, overrides=overrides))
+    for name, flag in (("min_gap", "--min-gap"), ("max_gap", "--max-gap"), ("max_span", "--max-span")):
+        value = _minutes_flag(getattr(args, name), flag)
+        if value is not None:
+            getattr(rules, name).FromTimedelta(value)
+    if args.loop:
+        sequence: dict[str, Message] = {"template": sequences_pb2.LoopTemplateRef(template_id=args.loop,
+                                                                                 overrides=rules)}
+    elif args.segment:
+        sequence = {"rules": rules}
+    else:
+        raise UsageError("name a --loop template, or give --segment TEMPLATE at least once")
+    request = api.FindSequencesRequest(
+        time_zone=args.zone, page_size=args.limit, page_token=args.page_token,
+        order=api.ORDER_BEST_FIRST if args.order == "best" else api.ORDER_CHRONOLOGICAL,
+        max_alternatives=args.alternatives, want_alternatives=args.alternatives > 0, **sequence)
+    request.window_start.FromDatetime(start)
+    request.window_end.FromDatetime(end)
+    if args.now:
+        request.now.FromDatetime(_instant(args.now, zone))
+    return request
+
+
+def _loop(args: argparse.Namespace) -> int:
+    request = loop_request(args)
+    with _stub(args) as stub:
+        reply = stub.FindSequences(request, metadata=bearer(args.api_key), timeout=args.timeout)
+    if args.json:
+        print(_json(reply))
+        return 0
+    print(loop_report(reply, args.zone))
+    if reply.next_page_token:
+        print(f"Next page: --page-token {reply.next_page_token}")
+    return 0
 
 
 def check_time_request(args: argparse.Namespace) -> api.CheckTimeRequest:
@@ -460,6 +521,27 @@ def _parser() -> argparse.ArgumentParser:
     slots_cmd.add_argument("--alternatives", type=int, default=0,
                            help="also show up to this many least-conflict unavailable starts")
     slots_cmd.set_defaults(run=_slots)
+
+    loop_cmd = commands.add_parser("loop", help="find interview loops: several meetings in a row")
+    _connection_arguments(loop_cmd)
+    loop_cmd.add_argument("--loop", help="a loop template id (the flags below override its fields)")
+    loop_cmd.add_argument("--segment", action="append", default=[],
+                          help="TEMPLATE[=LABEL][:DURATION], one per segment in order (repeatable)")
+    loop_cmd.add_argument("--any-order", action="store_true", help="the segments may come in any order")
+    loop_cmd.add_argument("--allow-repeat", action="store_true", help="a member may sit in two segments")
+    loop_cmd.add_argument("--min-gap", help="least time between segments (default 0)")
+    loop_cmd.add_argument("--max-gap", help="most time between segments (default 0: back to back)")
+    loop_cmd.add_argument("--max-span", help="first start to last end (default 1d)")
+    loop_cmd.add_argument("--zone", required=True, help="the customer's IANA time zone")
+    loop_cmd.add_argument("--now", help="the instant minimum notice counts from (default: the server's clock)")
+    loop_cmd.add_argument("--from", dest="from_", required=True, help="window start (date or date-time)")
+    loop_cmd.add_argument("--to", help="window end (default: a week after --from)")
+    loop_cmd.add_argument("--order", choices=("chronological", "best"), default="chronological")
+    loop_cmd.add_argument("--limit", type=int, default=0, help="options per page (0: all)")
+    loop_cmd.add_argument("--page-token", default="", help="next_page_token of a previous reply")
+    loop_cmd.add_argument("--alternatives", type=int, default=0,
+                          help="also show up to this many least-conflict first starts")
+    loop_cmd.set_defaults(run=_loop)
 
     check_cmd = commands.add_parser("check", help="check one start time")
     _client_arguments(check_cmd)

@@ -37,7 +37,15 @@ from server.config.booking import DatabasePoolSettings, OutboxSettings, SmtpConf
 from server.config.calendars import CalendarSource, IcsCalendar
 from server.config.server import ApiKeyConfig, CalendarSettings, LimitsConfig, ServerSettings
 from server.config.telemetry import LoggingSettings, MetricsSettings, TracingSettings
-from server.config.tenants import MemberConfig, PoolConfig, RoomConfig, SeatConfig, TemplateConfig, TenantConfig
+from server.config.tenants import (
+    LoopConfig,
+    MemberConfig,
+    PoolConfig,
+    RoomConfig,
+    SeatConfig,
+    TemplateConfig,
+    TenantConfig,
+)
 from server.config.values import ConfigError, Strict, parse_day_ranges, parse_duration
 
 __all__ = [
@@ -48,6 +56,7 @@ __all__ = [
     "ConfigError",
     "IcsCalendar",
     "LimitsConfig",
+    "LoopConfig",
     "MemberConfig",
     "OutboxSettings",
     "PoolConfig",

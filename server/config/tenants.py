@@ -6,10 +6,12 @@
         rooms:     [{id, name, capacity, time_zone, opening_hours, email, calendar}]
         pools:     [{id, name, members | rooms, distribution, cycle, priorities}]
         templates: [{id, name, description, duration, seats, ...}]
+        loops:     [{id, name, description, segments: [{template, label, duration, ...}], any_order, ...}]
 
 A member's or room's ``calendar:`` (ics, caldav, google, graph, exchange) is a
 ``CalendarSource`` (``server.config.calendars``). ``TenantConfig`` checks every
-cross-reference (pool members, template seats) so a bad file fails at start.
+cross-reference (pool members, template seats, loop segments' templates) so a
+bad file fails at start.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from server.config.calendars import CalendarSource
 from server.config.values import HoursConfig, Id, Minutes, Strict, Zone, parse_day_ranges
 from solver.domain import Cycle, DayRange, Distribution
 
-__all__ = ["MemberConfig", "PoolConfig", "RoomConfig", "SeatConfig", "TemplateConfig", "TenantConfig",
-           "reference_problems"]
+__all__ = ["LoopConfig", "LoopSegmentConfig", "MemberConfig", "PoolConfig", "RoomConfig", "SeatConfig",
+           "TemplateConfig", "TenantConfig", "reference_problems"]
 
 
 class MemberConfig(Strict):
@@ -148,6 +150,44 @@ class TemplateConfig(Strict):
         return parse_day_ranges(self.preferred_hours)[0] if self.preferred_hours else None
 
 
+class LoopSegmentConfig(Strict):
+    """One segment of a loop template: a meeting template, and what this segment changes."""
+
+    template: Id
+    label: str = ""
+    duration: Minutes | None = None
+    buffer_before: Minutes | None = None
+    buffer_after: Minutes | None = None
+    customers: int | None = Field(default=None, ge=0)
+
+
+class LoopConfig(Strict):
+    """A named sequence (interview loop): the fields of convene.v1.SequenceRules, its segments
+    naming meeting templates (see docs/api.md, "Sequences")."""
+
+    id: Id
+    name: str = ""
+    description: str = ""
+    segments: list[LoopSegmentConfig] = Field(min_length=1, max_length=8)
+    any_order: bool = False
+    free_order: list[int] = Field(default_factory=list)
+    min_gap: Minutes | None = None
+    max_gap: Minutes | None = None
+    max_span: Minutes | None = None
+    allow_member_repeat: bool = False
+    gap_weight: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> LoopConfig:
+        n = len(self.segments)
+        if any(not 0 <= p < n for p in self.free_order) or len(set(self.free_order)) != len(self.free_order):
+            raise ValueError(f"free_order lists distinct segment positions 0..{n - 1}")
+        low, high = self.min_gap or timedelta(0), self.max_gap or timedelta(0)
+        if high < low:
+            raise ValueError("max_gap must not be below min_gap")
+        return self
+
+
 def _field(item: object, name: str) -> object:
     """``item[name]`` of a mapping from the YAML, or ``item.name`` of a model (None if absent)."""
     return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
@@ -208,6 +248,19 @@ def reference_problems(tenant: object) -> list[str]:
             problems += [f"{where} seats[{i}]: unknown {k} {ref!r}" for ref, known, k in refs if ref not in known]
         problems += [f"{where} optional_members: unknown member {m!r}"
                      for m in _strings(_field(t, "optional_members")) if m not in members]
+    loop_ids: set[str] = set()
+    loops = _field(tenant, "loops")
+    for loop in loops if isinstance(loops, list | tuple) else []:
+        loop_id = _field(loop, "id")
+        if isinstance(loop_id, str) and loop_id in loop_ids:
+            problems.append(f"loop id {loop_id!r} is used twice")
+        if isinstance(loop_id, str):
+            loop_ids.add(loop_id)
+        segments = _field(loop, "segments")
+        for i, segment in enumerate(segments if isinstance(segments, list | tuple) else []):
+            template = _field(segment, "template")
+            if isinstance(template, str) and template not in template_ids:
+                problems.append(f"loop {loop_id!r} segments[{i}]: unknown template {template!r}")
     return problems
 
 
@@ -218,6 +271,7 @@ class TenantConfig(Strict):
     rooms: list[RoomConfig] = Field(default_factory=list)
     pools: list[PoolConfig] = Field(default_factory=list)
     templates: list[TemplateConfig] = Field(default_factory=list)
+    loops: list[LoopConfig] = Field(default_factory=list)
 
     @model_validator(mode="wrap")
     @classmethod

@@ -5,10 +5,11 @@
 ``slots`` (FindSlots, CheckTime, the shared field-path translation),
 ``schedule`` (GetSchedule), ``booking`` (CreateBooking, holds, lists, booking records out), ``batch``
 (OptimizeBatch), ``directory`` (members, rooms, pools, templates) and
-``paging`` (opaque page tokens), ``webhooks`` (endpoints and deliveries). Proto messages cross no room below this one:
+``paging`` (opaque page tokens), ``webhooks`` (endpoints and deliveries), ``sequences``
+(FindSequences, CheckSequence, BookSequence). Proto messages cross no room below this one:
 what goes down is domain data (solver types, ``booking.desk.BookingRequest``).
 """
 
-from server.wire import batch, booking, directory, paging, schedule, slots, webhooks
+from server.wire import batch, booking, directory, paging, schedule, sequences, slots, webhooks
 
-__all__ = ["batch", "booking", "directory", "paging", "schedule", "slots", "webhooks"]
+__all__ = ["batch", "booking", "directory", "paging", "schedule", "sequences", "slots", "webhooks"]

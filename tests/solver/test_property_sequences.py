@@ -7,11 +7,16 @@ solver must find the same first starts with the same minimum cost, and the
 same tie-broken option (offsets, order and people). Every returned option is
 checked valid on its own terms too.
 
+Conflict mode (calendars busier): the alternatives are the least-conflict first
+starts without an option, with the conflict and seat-and-gap cost of an
+exhaustive conflict-mode oracle (``brute_least_conflict_sequences``).
+
 ``make test`` runs the ci profile (300 examples); ``-m slow`` runs 2000.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -23,7 +28,7 @@ from hypothesis import strategies as st
 
 from solver import Booking, BusyInterval, Directory, Member, MemberSeat, Pool, PoolSeat, Room, RoomSeat, Seat
 from solver.sequences import Segment, SequenceRequest, SequenceResult, find_sequences
-from tests.solver.brute_sequences import brute_sequences, orders
+from tests.solver.brute_sequences import brute_least_conflict_sequences, brute_sequences, orders
 
 DAY = datetime(2024, 6, 3, 8, 0, tzinfo=UTC)
 MEMBERS = tuple(f"m{i}" for i in range(5))
@@ -48,7 +53,7 @@ def seats(draw: st.DrawFn) -> tuple[Seat, ...]:
 
 
 @st.composite
-def problems(draw: st.DrawFn) -> dict[str, Any]:
+def problems(draw: st.DrawFn, busy_count: int = 5) -> dict[str, Any]:
     n = draw(st.integers(2, 3))
     segments = tuple(
         Segment(timedelta(minutes=draw(st.sampled_from((15, 30)))), draw(seats()),
@@ -63,7 +68,8 @@ def problems(draw: st.DrawFn) -> dict[str, Any]:
     busy = [
         BusyInterval(draw(st.sampled_from((*MEMBERS, "r0", "r1"))),
                      DAY + timedelta(minutes=a), DAY + timedelta(minutes=a + draw(st.integers(3, 50))))
-        for a in draw(st.lists(st.integers(0, 150), max_size=5))
+        for a in draw(st.lists(st.integers(0, 150), min_size=busy_count // 2 if busy_count > 5 else 0,
+                               max_size=busy_count))
     ]
     bookings = [Booking(f"b{i}", DAY - timedelta(days=1), DAY - timedelta(days=1, minutes=-30), (m,),
                         (("p", m),)) for i, m in enumerate(draw(st.lists(st.sampled_from(("m2", "m3", "m4")),
@@ -127,6 +133,30 @@ def _valid(request: SequenceRequest, option: Any) -> None:
 @settings(max_examples=300)
 def test_find_sequences_matches_brute_force(p: dict[str, Any]) -> None:
     _check(p)
+
+
+def _check_alternatives(p: dict[str, Any]) -> None:
+    """Conflict mode: the alternatives are the first starts without an option of least conflict
+    cost (then earliest), with the oracle's conflict and seat-and-gap cost."""
+    assume(not _chained_buffers(p["request"]))
+    k = 3
+    request = dataclasses.replace(p["request"], want_alternatives=True, max_alternatives=k)
+    got = find_sequences(p["directory"], p["busy"], request, p["bookings"])
+    available = {o.start for o in got.options}
+    least = brute_least_conflict_sequences(p["directory"], p["busy"], request, p["bookings"])
+    want = sorted(((c, f) for f, (c, _) in least.items() if f not in available))[:k]
+    assert [(Fraction(a.conflict_cost).limit_denominator(1000), a.start) for a in got.alternatives] == [
+        (c, f) for c, f in want]
+    for a in got.alternatives:
+        assert abs(Fraction(a.cost) - least[a.start][1]) <= Fraction(1, 1000)
+        assert abs(sum(s.conflict_cost for s in a.segments) - a.conflict_cost) < 1e-9
+        _valid(request, a)
+
+
+@given(problems(busy_count=14))
+@settings(max_examples=300)
+def test_conflict_mode_alternatives_are_minimal(p: dict[str, Any]) -> None:
+    _check_alternatives(p)
 
 
 @pytest.mark.slow

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from solver import BusyInterval, Directory, InvalidRequest, Member, MemberSeat, Order
+from solver import BusyInterval, BusyKind, Directory, InvalidRequest, Member, MemberSeat, Order, Room, RoomSeat
 from solver.sequences import Segment, SequenceRequest, find_sequences
 
 DAY = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
@@ -55,3 +56,40 @@ def test_bad_gaps_name_the_field() -> None:
     with pytest.raises(InvalidRequest) as err:
         find_sequences(DIRECTORY, [], _request(min_gap=timedelta(minutes=20), max_gap=timedelta(minutes=10)))
     assert [v.field for v in err.value.violations] == ["max_gap"]
+
+
+def test_conflict_mode_lists_the_least_conflict_first_starts_with_each_segments_conflicts() -> None:
+    busy = [BusyInterval("a", DAY + timedelta(minutes=15), DAY + timedelta(minutes=40)),
+            BusyInterval("a", DAY - timedelta(minutes=10), DAY + timedelta(minutes=5), BusyKind.TENTATIVE)]
+    loop = _request(segments=(Segment(timedelta(minutes=30), (MemberSeat(("a",)),)),
+                              Segment(timedelta(minutes=30), (MemberSeat(("b",)),))),
+                    max_gap=timedelta(0), window_end=DAY + timedelta(hours=2), min_available=5, max_alternatives=2)
+    result = find_sequences(DIRECTORY, busy, loop)
+    assert [o.start for o in result.options] == [DAY + timedelta(minutes=45), DAY + timedelta(minutes=60)]
+    # 09:00 has a busy and a tentative event (130), 09:15 and 09:30 one busy event each (100).
+    assert [o.start for o in result.alternatives] == [DAY + timedelta(minutes=15), DAY + timedelta(minutes=30)]
+    first = result.alternatives[0]
+    assert first.conflict_cost == 100.0 and first.cost == 0.0
+    coding, design = first.segments
+    assert [(c.resource_id, c.kind) for c in coding.conflicts] == [("a", BusyKind.BUSY)]
+    assert coding.conflict_cost == 100.0 and design.conflicts == () and design.conflict_cost == 0.0
+    # Enough options: no alternatives unless asked for.
+    assert find_sequences(DIRECTORY, busy, replace(loop, min_available=2)).alternatives == ()
+    assert len(find_sequences(DIRECTORY, busy, replace(loop, min_available=0, want_alternatives=True))
+               .alternatives) == 2
+
+
+def test_conflict_mode_keeps_rooms_hard_and_a_member_out_of_two_segments() -> None:
+    directory = Directory.of([Member("a"), Member("b")], [Room("r", capacity=4)])
+    busy = [BusyInterval("r", DAY, DAY + timedelta(hours=3))]
+    roomed = _request(segments=(Segment(timedelta(minutes=30), (MemberSeat(("a",)), RoomSeat(("r",)))),
+                                Segment(timedelta(minutes=30), (MemberSeat(("a", "b")),))),
+                      max_gap=timedelta(0), want_alternatives=True, max_alternatives=3)
+    assert find_sequences(directory, busy, roomed).alternatives == ()  # the busy room is never taken
+    both = replace(roomed, segments=(roomed.segments[1], Segment(timedelta(minutes=30), (MemberSeat(("a",)),))))
+    taken = [BusyInterval("b", DAY, DAY + timedelta(hours=3))]
+    result = find_sequences(directory, taken, both)
+    assert result.options == ()
+    # a may not sit in both: the first segment seats b although b is busy (100), never a twice.
+    assert [s.assignment.resource_ids for s in result.alternatives[0].segments] == [("b",), ("a",)]
+    assert result.alternatives[0].conflict_cost == 100.0

@@ -31,12 +31,24 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convene.v1 import batch_pb2, booking_pb2, meeting_pb2, schedule_pb2, webhooks_pb2
+from convene.v1 import batch_pb2, booking_pb2, meeting_pb2, schedule_pb2, sequences_pb2, webhooks_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from tests.server.api.conftest import BookingServer
 from tests.server.conftest import MONDAY, NOW, OTHER_KEY, hours, key
-from tests.server.messages import check, find, member, pool, room, rules
+from tests.server.messages import (
+    book_sequence,
+    check,
+    check_sequence,
+    find,
+    find_sequences,
+    member,
+    pool,
+    room,
+    rules,
+    segment,
+    sequence,
+)
 from tests.server.protofuzz import requests
 
 FUZZ_EXAMPLES = int(os.environ.get("CONVENE_FUZZ_EXAMPLES", "1000"))
@@ -91,6 +103,19 @@ def _schedule() -> schedule_pb2.GetScheduleRequest:
     return request
 
 
+def _loop() -> sequences_pb2.SequenceRules:
+    return sequence(segment(rules(member("alice", "bob"), pool("engineers")), "coding"),
+                    segment(_template(), "panel"), segment(rules(member("dan"), room("small"), duration=hours(1) / 2)),
+                    any_order=True, free_order=[1, 2], max_gap=timedelta(minutes=15))
+
+
+def _book_loop() -> api.BookSequenceRequest:
+    return book_sequence("fuzz-loop-1", _loop(), [(MONDAY + hours(9), [["bob"], ["carol"]]),
+                                                  (MONDAY + hours(10), [["bob"], ["dan"], ["small"]]),
+                                                  (MONDAY + hours(11), [["dan"], ["small"]])],
+                         zone="Europe/Berlin", title="Loop")
+
+
 def _listing(kind: type[Message]) -> Message:
     return kind(page_size=2)
 
@@ -118,6 +143,9 @@ SEEDS: dict[str, Message] = {
     "ListWebhookDeliveries": webhooks_pb2.ListWebhookDeliveriesRequest(endpoint_id="we_1", booking_id="b-1",
                                                                        page_size=10),
     "OptimizeBatch": _batch(),
+    "FindSequences": find_sequences(_loop(), page_size=3),
+    "CheckSequence": check_sequence(_loop(), MONDAY + hours(9)),
+    "BookSequence": _book_loop(),
 }
 
 
