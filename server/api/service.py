@@ -255,21 +255,22 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         if query.resource_id is not None and query.resource_id not in tenant.directory.members \
                 and query.resource_id not in tenant.directory.rooms:
             raise UnknownResource("resource_id", query.resource_id)
-        if request.page_size < 0:
-            raise InvalidRequest([FieldViolation("page_size", "must not be negative")])
-        size = min(request.page_size or wire.paging.DEFAULT_PAGE_SIZE, wire.paging.MAX_PAGE_SIZE)
         try:
-            offset = wire.paging.decode(request.page_token, wire.paging.fingerprint(request))
+            size = wire.paging.size_of(request.page_size)
+        except wire.paging.InvalidPageSize as exc:
+            raise InvalidRequest([FieldViolation("page_size", str(exc))]) from exc
+        try:
+            after = wire.booking.page_key(request.page_token, wire.paging.fingerprint(request))
         except wire.paging.InvalidPageToken as exc:
             raise InvalidRequest([FieldViolation("page_token", str(exc))]) from exc
-        # One more than the page: whether a next page exists.
+        # A keyset page (after the last one's start and id), one more than the page: whether a next exists.
         records = desk.store.list(tenant.id, query.resource_id, query.start, query.end, query.status,
-                                  limit=offset + size + 1)
-        page = records[offset:offset + size]
-        more = len(records) > offset + size
+                                  limit=size + 1, after=after)
+        page = records[:size]
         return api.ListBookingsResponse(
             bookings=[wire.booking.booking_to_proto(r) for r in page],
-            next_page_token=wire.paging.encode(offset + size, wire.paging.fingerprint(request)) if more else "")
+            next_page_token=wire.booking.next_page_token(page[-1], wire.paging.fingerprint(request))
+            if len(records) > size else "")
 
     @guarded
     def CancelBooking(self, request: api.CancelBookingRequest,

@@ -37,7 +37,7 @@ from server.booking.store import (
     TaskStatus,
 )
 from server.calendars.busy import Unavailable
-from server.wire import bounds
+from server.wire import bounds, paging
 from server.wire import slots as convert
 from solver.domain import BusyKind, Conflict
 from solver.errors import FieldViolation, InvalidRequest, quote
@@ -53,6 +53,8 @@ __all__ = [
     "hold_query",
     "hold_to_proto",
     "list_query",
+    "next_page_token",
+    "page_key",
 ]
 
 MAX_ID = 200
@@ -225,6 +227,25 @@ def list_query(request: api.ListBookingsRequest) -> ListQuery:
     if problems:
         raise InvalidRequest(problems)
     return ListQuery(request.resource_id or None, start, end, _STATUS_FILTERS[request.status])
+
+
+def page_key(token: str, request_fingerprint: str) -> tuple[datetime, str] | None:
+    """The (start, id) a ListBookings page token says the page comes after; raises InvalidPageToken."""
+    key = paging.decode_key(token, request_fingerprint, 2)
+    if key is None:
+        return None
+    try:
+        start = datetime.fromisoformat(key[0])
+    except ValueError as exc:
+        raise paging.InvalidPageToken("is not a token this server issued") from exc
+    if start.tzinfo is None:
+        raise paging.InvalidPageToken("is not a token this server issued")
+    return start, key[1]
+
+
+def next_page_token(last: BookingRecord, request_fingerprint: str) -> str:
+    """The token of the page after ``last`` (bookings come by start, then id)."""
+    return paging.encode_key((last.start.astimezone(UTC).isoformat(), last.id), request_fingerprint)
 
 
 @dataclass(frozen=True)

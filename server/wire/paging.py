@@ -1,8 +1,11 @@
-"""Opaque page tokens: an offset bound to the request it pages through.
+"""Opaque page tokens bound to the request they page through.
 
-A token carries the offset of the next page and a fingerprint of the request
+A token carries where the next page begins and a fingerprint of the request
 (without its paging fields), so a token replayed with a different query is
-refused instead of silently paging through something else.
+refused instead of silently paging through something else. Where it begins is
+an offset for listings held in memory (``page_of``), and for listings read from
+the store a key, the last row's sort key (``encode_key``): a keyset page, which
+rows inserted meanwhile never shift.
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 from collections.abc import Sequence
 from typing import TypeVar
 
 from google.protobuf.message import Message
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "InvalidPageSize", "InvalidPageToken", "decode", "encode",
-           "fingerprint", "page_of"]
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "InvalidPageSize", "InvalidPageToken", "decode", "decode_key",
+           "encode", "encode_key", "fingerprint", "page_of", "size_of"]
 
 T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 100
@@ -67,14 +71,41 @@ def decode(token: str, request_fingerprint: str) -> int:
     return offset
 
 
+def encode_key(key: Sequence[str], request_fingerprint: str) -> str:
+    """A token for the page after the row whose sort key is ``key``."""
+    data = json.dumps({"after": list(key), "for": request_fingerprint}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+
+def decode_key(token: str, request_fingerprint: str, parts: int) -> tuple[str, ...] | None:
+    """The sort key (``parts`` strings) in ``token``, None for an empty token; raises InvalidPageToken."""
+    if not token:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
+        key, fp = data["after"], data["for"]
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
+        raise InvalidPageToken("is not a token this server issued") from exc
+    if not isinstance(key, list) or len(key) != parts or not all(isinstance(k, str) for k in key):
+        raise InvalidPageToken("is not a token this server issued")
+    if fp != request_fingerprint:
+        raise InvalidPageToken("belongs to a different request (change only page_size between pages)")
+    return tuple(key)
+
+
+def size_of(requested: int) -> int:
+    """The page size for a request's ``page_size``: 0 means 100, above 1000 is cut to 1000."""
+    if requested < 0:
+        raise InvalidPageSize("must not be negative")
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
 def page_of(items: Sequence[T], page_size: int, page_token: str, kind: str) -> tuple[Sequence[T], str]:
     """One page of a listing (``kind`` names it, so tokens don't cross listings) and the next token.
 
     ``page_size`` 0 means the default of 100; sizes above 1000 are cut to 1000.
     """
-    if page_size < 0:
-        raise InvalidPageSize("must not be negative")
-    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    size = size_of(page_size)
     offset = decode(page_token, fingerprint(kind))
     end = offset + size
     return items[offset:end], encode(end, fingerprint(kind)) if end < len(items) else ""

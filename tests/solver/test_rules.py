@@ -510,6 +510,13 @@ def test_room_pool_prefers_the_smallest_fitting_room() -> None:
     assert find_slots(ROOMS, [], req).slots[0].assignment.seats[1].resource_ids == ("mid",)
 
 
+def test_a_room_in_two_pools_of_a_seat_is_one_candidate() -> None:
+    rooms = Directory.of([ALICE], [Room("a", capacity=4), Room("b", capacity=4)],
+                         [Pool("east", ("a", "b")), Pool("west", ("b",))])
+    req = request((MemberSeat(("alice",)), RoomSeat(pools=("east", "west"))), utc(2026, 12, 1, 9), utc(2026, 12, 1, 10))
+    assert find_slots(rooms, [], req).slots[0].free_candidates[1] == ("a", "b")
+
+
 def test_a_strict_round_robin_room_pool_offers_only_the_next_room() -> None:
     rooms = [Room("r0", capacity=4), Room("r1", capacity=4)]
     directory = Directory.of([ALICE], rooms, [Pool("rooms", ("r0", "r1"), Distribution.STRICT_ROUND_ROBIN)])

@@ -135,9 +135,10 @@ class BookingStore(abc.ABC):
     @abc.abstractmethod
     def list(self, tenant: str, resource_id: str | None = None, start: datetime | None = None,
              end: datetime | None = None, status: BookingStatus | None = None,
-             limit: int = 1000) -> builtins.list[BookingRecord]:
+             limit: int = 1000, after: tuple[datetime, str] | None = None) -> builtins.list[BookingRecord]:
         """The tenant's bookings, by start then id: those holding ``resource_id`` (if
-        given) whose meeting overlaps ``[start, end)`` (either bound optional)."""
+        given) whose meeting overlaps ``[start, end)`` (either bound optional), and (a
+        keyset page) only those after the (start, id) ``after``."""
 
     @abc.abstractmethod
     def cancel(self, booking_id: str, *, tenant: str | None = None) -> BookingRecord:

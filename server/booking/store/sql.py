@@ -474,8 +474,11 @@ class SqlBookingStore(BookingStore):
     @_timed
     def list(self, tenant: str, resource_id: str | None = None, start: datetime | None = None,
              end: datetime | None = None, status: BookingStatus | None = None,
-             limit: int = 1000) -> builtins.list[BookingRecord]:
+             limit: int = 1000, after: tuple[datetime, str] | None = None) -> builtins.list[BookingRecord]:
         where, params = ["b.tenant = %s"], [tenant]
+        if after is not None:
+            where.append("(b.start_at > %s OR (b.start_at = %s AND b.id > %s))")
+            params += [self._time_in(after[0]), self._time_in(after[0]), after[1]]
         if resource_id is not None:
             where.append("EXISTS (SELECT 1 FROM booking_holds h WHERE h.booking_id = b.id AND h.resource_id = %s)")
             params.append(resource_id)

@@ -96,6 +96,37 @@ def test_list_bookings_filters_and_pages(world: World) -> None:
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+def test_list_bookings_pages_are_stable_while_bookings_are_added(world: World) -> None:
+    """Keyset pages: bookings added between page calls, before or after the cursor, never make
+    a page repeat or skip one that was there from the start; the token belongs to its filters."""
+    first = [world.stub.CreateBooking(create_request(f"k{h}", at(h), [["dan"]]), metadata=key()).booking.id
+             for h in (9, 11, 13, 15)]
+    seen: list[str] = []
+    token, added = "", iter([10, 12, 14, 16])
+    while True:
+        reply = world.stub.ListBookings(api.ListBookingsRequest(page_size=2, page_token=token), metadata=key())
+        seen += [b.id for b in reply.bookings]
+        token = reply.next_page_token
+        hour = next(added, None)
+        if hour is not None:  # one more booking each page, earlier and later than the cursor by turns
+            world.stub.CreateBooking(create_request(f"n{hour}", at(hour), [["bob"]]), metadata=key())
+        if not token:
+            break
+    assert len(seen) == len(set(seen))  # nothing twice
+    assert set(first) <= set(seen)  # nothing that was there from the start is skipped
+    assert seen == sorted(seen, key=lambda i: next(b.start.ToDatetime() for b in world.stub.ListBookings(
+        api.ListBookingsRequest(), metadata=key()).bookings if b.id == i))  # by start
+    for bad in ("bm9wZQ", token or "eyJhZnRlciI6WyJ4Il0sImZvciI6IngifQ"):
+        with pytest.raises(grpc.RpcError) as caught:
+            world.stub.ListBookings(api.ListBookingsRequest(page_token=bad), metadata=key())
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "page_token" in caught.value.details()
+    middle = world.stub.ListBookings(api.ListBookingsRequest(page_size=1), metadata=key()).next_page_token
+    with pytest.raises(grpc.RpcError) as caught:  # another query's token
+        world.stub.ListBookings(api.ListBookingsRequest(page_token=middle, resource_id="dan"), metadata=key())
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 def test_a_hold_keeps_the_slot_for_its_holder(world: World) -> None:
     hold_request = api.HoldSlotRequest(resource_ids=["bob", "small"])
     hold_request.start.FromDatetime(at(15))

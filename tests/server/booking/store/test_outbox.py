@@ -390,3 +390,24 @@ def test_run_once_counts_the_companions_work(store: BookingStore) -> None:
     store.create("r", "h", booking())
     rec = Recorder()
     assert OutboxWorker(store, rec.handlers(), companions=(Deliveries(),)).run_once() == 2 + 3
+
+
+def test_stop_waits_for_a_hanging_handler_only_as_long_as_it_is_told(store: BookingStore) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def hanging(task: OutboxTask) -> str:
+        entered.set()
+        release.wait(30)
+        return "late"
+
+    worker = OutboxWorker(store, {"create_event": hanging}, poll_interval=0.05)
+    worker.start()
+    try:
+        store.create("r", "h", booking())
+        worker.wake()
+        assert entered.wait(5)
+        began = time.monotonic()
+        worker.stop(timeout=0.2)
+        assert time.monotonic() - began < 2
+    finally:
+        release.set()
