@@ -25,17 +25,17 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63onvene/v1/webhooks.proto\x12\nconvene.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe9\x01\n\x0fWebhookEndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0e\n\x06secret\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rfailing_since\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64isable_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x64isabled_reason\x18\x07 \x01(\t\"\xc5\x02\n\x0fWebhookDelivery\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x12\n\nevent_type\x18\x03 \x01(\t\x12\x12\n\nbooking_id\x18\x04 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x05 \x01(\t\x12/\n\x05state\x18\x06 \x01(\x0e\x32 .convene.v1.WebhookDeliveryState\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x18\n\x10last_status_code\x18\x08 \x01(\x05\x12\x12\n\nlast_error\x18\t \x01(\t\x12\x35\n\x11next_attempt_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"+\n\x1c\x43reateWebhookEndpointRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\"N\n\x1d\x43reateWebhookEndpointResponse\x12-\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x1b.convene.v1.WebhookEndpoint\"\x1d\n\x1bListWebhookEndpointsRequest\"N\n\x1cListWebhookEndpointsResponse\x12.\n\tendpoints\x18\x01 \x03(\x0b\x32\x1b.convene.v1.WebhookEndpoint\"3\n\x1c\x44\x65leteWebhookEndpointRequest\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\"\x1f\n\x1d\x44\x65leteWebhookEndpointResponse\"Z\n\x1cListWebhookDeliveriesRequest\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x12\n\nbooking_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\"P\n\x1dListWebhookDeliveriesResponse\x12/\n\ndeliveries\x18\x01 \x03(\x0b\x32\x1b.convene.v1.WebhookDelivery*\x8f\x02\n\x10WebhookEventType\x12\"\n\x1eWEBHOOK_EVENT_TYPE_UNSPECIFIED\x10\x00\x12&\n\"WEBHOOK_EVENT_TYPE_BOOKING_CREATED\x10\x01\x12*\n&WEBHOOK_EVENT_TYPE_BOOKING_RESCHEDULED\x10\x02\x12&\n\"WEBHOOK_EVENT_TYPE_BOOKING_UPDATED\x10\x03\x12(\n$WEBHOOK_EVENT_TYPE_BOOKING_CANCELLED\x10\x04\x12\x31\n-WEBHOOK_EVENT_TYPE_BOOKING_SIDE_EFFECT_FAILED\x10\x05*\xa7\x01\n\x14WebhookDeliveryState\x12&\n\"WEBHOOK_DELIVERY_STATE_UNSPECIFIED\x10\x00\x12\"\n\x1eWEBHOOK_DELIVERY_STATE_PENDING\x10\x01\x12\"\n\x1eWEBHOOK_DELIVERY_STATE_RUNNING\x10\x02\x12\x1f\n\x1bWEBHOOK_DELIVERY_STATE_DONE\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63onvene/v1/webhooks.proto\x12\nconvene.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe9\x01\n\x0fWebhookEndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0e\n\x06secret\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rfailing_since\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64isable_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x64isabled_reason\x18\x07 \x01(\t\"\xc5\x02\n\x0fWebhookDelivery\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x12\n\nevent_type\x18\x03 \x01(\t\x12\x12\n\nbooking_id\x18\x04 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x05 \x01(\t\x12/\n\x05state\x18\x06 \x01(\x0e\x32 .convene.v1.WebhookDeliveryState\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x18\n\x10last_status_code\x18\x08 \x01(\x05\x12\x12\n\nlast_error\x18\t \x01(\t\x12\x35\n\x11next_attempt_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"+\n\x1c\x43reateWebhookEndpointRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\"N\n\x1d\x43reateWebhookEndpointResponse\x12-\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x1b.convene.v1.WebhookEndpoint\"\x1d\n\x1bListWebhookEndpointsRequest\"N\n\x1cListWebhookEndpointsResponse\x12.\n\tendpoints\x18\x01 \x03(\x0b\x32\x1b.convene.v1.WebhookEndpoint\"3\n\x1c\x44\x65leteWebhookEndpointRequest\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\"\x1f\n\x1d\x44\x65leteWebhookEndpointResponse\"n\n\x1cListWebhookDeliveriesRequest\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x12\n\nbooking_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"i\n\x1dListWebhookDeliveriesResponse\x12/\n\ndeliveries\x18\x01 \x03(\x0b\x32\x1b.convene.v1.WebhookDelivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\x8f\x02\n\x10WebhookEventType\x12\"\n\x1eWEBHOOK_EVENT_TYPE_UNSPECIFIED\x10\x00\x12&\n\"WEBHOOK_EVENT_TYPE_BOOKING_CREATED\x10\x01\x12*\n&WEBHOOK_EVENT_TYPE_BOOKING_RESCHEDULED\x10\x02\x12&\n\"WEBHOOK_EVENT_TYPE_BOOKING_UPDATED\x10\x03\x12(\n$WEBHOOK_EVENT_TYPE_BOOKING_CANCELLED\x10\x04\x12\x31\n-WEBHOOK_EVENT_TYPE_BOOKING_SIDE_EFFECT_FAILED\x10\x05*\xa7\x01\n\x14WebhookDeliveryState\x12&\n\"WEBHOOK_DELIVERY_STATE_UNSPECIFIED\x10\x00\x12\"\n\x1eWEBHOOK_DELIVERY_STATE_PENDING\x10\x01\x12\"\n\x1eWEBHOOK_DELIVERY_STATE_RUNNING\x10\x02\x12\x1f\n\x1bWEBHOOK_DELIVERY_STATE_DONE\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'convene.v1.webhooks_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WEBHOOKEVENTTYPE']._serialized_start=1135
-  _globals['_WEBHOOKEVENTTYPE']._serialized_end=1406
-  _globals['_WEBHOOKDELIVERYSTATE']._serialized_start=1409
-  _globals['_WEBHOOKDELIVERYSTATE']._serialized_end=1576
+  _globals['_WEBHOOKEVENTTYPE']._serialized_start=1180
+  _globals['_WEBHOOKEVENTTYPE']._serialized_end=1451
+  _globals['_WEBHOOKDELIVERYSTATE']._serialized_start=1454
+  _globals['_WEBHOOKDELIVERYSTATE']._serialized_end=1621
   _globals['_WEBHOOKENDPOINT']._serialized_start=75
   _globals['_WEBHOOKENDPOINT']._serialized_end=308
   _globals['_WEBHOOKDELIVERY']._serialized_start=311
@@ -53,7 +53,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_start=927
   _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_end=958
   _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_start=960
-  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=1050
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=1052
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=1132
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=1070
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=1072
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=1177
 # @@protoc_insertion_point(module_scope)

@@ -330,12 +330,17 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                               context: CallContext) -> webhooks_pb2.ListWebhookDeliveriesResponse:
         _, tenant = self._caller(context)
         desk = self._desk()
+        size = wire.webhooks.page_size(request.page_size)
+        after = wire.webhooks.page_after(request)
+        # A keyset page after the last one's id, one more than the page: whether a next exists.
         deliveries = desk.store.list_webhook_deliveries(
             tenant.id, wire.webhooks.check_id("endpoint_id", request.endpoint_id, required=False),
             wire.webhooks.check_id("booking_id", request.booking_id, required=False),
-            limit=wire.webhooks.page_size(request.page_size))
+            limit=size + 1, after_id=after)
+        page = deliveries[:size]
         return webhooks_pb2.ListWebhookDeliveriesResponse(
-            deliveries=[wire.webhooks.delivery_to_proto(d) for d in deliveries])
+            deliveries=[wire.webhooks.delivery_to_proto(d) for d in page],
+            next_page_token=wire.webhooks.next_page_token(request, page[-1]) if len(deliveries) > size else "")
 
     # --- Batch optimization -----------------------------------------------------------
     #

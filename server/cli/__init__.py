@@ -3,7 +3,7 @@
     **cli** > api > batch > wire > booking > calendars > config > telemetry
 
 ``commands`` (serve, slots, check, book, bookings, cancel, check-config, migrate,
-health), ``batch`` (batch and tune), ``preflight`` (check-config's checks),
+health), ``batch`` (batch and tune), ``webhooks`` (endpoints and deliveries), ``preflight`` (check-config's checks),
 ``render/`` (terminal tables of replies) and ``demo`` (``make demo``).
 """
 

@@ -67,6 +67,7 @@ from server.cli.preflight import check_config
 from server.cli.render.bookings import booking_report, bookings_report
 from server.cli.render.sequences import loop_report
 from server.cli.render.slots import check_report, slots_report
+from server.cli.webhooks import add_webhooks_command
 from server.config import ConfigError, load_config, parse_duration
 from server.config.extras import MissingExtra
 from solver.validate import is_zone
@@ -549,6 +550,7 @@ def _parser() -> argparse.ArgumentParser:
     check_cmd.set_defaults(run=_check)
 
     add_batch_commands(commands)  # batch, tune: in-process on a config (server/cli/batch.py)
+    add_webhooks_command(commands, _connection_arguments, _stub, _json)  # server/cli/webhooks.py
 
     book_cmd = commands.add_parser("book", help="book a meeting at one start")
     _client_arguments(book_cmd)

@@ -8,9 +8,11 @@ from google.protobuf import timestamp_pb2
 
 from convene.v1 import webhooks_pb2
 from server.booking.webhooks import Delivery, DeliveryState, Endpoint, check_url
+from server.wire import paging
 from solver.errors import FieldViolation, InvalidRequest
 
-__all__ = ["MAX_PAGE_SIZE", "delivery_to_proto", "endpoint_to_proto", "endpoint_url", "page_size"]
+__all__ = ["MAX_PAGE_SIZE", "delivery_to_proto", "endpoint_to_proto", "endpoint_url", "next_page_token", "page_after",
+           "page_size"]
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -43,6 +45,23 @@ def page_size(size: int) -> int:
     if size < 0:
         raise InvalidRequest([FieldViolation("page_size", "must not be negative")])
     return min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def page_after(request: webhooks_pb2.ListWebhookDeliveriesRequest) -> int:
+    """The delivery id a page token says the page comes after (0: the first page)."""
+    try:
+        key = paging.decode_key(request.page_token, paging.fingerprint(request), 1)
+        after = int(key[0]) if key is not None else 0
+    except (paging.InvalidPageToken, ValueError) as exc:
+        raise InvalidRequest([FieldViolation("page_token", str(exc) if isinstance(exc, paging.InvalidPageToken)
+                                             else "is not a token this server issued")]) from exc
+    if after < 0:
+        raise InvalidRequest([FieldViolation("page_token", "is not a token this server issued")])
+    return after
+
+
+def next_page_token(request: webhooks_pb2.ListWebhookDeliveriesRequest, last: Delivery) -> str:
+    return paging.encode_key((str(last.id),), paging.fingerprint(request))
 
 
 def _ts(instant: datetime | None) -> timestamp_pb2.Timestamp | None:

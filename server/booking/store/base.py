@@ -229,8 +229,9 @@ class BookingStore(abc.ABC):
 
     @abc.abstractmethod
     def list_webhook_deliveries(self, tenant: str, endpoint_id: str = "", booking_id: str = "",
-                                limit: int = 100) -> builtins.list[Delivery]:
-        """The tenant's deliveries (optionally of one endpoint or booking), oldest first, with their attempts."""
+                                limit: int = 100, after_id: int = 0) -> builtins.list[Delivery]:
+        """The tenant's deliveries (optionally of one endpoint or booking) with ids above ``after_id``,
+        oldest first, with their attempts."""
 
     @abc.abstractmethod
     def claim_deliveries(self, limit: int, lease: timedelta) -> builtins.list[Delivery]:

@@ -779,8 +779,8 @@ class SqlBookingStore(BookingStore):
 
     @_timed
     def list_webhook_deliveries(self, tenant: str, endpoint_id: str = "", booking_id: str = "",
-                                limit: int = 100) -> builtins.list[Delivery]:
-        where, params = ["e.tenant = %s"], [tenant]
+                                limit: int = 100, after_id: int = 0) -> builtins.list[Delivery]:
+        where, params = ["e.tenant = %s", "d.id > %s"], [tenant, after_id]
         if endpoint_id:
             where.append("d.endpoint_id = %s")
             params.append(endpoint_id)
