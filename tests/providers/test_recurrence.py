@@ -196,3 +196,13 @@ def test_a_floating_rdate_period_in_a_zoned_series_is_matched_on_the_wall_clock(
     floating = event("p", "DTSTART:20261030T200000", "DURATION:PT1H", "RDATE;VALUE=PERIOD:20261031T200000/PT12H")
     assert spans(calendar(floating)) == [(utc(2026, 10, 30, 20), utc(2026, 10, 30, 21)),
                                          (utc(2026, 10, 31, 20), utc(2026, 11, 1, 8))]
+
+
+def test_rdate_periods_in_one_line_each_keep_their_zone_and_length():
+    """Several periods in one RDATE, with explicit ends and with durations, in the TZID's zone."""
+    text = calendar(event("p", "DTSTART;TZID=America/New_York:20261030T200000", "DURATION:PT1H",
+                          "RDATE;VALUE=PERIOD;TZID=America/New_York:20261031T200000/20261101T070000,"
+                          "20261102T200000/PT2H"))
+    assert spans(text) == [(utc(2026, 10, 31, 0), utc(2026, 10, 31, 1)),
+                           (utc(2026, 11, 1, 0), utc(2026, 11, 1, 12)),  # 20:00 EDT to 07:00 EST
+                           (utc(2026, 11, 3, 1), utc(2026, 11, 3, 3))]
