@@ -286,7 +286,8 @@ def solve_prepared(
         # for a schedule near it. CP-SAT then polishes the best schedule for the time left.
         relaxed = relax_and_dive(items, ready.directory, ready.bookings_by, ready.terms, placements,
                                  stop=time.monotonic() + (stop - time.monotonic()) * _LP_SHARE, cancelled=cancelled)
-        lp_bound = relaxed.bound if relaxed.bound is not None else 0
+        # A Lagrangian bound may be below 0 (early duals): costs never are, so it proves nothing.
+        lp_bound = max(0, relaxed.bound) if relaxed.bound is not None else 0
         bound_ticks = lp_bound
         if relaxed.placements is not None:
             dived_at = relaxed.placements
@@ -346,7 +347,13 @@ def _split(objective: int, ready: PreparedPart) -> tuple[int, int]:
 
     Lexicographic: the weight exceeds any cost, so the split is exact. With an
     explicit weight the split is not unique; the whole value goes to cost.
+
+    A value below 0 (a bound that proves nothing) is (0, 0): ``divmod`` would make
+    it (-1, weight - x), which parts merged under a larger weight turn into a
+    bound far below 0 (the negative bounds and huge gaps seen at short limits).
     """
+    if objective <= 0:
+        return 0, 0
     if ready.batch.priority_weight is not None:
         return 0, objective
     return divmod(objective, ready.terms.priority)

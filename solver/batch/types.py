@@ -219,7 +219,8 @@ class Score:
 
     @property
     def bound(self) -> int:
-        return self.weight * self.bound_unscheduled_priority + self.bound_cost
+        # Never below 0: no schedule costs less than nothing (a guard; the terms are >= 0).
+        return max(0, self.weight * self.bound_unscheduled_priority + self.bound_cost)
 
     @property
     def baseline(self) -> int:
