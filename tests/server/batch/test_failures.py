@@ -21,19 +21,14 @@ from bench.batch_instances import Instance, interview_weeks
 from convene.v1 import batch_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
-from server.api.app import create_server
 from server.batch.runner import ClusterWithoutWorkers, SolverUnavailable, run_batch
-from server.calendars.busy import MemoryCalendars
-from server.config import parse_config
 from server.config.batch import BatchPolicy
-from server.tenants import MemoryBookings, Tenant
 from server.wire.batch import batch_query, batch_request_to_proto, result_to_proto
 from solver.batch import BatchResult, BatchStatus, UnscheduledReason, merge_results, solve_part, split_batch
 from tests.server.batch.dask_processes import DaskCluster, wait_until
+from tests.server.batch.served import API_KEY, serve
 from tests.server.booking.store.helpers import free_port
 from tests.server.booking_world import key
-
-API_KEY = "batch-failures-key-0123456789"
 
 
 def small() -> Instance:
@@ -111,20 +106,6 @@ def test_a_scheduler_without_workers_is_named() -> None:
 
 
 # --- Over the real server ------------------------------------------------------------------------
-
-
-def serve(schedulers: list[str], instance: Instance) -> tuple[grpc.Server, api_grpc.SchedulingServiceStub]:
-    directory, busy, bookings, _ = instance
-    config = parse_config({
-        "server": {"plaintext": True},
-        "api_keys": [{"key": API_KEY, "tenant": "ops", "principal": "ops@example.com"}],
-        "tenants": {"ops": {}},
-        "batch": {"max_items": 100, "schedulers": schedulers},
-    })
-    tenant = Tenant("ops", directory, {}, MemoryCalendars(busy), MemoryBookings(bookings))
-    server, port = create_server(config, "127.0.0.1:0", tenants={"ops": tenant})
-    server.start()
-    return server, api_grpc.SchedulingServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
 
 
 def call_fails(stub: api_grpc.SchedulingServiceStub, request: api.OptimizeBatchRequest,
