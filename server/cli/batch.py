@@ -1,7 +1,8 @@
 """``convene batch`` and ``convene tune``: batch optimization from a terminal.
 
     convene batch requests.json [--config convene.yaml] [--out result] [--time-limit 10]
-                  [--workers 2] [--scheduler tcp://host:8786] [--weights alternate=5 earliness=0.5]
+                  [--work-limit 5 --seed 1] [--workers 2] [--scheduler tcp://host:8786]
+                  [--weights alternate=5 earliness=0.5]
     convene tune requests.json --grid alternate=1,10 earliness=0,0.1 [--out tune] ...
     convene tune requests.json --list settings.json ...
 
@@ -11,6 +12,18 @@ it, from the JSON's own ``directory`` section; the JSON may add busy time and
 existing bookings. ``batch`` writes OUT.json and OUT.csv and prints a summary;
 ``tune`` runs the batch once per weight setting and writes a KPI table (CSV and
 Markdown) and PNG plots of the trade-offs.
+
+``--work-limit`` is the deterministic mode (docs/objective.md): the search
+stops after that much CP-SAT deterministic time, with ``--seed`` and
+``--workers`` fixed, so the same file and flags give the same schedule at any
+load (``--time-limit`` still bounds the run).
+
+Exit codes: 0 a result (FEASIBLE or OPTIMAL) written; 2 bad input (a message
+naming the field) or an output path that cannot be written (checked before
+solving); 3 the solver cannot run (a worker process died, the Dask scheduler
+cannot be reached, has no workers or lost them: one line saying which); 4 the
+result was written but is incomplete (a part of the batch got no schedule,
+status UNKNOWN; the summary lists the parts and why).
 
 Wire into the ``convene`` parser with ``add_batch_commands(subparsers)``; each
 command's ``run(args)`` returns the exit code and prints its own errors.
@@ -23,6 +36,7 @@ import csv
 import itertools
 import json
 import math
+import os
 import sys
 import time
 from collections import Counter
@@ -35,7 +49,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from server.batch.runner import run_batch
+from server.batch.runner import ClusterWithoutWorkers, SolverUnavailable, run_batch
 from server.calendars.busy import resources_of
 from server.config import (
     Config,
@@ -54,7 +68,10 @@ from solver.domain import Booking, BusyInterval, BusyKind, MemberSeat, PoolSeat,
 from solver.errors import InvalidRequest, SchedulingError
 from solver.validate import is_zone
 
-__all__ = ["BatchFile", "BatchInputError", "add_batch_commands", "load_batch", "result_json", "weight_settings"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INCOMPLETE", "EXIT_OK", "EXIT_UNAVAILABLE", "BatchFile", "BatchInputError",
+           "add_batch_commands", "load_batch", "result_json", "weight_settings"]
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_UNAVAILABLE, EXIT_INCOMPLETE = 0, 2, 3, 4
 
 KPI_COLUMNS = ("scheduled", "priority_scheduled", "alternates_used", "conflicts", "pool_load_spread",
                "mean_hours_from_window_start", "solve_time", "gap")
@@ -131,7 +148,8 @@ class BatchFile(_Strict):
     allow_conflicts: bool = False
     time_limit: float = Field(default=10.0, gt=0)
     workers: int = Field(default=1, ge=1)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
+    work_limit: float | None = Field(default=None, gt=0)  # deterministic mode (see the module docstring)
     defaults: ItemFields = Field(default_factory=ItemFields)
     items: list[ItemFile] = Field(min_length=1)
 
@@ -189,7 +207,7 @@ def load_batch(path: str | Path, config_path: str | Path | None = None, tenant_i
     # "priority" among the weights is the priority weight, as on the command line.
     priority = spec.weights.get("priority", spec.priority_weight)
     batch = BatchRequest(tuple(items), weights, spec.allow_conflicts, spec.time_limit, spec.workers, spec.seed,
-                         priority)
+                         priority, work_limit=spec.work_limit)
     busy = [BusyInterval(b.resource, _aware(b.start, "UTC", f"busy {b.resource}"),
                          _aware(b.end, "UTC", f"busy {b.resource}"), b.kind) for b in spec.busy]
     bookings = [Booking(b.id, _aware(b.start, "UTC", f"bookings {b.id}"), _aware(b.end, "UTC", f"bookings {b.id}"),
@@ -305,9 +323,17 @@ def weight_settings(grid: Sequence[str], listed: str | None) -> list[dict[str, f
     """Every setting of ``--grid name=v1,v2 ...`` (their product), or those of ``--list FILE``
     (a JSON list of objects, or one ``name=value ...`` line per setting)."""
     if listed is not None:
-        text = Path(listed).read_text(encoding="utf-8")
+        try:
+            text = Path(listed).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BatchInputError(f"--list {listed}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
         if text.lstrip().startswith("["):
-            rows = json.loads(text)
+            try:
+                rows = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise BatchInputError(f"--list {listed}: not valid JSON: {exc}") from exc
+            if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+                raise BatchInputError(f"--list {listed}: a JSON list of objects (weight name -> value)")
             return [dict(parse_weight(f"{k}={v}") for k, v in row.items()) for row in rows]
         return [dict(parse_weight(pair) for pair in line.split()) for line in text.splitlines() if line.strip()]
     axes: list[list[tuple[str, float | None]]] = []
@@ -358,6 +384,7 @@ def result_json(result: BatchResult, loaded: LoadedBatch) -> dict[str, Any]:
         ],
         "unscheduled": [{"id": u.item_id, "reason": u.reason.value, "detail": u.detail}
                         for u in result.unscheduled.values()],
+        "incomplete_parts": [{"item_ids": list(part.item_ids), "reason": part.reason} for part in result.incomplete],
     }
 
 
@@ -401,6 +428,7 @@ def summary(result: BatchResult) -> str:
     ]
     reasons = Counter(u.reason.value for u in result.unscheduled.values())
     rows += [(f"unscheduled: {reason}", str(n)) for reason, n in sorted(reasons.items())]
+    rows += [(f"INCOMPLETE part ({len(part.item_ids)} items)", part.reason) for part in result.incomplete]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
@@ -448,7 +476,26 @@ def _overrides(loaded: LoadedBatch, args: argparse.Namespace) -> BatchRequest:
         batch = replace(batch, time_limit=args.time_limit)
     if args.workers is not None:
         batch = replace(batch, workers=args.workers)
+    if args.work_limit is not None:
+        if not (math.isfinite(args.work_limit) and args.work_limit > 0):
+            raise BatchInputError(f"--work-limit {args.work_limit:g}: must be a positive amount of deterministic time")
+        batch = replace(batch, work_limit=args.work_limit)
+    if args.seed is not None:
+        if args.seed < 0:
+            raise BatchInputError(f"--seed {args.seed}: must be 0 or more")
+        batch = replace(batch, seed=args.seed)
     return batch
+
+
+def _writable(path: Path, what: str) -> None:
+    """Fails now, before any solving, when ``path`` (a file to write, or a directory to
+    make) cannot be written."""
+    probe = path if path.is_dir() else path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if (path.exists() and not path.is_dir() and not os.access(path, os.W_OK)) or not probe.is_dir() \
+            or not os.access(probe, os.W_OK | os.X_OK):
+        raise BatchInputError(f"{what} {path}: cannot be written (checked before solving)")
 
 
 def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -464,7 +511,10 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
                   file=sys.stderr)
         except SchedulingError as exc:
             print(f"invalid batch: {exc}", file=sys.stderr)
-        return 2
+        except (SolverUnavailable, ClusterWithoutWorkers) as exc:
+            print(f"cannot solve: {exc}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        return EXIT_BAD_INPUT
 
     return run
 
@@ -475,6 +525,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
     batch = _overrides(loaded, args)
     if args.weights:
         batch = apply_weights(batch, dict(parse_weight(w) for w in args.weights))
+    _writable(Path(args.out).with_suffix(".json"), "--out")
     progress = None if args.quiet else ProgressLine(sys.stderr, len(batch.items))
     try:
         result = _solve(loaded, batch, args.scheduler, progress)
@@ -484,7 +535,11 @@ def run_batch_command(args: argparse.Namespace) -> int:
     json_path, csv_path = write_result(result, loaded, Path(args.out))
     print(summary(result))
     print(f"wrote {json_path} and {csv_path}")
-    return 0
+    if result.incomplete:
+        dropped = sum(len(part.item_ids) for part in result.incomplete)
+        print(f"incomplete: {len(result.incomplete)} part(s), {dropped} item(s) got no schedule", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    return EXIT_OK
 
 
 def kpi_row(setting: dict[str, float | None], result: BatchResult) -> dict[str, Any]:
@@ -563,6 +618,7 @@ def run_tune_command(args: argparse.Namespace) -> int:
     loaded = load_batch(args.requests, args.config, args.tenant)
     base = _overrides(loaded, args)
     settings = weight_settings(args.grid, args.list)
+    _writable(Path(args.out), "--out")
     rows = []
     for n, setting in enumerate(settings, 1):
         batch = apply_weights(base, setting)
@@ -573,7 +629,11 @@ def run_tune_command(args: argparse.Namespace) -> int:
     written = write_tune(rows, Path(args.out))
     print(Path(written[1]).read_text(encoding="utf-8"), end="")
     print("wrote " + ", ".join(str(p) for p in written))
-    return 0
+    incomplete = [row["setting"] for row in rows if row["status"] == "UNKNOWN"]
+    if incomplete:
+        print(f"incomplete: {len(incomplete)} setting(s) left a part without a schedule", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    return EXIT_OK
 
 
 def add_batch_commands(subparsers: Any) -> None:
@@ -589,6 +649,10 @@ def add_batch_commands(subparsers: Any) -> None:
         cmd.add_argument("--tenant", help="tenant of the directory (default: the JSON's, or the only one)")
         cmd.add_argument("--time-limit", type=float, help="seconds per run (default: the JSON's, else 10)")
         cmd.add_argument("--workers", type=int, help="parallel parts and CP-SAT workers (default: the JSON's, else 1)")
+        cmd.add_argument("--work-limit", type=float,
+                         help="deterministic mode: stop after this much CP-SAT deterministic time (about a second "
+                              "of an idle core each); same input, --seed and --workers, same schedule")
+        cmd.add_argument("--seed", type=int, help="the search's random seed (default: the JSON's, else 0)")
         cmd.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): solve the parts there")
         if name == "batch":
             cmd.add_argument("--out", default="batch-result", help="writes OUT.json and OUT.csv (default: %(default)s)")

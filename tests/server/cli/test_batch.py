@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import time
 from pathlib import Path
 
 import pytest
 
 from server.cli.batch import add_batch_commands
 from tests.paths import EXAMPLES
+from tests.server.booking.store.helpers import free_port
 
 EXAMPLE = EXAMPLES / "batch" / "hiring-week.json"
 
@@ -139,3 +141,64 @@ def test_batch_with_the_servers_config_and_its_calendars(tmp_path: Path) -> None
     # either, r1 only 10:00: both fit, and nothing starts at 09:00.
     starts = {s["id"]: s["start"] for s in result["scheduled"]}
     assert starts == {"r1": "2026-03-02T10:00:00+00:00", "r2": "2026-03-02T11:00:00+00:00"}
+
+
+# --- Deterministic mode, failures and exit codes ---------------------------------------------------
+
+
+def test_a_work_limit_and_seed_give_the_same_schedule_twice(tmp_path: Path) -> None:
+    runs = []
+    for n in range(2):
+        out = tmp_path / f"run{n}"
+        assert convene("batch", str(EXAMPLE), "--out", str(out), "--work-limit", "0.3", "--seed", "4",
+                       "--time-limit", "60", "--quiet") == 0
+        data = json.loads(out.with_suffix(".json").read_text())
+        runs.append([(s["id"], s["start"], s["seats"]) for s in data["scheduled"]])
+    assert runs[0] and runs[0] == runs[1]
+
+
+def test_an_incomplete_result_is_written_and_exits_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "result"
+    assert convene("batch", str(EXAMPLE), "--out", str(out), "--time-limit", "0.00001", "--quiet") == 4
+    printed = capsys.readouterr()
+    assert "INCOMPLETE part" in printed.out and "being planned" in printed.out
+    assert "incomplete:" in printed.err and "Traceback" not in printed.err
+    assert json.loads(out.with_suffix(".json").read_text())["incomplete_parts"]
+
+
+def test_an_unreachable_scheduler_is_one_line_and_exits_3(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    code = convene("batch", str(EXAMPLE), "--out", str(tmp_path / "r"), "--time-limit", "1", "--quiet",
+                   "--scheduler", f"tcp://127.0.0.1:{port}")
+    assert code == 3
+    err = capsys.readouterr().err
+    assert err.startswith("cannot solve: the Dask scheduler") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", ["batch", "tune"])
+def test_an_unwritable_out_is_refused_before_solving(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     command: str) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    extra = ["--grid", "alternate=1,10"] if command == "tune" else ["--quiet"]
+    began = time.monotonic()
+    assert convene(command, str(EXAMPLE), "--out", str(blocked / "sub" / "result"), "--time-limit", "30",
+                   *extra) == 2
+    assert time.monotonic() - began < 10  # nothing was solved
+    err = capsys.readouterr().err
+    assert "cannot be written (checked before solving)" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("content", "message"), [(None, "cannot read"), ("[{oops", "not valid JSON"),
+                                                  ("[1, 2]", "a JSON list of objects")])
+def test_tune_with_a_missing_or_broken_list_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     content: str | None, message: str | None) -> None:
+    listed = tmp_path / "settings.json"
+    if content is not None:
+        listed.write_text(content)
+    assert convene("tune", str(EXAMPLE), "--list", str(listed), "--out", str(tmp_path / "t")) == 2
+    err = capsys.readouterr().err
+    assert f"--list {listed}" in err and "Traceback" not in err
+    if message:
+        assert message in err
