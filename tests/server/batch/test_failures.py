@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -181,3 +182,11 @@ def test_the_reply_lists_a_dropped_part_and_why() -> None:
     by_id = {item.id: item for item in reply.items}
     assert all(by_id[i].unscheduled.reason == batch_pb2.UNSCHEDULED_REASON_DEADLINE for i in dropped.item_ids)
     assert any(item.WhichOneof("outcome") == "scheduled" for item in reply.items)
+
+
+def test_dask_missing_is_unavailable_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server without the 'dask' extra: the import fails, the call says so (not INTERNAL)."""
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # import raises ImportError
+    directory, busy, bookings, batch = small()
+    with pytest.raises(SolverUnavailable, match="Dask is not installed"):
+        run_batch(directory, busy, bookings, batch, scheduler="tcp://127.0.0.1:8786")
