@@ -38,6 +38,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -561,7 +562,8 @@ def kpi_row(setting: dict[str, float | None], result: BatchResult) -> dict[str, 
     return row
 
 
-def write_tune(rows: list[dict[str, Any]], out: Path) -> list[Path]:
+def write_tune(rows: list[dict[str, Any]], out: Path,
+               settings: Sequence[dict[str, float | None]] | None = None) -> list[Path]:
     """kpis.csv, kpis.md and the plots (kpis.png, tradeoffs.png) under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     columns = list(rows[0])
@@ -574,10 +576,45 @@ def write_tune(rows: list[dict[str, Any]], out: Path) -> list[Path]:
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return [csv_path, md_path, *_plots(rows, out)]
+    return [csv_path, md_path, *_plots(rows, out, settings or [{} for _ in rows])]
 
 
-def _plots(rows: list[dict[str, Any]], out: Path) -> list[Path]:
+PLOTTED_KPIS = ("scheduled", "priority_scheduled", "alternates_used", "conflicts", "pool_load_spread",
+                "mean_hours_from_window_start")
+TRADEOFFS = (("mean_hours_from_window_start", "alternates_used"), ("mean_hours_from_window_start", "pool_load_spread"))
+
+
+def varying_kpis(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The KPIs of ``PLOTTED_KPIS`` that differ between settings (a constant one says nothing)."""
+    return [k for k in PLOTTED_KPIS if len({r[k] for r in rows}) > 1]
+
+
+def varying_weight(settings: Sequence[dict[str, float | None]]) -> str | None:
+    """The weight whose value varies most across the settings (the one to colour by)."""
+    counts = {name: len({s.get(name) for s in settings}) for s in settings for name in s}
+    varying = {name: n for name, n in counts.items() if n > 1}
+    return max(varying, key=lambda name: (varying[name], name)) if varying else None
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> set[int]:
+    """Indices of the points no other point beats on both axes (both minimized)."""
+    front = set()
+    for i, (x, y) in enumerate(points):
+        if not any((ox <= x and oy <= y) and (ox, oy) != (x, y) for ox, oy in points):
+            front.add(i)
+    return front
+
+
+def grouped_labels(rows: Sequence[dict[str, Any]], x: str, y: str) -> dict[tuple[float, float], str]:
+    """One label per distinct point: settings with identical outcomes share it (never drawn twice)."""
+    labels: dict[tuple[float, float], list[str]] = {}
+    for r in rows:
+        labels.setdefault((r[x], r[y]), []).append(r["setting"])
+    return {point: names[0] if len(names) == 1 else f"{names[0]} (+{len(names) - 1} same)"
+            for point, names in labels.items()}
+
+
+def _plots(rows: list[dict[str, Any]], out: Path, settings: Sequence[dict[str, float | None]]) -> list[Path]:
     require_extra("plots", "convene tune's plots")
     import matplotlib
 
@@ -585,28 +622,58 @@ def _plots(rows: list[dict[str, Any]], out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     labels = [r["setting"] for r in rows]
-    shown = ("scheduled", "priority_scheduled", "alternates_used", "conflicts", "pool_load_spread",
-             "mean_hours_from_window_start")
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7), constrained_layout=True)
-    for ax, kpi in zip(axes.flat, shown, strict=True):
-        ax.bar(range(len(rows)), [r[kpi] for r in rows], color="#4C72B0")
+    colour_by = varying_weight(settings)
+    values = [s.get(colour_by) for s in settings] if colour_by else [None] * len(rows)
+    levels = sorted({v for v in values if v is not None})
+    palette = plt.get_cmap("viridis")
+
+    def colour(n: int) -> Any:
+        v = values[n]
+        if v is None or len(levels) < 2:
+            return "#4C72B0"
+        return palette(levels.index(v) / (len(levels) - 1))
+
+    shown = varying_kpis(rows) or ["scheduled"]
+    columns = min(3, len(shown))
+    fig, axes = plt.subplots((len(shown) + columns - 1) // columns, columns, figsize=(4.4 * columns, 3.6 *
+                             ((len(shown) + columns - 1) // columns)), constrained_layout=True, squeeze=False)
+    for ax in axes.flat[len(shown):]:
+        ax.set_visible(False)
+    for ax, kpi in zip(axes.flat, shown, strict=False):
+        ax.bar(range(len(rows)), [r[kpi] for r in rows], color=[colour(n) for n in range(len(rows))])
         ax.set_title(kpi.replace("_", " "))
         ax.set_xticks(range(len(rows)), labels, rotation=60, ha="right", fontsize=7)
-    fig.suptitle("KPIs per weight setting")
+    constant = [k for k in PLOTTED_KPIS if k not in shown]
+    title = "KPIs per weight setting" + (f" (coloured by {colour_by})" if colour_by else "")
+    if constant:
+        same = "the same in every setting: " + ", ".join(f"{k.replace('_', ' ')} = {rows[0][k]}" for k in constant)
+        title += "\n" + textwrap.fill(same, width=45 * columns)
+    fig.suptitle(title, fontsize=9)
     kpis_png = out / "kpis.png"
     fig.savefig(kpis_png, dpi=110)
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
-    for ax, (x, y) in zip(axes, (("mean_hours_from_window_start", "alternates_used"),
-                                 ("mean_hours_from_window_start", "pool_load_spread")), strict=True):
-        ax.scatter([r[x] for r in rows], [r[y] for r in rows], color="#DD8452")
-        for r in rows:
-            ax.annotate(r["setting"], (r[x], r[y]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    for ax, (x, y) in zip(axes, TRADEOFFS, strict=True):
+        points = [(float(r[x]), float(r[y])) for r in rows]
+        front = pareto_front(points)
+        ax.scatter([p[0] for p in points], [p[1] for p in points], c=[colour(n) for n in range(len(rows))],
+                   s=36, zorder=2)
+        ordered = sorted({points[i] for i in front})
+        ax.scatter([p[0] for p in ordered], [p[1] for p in ordered], s=150, facecolors="none",
+                   edgecolors="#DD8452", linewidths=1.5, zorder=3, label="Pareto front (no setting beats it on both)")
+        if len(ordered) > 1:
+            ax.plot([p[0] for p in ordered], [p[1] for p in ordered], color="#DD8452", linewidth=1, zorder=1)
+        ax.margins(0.15)
+        for k, (point, text) in enumerate(sorted(grouped_labels(rows, x, y).items())):
+            # Alternate the offsets so that neighbouring labels do not sit on each other.
+            ax.annotate(text, point, fontsize=7, xytext=(4, 4 + 10 * (k % 3)), textcoords="offset points")
         ax.set_xlabel(x.replace("_", " "))
         ax.set_ylabel(y.replace("_", " "))
         ax.grid(alpha=0.3)
-    fig.suptitle("Trade-offs: waiting against alternates and against uneven pool load")
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle("Trade-offs: waiting against alternates and against uneven pool load"
+                 + (f" (coloured by {colour_by})" if colour_by else ""))
     tradeoffs_png = out / "tradeoffs.png"
     fig.savefig(tradeoffs_png, dpi=110)
     plt.close(fig)
@@ -626,7 +693,7 @@ def run_tune_command(args: argparse.Namespace) -> int:
         rows.append(kpi_row(setting, result))
         print(f"[{n}/{len(settings)}] {rows[-1]['setting']}: scheduled {result.kpis.scheduled}/{len(batch.items)}, "
               f"objective {result.objective:,.2f}, gap {result.gap:.1%}", file=sys.stderr)
-    written = write_tune(rows, Path(args.out))
+    written = write_tune(rows, Path(args.out), settings)
     print(Path(written[1]).read_text(encoding="utf-8"), end="")
     print("wrote " + ", ".join(str(p) for p in written))
     incomplete = [row["setting"] for row in rows if row["status"] == "UNKNOWN"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from server.cli.batch import add_batch_commands
+from server.cli.batch import add_batch_commands, grouped_labels, pareto_front, varying_kpis, varying_weight
 from tests.paths import EXAMPLES
 from tests.server.booking.store.helpers import free_port
 
@@ -202,3 +202,20 @@ def test_tune_with_a_missing_or_broken_list_names_it(tmp_path: Path, capsys: pyt
     assert f"--list {listed}" in err and "Traceback" not in err
     if message:
         assert message in err
+
+
+# --- tune's plots ------------------------------------------------------------------------------
+
+
+def test_tune_plots_drop_constant_kpis_colour_by_the_varying_weight_and_mark_the_front() -> None:
+    rows = [{"setting": f"s{n}", "scheduled": 14, "priority_scheduled": 20, "alternates_used": a,
+             "conflicts": 0, "pool_load_spread": p, "mean_hours_from_window_start": h}
+            for n, (a, p, h) in enumerate([(3, 2, 5.0), (1, 2, 9.0), (3, 2, 5.0), (4, 1, 6.0)])]
+    assert varying_kpis(rows) == ["alternates_used", "pool_load_spread", "mean_hours_from_window_start"]
+    settings: list[dict[str, float | None]] = [{"alternate": 1, "earliness": e} for e in (0, 0.1, 0.2, 0.3)]
+    assert varying_weight(settings) == "earliness"
+    assert varying_weight([{"alternate": 1}, {"alternate": 1}]) is None
+    points = [(r["mean_hours_from_window_start"], r["alternates_used"]) for r in rows]
+    assert pareto_front(points) == {0, 1, 2}  # (6, 4) is beaten by (5, 3)
+    labels = grouped_labels(rows, "mean_hours_from_window_start", "alternates_used")
+    assert labels[(5.0, 3)] == "s0 (+1 same)" and len(labels) == 3  # identical outcomes: one label
