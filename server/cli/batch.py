@@ -39,6 +39,7 @@ import math
 import os
 import sys
 import textwrap
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -435,29 +436,71 @@ def summary(result: BatchResult) -> str:
 
 
 class ProgressLine:
-    """One updating progress line on a terminal; at most a line a second elsewhere."""
+    """At most a line a second (and one per finished part): for logs and pipes."""
 
     def __init__(self, stream: TextIO, total: int) -> None:
         self._stream = stream
         self._total = total
-        self._tty = stream.isatty()
         self._last = -math.inf
-        self._shown = False
 
     def __call__(self, p: BatchProgress) -> None:
         now = time.monotonic()
-        if not self._tty and now - self._last < 1.0 and p.source != "part":
+        if now - self._last < 1.0 and p.source != "part":
             return
         self._last = now
-        text = (f"[{p.elapsed:6.1f}s] {p.source:<6} objective {p.objective:,.2f}  bound {p.best_bound:,.2f}  "
-                f"gap {p.gap:6.1%}  scheduled {p.scheduled}/{self._total}  parts {p.parts_done}/{p.parts_total}")
-        self._stream.write(("\r" + text + "\x1b[K") if self._tty else text + "\n")
+        self._stream.write(f"[{p.elapsed:6.1f}s] {p.source:<6} objective {p.objective:,.2f}  bound "
+                           f"{p.best_bound:,.2f}  gap {p.gap:6.1%}  scheduled {p.scheduled}/{self._total}  "
+                           f"parts {p.parts_done}/{p.parts_total}\n")
         self._stream.flush()
-        self._shown = True
 
     def close(self) -> None:
-        if self._tty and self._shown:
-            self._stream.write("\n")
+        pass
+
+
+class ProgressBar:
+    """A live bar on a terminal (rich): elapsed against the limit, ticking between
+    improvements, with the best objective, bound, gap, items scheduled and parts done."""
+
+    def __init__(self, stream: TextIO, total: int, time_limit: float, *, force_terminal: bool | None = None,
+                 width: int | None = None) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._total = total
+        self._progress = Progress(
+            TextColumn("[bold]{task.description:<6}"), BarColumn(bar_width=12), TimeElapsedColumn(),
+            TextColumn(f"of {time_limit:g}s"), TextColumn("{task.fields[figures]}"),
+            console=Console(file=stream, force_terminal=force_terminal, width=width), transient=False,
+            refresh_per_second=4)
+        self._limit = time_limit
+        self._task = self._progress.add_task("solving", total=time_limit, figures="planning ...")
+        self._stop = threading.Event()
+        self._progress.start()
+        self._began = time.monotonic()
+        # The bar follows the clock, not the reports: it moves while the search is quiet.
+        self._ticker = threading.Thread(target=self._tick, name="batch-progress", daemon=True)
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.25):
+            self._progress.update(self._task, completed=min(self._limit, time.monotonic() - self._began))
+
+    def __call__(self, p: BatchProgress) -> None:
+        figures = (f"obj {p.objective:,.2f}  bound {p.best_bound:,.2f}  gap {p.gap:.1%}  "
+                   f"{p.scheduled}/{self._total} scheduled  parts {p.parts_done}/{p.parts_total}")
+        self._progress.update(self._task, figures=figures, description=p.source,
+                              completed=min(self._limit, p.elapsed))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._ticker.join()
+        self._progress.update(self._task, description="done")
+        self._progress.stop()
+
+
+def progress_display(stream: TextIO, total: int, time_limit: float) -> ProgressBar | ProgressLine:
+    """The bar on a terminal, a line a second elsewhere."""
+    return ProgressBar(stream, total, time_limit) if stream.isatty() else ProgressLine(stream, total)
 
 
 # --- Commands -------------------------------------------------------------------------------
@@ -527,7 +570,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
     if args.weights:
         batch = apply_weights(batch, dict(parse_weight(w) for w in args.weights))
     _writable(Path(args.out).with_suffix(".json"), "--out")
-    progress = None if args.quiet else ProgressLine(sys.stderr, len(batch.items))
+    progress = None if args.quiet else progress_display(sys.stderr, len(batch.items), batch.time_limit)
     try:
         result = _solve(loaded, batch, args.scheduler, progress)
     finally:

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import time
 from pathlib import Path
 
 import pytest
 
-from server.cli.batch import add_batch_commands, grouped_labels, pareto_front, varying_kpis, varying_weight
+from server.cli.batch import (
+    ProgressBar,
+    add_batch_commands,
+    grouped_labels,
+    pareto_front,
+    varying_kpis,
+    varying_weight,
+)
+from solver.batch import BatchProgress
 from tests.paths import EXAMPLES
 from tests.server.booking.store.helpers import free_port
 
@@ -219,3 +228,16 @@ def test_tune_plots_drop_constant_kpis_colour_by_the_varying_weight_and_mark_the
     assert pareto_front(points) == {0, 1, 2}  # (6, 4) is beaten by (5, 3)
     labels = grouped_labels(rows, "mean_hours_from_window_start", "alternates_used")
     assert labels[(5.0, 3)] == "s0 (+1 same)" and len(labels) == 3  # identical outcomes: one label
+
+
+def test_the_progress_bar_ticks_between_improvements_and_shows_the_figures() -> None:
+    stream = io.StringIO()
+    bar = ProgressBar(stream, 14, 10.0, force_terminal=True, width=110)
+    bar(BatchProgress(objective=1234.5, best_bound=1200.0, gap=0.028, scheduled=13, elapsed=0.2, source="greedy",
+                      parts_done=0, parts_total=2))
+    time.sleep(0.8)  # no report: the bar still moves with the clock
+    bar.close()
+    shown = stream.getvalue()
+    assert "obj 1,234.50" in shown and "bound 1,200.00" in shown and "gap 2.8%" in shown
+    assert "13/14 scheduled" in shown and "parts 0/2" in shown and "of 10s" in shown and "done" in shown
+    assert shown.count("\r") + shown.count("\x1b[") > 3  # redrawn in place, several times
