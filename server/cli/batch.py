@@ -570,6 +570,10 @@ def run_batch_command(args: argparse.Namespace) -> int:
     if args.weights:
         batch = apply_weights(batch, dict(parse_weight(w) for w in args.weights))
     _writable(Path(args.out).with_suffix(".json"), "--out")
+    if args.target:
+        return _on_server(loaded, batch, args)
+    if args.commit:
+        raise BatchInputError("--commit: books on a server: give --target (and --api-key)")
     progress = None if args.quiet else progress_display(sys.stderr, len(batch.items), batch.time_limit)
     try:
         result = _solve(loaded, batch, args.scheduler, progress)
@@ -584,6 +588,69 @@ def run_batch_command(args: argparse.Namespace) -> int:
         print(f"incomplete: {len(result.incomplete)} part(s), {dropped} item(s) got no schedule", file=sys.stderr)
         return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def _on_server(loaded: LoadedBatch, batch: BatchRequest, args: argparse.Namespace) -> int:
+    """``batch`` solved (and with ``--commit`` booked) by the server at ``--target``; OUT.json
+    is the reply's result (proto field names). gRPC failures: one line, exit 3 when the
+    server says the solver is unavailable, else 1."""
+    import grpc
+    from google.protobuf.json_format import MessageToDict
+
+    from convene.v1 import batch_pb2
+    from convene.v1 import scheduling_service_pb2_grpc as api_grpc
+    from server.wire.batch import batch_request_to_proto
+
+    if not args.api_key:
+        raise BatchInputError("--target: give --api-key (or $CONVENE_API_KEY)")
+    if args.commit and not args.request_id:
+        raise BatchInputError("--commit: give --request-id (an id of your choice that makes a retry safe)")
+    # Items without a clock reading get one that cuts no start, as in process (server.wire.batch).
+    request = batch_request_to_proto(batch, request_id=args.request_id or "", commit=args.commit,
+                                     scheduler=args.scheduler or "")
+    if args.tls or args.ca:
+        root = Path(args.ca).read_bytes() if args.ca else None
+        channel = grpc.secure_channel(args.target, grpc.ssl_channel_credentials(root_certificates=root))
+    else:
+        channel = grpc.insecure_channel(args.target)
+    progress = None if args.quiet else progress_display(sys.stderr, len(batch.items), batch.time_limit)
+    result: batch_pb2.BatchResult | None = None
+    try:
+        with channel:
+            stub = api_grpc.SchedulingServiceStub(channel)
+            # The server's deadline margin keeps the commit and the reply inside this one.
+            timeout = batch.time_limit + 30.0
+            for reply in stub.OptimizeBatch(request, metadata=(("authorization", f"Bearer {args.api_key}"),),
+                                            timeout=timeout):
+                if reply.HasField("progress") and progress is not None:
+                    p = reply.progress
+                    progress(BatchProgress(p.objective, p.best_bound, p.gap, p.scheduled,
+                                           p.elapsed.ToTimedelta().total_seconds(), p.source, p.parts_done,
+                                           p.parts_total, p.complete))
+                elif reply.HasField("result"):
+                    result = reply.result
+    except grpc.RpcError as exc:
+        code = exc.code()
+        print(f"{code.name}: {exc.details()}", file=sys.stderr)
+        return EXIT_UNAVAILABLE if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.FAILED_PRECONDITION) \
+            else 1
+    finally:
+        if progress is not None:
+            progress.close()
+    assert result is not None  # a stream ends with its result or a status
+    json_path = Path(args.out).with_suffix(".json")
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(MessageToDict(result, preserving_proto_field_name=True), indent=2) + "\n",
+                         encoding="utf-8")
+    scheduled = sum(1 for item in result.items if item.WhichOneof("outcome") == "scheduled")
+    status = batch_pb2.BatchStatus.Name(result.status).removeprefix("BATCH_STATUS_")
+    print(f"status {status}  objective {result.objective:,.2f}  bound {result.best_bound:,.2f}  gap "
+          f"{result.gap:.1%}  scheduled {scheduled} of {len(result.items)}"
+          + ("  committed" + (" (replayed)" if result.replayed else "") if result.committed else ""))
+    for part in result.incomplete_parts:
+        print(f"INCOMPLETE part ({len(part.item_ids)} items): {part.reason}")
+    print(f"wrote {json_path}")
+    return EXIT_INCOMPLETE if result.incomplete_parts else EXIT_OK
 
 
 def kpi_row(setting: dict[str, float | None], result: BatchResult) -> dict[str, Any]:
@@ -769,6 +836,16 @@ def add_batch_commands(subparsers: Any) -> None:
             cmd.add_argument("--weights", nargs="+", default=[], metavar="NAME=VALUE",
                              help=f"override weights ({', '.join(WEIGHT_NAMES)}; priority=lex for priority first)")
             cmd.add_argument("--quiet", action="store_true", help="no progress line")
+            cmd.add_argument("--target", help="host:port of a Convene server: solve there (OptimizeBatch) "
+                                              "instead of in this process; OUT.json is its result")
+            cmd.add_argument("--api-key", default=os.environ.get("CONVENE_API_KEY"),
+                             help="with --target: API key (default: $CONVENE_API_KEY)")
+            cmd.add_argument("--tls", action="store_true", help="with --target: call over TLS (the system's CAs)")
+            cmd.add_argument("--ca", help="with --target: PEM file of the server's CA (implies --tls)")
+            cmd.add_argument("--commit", action="store_true",
+                             help="with --target: book every scheduled item, all or nothing")
+            cmd.add_argument("--request-id", help="with --commit: an id of your choice; a retry with it replays "
+                                                  "the commit instead of booking again")
         else:
             cmd.add_argument("--grid", nargs="+", default=[], metavar="NAME=V1,V2",
                              help="weights to vary; every combination is run")

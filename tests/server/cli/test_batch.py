@@ -11,19 +11,25 @@ from pathlib import Path
 
 import pytest
 
+from server.api.app import create_server
+from server.calendars.busy import MemoryCalendars
 from server.cli.batch import (
     ProgressBar,
     add_batch_commands,
     grouped_labels,
+    load_batch,
     pareto_front,
     varying_kpis,
     varying_weight,
 )
+from server.config import parse_config
+from server.tenants import MemoryBookings, Tenant
 from solver.batch import BatchProgress
 from tests.paths import EXAMPLES
 from tests.server.booking.store.helpers import free_port
 
 EXAMPLE = EXAMPLES / "batch" / "hiring-week.json"
+TARGET_KEY = "batch-cli-target-key-0123456789"
 
 
 def convene(*argv: str) -> int:
@@ -241,3 +247,37 @@ def test_the_progress_bar_ticks_between_improvements_and_shows_the_figures() -> 
     assert "obj 1,234.50" in shown and "bound 1,200.00" in shown and "gap 2.8%" in shown
     assert "13/14 scheduled" in shown and "parts 0/2" in shown and "of 10s" in shown and "done" in shown
     assert shown.count("\r") + shown.count("\x1b[") > 3  # redrawn in place, several times
+
+
+# --- convene batch --target: the server solves -----------------------------------------------------
+
+
+def test_batch_with_a_target_solves_on_the_server(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    loaded = load_batch(EXAMPLE)
+    config = parse_config({"server": {"plaintext": True},
+                           "api_keys": [{"key": TARGET_KEY, "tenant": "hiring", "principal": "ops@example.com"}],
+                           "tenants": {"hiring": {}}, "batch": {"max_items": 50}})
+    tenant = Tenant("hiring", loaded.tenant.directory, loaded.tenant.templates, MemoryCalendars(loaded.busy),
+                    MemoryBookings(loaded.bookings))
+    server, port = create_server(config, "127.0.0.1:0", tenants={"hiring": tenant})
+    server.start()
+    try:
+        out = tmp_path / "served"
+        assert convene("batch", str(EXAMPLE), "--target", f"127.0.0.1:{port}", "--api-key", TARGET_KEY,
+                       "--out", str(out), "--work-limit", "0.3", "--time-limit", "30", "--quiet") == 0
+        printed = capsys.readouterr().out
+        reply = json.loads(out.with_suffix(".json").read_text())
+        local = convene("batch", str(EXAMPLE), "--out", str(tmp_path / "local"), "--work-limit", "0.3",
+                        "--time-limit", "30", "--quiet")
+        assert local == 0
+        in_process = json.loads((tmp_path / "local.json").read_text())
+        scheduled = [i["id"] for i in reply["items"] if "scheduled" in i]
+        assert scheduled == [s["id"] for s in in_process["scheduled"]]
+        assert f"scheduled {len(scheduled)} of {len(reply['items'])}" in printed
+        assert convene("batch", str(EXAMPLE), "--target", f"127.0.0.1:{port}", "--api-key", "wrong-key-0123456789",
+                       "--out", str(out), "--quiet") == 1
+        assert capsys.readouterr().err.startswith("UNAUTHENTICATED")
+    finally:
+        server.stop(None)
+    assert convene("batch", str(EXAMPLE), "--commit", "--out", str(out), "--quiet") == 2
+    assert "--commit: books on a server" in capsys.readouterr().err
