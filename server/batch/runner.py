@@ -280,11 +280,15 @@ def _on_dask(directory: Directory, busy: Sequence[BusyInterval], bookings: Seque
         # The directory goes to every worker once; each task carries its own calendars.
         shared = dask.scatter(directory, broadcast=True)
         futures: dict[Any, int] = {}
-        for n, part in enumerate(sized):
-            part_busy, part_bookings = part_inputs(directory, part, busy, bookings)
-            futures[dask.submit(solve_part, shared, part_busy, part_bookings, part, pure=False)] = n
+
+        def submit(n: int) -> Any:
+            part_busy, part_bookings = part_inputs(directory, sized[n], busy, bookings)
+            return dask.submit(solve_part, shared, part_busy, part_bookings, sized[n], pure=False)
+
+        for n in range(len(sized)):
+            futures[submit(n)] = n
         tally = ProgressTally(len(parts), on_progress, began)
-        done = _dask_done(dask, futures, stop + _LATE_SECONDS, name)
+        done = _dask_done(dask, futures, stop + _LATE_SECONDS, name, submit)
         return _collect(directory, batch, sized, futures, done, tally, threading.Lock(), began)
     finally:
         if own:
@@ -298,23 +302,34 @@ def _threads(dask: Any) -> int:
         raise SolverUnavailable(f"lost the Dask scheduler: {type(exc).__name__}") from exc
 
 
-def _dask_done(dask: Any, futures: dict[Any, int], stop: float, name: str) -> Iterator[Any]:
-    """The tasks as they finish, until ``stop``; a task the cluster lost, or a cluster
-    left without workers for longer than the grace, is ``SolverUnavailable``."""
+def _dask_done(dask: Any, futures: dict[Any, int], stop: float, name: str,
+               submit: Callable[[int], Any]) -> Iterator[Any]:
+    """The tasks as they finish, until ``stop``. A task the cluster cancelled (its worker
+    went away with it) is submitted once more while workers are left; lost twice, or a
+    cluster left without workers for longer than the grace, is ``SolverUnavailable``."""
     pending = list(futures)
+    retried: set[int] = set()
     no_workers_since: float | None = None
     while pending and time.monotonic() < stop:
-        finished = [f for f in pending if f.status != "pending"]
+        # "lost": a result held by a worker that died; Dask computes it again, so it is still to come.
+        finished = [f for f in pending if f.status not in ("pending", "lost")]
         for future in finished:
             pending.remove(future)
-            if future.status != "finished":
-                part = futures[future]
-                if future.status == "error" and not _lost(future.exception()):
-                    future.result()  # the solver's own failure: raised as it is
-                what = "cancelled (its workers or the scheduler went away)" if future.status != "error" \
-                    else f"failed ({type(future.exception()).__name__})"
-                raise SolverUnavailable(f"the Dask cluster {name} lost part {part + 1}: {what}")
-            yield future
+            if future.status == "finished":
+                yield future
+                continue
+            part = futures[future]
+            if future.status == "error" and not _lost(future.exception()):
+                future.result()  # the solver's own failure: raised as it is
+            if future.status == "cancelled" and part not in retried and _threads(dask):
+                retried.add(part)
+                again = submit(part)
+                futures[again] = part
+                pending.append(again)
+                continue
+            what = f"{future.status} (its workers or the scheduler went away)" if future.status != "error" \
+                else f"failed ({type(future.exception()).__name__})"
+            raise SolverUnavailable(f"the Dask cluster {name} lost part {part + 1}: {what}")
         if pending and not finished:
             if _threads(dask):
                 no_workers_since = None
