@@ -4,7 +4,11 @@
   parts), solved by ``optimize_batch`` in this process with ``workers=2`` (the
   two parts side by side, one CP-SAT worker each) and a 10 s limit: time to the
   first feasible schedule (target <= 0.5 s), the gap at 10 s (target <= 5%), and
-  the greedy first-fit baseline's objective from the same run.
+  the greedy first-fit baseline's objective from the same run. Then in the
+  deterministic mode (``work_limit`` 5, about 10 s on an idle machine with 2
+  workers; seed and workers fixed), three runs, the last with a process
+  spinning on a core: the gap at the work limit against its own bound
+  (target <= 3%) and the objective's spread over the three runs (target 0).
 - ``batch-2000``: 2,000 requests, 300 members in 15 teams, 60 rooms, 4 weeks
   (60 independent parts), with 1 and with 2 local worker processes: the share
   of requests scheduled, the wall time and the gap.
@@ -14,6 +18,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from dataclasses import replace
 from typing import Any
@@ -25,6 +30,12 @@ from solver.batch import BatchProgress, optimize_batch
 __all__ = ["run"]
 
 LARGE_TIME_LIMIT = 30.0
+WORK_LIMIT = 5.0  # CP-SAT deterministic time for batch-150: about 10 s on an idle machine with 2 workers
+
+
+def _spin(until: float) -> None:
+    while time.monotonic() < until:
+        pass
 
 
 def _row(scenario: str, metric: str, value: float, unit: str, target: str | None = None) -> dict[str, Any]:
@@ -56,6 +67,34 @@ def batch_150() -> list[dict[str, Any]]:
         _row(name, "scheduled", result.kpis.scheduled, "requests"),
         _row(name, "parts", result.parts, "parts"),
         _row(name, "wall_time", result.wall_time, "s"),
+        *_deterministic(name),
+    ]
+
+
+def _deterministic(name: str) -> list[dict[str, Any]]:
+    """Three runs at one work limit and seed, the last under CPU load (see the module docstring)."""
+    directory, busy, bookings, batch = interview_weeks(requests=150, members=40, rooms=10, weeks=2, seed=7)
+    batch = replace(batch, time_limit=300.0, workers=2, work_limit=WORK_LIMIT)
+    runs = []
+    for n in range(3):
+        spinner = None
+        if n == 2:
+            spinner = multiprocessing.get_context("spawn").Process(target=_spin, args=(time.monotonic() + 600,),
+                                                                   daemon=True)
+            spinner.start()
+        try:
+            runs.append(optimize_batch(directory, busy, bookings, batch))
+        finally:
+            if spinner is not None:
+                spinner.kill()
+                spinner.join()
+    objectives = [r.objective for r in runs]
+    return [
+        _row(name, "gap_at_work_limit", 100 * runs[0].gap, "%", "<= 3"),
+        _row(name, "objective_at_work_limit", runs[0].objective, "points"),
+        _row(name, "wall_time_at_work_limit", runs[0].wall_time, "s"),
+        _row(name, "objective_spread_over_3_runs", max(objectives) - min(objectives), "points", "== 0"),
+        _row(name, "wall_time_at_work_limit_under_load", runs[2].wall_time, "s"),
     ]
 
 

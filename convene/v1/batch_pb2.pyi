@@ -160,6 +160,14 @@ class BatchItemResult(_message.Message):
     booking_id: str
     def __init__(self, id: _Optional[str] = ..., scheduled: _Optional[_Union[BatchPlacement, _Mapping]] = ..., unscheduled: _Optional[_Union[BatchUnscheduled, _Mapping]] = ..., booking_id: _Optional[str] = ...) -> None: ...
 
+class BatchIncompletePart(_message.Message):
+    __slots__ = ("item_ids", "reason")
+    ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    item_ids: _containers.RepeatedScalarFieldContainer[str]
+    reason: str
+    def __init__(self, item_ids: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class BatchKpis(_message.Message):
     __slots__ = ("items", "scheduled", "total_priority", "scheduled_priority", "alternates_used", "conflicts", "seat_cost", "conflict_cost", "earliness_cost", "fairness_cost", "pool_load_spread", "mean_hours_from_window_start")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
@@ -189,7 +197,7 @@ class BatchKpis(_message.Message):
     def __init__(self, items: _Optional[int] = ..., scheduled: _Optional[int] = ..., total_priority: _Optional[int] = ..., scheduled_priority: _Optional[int] = ..., alternates_used: _Optional[int] = ..., conflicts: _Optional[int] = ..., seat_cost: _Optional[float] = ..., conflict_cost: _Optional[float] = ..., earliness_cost: _Optional[float] = ..., fairness_cost: _Optional[float] = ..., pool_load_spread: _Optional[int] = ..., mean_hours_from_window_start: _Optional[float] = ...) -> None: ...
 
 class BatchResult(_message.Message):
-    __slots__ = ("status", "objective", "best_bound", "gap", "wall_time", "items", "kpis", "priority_weight", "baseline_objective", "parts", "unavailable_calendars", "committed", "replayed")
+    __slots__ = ("status", "objective", "best_bound", "gap", "wall_time", "items", "kpis", "priority_weight", "baseline_objective", "parts", "unavailable_calendars", "committed", "replayed", "incomplete_parts")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
     BEST_BOUND_FIELD_NUMBER: _ClassVar[int]
@@ -203,6 +211,7 @@ class BatchResult(_message.Message):
     UNAVAILABLE_CALENDARS_FIELD_NUMBER: _ClassVar[int]
     COMMITTED_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    INCOMPLETE_PARTS_FIELD_NUMBER: _ClassVar[int]
     status: BatchStatus
     objective: float
     best_bound: float
@@ -216,4 +225,5 @@ class BatchResult(_message.Message):
     unavailable_calendars: _containers.RepeatedCompositeFieldContainer[_slots_pb2.UnavailableCalendar]
     committed: bool
     replayed: bool
-    def __init__(self, status: _Optional[_Union[BatchStatus, str]] = ..., objective: _Optional[float] = ..., best_bound: _Optional[float] = ..., gap: _Optional[float] = ..., wall_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., items: _Optional[_Iterable[_Union[BatchItemResult, _Mapping]]] = ..., kpis: _Optional[_Union[BatchKpis, _Mapping]] = ..., priority_weight: _Optional[float] = ..., baseline_objective: _Optional[float] = ..., parts: _Optional[int] = ..., unavailable_calendars: _Optional[_Iterable[_Union[_slots_pb2.UnavailableCalendar, _Mapping]]] = ..., committed: _Optional[bool] = ..., replayed: _Optional[bool] = ...) -> None: ...
+    incomplete_parts: _containers.RepeatedCompositeFieldContainer[BatchIncompletePart]
+    def __init__(self, status: _Optional[_Union[BatchStatus, str]] = ..., objective: _Optional[float] = ..., best_bound: _Optional[float] = ..., gap: _Optional[float] = ..., wall_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., items: _Optional[_Iterable[_Union[BatchItemResult, _Mapping]]] = ..., kpis: _Optional[_Union[BatchKpis, _Mapping]] = ..., priority_weight: _Optional[float] = ..., baseline_objective: _Optional[float] = ..., parts: _Optional[int] = ..., unavailable_calendars: _Optional[_Iterable[_Union[_slots_pb2.UnavailableCalendar, _Mapping]]] = ..., committed: _Optional[bool] = ..., replayed: _Optional[bool] = ..., incomplete_parts: _Optional[_Iterable[_Union[BatchIncompletePart, _Mapping]]] = ...) -> None: ...

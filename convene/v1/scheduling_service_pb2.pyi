@@ -419,7 +419,7 @@ class ReleaseHoldResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class OptimizeBatchRequest(_message.Message):
-    __slots__ = ("request_id", "items", "weights", "allow_conflicts", "time_limit", "workers", "scheduler", "commit", "now")
+    __slots__ = ("request_id", "items", "weights", "allow_conflicts", "time_limit", "workers", "scheduler", "commit", "now", "work_limit", "seed")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_FIELD_NUMBER: _ClassVar[int]
@@ -429,6 +429,8 @@ class OptimizeBatchRequest(_message.Message):
     SCHEDULER_FIELD_NUMBER: _ClassVar[int]
     COMMIT_FIELD_NUMBER: _ClassVar[int]
     NOW_FIELD_NUMBER: _ClassVar[int]
+    WORK_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     items: _containers.RepeatedCompositeFieldContainer[_batch_pb2.BatchItem]
     weights: _batch_pb2.BatchWeights
@@ -438,7 +440,9 @@ class OptimizeBatchRequest(_message.Message):
     scheduler: str
     commit: bool
     now: _timestamp_pb2.Timestamp
-    def __init__(self, request_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[_batch_pb2.BatchItem, _Mapping]]] = ..., weights: _Optional[_Union[_batch_pb2.BatchWeights, _Mapping]] = ..., allow_conflicts: _Optional[bool] = ..., time_limit: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workers: _Optional[int] = ..., scheduler: _Optional[str] = ..., commit: _Optional[bool] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    work_limit: float
+    seed: int
+    def __init__(self, request_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[_batch_pb2.BatchItem, _Mapping]]] = ..., weights: _Optional[_Union[_batch_pb2.BatchWeights, _Mapping]] = ..., allow_conflicts: _Optional[bool] = ..., time_limit: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workers: _Optional[int] = ..., scheduler: _Optional[str] = ..., commit: _Optional[bool] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., work_limit: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class OptimizeBatchResponse(_message.Message):
     __slots__ = ("progress", "result")

@@ -11,6 +11,12 @@ Scheduling (every RPC):
     Unauthenticated      -> UNAUTHENTICATED
     TimeoutError         -> DEADLINE_EXCEEDED   the deadline ended the search before any result
 
+Batch solving (``server.batch.runner``):
+
+    SolverUnavailable    -> UNAVAILABLE          ErrorInfo SOLVER_UNAVAILABLE: a worker process died, Dask
+                                                 missing, the scheduler unreachable, the cluster lost
+    ClusterWithoutWorkers -> FAILED_PRECONDITION ErrorInfo NO_WORKERS (scheduler), PreconditionFailure
+
 Bookings (``server.booking.desk`` and ``server.booking.store``):
 
     BookingRefused       -> FAILED_PRECONDITION  ErrorInfo SLOT_UNAVAILABLE, PreconditionFailure (one
@@ -55,6 +61,7 @@ from grpc_status import rpc_status
 from server.api.access import current_request_id, request_id_from
 from server.api.auth import Unauthenticated
 from server.api.call import CallContext
+from server.batch.runner import ClusterWithoutWorkers, SolverUnavailable
 from server.booking.desk import BookingRefused, BookingsDisabled, UnknownHold
 from server.booking.store import BookingNotFound, IdempotencyConflict, InvalidBooking, LimitReached, StoreUnavailable
 from server.booking.webhooks import UnknownWebhookEndpoint
@@ -78,7 +85,8 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 BOOKING_ERRORS = (BookingRefused, LimitReached, IdempotencyConflict, BookingNotFound, UnknownHold, InvalidBooking,
                   StoreUnavailable, BookingsDisabled, UnknownWebhookEndpoint)
 # Failures that are the caller's or the world's, not a bug: logged in one line, no traceback.
-EXPECTED_ERRORS = (*BOOKING_ERRORS, SchedulingError, Unauthenticated, TimeoutError)
+BATCH_ERRORS = (SolverUnavailable, ClusterWithoutWorkers)
+EXPECTED_ERRORS = (*BOOKING_ERRORS, *BATCH_ERRORS, SchedulingError, Unauthenticated, TimeoutError)
 
 
 def request_id_of(context: CallContext) -> str:
@@ -182,6 +190,16 @@ def _failure(exc: BaseException, request_id: str) -> tuple[int, str, list[Messag
         message = "the deadline passed before any result was found"
     elif isinstance(exc, SchedulingError):
         code = code_pb2.INVALID_ARGUMENT
+    elif isinstance(exc, SolverUnavailable):
+        code = code_pb2.UNAVAILABLE
+        details.append(error_details_pb2.ErrorInfo(reason="SOLVER_UNAVAILABLE", domain=ERROR_DOMAIN))
+    elif isinstance(exc, ClusterWithoutWorkers):
+        code = code_pb2.FAILED_PRECONDITION
+        details.append(error_details_pb2.ErrorInfo(reason="NO_WORKERS", domain=ERROR_DOMAIN,
+                                                   metadata={"scheduler": cut(exc.scheduler)}))
+        details.append(error_details_pb2.PreconditionFailure(violations=[
+            error_details_pb2.PreconditionFailure.Violation(type="NO_WORKERS", subject=cut(exc.scheduler),
+                                                            description=message)]))
     else:
         code = code_pb2.INTERNAL
         message = f"internal error (request id {request_id})"

@@ -9,7 +9,9 @@ with ``server.wire.batch`` and validates it, then reads this generator):
 
 The call's deadline bounds the solve: it stops early enough for the commit
 (when asked) and the reply, and a call cancelled by its client stops the
-solver. A batch the deadline stopped before any schedule is DEADLINE_EXCEEDED.
+solver. A batch the deadline stopped before any part had a schedule is
+DEADLINE_EXCEEDED; one with some parts dropped is a result listing them
+(``BatchResult.incomplete``).
 Failures are raised; ``server.api.streaming`` turns them into statuses.
 """
 
@@ -113,7 +115,10 @@ def optimize(query: BatchQuery, drafts: Sequence[BookingRequest] | None,
     result = yield from _solving(solve)
     BATCH_SOLVE_SECONDS.labels(result.status.value).observe(result.wall_time)
     BATCH_GAP.labels(result.status.value).observe(max(0.0, result.gap))
-    if result.status is BatchStatus.UNKNOWN and stop is not None and stop - began < query.batch.time_limit:
+    nothing = sum(len(part.item_ids) for part in result.incomplete) == len(query.batch.items)
+    if result.status is BatchStatus.UNKNOWN and nothing and stop is not None and stop - began < query.batch.time_limit:
+        # Not one part got a schedule: the deadline, not the batch, decided. A part or two
+        # dropped is a result that says so (``incomplete``), the others' schedules kept.
         raise TimeoutError("the deadline passed before any schedule was found")
     booking_ids = None
     if query.commit:

@@ -1,7 +1,8 @@
 """``convene batch`` and ``convene tune``: batch optimization from a terminal.
 
     convene batch requests.json [--config convene.yaml] [--out result] [--time-limit 10]
-                  [--workers 2] [--scheduler tcp://host:8786] [--weights alternate=5 earliness=0.5]
+                  [--work-limit 5 --seed 1] [--workers 2] [--scheduler tcp://host:8786]
+                  [--weights alternate=5 earliness=0.5]
     convene tune requests.json --grid alternate=1,10 earliness=0,0.1 [--out tune] ...
     convene tune requests.json --list settings.json ...
 
@@ -11,6 +12,18 @@ it, from the JSON's own ``directory`` section; the JSON may add busy time and
 existing bookings. ``batch`` writes OUT.json and OUT.csv and prints a summary;
 ``tune`` runs the batch once per weight setting and writes a KPI table (CSV and
 Markdown) and PNG plots of the trade-offs.
+
+``--work-limit`` is the deterministic mode (docs/objective.md): the search
+stops after that much CP-SAT deterministic time, with ``--seed`` and
+``--workers`` fixed, so the same file and flags give the same schedule at any
+load (``--time-limit`` still bounds the run).
+
+Exit codes: 0 a result (FEASIBLE or OPTIMAL) written; 2 bad input (a message
+naming the field) or an output path that cannot be written (checked before
+solving); 3 the solver cannot run (a worker process died, the Dask scheduler
+cannot be reached, has no workers or lost them: one line saying which); 4 the
+result was written but is incomplete (a part of the batch got no schedule,
+status UNKNOWN; the summary lists the parts and why).
 
 Wire into the ``convene`` parser with ``add_batch_commands(subparsers)``; each
 command's ``run(args)`` returns the exit code and prints its own errors.
@@ -23,7 +36,10 @@ import csv
 import itertools
 import json
 import math
+import os
 import sys
+import textwrap
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -35,7 +51,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from server.batch.runner import run_batch
+from server.batch.runner import ClusterWithoutWorkers, SolverUnavailable, run_batch
 from server.calendars.busy import resources_of
 from server.config import (
     Config,
@@ -54,7 +70,10 @@ from solver.domain import Booking, BusyInterval, BusyKind, MemberSeat, PoolSeat,
 from solver.errors import InvalidRequest, SchedulingError
 from solver.validate import is_zone
 
-__all__ = ["BatchFile", "BatchInputError", "add_batch_commands", "load_batch", "result_json", "weight_settings"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INCOMPLETE", "EXIT_OK", "EXIT_UNAVAILABLE", "BatchFile", "BatchInputError",
+           "add_batch_commands", "load_batch", "result_json", "weight_settings"]
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_UNAVAILABLE, EXIT_INCOMPLETE = 0, 2, 3, 4
 
 KPI_COLUMNS = ("scheduled", "priority_scheduled", "alternates_used", "conflicts", "pool_load_spread",
                "mean_hours_from_window_start", "solve_time", "gap")
@@ -131,7 +150,8 @@ class BatchFile(_Strict):
     allow_conflicts: bool = False
     time_limit: float = Field(default=10.0, gt=0)
     workers: int = Field(default=1, ge=1)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
+    work_limit: float | None = Field(default=None, gt=0)  # deterministic mode (see the module docstring)
     defaults: ItemFields = Field(default_factory=ItemFields)
     items: list[ItemFile] = Field(min_length=1)
 
@@ -189,7 +209,7 @@ def load_batch(path: str | Path, config_path: str | Path | None = None, tenant_i
     # "priority" among the weights is the priority weight, as on the command line.
     priority = spec.weights.get("priority", spec.priority_weight)
     batch = BatchRequest(tuple(items), weights, spec.allow_conflicts, spec.time_limit, spec.workers, spec.seed,
-                         priority)
+                         priority, work_limit=spec.work_limit)
     busy = [BusyInterval(b.resource, _aware(b.start, "UTC", f"busy {b.resource}"),
                          _aware(b.end, "UTC", f"busy {b.resource}"), b.kind) for b in spec.busy]
     bookings = [Booking(b.id, _aware(b.start, "UTC", f"bookings {b.id}"), _aware(b.end, "UTC", f"bookings {b.id}"),
@@ -305,9 +325,17 @@ def weight_settings(grid: Sequence[str], listed: str | None) -> list[dict[str, f
     """Every setting of ``--grid name=v1,v2 ...`` (their product), or those of ``--list FILE``
     (a JSON list of objects, or one ``name=value ...`` line per setting)."""
     if listed is not None:
-        text = Path(listed).read_text(encoding="utf-8")
+        try:
+            text = Path(listed).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BatchInputError(f"--list {listed}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
         if text.lstrip().startswith("["):
-            rows = json.loads(text)
+            try:
+                rows = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise BatchInputError(f"--list {listed}: not valid JSON: {exc}") from exc
+            if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+                raise BatchInputError(f"--list {listed}: a JSON list of objects (weight name -> value)")
             return [dict(parse_weight(f"{k}={v}") for k, v in row.items()) for row in rows]
         return [dict(parse_weight(pair) for pair in line.split()) for line in text.splitlines() if line.strip()]
     axes: list[list[tuple[str, float | None]]] = []
@@ -358,6 +386,7 @@ def result_json(result: BatchResult, loaded: LoadedBatch) -> dict[str, Any]:
         ],
         "unscheduled": [{"id": u.item_id, "reason": u.reason.value, "detail": u.detail}
                         for u in result.unscheduled.values()],
+        "incomplete_parts": [{"item_ids": list(part.item_ids), "reason": part.reason} for part in result.incomplete],
     }
 
 
@@ -401,34 +430,77 @@ def summary(result: BatchResult) -> str:
     ]
     reasons = Counter(u.reason.value for u in result.unscheduled.values())
     rows += [(f"unscheduled: {reason}", str(n)) for reason, n in sorted(reasons.items())]
+    rows += [(f"INCOMPLETE part ({len(part.item_ids)} items)", part.reason) for part in result.incomplete]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
 class ProgressLine:
-    """One updating progress line on a terminal; at most a line a second elsewhere."""
+    """At most a line a second (and one per finished part): for logs and pipes."""
 
     def __init__(self, stream: TextIO, total: int) -> None:
         self._stream = stream
         self._total = total
-        self._tty = stream.isatty()
         self._last = -math.inf
-        self._shown = False
 
     def __call__(self, p: BatchProgress) -> None:
         now = time.monotonic()
-        if not self._tty and now - self._last < 1.0 and p.source != "part":
+        if now - self._last < 1.0 and p.source != "part":
             return
         self._last = now
-        text = (f"[{p.elapsed:6.1f}s] {p.source:<6} objective {p.objective:,.2f}  bound {p.best_bound:,.2f}  "
-                f"gap {p.gap:6.1%}  scheduled {p.scheduled}/{self._total}  parts {p.parts_done}/{p.parts_total}")
-        self._stream.write(("\r" + text + "\x1b[K") if self._tty else text + "\n")
+        self._stream.write(f"[{p.elapsed:6.1f}s] {p.source:<6} objective {p.objective:,.2f}  bound "
+                           f"{p.best_bound:,.2f}  gap {p.gap:6.1%}  scheduled {p.scheduled}/{self._total}  "
+                           f"parts {p.parts_done}/{p.parts_total}\n")
         self._stream.flush()
-        self._shown = True
 
     def close(self) -> None:
-        if self._tty and self._shown:
-            self._stream.write("\n")
+        pass
+
+
+class ProgressBar:
+    """A live bar on a terminal (rich): elapsed against the limit, ticking between
+    improvements, with the best objective, bound, gap, items scheduled and parts done."""
+
+    def __init__(self, stream: TextIO, total: int, time_limit: float, *, force_terminal: bool | None = None,
+                 width: int | None = None) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._total = total
+        self._progress = Progress(
+            TextColumn("[bold]{task.description:<6}"), BarColumn(bar_width=12), TimeElapsedColumn(),
+            TextColumn(f"of {time_limit:g}s"), TextColumn("{task.fields[figures]}"),
+            console=Console(file=stream, force_terminal=force_terminal, width=width), transient=False,
+            refresh_per_second=4)
+        self._limit = time_limit
+        self._task = self._progress.add_task("solving", total=time_limit, figures="planning ...")
+        self._stop = threading.Event()
+        self._progress.start()
+        self._began = time.monotonic()
+        # The bar follows the clock, not the reports: it moves while the search is quiet.
+        self._ticker = threading.Thread(target=self._tick, name="batch-progress", daemon=True)
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.25):
+            self._progress.update(self._task, completed=min(self._limit, time.monotonic() - self._began))
+
+    def __call__(self, p: BatchProgress) -> None:
+        figures = (f"obj {p.objective:,.2f}  bound {p.best_bound:,.2f}  gap {p.gap:.1%}  "
+                   f"{p.scheduled}/{self._total} scheduled  parts {p.parts_done}/{p.parts_total}")
+        self._progress.update(self._task, figures=figures, description=p.source,
+                              completed=min(self._limit, p.elapsed))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._ticker.join()
+        self._progress.update(self._task, description="done")
+        self._progress.stop()
+
+
+def progress_display(stream: TextIO, total: int, time_limit: float) -> ProgressBar | ProgressLine:
+    """The bar on a terminal, a line a second elsewhere."""
+    return ProgressBar(stream, total, time_limit) if stream.isatty() else ProgressLine(stream, total)
 
 
 # --- Commands -------------------------------------------------------------------------------
@@ -448,7 +520,26 @@ def _overrides(loaded: LoadedBatch, args: argparse.Namespace) -> BatchRequest:
         batch = replace(batch, time_limit=args.time_limit)
     if args.workers is not None:
         batch = replace(batch, workers=args.workers)
+    if args.work_limit is not None:
+        if not (math.isfinite(args.work_limit) and args.work_limit > 0):
+            raise BatchInputError(f"--work-limit {args.work_limit:g}: must be a positive amount of deterministic time")
+        batch = replace(batch, work_limit=args.work_limit)
+    if args.seed is not None:
+        if args.seed < 0:
+            raise BatchInputError(f"--seed {args.seed}: must be 0 or more")
+        batch = replace(batch, seed=args.seed)
     return batch
+
+
+def _writable(path: Path, what: str) -> None:
+    """Fails now, before any solving, when ``path`` (a file to write, or a directory to
+    make) cannot be written."""
+    probe = path if path.is_dir() else path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if (path.exists() and not path.is_dir() and not os.access(path, os.W_OK)) or not probe.is_dir() \
+            or not os.access(probe, os.W_OK | os.X_OK):
+        raise BatchInputError(f"{what} {path}: cannot be written (checked before solving)")
 
 
 def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -464,7 +555,10 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
                   file=sys.stderr)
         except SchedulingError as exc:
             print(f"invalid batch: {exc}", file=sys.stderr)
-        return 2
+        except (SolverUnavailable, ClusterWithoutWorkers) as exc:
+            print(f"cannot solve: {exc}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        return EXIT_BAD_INPUT
 
     return run
 
@@ -475,7 +569,12 @@ def run_batch_command(args: argparse.Namespace) -> int:
     batch = _overrides(loaded, args)
     if args.weights:
         batch = apply_weights(batch, dict(parse_weight(w) for w in args.weights))
-    progress = None if args.quiet else ProgressLine(sys.stderr, len(batch.items))
+    _writable(Path(args.out).with_suffix(".json"), "--out")
+    if args.target:
+        return _on_server(loaded, batch, args)
+    if args.commit:
+        raise BatchInputError("--commit: books on a server: give --target (and --api-key)")
+    progress = None if args.quiet else progress_display(sys.stderr, len(batch.items), batch.time_limit)
     try:
         result = _solve(loaded, batch, args.scheduler, progress)
     finally:
@@ -484,7 +583,74 @@ def run_batch_command(args: argparse.Namespace) -> int:
     json_path, csv_path = write_result(result, loaded, Path(args.out))
     print(summary(result))
     print(f"wrote {json_path} and {csv_path}")
-    return 0
+    if result.incomplete:
+        dropped = sum(len(part.item_ids) for part in result.incomplete)
+        print(f"incomplete: {len(result.incomplete)} part(s), {dropped} item(s) got no schedule", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def _on_server(loaded: LoadedBatch, batch: BatchRequest, args: argparse.Namespace) -> int:
+    """``batch`` solved (and with ``--commit`` booked) by the server at ``--target``; OUT.json
+    is the reply's result (proto field names). gRPC failures: one line, exit 3 when the
+    server says the solver is unavailable, else 1."""
+    import grpc
+    from google.protobuf.json_format import MessageToDict
+
+    from convene.v1 import batch_pb2
+    from convene.v1 import scheduling_service_pb2_grpc as api_grpc
+    from server.wire.batch import batch_request_to_proto
+
+    if not args.api_key:
+        raise BatchInputError("--target: give --api-key (or $CONVENE_API_KEY)")
+    if args.commit and not args.request_id:
+        raise BatchInputError("--commit: give --request-id (an id of your choice that makes a retry safe)")
+    # Items without a clock reading get one that cuts no start, as in process (server.wire.batch).
+    request = batch_request_to_proto(batch, request_id=args.request_id or "", commit=args.commit,
+                                     scheduler=args.scheduler or "")
+    if args.tls or args.ca:
+        root = Path(args.ca).read_bytes() if args.ca else None
+        channel = grpc.secure_channel(args.target, grpc.ssl_channel_credentials(root_certificates=root))
+    else:
+        channel = grpc.insecure_channel(args.target)
+    progress = None if args.quiet else progress_display(sys.stderr, len(batch.items), batch.time_limit)
+    result: batch_pb2.BatchResult | None = None
+    try:
+        with channel:
+            stub = api_grpc.SchedulingServiceStub(channel)
+            # The server's deadline margin keeps the commit and the reply inside this one.
+            timeout = batch.time_limit + 30.0
+            for reply in stub.OptimizeBatch(request, metadata=(("authorization", f"Bearer {args.api_key}"),),
+                                            timeout=timeout):
+                if reply.HasField("progress") and progress is not None:
+                    p = reply.progress
+                    progress(BatchProgress(p.objective, p.best_bound, p.gap, p.scheduled,
+                                           p.elapsed.ToTimedelta().total_seconds(), p.source, p.parts_done,
+                                           p.parts_total, p.complete))
+                elif reply.HasField("result"):
+                    result = reply.result
+    except grpc.RpcError as exc:
+        code = exc.code()
+        print(f"{code.name}: {exc.details()}", file=sys.stderr)
+        return EXIT_UNAVAILABLE if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.FAILED_PRECONDITION) \
+            else 1
+    finally:
+        if progress is not None:
+            progress.close()
+    assert result is not None  # a stream ends with its result or a status
+    json_path = Path(args.out).with_suffix(".json")
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(MessageToDict(result, preserving_proto_field_name=True), indent=2) + "\n",
+                         encoding="utf-8")
+    scheduled = sum(1 for item in result.items if item.WhichOneof("outcome") == "scheduled")
+    status = batch_pb2.BatchStatus.Name(result.status).removeprefix("BATCH_STATUS_")
+    print(f"status {status}  objective {result.objective:,.2f}  bound {result.best_bound:,.2f}  gap "
+          f"{result.gap:.1%}  scheduled {scheduled} of {len(result.items)}"
+          + ("  committed" + (" (replayed)" if result.replayed else "") if result.committed else ""))
+    for part in result.incomplete_parts:
+        print(f"INCOMPLETE part ({len(part.item_ids)} items): {part.reason}")
+    print(f"wrote {json_path}")
+    return EXIT_INCOMPLETE if result.incomplete_parts else EXIT_OK
 
 
 def kpi_row(setting: dict[str, float | None], result: BatchResult) -> dict[str, Any]:
@@ -506,7 +672,8 @@ def kpi_row(setting: dict[str, float | None], result: BatchResult) -> dict[str, 
     return row
 
 
-def write_tune(rows: list[dict[str, Any]], out: Path) -> list[Path]:
+def write_tune(rows: list[dict[str, Any]], out: Path,
+               settings: Sequence[dict[str, float | None]] | None = None) -> list[Path]:
     """kpis.csv, kpis.md and the plots (kpis.png, tradeoffs.png) under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     columns = list(rows[0])
@@ -519,10 +686,45 @@ def write_tune(rows: list[dict[str, Any]], out: Path) -> list[Path]:
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return [csv_path, md_path, *_plots(rows, out)]
+    return [csv_path, md_path, *_plots(rows, out, settings or [{} for _ in rows])]
 
 
-def _plots(rows: list[dict[str, Any]], out: Path) -> list[Path]:
+PLOTTED_KPIS = ("scheduled", "priority_scheduled", "alternates_used", "conflicts", "pool_load_spread",
+                "mean_hours_from_window_start")
+TRADEOFFS = (("mean_hours_from_window_start", "alternates_used"), ("mean_hours_from_window_start", "pool_load_spread"))
+
+
+def varying_kpis(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The KPIs of ``PLOTTED_KPIS`` that differ between settings (a constant one says nothing)."""
+    return [k for k in PLOTTED_KPIS if len({r[k] for r in rows}) > 1]
+
+
+def varying_weight(settings: Sequence[dict[str, float | None]]) -> str | None:
+    """The weight whose value varies most across the settings (the one to colour by)."""
+    counts = {name: len({s.get(name) for s in settings}) for s in settings for name in s}
+    varying = {name: n for name, n in counts.items() if n > 1}
+    return max(varying, key=lambda name: (varying[name], name)) if varying else None
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> set[int]:
+    """Indices of the points no other point beats on both axes (both minimized)."""
+    front = set()
+    for i, (x, y) in enumerate(points):
+        if not any((ox <= x and oy <= y) and (ox, oy) != (x, y) for ox, oy in points):
+            front.add(i)
+    return front
+
+
+def grouped_labels(rows: Sequence[dict[str, Any]], x: str, y: str) -> dict[tuple[float, float], str]:
+    """One label per distinct point: settings with identical outcomes share it (never drawn twice)."""
+    labels: dict[tuple[float, float], list[str]] = {}
+    for r in rows:
+        labels.setdefault((r[x], r[y]), []).append(r["setting"])
+    return {point: names[0] if len(names) == 1 else f"{names[0]} (+{len(names) - 1} same)"
+            for point, names in labels.items()}
+
+
+def _plots(rows: list[dict[str, Any]], out: Path, settings: Sequence[dict[str, float | None]]) -> list[Path]:
     require_extra("plots", "convene tune's plots")
     import matplotlib
 
@@ -530,28 +732,58 @@ def _plots(rows: list[dict[str, Any]], out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     labels = [r["setting"] for r in rows]
-    shown = ("scheduled", "priority_scheduled", "alternates_used", "conflicts", "pool_load_spread",
-             "mean_hours_from_window_start")
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7), constrained_layout=True)
-    for ax, kpi in zip(axes.flat, shown, strict=True):
-        ax.bar(range(len(rows)), [r[kpi] for r in rows], color="#4C72B0")
+    colour_by = varying_weight(settings)
+    values = [s.get(colour_by) for s in settings] if colour_by else [None] * len(rows)
+    levels = sorted({v for v in values if v is not None})
+    palette = plt.get_cmap("viridis")
+
+    def colour(n: int) -> Any:
+        v = values[n]
+        if v is None or len(levels) < 2:
+            return "#4C72B0"
+        return palette(levels.index(v) / (len(levels) - 1))
+
+    shown = varying_kpis(rows) or ["scheduled"]
+    columns = min(3, len(shown))
+    fig, axes = plt.subplots((len(shown) + columns - 1) // columns, columns, figsize=(4.4 * columns, 3.6 *
+                             ((len(shown) + columns - 1) // columns)), constrained_layout=True, squeeze=False)
+    for ax in axes.flat[len(shown):]:
+        ax.set_visible(False)
+    for ax, kpi in zip(axes.flat, shown, strict=False):
+        ax.bar(range(len(rows)), [r[kpi] for r in rows], color=[colour(n) for n in range(len(rows))])
         ax.set_title(kpi.replace("_", " "))
         ax.set_xticks(range(len(rows)), labels, rotation=60, ha="right", fontsize=7)
-    fig.suptitle("KPIs per weight setting")
+    constant = [k for k in PLOTTED_KPIS if k not in shown]
+    title = "KPIs per weight setting" + (f" (coloured by {colour_by})" if colour_by else "")
+    if constant:
+        same = "the same in every setting: " + ", ".join(f"{k.replace('_', ' ')} = {rows[0][k]}" for k in constant)
+        title += "\n" + textwrap.fill(same, width=45 * columns)
+    fig.suptitle(title, fontsize=9)
     kpis_png = out / "kpis.png"
     fig.savefig(kpis_png, dpi=110)
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
-    for ax, (x, y) in zip(axes, (("mean_hours_from_window_start", "alternates_used"),
-                                 ("mean_hours_from_window_start", "pool_load_spread")), strict=True):
-        ax.scatter([r[x] for r in rows], [r[y] for r in rows], color="#DD8452")
-        for r in rows:
-            ax.annotate(r["setting"], (r[x], r[y]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    for ax, (x, y) in zip(axes, TRADEOFFS, strict=True):
+        points = [(float(r[x]), float(r[y])) for r in rows]
+        front = pareto_front(points)
+        ax.scatter([p[0] for p in points], [p[1] for p in points], c=[colour(n) for n in range(len(rows))],
+                   s=36, zorder=2)
+        ordered = sorted({points[i] for i in front})
+        ax.scatter([p[0] for p in ordered], [p[1] for p in ordered], s=150, facecolors="none",
+                   edgecolors="#DD8452", linewidths=1.5, zorder=3, label="Pareto front (no setting beats it on both)")
+        if len(ordered) > 1:
+            ax.plot([p[0] for p in ordered], [p[1] for p in ordered], color="#DD8452", linewidth=1, zorder=1)
+        ax.margins(0.15)
+        for k, (point, text) in enumerate(sorted(grouped_labels(rows, x, y).items())):
+            # Alternate the offsets so that neighbouring labels do not sit on each other.
+            ax.annotate(text, point, fontsize=7, xytext=(4, 4 + 10 * (k % 3)), textcoords="offset points")
         ax.set_xlabel(x.replace("_", " "))
         ax.set_ylabel(y.replace("_", " "))
         ax.grid(alpha=0.3)
-    fig.suptitle("Trade-offs: waiting against alternates and against uneven pool load")
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle("Trade-offs: waiting against alternates and against uneven pool load"
+                 + (f" (coloured by {colour_by})" if colour_by else ""))
     tradeoffs_png = out / "tradeoffs.png"
     fig.savefig(tradeoffs_png, dpi=110)
     plt.close(fig)
@@ -563,6 +795,7 @@ def run_tune_command(args: argparse.Namespace) -> int:
     loaded = load_batch(args.requests, args.config, args.tenant)
     base = _overrides(loaded, args)
     settings = weight_settings(args.grid, args.list)
+    _writable(Path(args.out), "--out")
     rows = []
     for n, setting in enumerate(settings, 1):
         batch = apply_weights(base, setting)
@@ -570,10 +803,14 @@ def run_tune_command(args: argparse.Namespace) -> int:
         rows.append(kpi_row(setting, result))
         print(f"[{n}/{len(settings)}] {rows[-1]['setting']}: scheduled {result.kpis.scheduled}/{len(batch.items)}, "
               f"objective {result.objective:,.2f}, gap {result.gap:.1%}", file=sys.stderr)
-    written = write_tune(rows, Path(args.out))
+    written = write_tune(rows, Path(args.out), settings)
     print(Path(written[1]).read_text(encoding="utf-8"), end="")
     print("wrote " + ", ".join(str(p) for p in written))
-    return 0
+    incomplete = [row["setting"] for row in rows if row["status"] == "UNKNOWN"]
+    if incomplete:
+        print(f"incomplete: {len(incomplete)} setting(s) left a part without a schedule", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    return EXIT_OK
 
 
 def add_batch_commands(subparsers: Any) -> None:
@@ -589,12 +826,26 @@ def add_batch_commands(subparsers: Any) -> None:
         cmd.add_argument("--tenant", help="tenant of the directory (default: the JSON's, or the only one)")
         cmd.add_argument("--time-limit", type=float, help="seconds per run (default: the JSON's, else 10)")
         cmd.add_argument("--workers", type=int, help="parallel parts and CP-SAT workers (default: the JSON's, else 1)")
+        cmd.add_argument("--work-limit", type=float,
+                         help="deterministic mode: stop after this much CP-SAT deterministic time (about a second "
+                              "of an idle core each); same input, --seed and --workers, same schedule")
+        cmd.add_argument("--seed", type=int, help="the search's random seed (default: the JSON's, else 0)")
         cmd.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): solve the parts there")
         if name == "batch":
             cmd.add_argument("--out", default="batch-result", help="writes OUT.json and OUT.csv (default: %(default)s)")
             cmd.add_argument("--weights", nargs="+", default=[], metavar="NAME=VALUE",
                              help=f"override weights ({', '.join(WEIGHT_NAMES)}; priority=lex for priority first)")
             cmd.add_argument("--quiet", action="store_true", help="no progress line")
+            cmd.add_argument("--target", help="host:port of a Convene server: solve there (OptimizeBatch) "
+                                              "instead of in this process; OUT.json is its result")
+            cmd.add_argument("--api-key", default=os.environ.get("CONVENE_API_KEY"),
+                             help="with --target: API key (default: $CONVENE_API_KEY)")
+            cmd.add_argument("--tls", action="store_true", help="with --target: call over TLS (the system's CAs)")
+            cmd.add_argument("--ca", help="with --target: PEM file of the server's CA (implies --tls)")
+            cmd.add_argument("--commit", action="store_true",
+                             help="with --target: book every scheduled item, all or nothing")
+            cmd.add_argument("--request-id", help="with --commit: an id of your choice; a retry with it replays "
+                                                  "the commit instead of booking again")
         else:
             cmd.add_argument("--grid", nargs="+", default=[], metavar="NAME=V1,V2",
                              help="weights to vary; every combination is run")

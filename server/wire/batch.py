@@ -118,7 +118,7 @@ class BatchQuery(convert.PathTranslator):
 
 
 # How a call runs, not what it books: a retry may change them and still be the same batch.
-_RUN_FIELDS = ("request_id", "now", "time_limit", "workers", "scheduler")
+_RUN_FIELDS = ("request_id", "now", "time_limit", "workers", "scheduler", "work_limit", "seed")
 
 
 def _fingerprint(request: api.OptimizeBatchRequest) -> str:
@@ -226,6 +226,15 @@ def batch_query(request: api.OptimizeBatchRequest, templates: Mapping[str, meeti
                          + ("" if policy.schedulers else " (it uses none: leave the field empty)")))
     weights, priority_weight = _weights(problems, request.weights)
     time_limit = _time_limit(problems, request)
+    work_limit: float | None = None
+    if request.work_limit != 0:
+        if not math.isfinite(request.work_limit) or request.work_limit < 0:
+            problems.append(FieldViolation("work_limit", "must be a positive amount of deterministic time "
+                                                         "(0: off, the clock decides)"))
+        else:
+            work_limit = request.work_limit
+    if request.seed < 0:
+        problems.append(FieldViolation("seed", "must be 0 or more"))
     given_now = request.now if request.HasField("now") else None
     items: list[BatchItem] = []
     paths: list[convert.FieldPaths] = []
@@ -247,7 +256,8 @@ def batch_query(request: api.OptimizeBatchRequest, templates: Mapping[str, meeti
     if problems:
         raise InvalidRequest(list(dict.fromkeys(problems)))
     batch = BatchRequest(items=tuple(items), weights=weights, allow_conflicts=request.allow_conflicts,
-                         time_limit=time_limit, workers=request.workers or 1, priority_weight=priority_weight)
+                         time_limit=time_limit, workers=request.workers or 1, priority_weight=priority_weight,
+                         seed=request.seed, work_limit=work_limit)
     batch_now = items[0].request.now if items and items[0].request.now is not None else now
     return BatchQuery(batch, tuple(paths), request.request_id, _fingerprint(request), request.commit,
                       request.scheduler or None, batch_now)
@@ -374,7 +384,9 @@ def result_to_proto(result: BatchResult, query: BatchQuery, unavailable: Sequenc
         wall_time=_seconds(result.wall_time), items=items,
         kpis=batch_pb2.BatchKpis(**{f.name: getattr(k, f.name) for f in fields(k)}),
         priority_weight=result.priority_weight, baseline_objective=result.baseline_objective, parts=result.parts,
-        unavailable_calendars=_unavailable(unavailable), committed=booking_ids is not None))
+        unavailable_calendars=_unavailable(unavailable), committed=booking_ids is not None,
+        incomplete_parts=[batch_pb2.BatchIncompletePart(item_ids=part.item_ids, reason=part.reason)
+                          for part in result.incomplete]))
 
 
 def replay_to_proto(query: BatchQuery, records: Mapping[str, BookingRecord]) -> api.OptimizeBatchResponse:
@@ -418,7 +430,8 @@ def batch_request_to_proto(batch: BatchRequest, *, now: datetime | None = None, 
         weights.priority = batch.priority_weight
     message = api.OptimizeBatchRequest(request_id=request_id, items=items, weights=weights,
                                        allow_conflicts=batch.allow_conflicts, workers=batch.workers,
-                                       scheduler=scheduler, commit=commit)
+                                       scheduler=scheduler, commit=commit, seed=batch.seed,
+                                       work_limit=batch.work_limit or 0.0)
     message.time_limit.FromTimedelta(timedelta(seconds=batch.time_limit))
     now = now if now is not None else earliest
     if now is not None:

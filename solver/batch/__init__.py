@@ -19,6 +19,7 @@ from solver.batch.optimize import (
     BatchRequest,
     BatchResult,
     BatchStatus,
+    IncompletePart,
     PreparedPart,
     ScheduledItem,
     Score,
@@ -30,6 +31,7 @@ from solver.batch.optimize import (
     solve_part,
     solve_prepared,
     split_batch,
+    unsolved_part,
     validate_batch,
 )
 
@@ -41,6 +43,7 @@ __all__ = [
     "BatchRequest",
     "BatchResult",
     "BatchStatus",
+    "IncompletePart",
     "PreparedPart",
     "ScheduledItem",
     "Score",
@@ -52,5 +55,6 @@ __all__ = [
     "solve_part",
     "solve_prepared",
     "split_batch",
+    "unsolved_part",
     "validate_batch",
 ]

@@ -109,12 +109,14 @@ class Board:
     def __init__(self, limits: LimitBook) -> None:
         self.limits = limits
         self._spans: dict[str, list[tuple[int, int, int, int]]] = {}
+        self._holders: dict[str, list[str]] = {}  # per resource, the item holding each span
 
     def place(self, item: PreparedItem, placement: Placement) -> None:
         p = placement.position
         span = (int(item.pre_lo[p]), int(item.core_lo[p]), int(item.core_hi[p]), int(item.post_hi[p]))
         for resource in placement.resources(item):
             self._spans.setdefault(resource, []).append(span)
+            self._holders.setdefault(resource, []).append(item.id)
             for weekly, keys in ((False, item.day_keys), (True, item.week_keys)):
                 if resource in keys:
                     self.limits.take(resource, weekly, int(keys[resource][p]))
@@ -128,6 +130,17 @@ class Board:
             if resource in keys and full:
                 ok &= ~np.isin(keys[resource], full)
         return ok
+
+    def clashing(self, item: PreparedItem) -> dict[str, list[str]]:
+        """Placed item id -> the resources on which it clashes with one of ``item``'s
+        feasible starts (what an explanation names), in placing order."""
+        out: dict[str, list[str]] = {}
+        for resource in item.resources():
+            spans = self._spans.get(resource, [])
+            for span, holder in zip(spans, self._holders.get(resource, []), strict=True):
+                if clashes(item, np.array([span], dtype=np.int64)).any():
+                    out.setdefault(holder, []).append(resource)
+        return out
 
     def fit(self, item: PreparedItem) -> tuple[Assigned, list[int]]:
         """The cheapest assignment at every feasible start given the board, and the

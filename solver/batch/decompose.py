@@ -145,6 +145,7 @@ def merge_results(directory: Directory, batch: BatchRequest, results: Sequence[B
         baseline_objective=points(score.baseline),
         score=score,
         parts=sum(r.parts for r in results),
+        incomplete=tuple(part for r in results for part in r.incomplete),
     )
 
 

@@ -46,6 +46,7 @@ from solver.batch.types import (
     BatchRequest,
     BatchResult,
     BatchStatus,
+    IncompletePart,
     ScheduledItem,
     Score,
     Unscheduled,
@@ -65,6 +66,7 @@ __all__ = [
     "BatchRequest",
     "BatchResult",
     "BatchStatus",
+    "IncompletePart",
     "PreparedPart",
     "ScheduledItem",
     "Score",
@@ -76,6 +78,7 @@ __all__ = [
     "solve_part",
     "solve_prepared",
     "split_batch",
+    "unsolved_part",
     "validate_batch",
 ]
 
@@ -148,7 +151,7 @@ def optimize_batch(
             share = min(1.0, lanes * len(part.items) / waiting[0])
             waiting[0] -= len(part.items)
         if ready is None:
-            return _timed_out(directory, part, time.monotonic() - began)
+            return unsolved_part(directory, part, time.monotonic() - began, _planning_ran_out(part, stop - began))
 
         def report(score: Score, scheduled: int, source: str) -> None:
             with lock:
@@ -191,7 +194,9 @@ def solve_part(
     tally = ProgressTally(1, on_progress, began)
     ready = prepare_part(directory, busy, bookings, part, deadline=stop, cancelled=cancelled)
     if ready is None:
-        return _timed_out(directory, part, time.monotonic() - began)
+        gone = cancelled is not None and cancelled()
+        why = "the call was cancelled" if gone else _planning_ran_out(part, stop - began)
+        return unsolved_part(directory, part, time.monotonic() - began, why)
 
     def report(score: Score, scheduled: int, source: str) -> None:
         tally.update(0, score, scheduled, source)
@@ -286,7 +291,8 @@ def solve_prepared(
         # for a schedule near it. CP-SAT then polishes the best schedule for the time left.
         relaxed = relax_and_dive(items, ready.directory, ready.bookings_by, ready.terms, placements,
                                  stop=time.monotonic() + (stop - time.monotonic()) * _LP_SHARE, cancelled=cancelled)
-        lp_bound = relaxed.bound if relaxed.bound is not None else 0
+        # A Lagrangian bound may be below 0 (early duals): costs never are, so it proves nothing.
+        lp_bound = max(0, relaxed.bound) if relaxed.bound is not None else 0
         bound_ticks = lp_bound
         if relaxed.placements is not None:
             dived_at = relaxed.placements
@@ -346,7 +352,13 @@ def _split(objective: int, ready: PreparedPart) -> tuple[int, int]:
 
     Lexicographic: the weight exceeds any cost, so the split is exact. With an
     explicit weight the split is not unique; the whole value goes to cost.
+
+    A value below 0 (a bound that proves nothing) is (0, 0): ``divmod`` would make
+    it (-1, weight - x), which parts merged under a larger weight turn into a
+    bound far below 0 (the negative bounds and huge gaps seen at short limits).
     """
+    if objective <= 0:
+        return 0, 0
     if ready.batch.priority_weight is not None:
         return 0, objective
     return divmod(objective, ready.terms.priority)
@@ -380,12 +392,19 @@ def _result(directory: Directory, batch: BatchRequest, status: BatchStatus, scor
     )
 
 
-def _timed_out(directory: Directory, part: BatchRequest, wall: float) -> BatchResult:
-    """No schedule at all: the deadline came while the part was being planned."""
-    unscheduled = {item.id: Unscheduled(item.id, UnscheduledReason.DEADLINE,
-                                        "the time ran out before the item was planned")
+def _planning_ran_out(part: BatchRequest, seconds: float) -> str:
+    return (f"the time ran out while the part's {len(part.items)} items were being planned, before any schedule "
+            f"(the part had {max(0.0, seconds):.2f} s)")
+
+
+def unsolved_part(directory: Directory, part: BatchRequest, wall: float, reason: str) -> BatchResult:
+    """The result of a part with no schedule at all (``reason``: why, e.g. the time ran out
+    while it was being planned): every item unscheduled with reason DEADLINE, the part
+    listed in ``incomplete``, status UNKNOWN."""
+    unscheduled = {item.id: Unscheduled(item.id, UnscheduledReason.DEADLINE, f"its part got no schedule: {reason}")
                    for item in part.items}
     left = sum(item.priority for item in part.items)
     explicit = round(part.priority_weight * TICKS_PER_POINT) if part.priority_weight is not None else None
     score = Score(left, 0, 0, 0, 0, left, 0, explicit)
-    return _result(directory, part, BatchStatus.UNKNOWN, score, {}, unscheduled, wall)
+    result = _result(directory, part, BatchStatus.UNKNOWN, score, {}, unscheduled, wall)
+    return replace(result, incomplete=(IncompletePart(tuple(item.id for item in part.items), reason),))

@@ -94,8 +94,7 @@ def _why_left_out(item: PreparedItem, board: Board, status: BatchStatus, terms: 
     assigned, counts = board.fit(item)
     fits = np.flatnonzero(assigned.feasible)
     if len(fits) == 0:
-        return Unscheduled(item.id, UnscheduledReason.LOST_TO_OTHER_ITEMS,
-                           f"each of its {len(item.starts)} available starts clashes with scheduled items")
+        return Unscheduled(item.id, UnscheduledReason.LOST_TO_OTHER_ITEMS, _lost_to(item, board))
     # Its cheapest fit (fairness aside): worth adding when its priority outweighs that cost.
     cost = assigned.total[fits] * terms.per_milli + item.delay[fits] * terms.earliness
     best = int(np.argmin(cost))
@@ -107,6 +106,21 @@ def _why_left_out(item: PreparedItem, board: Board, status: BatchStatus, terms: 
                            f"more than its priority weighs ({points(terms.priority * item.priority)})")
     return Unscheduled(item.id, UnscheduledReason.DEADLINE,
                        f"it fits at {when}; the time limit came before the solver placed it")
+
+
+_NAMED = 5  # clashing items named in a detail; the rest counted
+
+
+def _lost_to(item: PreparedItem, board: Board) -> str:
+    """Which scheduled items (and on which resources) stand in the way of every start."""
+    clashing = board.clashing(item)
+    starts = f"each of its {len(item.starts)} available starts"
+    if not clashing:
+        return f"{starts} is taken by the booking limits the scheduled items use up"
+    named = [f"{other} (on {', '.join(dict.fromkeys(resources))})"
+             for other, resources in list(clashing.items())[:_NAMED]]
+    more = f" and {len(clashing) - _NAMED} more" if len(clashing) > _NAMED else ""
+    return f"{starts} clashes with scheduled items: " + ", ".join(named) + more
 
 
 def kpis_of(directory: Directory, items: Iterable[BatchItem], scheduled: Mapping[str, ScheduledItem],

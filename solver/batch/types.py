@@ -29,6 +29,7 @@ __all__ = [
     "BatchRequest",
     "BatchResult",
     "BatchStatus",
+    "IncompletePart",
     "ScheduledItem",
     "Score",
     "Unscheduled",
@@ -148,6 +149,16 @@ class Unscheduled:
 
 
 @dataclass(frozen=True)
+class IncompletePart:
+    """A part of the batch left with no schedule at all, and why: the time ran out
+    while it was being planned, or its task did not come back from the workers.
+    Its items are unscheduled with reason ``DEADLINE``."""
+
+    item_ids: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class BatchKpis:
     """What an analyst compares across weight settings (costs in points)."""
 
@@ -219,7 +230,8 @@ class Score:
 
     @property
     def bound(self) -> int:
-        return self.weight * self.bound_unscheduled_priority + self.bound_cost
+        # Never below 0: no schedule costs less than nothing (a guard; the terms are >= 0).
+        return max(0, self.weight * self.bound_unscheduled_priority + self.bound_cost)
 
     @property
     def baseline(self) -> int:
@@ -249,7 +261,8 @@ class BatchResult:
     ``objective`` (points, minimized) = ``priority_weight`` x the priority left
     unscheduled + seat, conflict, fairness and earliness costs. ``gap`` is
     ``(objective - best_bound) / objective`` (0 when proven). ``baseline_objective``
-    is the greedy first-fit schedule's objective in the same run.
+    is the greedy first-fit schedule's objective in the same run. ``incomplete``
+    lists the parts that got no schedule at all (a result with any is incomplete).
     """
 
     status: BatchStatus
@@ -264,3 +277,4 @@ class BatchResult:
     baseline_objective: float
     score: Score
     parts: int = 1
+    incomplete: tuple[IncompletePart, ...] = ()

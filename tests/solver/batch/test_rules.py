@@ -204,3 +204,22 @@ def test_bad_batches_name_the_field() -> None:
     with pytest.raises(UnknownResource) as unknown:
         optimize_batch(DIR, [], [], BatchRequest((good, stranger)))
     assert unknown.value.field == "items[1].request.seats[0].candidates[1]"
+
+
+# --- Why an item is left out: the items in its way, named ---------------------------------------
+
+
+def test_an_item_lost_to_others_names_them_and_the_resources() -> None:
+    """Both want ana 10-11 (and b cy as well); a is worth more: b names a and ana. A third
+    item held by cy's daily limit alone names the limits."""
+    a = item("a", (MemberSeat(("ana",)),), at(10), at(11), priority=3)
+    b = item("b", (MemberSeat(("ana",)), MemberSeat(("dee",))), at(10), at(11))
+    result = solve(a, b)
+    lost = result.unscheduled["b"]
+    assert lost.reason is UnscheduledReason.LOST_TO_OTHER_ITEMS
+    assert "clashes with scheduled items: a (on ana)" in lost.detail
+    first = item("c1", (MemberSeat(("cy",)),), at(9), at(10), priority=2)
+    second = item("c2", (MemberSeat(("cy",)),), at(14), at(15))
+    by_limit = solve(first, second).unscheduled["c2"]
+    assert by_limit.reason is UnscheduledReason.LOST_TO_OTHER_ITEMS
+    assert "booking limits" in by_limit.detail
