@@ -175,6 +175,10 @@ class BookingStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def find_change(self, tenant: str, request_id: str) -> tuple[str, str] | None:
+        """(booking id, body hash) of the reschedule ``request_id`` made; None when it made none."""
+
+    @abc.abstractmethod
     def update(self, booking_id: str, version: int, edit: Edit, *, tenant: str) -> BookingRecord:
         """Applies ``edit`` to the confirmed booking at ``version``.
 

@@ -740,6 +740,13 @@ class SqlBookingStore(BookingStore):
         return [c for c in self._holders(tx, tenant, exclusive, lo, hi, own_hold="") if c.other_id != booking_id]
 
     @_timed
+    def find_change(self, tenant: str, request_id: str) -> tuple[str, str] | None:
+        with self._tx(write=False) as tx:
+            row = tx.one("SELECT booking_id, body_hash FROM booking_changes WHERE tenant = %s AND request_id = %s",
+                         (tenant, request_id))
+        return (str(row[0]), str(row[1])) if row is not None else None
+
+    @_timed
     def update(self, booking_id: str, version: int, edit: Edit, *, tenant: str) -> BookingRecord:
         check_edit(version, edit)
         with self._tx() as tx:
