@@ -278,26 +278,26 @@ def _leaving(directory: Directory, meeting: SlotRequest, record: BookingRecord, 
     """Who leaves the replaced seat; raises ``InvalidRequest`` / ``UnknownResource`` for a bad replacement."""
     i = replace.seat_index
     if not 0 <= i < len(record.seats):
-        raise InvalidRequest([FieldViolation("replace.seat_index", f"the booking has {len(record.seats)} seat(s)")])
+        raise InvalidRequest([FieldViolation("replacement.seat_index", f"the booking has {len(record.seats)} seat(s)")])
     booked = record.seats[i]
     if replace.replaced_id:
         if replace.replaced_id not in booked.resource_ids:
-            raise InvalidRequest([FieldViolation("replace.replaced_id",
+            raise InvalidRequest([FieldViolation("replacement.replaced_id",
                                                  f"{quote(replace.replaced_id)} does not fill seat {i}")])
         leaving = replace.replaced_id
     elif len(booked.resource_ids) == 1:
         leaving = booked.resource_ids[0]
     else:
-        raise InvalidRequest([FieldViolation("replace.replaced_id", f"seat {i} holds {len(booked.resource_ids)}: "
+        raise InvalidRequest([FieldViolation("replacement.replaced_id", f"seat {i} holds {len(booked.resource_ids)}: "
                                                                     "name the one leaving")])
     if replace.member_id:
         if replace.member_id not in directory.members and replace.member_id not in directory.rooms:
-            raise UnknownResource("replace.member_id", replace.member_id)
+            raise UnknownResource("replacement.resource_id", replace.member_id)
         if replace.member_id not in seat_candidates(directory, meeting.seats[i]):
-            raise InvalidRequest([FieldViolation("replace.member_id",
+            raise InvalidRequest([FieldViolation("replacement.resource_id",
                                                  f"{quote(replace.member_id)} is not a candidate of seat {i}")])
         if replace.member_id in record.resource_ids:
-            raise InvalidRequest([FieldViolation("replace.member_id",
+            raise InvalidRequest([FieldViolation("replacement.resource_id",
                                                  f"{quote(replace.member_id)} already fills a seat")])
     return leaving
 
