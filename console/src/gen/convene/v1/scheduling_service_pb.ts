@@ -14,6 +14,8 @@ import type { MeetingRules, Template, TemplateRef } from "./meeting_pb";
 import { file_convene_v1_meeting } from "./meeting_pb";
 import type { GetScheduleRequestSchema, GetScheduleResponseSchema } from "./schedule_pb";
 import { file_convene_v1_schedule } from "./schedule_pb";
+import type { LoopTemplateRef, SegmentChoice, SegmentDiagnosis, SequenceOption, SequenceRules } from "./sequences_pb";
+import { file_convene_v1_sequences } from "./sequences_pb";
 import type { Conflict, Diagnosis, Slot, UnavailableCalendar } from "./slots_pb";
 import { file_convene_v1_slots } from "./slots_pb";
 import type { CreateWebhookEndpointRequestSchema, CreateWebhookEndpointResponseSchema, DeleteWebhookEndpointRequestSchema, DeleteWebhookEndpointResponseSchema, ListWebhookDeliveriesRequestSchema, ListWebhookDeliveriesResponseSchema, ListWebhookEndpointsRequestSchema, ListWebhookEndpointsResponseSchema } from "./webhooks_pb";
@@ -26,7 +28,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file convene/v1/scheduling_service.proto.
  */
 export const file_convene_v1_scheduling_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNjb252ZW5lL3YxL3NjaGVkdWxpbmdfc2VydmljZS5wcm90bxIKY29udmVuZS52MSKoAwoQRmluZFNsb3RzUmVxdWVzdBIpCgVydWxlcxgBIAEoCzIYLmNvbnZlbmUudjEuTWVldGluZ1J1bGVzSAASKwoIdGVtcGxhdGUYAiABKAsyFy5jb252ZW5lLnYxLlRlbXBsYXRlUmVmSAASMAoMd2luZG93X3N0YXJ0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp3aW5kb3dfZW5kGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgl0aW1lX3pvbmUYBSABKAkSIAoFb3JkZXIYBiABKA4yES5jb252ZW5lLnYxLk9yZGVyEhEKCXBhZ2Vfc2l6ZRgHIAEoBRISCgpwYWdlX3Rva2VuGAggASgJEhgKEG1heF9hbHRlcm5hdGl2ZXMYCSABKAUSFQoNbWluX2F2YWlsYWJsZRgKIAEoBRIZChF3YW50X2FsdGVybmF0aXZlcxgLIAEoCBInCgNub3cYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgkKB21lZXRpbmciqAIKEUZpbmRTbG90c1Jlc3BvbnNlEh8KBXNsb3RzGAEgAygLMhAuY29udmVuZS52MS5TbG90EiYKDGFsdGVybmF0aXZlcxgCIAMoCzIQLmNvbnZlbmUudjEuU2xvdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkSFwoPdG90YWxfYXZhaWxhYmxlGAQgASgFEh0KFWNhbmRpZGF0ZXNfY29uc2lkZXJlZBgFIAEoBRI+ChV1bmF2YWlsYWJsZV9jYWxlbmRhcnMYBiADKAsyHy5jb252ZW5lLnYxLlVuYXZhaWxhYmxlQ2FsZW5kYXISDwoHcGFydGlhbBgHIAEoCBIoCglkaWFnbm9zaXMYCCABKAsyFS5jb252ZW5lLnYxLkRpYWdub3NpcyLcAQoQQ2hlY2tUaW1lUmVxdWVzdBIpCgVydWxlcxgBIAEoCzIYLmNvbnZlbmUudjEuTWVldGluZ1J1bGVzSAASKwoIdGVtcGxhdGUYAiABKAsyFy5jb252ZW5lLnYxLlRlbXBsYXRlUmVmSAASKQoFc3RhcnQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXRpbWVfem9uZRgEIAEoCRInCgNub3cYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgkKB21lZXRpbmcilgEKEUNoZWNrVGltZVJlc3BvbnNlEhEKCWF2YWlsYWJsZRgBIAEoCBIeCgRzbG90GAIgASgLMhAuY29udmVuZS52MS5TbG90Eg4KBnJlYXNvbhgDIAEoCRI+ChV1bmF2YWlsYWJsZV9jYWxlbmRhcnMYBCADKAsyHy5jb252ZW5lLnYxLlVuYXZhaWxhYmxlQ2FsZW5kYXIiOwoSTGlzdE1lbWJlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlMKE0xpc3RNZW1iZXJzUmVzcG9uc2USIwoHbWVtYmVycxgBIAMoCzISLmNvbnZlbmUudjEuTWVtYmVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIlChBHZXRNZW1iZXJSZXF1ZXN0EhEKCW1lbWJlcl9pZBgBIAEoCSI3ChFHZXRNZW1iZXJSZXNwb25zZRIiCgZtZW1iZXIYASABKAsyEi5jb252ZW5lLnYxLk1lbWJlciI5ChBMaXN0Um9vbXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIk0KEUxpc3RSb29tc1Jlc3BvbnNlEh8KBXJvb21zGAEgAygLMhAuY29udmVuZS52MS5Sb29tEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI5ChBMaXN0UG9vbHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIk0KEUxpc3RQb29sc1Jlc3BvbnNlEh8KBXBvb2xzGAEgAygLMhAuY29udmVuZS52MS5Qb29sEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI9ChRMaXN0VGVtcGxhdGVzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJZChVMaXN0VGVtcGxhdGVzUmVzcG9uc2USJwoJdGVtcGxhdGVzGAEgAygLMhQuY29udmVuZS52MS5UZW1wbGF0ZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKQoSR2V0VGVtcGxhdGVSZXF1ZXN0EhMKC3RlbXBsYXRlX2lkGAEgASgJIj0KE0dldFRlbXBsYXRlUmVzcG9uc2USJgoIdGVtcGxhdGUYASABKAsyFC5jb252ZW5lLnYxLlRlbXBsYXRlIr8DChRDcmVhdGVCb29raW5nUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEikKBXJ1bGVzGAIgASgLMhguY29udmVuZS52MS5NZWV0aW5nUnVsZXNIABIrCgh0ZW1wbGF0ZRgDIAEoCzIXLmNvbnZlbmUudjEuVGVtcGxhdGVSZWZIABIpCgVzdGFydBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJdGltZV96b25lGAUgASgJEiUKBXNlYXRzGAYgAygLMhYuY29udmVuZS52MS5TZWF0Q2hvaWNlEiUKCWN1c3RvbWVycxgHIAMoCzISLmNvbnZlbmUudjEuUGVyc29uEg0KBXRpdGxlGAggASgJEhsKE29yZ2FuaXplcl9tZW1iZXJfaWQYCSABKAkSFwoPYWxsb3dfY29uZmxpY3RzGAogASgIEg8KB2hvbGRfaWQYCyABKAkSEwoLZGVzY3JpcHRpb24YDCABKAkSEAoIbG9jYXRpb24YDSABKAkSJwoDbm93GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIJCgdtZWV0aW5nIk8KFUNyZWF0ZUJvb2tpbmdSZXNwb25zZRIkCgdib29raW5nGAEgASgLMhMuY29udmVuZS52MS5Cb29raW5nEhAKCHJlcGxheWVkGAIgASgIIicKEUdldEJvb2tpbmdSZXF1ZXN0EhIKCmJvb2tpbmdfaWQYASABKAkiOgoSR2V0Qm9va2luZ1Jlc3BvbnNlEiQKB2Jvb2tpbmcYASABKAsyEy5jb252ZW5lLnYxLkJvb2tpbmci3gEKE0xpc3RCb29raW5nc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSEwoLcmVzb3VyY2VfaWQYAyABKAkSMAoMd2luZG93X3N0YXJ0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp3aW5kb3dfZW5kGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgZzdGF0dXMYBiABKA4yGS5jb252ZW5lLnYxLkJvb2tpbmdTdGF0dXMiVgoUTGlzdEJvb2tpbmdzUmVzcG9uc2USJQoIYm9va2luZ3MYASADKAsyEy5jb252ZW5lLnYxLkJvb2tpbmcSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIioKFENhbmNlbEJvb2tpbmdSZXF1ZXN0EhIKCmJvb2tpbmdfaWQYASABKAkiPQoVQ2FuY2VsQm9va2luZ1Jlc3BvbnNlEiQKB2Jvb2tpbmcYASABKAsyEy5jb252ZW5lLnYxLkJvb2tpbmciTwoPU2VhdFJlcGxhY2VtZW50EhIKCnNlYXRfaW5kZXgYASABKAUSEwoLcmVwbGFjZWRfaWQYAiABKAkSEwoLcmVzb3VyY2VfaWQYAyABKAkirQIKGFJlc2NoZWR1bGVCb29raW5nUmVxdWVzdBISCgpib29raW5nX2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkSDAoEZXRhZxgDIAEoCRIpCgVzdGFydBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoFc2VhdHMYBSADKAsyFi5jb252ZW5lLnYxLlNlYXRDaG9pY2USMAoLcmVwbGFjZW1lbnQYBiABKAsyGy5jb252ZW5lLnYxLlNlYXRSZXBsYWNlbWVudBIXCg9hbGxvd19jb25mbGljdHMYByABKAgSFQoNdmFsaWRhdGVfb25seRgIIAEoCBInCgNub3cYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvYBChlSZXNjaGVkdWxlQm9va2luZ1Jlc3BvbnNlEiQKB2Jvb2tpbmcYASABKAsyEy5jb252ZW5lLnYxLkJvb2tpbmcSEAoIcmVwbGF5ZWQYAiABKAgSFQoNY2hhbmdlZF9zZWF0cxgDIAMoBRInCgljb25mbGljdHMYBCADKAsyFC5jb252ZW5lLnYxLkNvbmZsaWN0EhEKCWF2YWlsYWJsZRgFIAEoCBIOCgZyZWFzb24YBiABKAkSPgoVdW5hdmFpbGFibGVfY2FsZW5kYXJzGAcgAygLMh8uY29udmVuZS52MS5VbmF2YWlsYWJsZUNhbGVuZGFyIo8BChRVcGRhdGVCb29raW5nUmVxdWVzdBISCgpib29raW5nX2lkGAEgASgJEgwKBGV0YWcYAiABKAkSJAoHYm9va2luZxgDIAEoCzITLmNvbnZlbmUudjEuQm9va2luZxIvCgt1cGRhdGVfbWFzaxgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siPQoVVXBkYXRlQm9va2luZ1Jlc3BvbnNlEiQKB2Jvb2tpbmcYASABKAsyEy5jb252ZW5lLnYxLkJvb2tpbmciowEKD0hvbGRTbG90UmVxdWVzdBIUCgxyZXNvdXJjZV9pZHMYASADKAkSKQoFc3RhcnQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKA2VuZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjIKEEhvbGRTbG90UmVzcG9uc2USHgoEaG9sZBgBIAEoCzIQLmNvbnZlbmUudjEuSG9sZCIlChJSZWxlYXNlSG9sZFJlcXVlc3QSDwoHaG9sZF9pZBgBIAEoCSIVChNSZWxlYXNlSG9sZFJlc3BvbnNlIqACChRPcHRpbWl6ZUJhdGNoUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEiQKBWl0ZW1zGAIgAygLMhUuY29udmVuZS52MS5CYXRjaEl0ZW0SKQoHd2VpZ2h0cxgDIAEoCzIYLmNvbnZlbmUudjEuQmF0Y2hXZWlnaHRzEhcKD2FsbG93X2NvbmZsaWN0cxgEIAEoCBItCgp0aW1lX2xpbWl0GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg8KB3dvcmtlcnMYBiABKAUSEQoJc2NoZWR1bGVyGAcgASgJEg4KBmNvbW1pdBgIIAEoCBInCgNub3cYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInoKFU9wdGltaXplQmF0Y2hSZXNwb25zZRItCghwcm9ncmVzcxgBIAEoCzIZLmNvbnZlbmUudjEuQmF0Y2hQcm9ncmVzc0gAEikKBnJlc3VsdBgCIAEoCzIXLmNvbnZlbmUudjEuQmF0Y2hSZXN1bHRIAEIHCgVldmVudCpNCgVPcmRlchIVChFPUkRFUl9VTlNQRUNJRklFRBAAEhcKE09SREVSX0NIUk9OT0xPR0lDQUwQARIUChBPUkRFUl9CRVNUX0ZJUlNUEAIy8w4KEVNjaGVkdWxpbmdTZXJ2aWNlEkgKCUZpbmRTbG90cxIcLmNvbnZlbmUudjEuRmluZFNsb3RzUmVxdWVzdBodLmNvbnZlbmUudjEuRmluZFNsb3RzUmVzcG9uc2USSAoJQ2hlY2tUaW1lEhwuY29udmVuZS52MS5DaGVja1RpbWVSZXF1ZXN0Gh0uY29udmVuZS52MS5DaGVja1RpbWVSZXNwb25zZRJOCgtHZXRTY2hlZHVsZRIeLmNvbnZlbmUudjEuR2V0U2NoZWR1bGVSZXF1ZXN0Gh8uY29udmVuZS52MS5HZXRTY2hlZHVsZVJlc3BvbnNlEk4KC0xpc3RNZW1iZXJzEh4uY29udmVuZS52MS5MaXN0TWVtYmVyc1JlcXVlc3QaHy5jb252ZW5lLnYxLkxpc3RNZW1iZXJzUmVzcG9uc2USSAoJR2V0TWVtYmVyEhwuY29udmVuZS52MS5HZXRNZW1iZXJSZXF1ZXN0Gh0uY29udmVuZS52MS5HZXRNZW1iZXJSZXNwb25zZRJICglMaXN0Um9vbXMSHC5jb252ZW5lLnYxLkxpc3RSb29tc1JlcXVlc3QaHS5jb252ZW5lLnYxLkxpc3RSb29tc1Jlc3BvbnNlEkgKCUxpc3RQb29scxIcLmNvbnZlbmUudjEuTGlzdFBvb2xzUmVxdWVzdBodLmNvbnZlbmUudjEuTGlzdFBvb2xzUmVzcG9uc2USVAoNTGlzdFRlbXBsYXRlcxIgLmNvbnZlbmUudjEuTGlzdFRlbXBsYXRlc1JlcXVlc3QaIS5jb252ZW5lLnYxLkxpc3RUZW1wbGF0ZXNSZXNwb25zZRJOCgtHZXRUZW1wbGF0ZRIeLmNvbnZlbmUudjEuR2V0VGVtcGxhdGVSZXF1ZXN0Gh8uY29udmVuZS52MS5HZXRUZW1wbGF0ZVJlc3BvbnNlElQKDUNyZWF0ZUJvb2tpbmcSIC5jb252ZW5lLnYxLkNyZWF0ZUJvb2tpbmdSZXF1ZXN0GiEuY29udmVuZS52MS5DcmVhdGVCb29raW5nUmVzcG9uc2USSwoKR2V0Qm9va2luZxIdLmNvbnZlbmUudjEuR2V0Qm9va2luZ1JlcXVlc3QaHi5jb252ZW5lLnYxLkdldEJvb2tpbmdSZXNwb25zZRJRCgxMaXN0Qm9va2luZ3MSHy5jb252ZW5lLnYxLkxpc3RCb29raW5nc1JlcXVlc3QaIC5jb252ZW5lLnYxLkxpc3RCb29raW5nc1Jlc3BvbnNlElQKDUNhbmNlbEJvb2tpbmcSIC5jb252ZW5lLnYxLkNhbmNlbEJvb2tpbmdSZXF1ZXN0GiEuY29udmVuZS52MS5DYW5jZWxCb29raW5nUmVzcG9uc2USYAoRUmVzY2hlZHVsZUJvb2tpbmcSJC5jb252ZW5lLnYxLlJlc2NoZWR1bGVCb29raW5nUmVxdWVzdBolLmNvbnZlbmUudjEuUmVzY2hlZHVsZUJvb2tpbmdSZXNwb25zZRJUCg1VcGRhdGVCb29raW5nEiAuY29udmVuZS52MS5VcGRhdGVCb29raW5nUmVxdWVzdBohLmNvbnZlbmUudjEuVXBkYXRlQm9va2luZ1Jlc3BvbnNlEkUKCEhvbGRTbG90EhsuY29udmVuZS52MS5Ib2xkU2xvdFJlcXVlc3QaHC5jb252ZW5lLnYxLkhvbGRTbG90UmVzcG9uc2USTgoLUmVsZWFzZUhvbGQSHi5jb252ZW5lLnYxLlJlbGVhc2VIb2xkUmVxdWVzdBofLmNvbnZlbmUudjEuUmVsZWFzZUhvbGRSZXNwb25zZRJsChVDcmVhdGVXZWJob29rRW5kcG9pbnQSKC5jb252ZW5lLnYxLkNyZWF0ZVdlYmhvb2tFbmRwb2ludFJlcXVlc3QaKS5jb252ZW5lLnYxLkNyZWF0ZVdlYmhvb2tFbmRwb2ludFJlc3BvbnNlEmkKFExpc3RXZWJob29rRW5kcG9pbnRzEicuY29udmVuZS52MS5MaXN0V2ViaG9va0VuZHBvaW50c1JlcXVlc3QaKC5jb252ZW5lLnYxLkxpc3RXZWJob29rRW5kcG9pbnRzUmVzcG9uc2USbAoVRGVsZXRlV2ViaG9va0VuZHBvaW50EiguY29udmVuZS52MS5EZWxldGVXZWJob29rRW5kcG9pbnRSZXF1ZXN0GikuY29udmVuZS52MS5EZWxldGVXZWJob29rRW5kcG9pbnRSZXNwb25zZRJsChVMaXN0V2ViaG9va0RlbGl2ZXJpZXMSKC5jb252ZW5lLnYxLkxpc3RXZWJob29rRGVsaXZlcmllc1JlcXVlc3QaKS5jb252ZW5lLnYxLkxpc3RXZWJob29rRGVsaXZlcmllc1Jlc3BvbnNlElYKDU9wdGltaXplQmF0Y2gSIC5jb252ZW5lLnYxLk9wdGltaXplQmF0Y2hSZXF1ZXN0GiEuY29udmVuZS52MS5PcHRpbWl6ZUJhdGNoUmVzcG9uc2UwAWIGcHJvdG8z", [file_convene_v1_batch, file_convene_v1_booking, file_convene_v1_directory, file_convene_v1_meeting, file_convene_v1_schedule, file_convene_v1_slots, file_convene_v1_webhooks, file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("CiNjb252ZW5lL3YxL3NjaGVkdWxpbmdfc2VydmljZS5wcm90bxIKY29udmVuZS52MSKoAwoQRmluZFNsb3RzUmVxdWVzdBIpCgVydWxlcxgBIAEoCzIYLmNvbnZlbmUudjEuTWVldGluZ1J1bGVzSAASKwoIdGVtcGxhdGUYAiABKAsyFy5jb252ZW5lLnYxLlRlbXBsYXRlUmVmSAASMAoMd2luZG93X3N0YXJ0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp3aW5kb3dfZW5kGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgl0aW1lX3pvbmUYBSABKAkSIAoFb3JkZXIYBiABKA4yES5jb252ZW5lLnYxLk9yZGVyEhEKCXBhZ2Vfc2l6ZRgHIAEoBRISCgpwYWdlX3Rva2VuGAggASgJEhgKEG1heF9hbHRlcm5hdGl2ZXMYCSABKAUSFQoNbWluX2F2YWlsYWJsZRgKIAEoBRIZChF3YW50X2FsdGVybmF0aXZlcxgLIAEoCBInCgNub3cYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgkKB21lZXRpbmciqAIKEUZpbmRTbG90c1Jlc3BvbnNlEh8KBXNsb3RzGAEgAygLMhAuY29udmVuZS52MS5TbG90EiYKDGFsdGVybmF0aXZlcxgCIAMoCzIQLmNvbnZlbmUudjEuU2xvdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkSFwoPdG90YWxfYXZhaWxhYmxlGAQgASgFEh0KFWNhbmRpZGF0ZXNfY29uc2lkZXJlZBgFIAEoBRI+ChV1bmF2YWlsYWJsZV9jYWxlbmRhcnMYBiADKAsyHy5jb252ZW5lLnYxLlVuYXZhaWxhYmxlQ2FsZW5kYXISDwoHcGFydGlhbBgHIAEoCBIoCglkaWFnbm9zaXMYCCABKAsyFS5jb252ZW5lLnYxLkRpYWdub3NpcyLcAQoQQ2hlY2tUaW1lUmVxdWVzdBIpCgVydWxlcxgBIAEoCzIYLmNvbnZlbmUudjEuTWVldGluZ1J1bGVzSAASKwoIdGVtcGxhdGUYAiABKAsyFy5jb252ZW5lLnYxLlRlbXBsYXRlUmVmSAASKQoFc3RhcnQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXRpbWVfem9uZRgEIAEoCRInCgNub3cYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgkKB21lZXRpbmcilgEKEUNoZWNrVGltZVJlc3BvbnNlEhEKCWF2YWlsYWJsZRgBIAEoCBIeCgRzbG90GAIgASgLMhAuY29udmVuZS52MS5TbG90Eg4KBnJlYXNvbhgDIAEoCRI+ChV1bmF2YWlsYWJsZV9jYWxlbmRhcnMYBCADKAsyHy5jb252ZW5lLnYxLlVuYXZhaWxhYmxlQ2FsZW5kYXIisgMKFEZpbmRTZXF1ZW5jZXNSZXF1ZXN0EioKBXJ1bGVzGAEgASgLMhkuY29udmVuZS52MS5TZXF1ZW5jZVJ1bGVzSAASLwoIdGVtcGxhdGUYDCABKAsyGy5jb252ZW5lLnYxLkxvb3BUZW1wbGF0ZVJlZkgAEjAKDHdpbmRvd19zdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJdGltZV96b25lGAQgASgJEiAKBW9yZGVyGAUgASgOMhEuY29udmVuZS52MS5PcmRlchIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCRIYChBtYXhfYWx0ZXJuYXRpdmVzGAggASgFEhUKDW1pbl9hdmFpbGFibGUYCSABKAUSGQoRd2FudF9hbHRlcm5hdGl2ZXMYCiABKAgSJwoDbm93GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIKCghzZXF1ZW5jZSLJAgoVRmluZFNlcXVlbmNlc1Jlc3BvbnNlEisKB29wdGlvbnMYASADKAsyGi5jb252ZW5lLnYxLlNlcXVlbmNlT3B0aW9uEjAKDGFsdGVybmF0aXZlcxgCIAMoCzIaLmNvbnZlbmUudjEuU2VxdWVuY2VPcHRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAMgASgJEhcKD3RvdGFsX2F2YWlsYWJsZRgEIAEoBRIdChVjYW5kaWRhdGVzX2NvbnNpZGVyZWQYBSABKAUSPgoVdW5hdmFpbGFibGVfY2FsZW5kYXJzGAYgAygLMh8uY29udmVuZS52MS5VbmF2YWlsYWJsZUNhbGVuZGFyEg8KB3BhcnRpYWwYByABKAgSLwoJZGlhZ25vc2lzGAggAygLMhwuY29udmVuZS52MS5TZWdtZW50RGlhZ25vc2lzIuYBChRDaGVja1NlcXVlbmNlUmVxdWVzdBIqCgVydWxlcxgBIAEoCzIZLmNvbnZlbmUudjEuU2VxdWVuY2VSdWxlc0gAEi8KCHRlbXBsYXRlGAUgASgLMhsuY29udmVuZS52MS5Mb29wVGVtcGxhdGVSZWZIABIpCgVzdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJdGltZV96b25lGAMgASgJEicKA25vdxgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCgoIc2VxdWVuY2Ui1wEKFUNoZWNrU2VxdWVuY2VSZXNwb25zZRIRCglhdmFpbGFibGUYASABKAgSKgoGb3B0aW9uGAIgASgLMhouY29udmVuZS52MS5TZXF1ZW5jZU9wdGlvbhIOCgZyZWFzb24YAyABKAkSPgoVdW5hdmFpbGFibGVfY2FsZW5kYXJzGAQgAygLMh8uY29udmVuZS52MS5VbmF2YWlsYWJsZUNhbGVuZGFyEi8KCWRpYWdub3NpcxgFIAMoCzIcLmNvbnZlbmUudjEuU2VnbWVudERpYWdub3NpcyKOAwoTQm9va1NlcXVlbmNlUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEioKBXJ1bGVzGAIgASgLMhkuY29udmVuZS52MS5TZXF1ZW5jZVJ1bGVzSAASLwoIdGVtcGxhdGUYDCABKAsyGy5jb252ZW5lLnYxLkxvb3BUZW1wbGF0ZVJlZkgAEisKCHNlZ21lbnRzGAMgAygLMhkuY29udmVuZS52MS5TZWdtZW50Q2hvaWNlEhEKCXRpbWVfem9uZRgEIAEoCRIlCgljdXN0b21lcnMYBSADKAsyEi5jb252ZW5lLnYxLlBlcnNvbhINCgV0aXRsZRgGIAEoCRIbChNvcmdhbml6ZXJfbWVtYmVyX2lkGAcgASgJEhcKD2FsbG93X2NvbmZsaWN0cxgIIAEoCBITCgtkZXNjcmlwdGlvbhgJIAEoCRIQCghsb2NhdGlvbhgKIAEoCRInCgNub3cYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgoKCHNlcXVlbmNlIk8KFEJvb2tTZXF1ZW5jZVJlc3BvbnNlEiUKCGJvb2tpbmdzGAEgAygLMhMuY29udmVuZS52MS5Cb29raW5nEhAKCHJlcGxheWVkGAIgASgIIjsKEkxpc3RNZW1iZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJTChNMaXN0TWVtYmVyc1Jlc3BvbnNlEiMKB21lbWJlcnMYASADKAsyEi5jb252ZW5lLnYxLk1lbWJlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJQoQR2V0TWVtYmVyUmVxdWVzdBIRCgltZW1iZXJfaWQYASABKAkiNwoRR2V0TWVtYmVyUmVzcG9uc2USIgoGbWVtYmVyGAEgASgLMhIuY29udmVuZS52MS5NZW1iZXIiOQoQTGlzdFJvb21zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJNChFMaXN0Um9vbXNSZXNwb25zZRIfCgVyb29tcxgBIAMoCzIQLmNvbnZlbmUudjEuUm9vbRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiOQoQTGlzdFBvb2xzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJNChFMaXN0UG9vbHNSZXNwb25zZRIfCgVwb29scxgBIAMoCzIQLmNvbnZlbmUudjEuUG9vbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiPQoUTGlzdFRlbXBsYXRlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiWQoVTGlzdFRlbXBsYXRlc1Jlc3BvbnNlEicKCXRlbXBsYXRlcxgBIAMoCzIULmNvbnZlbmUudjEuVGVtcGxhdGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIikKEkdldFRlbXBsYXRlUmVxdWVzdBITCgt0ZW1wbGF0ZV9pZBgBIAEoCSI9ChNHZXRUZW1wbGF0ZVJlc3BvbnNlEiYKCHRlbXBsYXRlGAEgASgLMhQuY29udmVuZS52MS5UZW1wbGF0ZSK/AwoUQ3JlYXRlQm9va2luZ1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIpCgVydWxlcxgCIAEoCzIYLmNvbnZlbmUudjEuTWVldGluZ1J1bGVzSAASKwoIdGVtcGxhdGUYAyABKAsyFy5jb252ZW5lLnYxLlRlbXBsYXRlUmVmSAASKQoFc3RhcnQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXRpbWVfem9uZRgFIAEoCRIlCgVzZWF0cxgGIAMoCzIWLmNvbnZlbmUudjEuU2VhdENob2ljZRIlCgljdXN0b21lcnMYByADKAsyEi5jb252ZW5lLnYxLlBlcnNvbhINCgV0aXRsZRgIIAEoCRIbChNvcmdhbml6ZXJfbWVtYmVyX2lkGAkgASgJEhcKD2FsbG93X2NvbmZsaWN0cxgKIAEoCBIPCgdob2xkX2lkGAsgASgJEhMKC2Rlc2NyaXB0aW9uGAwgASgJEhAKCGxvY2F0aW9uGA0gASgJEicKA25vdxgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCQoHbWVldGluZyJPChVDcmVhdGVCb29raW5nUmVzcG9uc2USJAoHYm9va2luZxgBIAEoCzITLmNvbnZlbmUudjEuQm9va2luZxIQCghyZXBsYXllZBgCIAEoCCInChFHZXRCb29raW5nUmVxdWVzdBISCgpib29raW5nX2lkGAEgASgJIjoKEkdldEJvb2tpbmdSZXNwb25zZRIkCgdib29raW5nGAEgASgLMhMuY29udmVuZS52MS5Cb29raW5nIt4BChNMaXN0Qm9va2luZ3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhMKC3Jlc291cmNlX2lkGAMgASgJEjAKDHdpbmRvd19zdGFydBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoGc3RhdHVzGAYgASgOMhkuY29udmVuZS52MS5Cb29raW5nU3RhdHVzIlYKFExpc3RCb29raW5nc1Jlc3BvbnNlEiUKCGJvb2tpbmdzGAEgAygLMhMuY29udmVuZS52MS5Cb29raW5nEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIqChRDYW5jZWxCb29raW5nUmVxdWVzdBISCgpib29raW5nX2lkGAEgASgJIj0KFUNhbmNlbEJvb2tpbmdSZXNwb25zZRIkCgdib29raW5nGAEgASgLMhMuY29udmVuZS52MS5Cb29raW5nIk8KD1NlYXRSZXBsYWNlbWVudBISCgpzZWF0X2luZGV4GAEgASgFEhMKC3JlcGxhY2VkX2lkGAIgASgJEhMKC3Jlc291cmNlX2lkGAMgASgJIq0CChhSZXNjaGVkdWxlQm9va2luZ1JlcXVlc3QSEgoKYm9va2luZ19pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEgwKBGV0YWcYAyABKAkSKQoFc3RhcnQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiUKBXNlYXRzGAUgAygLMhYuY29udmVuZS52MS5TZWF0Q2hvaWNlEjAKC3JlcGxhY2VtZW50GAYgASgLMhsuY29udmVuZS52MS5TZWF0UmVwbGFjZW1lbnQSFwoPYWxsb3dfY29uZmxpY3RzGAcgASgIEhUKDXZhbGlkYXRlX29ubHkYCCABKAgSJwoDbm93GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCL2AQoZUmVzY2hlZHVsZUJvb2tpbmdSZXNwb25zZRIkCgdib29raW5nGAEgASgLMhMuY29udmVuZS52MS5Cb29raW5nEhAKCHJlcGxheWVkGAIgASgIEhUKDWNoYW5nZWRfc2VhdHMYAyADKAUSJwoJY29uZmxpY3RzGAQgAygLMhQuY29udmVuZS52MS5Db25mbGljdBIRCglhdmFpbGFibGUYBSABKAgSDgoGcmVhc29uGAYgASgJEj4KFXVuYXZhaWxhYmxlX2NhbGVuZGFycxgHIAMoCzIfLmNvbnZlbmUudjEuVW5hdmFpbGFibGVDYWxlbmRhciKPAQoUVXBkYXRlQm9va2luZ1JlcXVlc3QSEgoKYm9va2luZ19pZBgBIAEoCRIMCgRldGFnGAIgASgJEiQKB2Jvb2tpbmcYAyABKAsyEy5jb252ZW5lLnYxLkJvb2tpbmcSLwoLdXBkYXRlX21hc2sYBCABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIj0KFVVwZGF0ZUJvb2tpbmdSZXNwb25zZRIkCgdib29raW5nGAEgASgLMhMuY29udmVuZS52MS5Cb29raW5nIqMBCg9Ib2xkU2xvdFJlcXVlc3QSFAoMcmVzb3VyY2VfaWRzGAEgAygJEikKBXN0YXJ0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKA3R0bBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiIyChBIb2xkU2xvdFJlc3BvbnNlEh4KBGhvbGQYASABKAsyEC5jb252ZW5lLnYxLkhvbGQiJQoSUmVsZWFzZUhvbGRSZXF1ZXN0Eg8KB2hvbGRfaWQYASABKAkiFQoTUmVsZWFzZUhvbGRSZXNwb25zZSKgAgoUT3B0aW1pemVCYXRjaFJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIkCgVpdGVtcxgCIAMoCzIVLmNvbnZlbmUudjEuQmF0Y2hJdGVtEikKB3dlaWdodHMYAyABKAsyGC5jb252ZW5lLnYxLkJhdGNoV2VpZ2h0cxIXCg9hbGxvd19jb25mbGljdHMYBCABKAgSLQoKdGltZV9saW1pdBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgd3b3JrZXJzGAYgASgFEhEKCXNjaGVkdWxlchgHIAEoCRIOCgZjb21taXQYCCABKAgSJwoDbm93GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ6ChVPcHRpbWl6ZUJhdGNoUmVzcG9uc2USLQoIcHJvZ3Jlc3MYASABKAsyGS5jb252ZW5lLnYxLkJhdGNoUHJvZ3Jlc3NIABIpCgZyZXN1bHQYAiABKAsyFy5jb252ZW5lLnYxLkJhdGNoUmVzdWx0SABCBwoFZXZlbnQqTQoFT3JkZXISFQoRT1JERVJfVU5TUEVDSUZJRUQQABIXChNPUkRFUl9DSFJPTk9MT0dJQ0FMEAESFAoQT1JERVJfQkVTVF9GSVJTVBACMvIQChFTY2hlZHVsaW5nU2VydmljZRJICglGaW5kU2xvdHMSHC5jb252ZW5lLnYxLkZpbmRTbG90c1JlcXVlc3QaHS5jb252ZW5lLnYxLkZpbmRTbG90c1Jlc3BvbnNlEkgKCUNoZWNrVGltZRIcLmNvbnZlbmUudjEuQ2hlY2tUaW1lUmVxdWVzdBodLmNvbnZlbmUudjEuQ2hlY2tUaW1lUmVzcG9uc2USTgoLR2V0U2NoZWR1bGUSHi5jb252ZW5lLnYxLkdldFNjaGVkdWxlUmVxdWVzdBofLmNvbnZlbmUudjEuR2V0U2NoZWR1bGVSZXNwb25zZRJOCgtMaXN0TWVtYmVycxIeLmNvbnZlbmUudjEuTGlzdE1lbWJlcnNSZXF1ZXN0Gh8uY29udmVuZS52MS5MaXN0TWVtYmVyc1Jlc3BvbnNlEkgKCUdldE1lbWJlchIcLmNvbnZlbmUudjEuR2V0TWVtYmVyUmVxdWVzdBodLmNvbnZlbmUudjEuR2V0TWVtYmVyUmVzcG9uc2USSAoJTGlzdFJvb21zEhwuY29udmVuZS52MS5MaXN0Um9vbXNSZXF1ZXN0Gh0uY29udmVuZS52MS5MaXN0Um9vbXNSZXNwb25zZRJICglMaXN0UG9vbHMSHC5jb252ZW5lLnYxLkxpc3RQb29sc1JlcXVlc3QaHS5jb252ZW5lLnYxLkxpc3RQb29sc1Jlc3BvbnNlElQKDUxpc3RUZW1wbGF0ZXMSIC5jb252ZW5lLnYxLkxpc3RUZW1wbGF0ZXNSZXF1ZXN0GiEuY29udmVuZS52MS5MaXN0VGVtcGxhdGVzUmVzcG9uc2USTgoLR2V0VGVtcGxhdGUSHi5jb252ZW5lLnYxLkdldFRlbXBsYXRlUmVxdWVzdBofLmNvbnZlbmUudjEuR2V0VGVtcGxhdGVSZXNwb25zZRJUCg1DcmVhdGVCb29raW5nEiAuY29udmVuZS52MS5DcmVhdGVCb29raW5nUmVxdWVzdBohLmNvbnZlbmUudjEuQ3JlYXRlQm9va2luZ1Jlc3BvbnNlEksKCkdldEJvb2tpbmcSHS5jb252ZW5lLnYxLkdldEJvb2tpbmdSZXF1ZXN0Gh4uY29udmVuZS52MS5HZXRCb29raW5nUmVzcG9uc2USUQoMTGlzdEJvb2tpbmdzEh8uY29udmVuZS52MS5MaXN0Qm9va2luZ3NSZXF1ZXN0GiAuY29udmVuZS52MS5MaXN0Qm9va2luZ3NSZXNwb25zZRJUCg1DYW5jZWxCb29raW5nEiAuY29udmVuZS52MS5DYW5jZWxCb29raW5nUmVxdWVzdBohLmNvbnZlbmUudjEuQ2FuY2VsQm9va2luZ1Jlc3BvbnNlEmAKEVJlc2NoZWR1bGVCb29raW5nEiQuY29udmVuZS52MS5SZXNjaGVkdWxlQm9va2luZ1JlcXVlc3QaJS5jb252ZW5lLnYxLlJlc2NoZWR1bGVCb29raW5nUmVzcG9uc2USVAoNVXBkYXRlQm9va2luZxIgLmNvbnZlbmUudjEuVXBkYXRlQm9va2luZ1JlcXVlc3QaIS5jb252ZW5lLnYxLlVwZGF0ZUJvb2tpbmdSZXNwb25zZRJFCghIb2xkU2xvdBIbLmNvbnZlbmUudjEuSG9sZFNsb3RSZXF1ZXN0GhwuY29udmVuZS52MS5Ib2xkU2xvdFJlc3BvbnNlEk4KC1JlbGVhc2VIb2xkEh4uY29udmVuZS52MS5SZWxlYXNlSG9sZFJlcXVlc3QaHy5jb252ZW5lLnYxLlJlbGVhc2VIb2xkUmVzcG9uc2USbAoVQ3JlYXRlV2ViaG9va0VuZHBvaW50EiguY29udmVuZS52MS5DcmVhdGVXZWJob29rRW5kcG9pbnRSZXF1ZXN0GikuY29udmVuZS52MS5DcmVhdGVXZWJob29rRW5kcG9pbnRSZXNwb25zZRJpChRMaXN0V2ViaG9va0VuZHBvaW50cxInLmNvbnZlbmUudjEuTGlzdFdlYmhvb2tFbmRwb2ludHNSZXF1ZXN0GiguY29udmVuZS52MS5MaXN0V2ViaG9va0VuZHBvaW50c1Jlc3BvbnNlEmwKFURlbGV0ZVdlYmhvb2tFbmRwb2ludBIoLmNvbnZlbmUudjEuRGVsZXRlV2ViaG9va0VuZHBvaW50UmVxdWVzdBopLmNvbnZlbmUudjEuRGVsZXRlV2ViaG9va0VuZHBvaW50UmVzcG9uc2USbAoVTGlzdFdlYmhvb2tEZWxpdmVyaWVzEiguY29udmVuZS52MS5MaXN0V2ViaG9va0RlbGl2ZXJpZXNSZXF1ZXN0GikuY29udmVuZS52MS5MaXN0V2ViaG9va0RlbGl2ZXJpZXNSZXNwb25zZRJWCg1PcHRpbWl6ZUJhdGNoEiAuY29udmVuZS52MS5PcHRpbWl6ZUJhdGNoUmVxdWVzdBohLmNvbnZlbmUudjEuT3B0aW1pemVCYXRjaFJlc3BvbnNlMAESVAoNRmluZFNlcXVlbmNlcxIgLmNvbnZlbmUudjEuRmluZFNlcXVlbmNlc1JlcXVlc3QaIS5jb252ZW5lLnYxLkZpbmRTZXF1ZW5jZXNSZXNwb25zZRJUCg1DaGVja1NlcXVlbmNlEiAuY29udmVuZS52MS5DaGVja1NlcXVlbmNlUmVxdWVzdBohLmNvbnZlbmUudjEuQ2hlY2tTZXF1ZW5jZVJlc3BvbnNlElEKDEJvb2tTZXF1ZW5jZRIfLmNvbnZlbmUudjEuQm9va1NlcXVlbmNlUmVxdWVzdBogLmNvbnZlbmUudjEuQm9va1NlcXVlbmNlUmVzcG9uc2ViBnByb3RvMw", [file_convene_v1_batch, file_convene_v1_booking, file_convene_v1_directory, file_convene_v1_meeting, file_convene_v1_schedule, file_convene_v1_sequences, file_convene_v1_slots, file_convene_v1_webhooks, file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message convene.v1.FindSlotsRequest
@@ -278,6 +280,388 @@ export const CheckTimeResponseSchema: GenMessage<CheckTimeResponse> = /*@__PURE_
   messageDesc(file_convene_v1_scheduling_service, 3);
 
 /**
+ * @generated from message convene.v1.FindSequencesRequest
+ */
+export type FindSequencesRequest = Message<"convene.v1.FindSequencesRequest"> & {
+  /**
+   * @generated from oneof convene.v1.FindSequencesRequest.sequence
+   */
+  sequence: {
+    /**
+     * @generated from field: convene.v1.SequenceRules rules = 1;
+     */
+    value: SequenceRules;
+    case: "rules";
+  } | {
+    /**
+     * A loop template (configuration `loops:`) with overrides.
+     *
+     * @generated from field: convene.v1.LoopTemplateRef template = 12;
+     */
+    value: LoopTemplateRef;
+    case: "template";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * First starts lie in [window_start, window_end), the whole sequence
+   * ending by window_end.
+   *
+   * @generated from field: google.protobuf.Timestamp window_start = 2;
+   */
+  windowStart?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp window_end = 3;
+   */
+  windowEnd?: Timestamp | undefined;
+
+  /**
+   * IANA zone of the customer: the start interval and the preferred hours
+   * follow its local clock.
+   *
+   * @generated from field: string time_zone = 4;
+   */
+  timeZone: string;
+
+  /**
+   * @generated from field: convene.v1.Order order = 5;
+   */
+  order: Order;
+
+  /**
+   * Options per page; 0 returns all of them (within the server's limits).
+   *
+   * @generated from field: int32 page_size = 6;
+   */
+  pageSize: number;
+
+  /**
+   * From a previous reply's next_page_token, with an otherwise identical request.
+   *
+   * @generated from field: string page_token = 7;
+   */
+  pageToken: string;
+
+  /**
+   * Conflict mode, as in FindSlots: up to max_alternatives first starts
+   * without an option, with the lowest conflict cost, when fewer than
+   * min_available have one or when want_alternatives is set.
+   *
+   * @generated from field: int32 max_alternatives = 8;
+   */
+  maxAlternatives: number;
+
+  /**
+   * @generated from field: int32 min_available = 9;
+   */
+  minAvailable: number;
+
+  /**
+   * @generated from field: bool want_alternatives = 10;
+   */
+  wantAlternatives: boolean;
+
+  /**
+   * The instant minimum_notice counts from; unset: the server's clock.
+   *
+   * @generated from field: google.protobuf.Timestamp now = 11;
+   */
+  now?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message convene.v1.FindSequencesRequest.
+ * Use `create(FindSequencesRequestSchema)` to create a new message.
+ */
+export const FindSequencesRequestSchema: GenMessage<FindSequencesRequest> = /*@__PURE__*/
+  messageDesc(file_convene_v1_scheduling_service, 4);
+
+/**
+ * @generated from message convene.v1.FindSequencesResponse
+ */
+export type FindSequencesResponse = Message<"convene.v1.FindSequencesResponse"> & {
+  /**
+   * Per first start with an option, its cheapest one.
+   *
+   * @generated from field: repeated convene.v1.SequenceOption options = 1;
+   */
+  options: SequenceOption[];
+
+  /**
+   * Least-conflict sequences at first starts without an option, ascending
+   * conflict cost, then start.
+   *
+   * @generated from field: repeated convene.v1.SequenceOption alternatives = 2;
+   */
+  alternatives: SequenceOption[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 3;
+   */
+  nextPageToken: string;
+
+  /**
+   * First starts with an option, over all pages.
+   *
+   * @generated from field: int32 total_available = 4;
+   */
+  totalAvailable: number;
+
+  /**
+   * @generated from field: int32 candidates_considered = 5;
+   */
+  candidatesConsidered: number;
+
+  /**
+   * @generated from field: repeated convene.v1.UnavailableCalendar unavailable_calendars = 6;
+   */
+  unavailableCalendars: UnavailableCalendar[];
+
+  /**
+   * True when the deadline ended the search early: the options returned are
+   * valid but the list may be incomplete and is not proven cheapest.
+   *
+   * @generated from field: bool partial = 7;
+   */
+  partial: boolean;
+
+  /**
+   * Set when no first start has an option: per segment, what kept it empty.
+   *
+   * @generated from field: repeated convene.v1.SegmentDiagnosis diagnosis = 8;
+   */
+  diagnosis: SegmentDiagnosis[];
+};
+
+/**
+ * Describes the message convene.v1.FindSequencesResponse.
+ * Use `create(FindSequencesResponseSchema)` to create a new message.
+ */
+export const FindSequencesResponseSchema: GenMessage<FindSequencesResponse> = /*@__PURE__*/
+  messageDesc(file_convene_v1_scheduling_service, 5);
+
+/**
+ * @generated from message convene.v1.CheckSequenceRequest
+ */
+export type CheckSequenceRequest = Message<"convene.v1.CheckSequenceRequest"> & {
+  /**
+   * @generated from oneof convene.v1.CheckSequenceRequest.sequence
+   */
+  sequence: {
+    /**
+     * @generated from field: convene.v1.SequenceRules rules = 1;
+     */
+    value: SequenceRules;
+    case: "rules";
+  } | {
+    /**
+     * A loop template (configuration `loops:`) with overrides.
+     *
+     * @generated from field: convene.v1.LoopTemplateRef template = 5;
+     */
+    value: LoopTemplateRef;
+    case: "template";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * The first start to check (on the start interval).
+   *
+   * @generated from field: google.protobuf.Timestamp start = 2;
+   */
+  start?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string time_zone = 3;
+   */
+  timeZone: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp now = 4;
+   */
+  now?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message convene.v1.CheckSequenceRequest.
+ * Use `create(CheckSequenceRequestSchema)` to create a new message.
+ */
+export const CheckSequenceRequestSchema: GenMessage<CheckSequenceRequest> = /*@__PURE__*/
+  messageDesc(file_convene_v1_scheduling_service, 6);
+
+/**
+ * @generated from message convene.v1.CheckSequenceResponse
+ */
+export type CheckSequenceResponse = Message<"convene.v1.CheckSequenceResponse"> & {
+  /**
+   * @generated from field: bool available = 1;
+   */
+  available: boolean;
+
+  /**
+   * The cheapest option at that first start; when not available, the
+   * least-conflict one with every segment's conflicts. Unset when none exists.
+   *
+   * @generated from field: convene.v1.SequenceOption option = 2;
+   */
+  option?: SequenceOption | undefined;
+
+  /**
+   * Why the first start is not available, in words.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: repeated convene.v1.UnavailableCalendar unavailable_calendars = 4;
+   */
+  unavailableCalendars: UnavailableCalendar[];
+
+  /**
+   * When not available: per segment, what kept it empty at its starts.
+   *
+   * @generated from field: repeated convene.v1.SegmentDiagnosis diagnosis = 5;
+   */
+  diagnosis: SegmentDiagnosis[];
+};
+
+/**
+ * Describes the message convene.v1.CheckSequenceResponse.
+ * Use `create(CheckSequenceResponseSchema)` to create a new message.
+ */
+export const CheckSequenceResponseSchema: GenMessage<CheckSequenceResponse> = /*@__PURE__*/
+  messageDesc(file_convene_v1_scheduling_service, 7);
+
+/**
+ * @generated from message convene.v1.BookSequenceRequest
+ */
+export type BookSequenceRequest = Message<"convene.v1.BookSequenceRequest"> & {
+  /**
+   * Required: the caller's id for this sequence (at most 190 characters).
+   * Retrying with the same id and body returns the first result; the same id
+   * with another body is ALREADY_EXISTS. Segment k's booking has the request
+   * id "<request_id>/segment-<k>".
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from oneof convene.v1.BookSequenceRequest.sequence
+   */
+  sequence: {
+    /**
+     * @generated from field: convene.v1.SequenceRules rules = 2;
+     */
+    value: SequenceRules;
+    case: "rules";
+  } | {
+    /**
+     * A loop template (configuration `loops:`) with overrides.
+     *
+     * @generated from field: convene.v1.LoopTemplateRef template = 12;
+     */
+    value: LoopTemplateRef;
+    case: "template";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * One per listed segment, in SequenceRules.segments order. Their starts must
+   * follow the rules' order, gaps and span.
+   *
+   * @generated from field: repeated convene.v1.SegmentChoice segments = 3;
+   */
+  segments: SegmentChoice[];
+
+  /**
+   * IANA zone of the customer: the invitations show the meetings in it.
+   *
+   * @generated from field: string time_zone = 4;
+   */
+  timeZone: string;
+
+  /**
+   * Who gets the invitations: one per segment.
+   *
+   * @generated from field: repeated convene.v1.Person customers = 5;
+   */
+  customers: Person[];
+
+  /**
+   * Each segment's event is titled "<title>: <segment label>" (default title
+   * "Meeting"; a segment without a label: "<title> (k+1/n)").
+   *
+   * @generated from field: string title = 6;
+   */
+  title: string;
+
+  /**
+   * Organizer of every segment; default each segment's first member seated.
+   *
+   * @generated from field: string organizer_member_id = 7;
+   */
+  organizerMemberId: string;
+
+  /**
+   * "Schedule anyway" for every segment: members may be busy; rooms never.
+   *
+   * @generated from field: bool allow_conflicts = 8;
+   */
+  allowConflicts: boolean;
+
+  /**
+   * @generated from field: string description = 9;
+   */
+  description: string;
+
+  /**
+   * @generated from field: string location = 10;
+   */
+  location: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp now = 11;
+   */
+  now?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message convene.v1.BookSequenceRequest.
+ * Use `create(BookSequenceRequestSchema)` to create a new message.
+ */
+export const BookSequenceRequestSchema: GenMessage<BookSequenceRequest> = /*@__PURE__*/
+  messageDesc(file_convene_v1_scheduling_service, 8);
+
+/**
+ * @generated from message convene.v1.BookSequenceResponse
+ */
+export type BookSequenceResponse = Message<"convene.v1.BookSequenceResponse"> & {
+  /**
+   * One booking per segment, in SequenceRules.segments order: all confirmed
+   * together, or none (the refusal names the segment).
+   *
+   * @generated from field: repeated convene.v1.Booking bookings = 1;
+   */
+  bookings: Booking[];
+
+  /**
+   * True when this request_id had already booked the sequence.
+   *
+   * @generated from field: bool replayed = 2;
+   */
+  replayed: boolean;
+};
+
+/**
+ * Describes the message convene.v1.BookSequenceResponse.
+ * Use `create(BookSequenceResponseSchema)` to create a new message.
+ */
+export const BookSequenceResponseSchema: GenMessage<BookSequenceResponse> = /*@__PURE__*/
+  messageDesc(file_convene_v1_scheduling_service, 9);
+
+/**
  * @generated from message convene.v1.ListMembersRequest
  */
 export type ListMembersRequest = Message<"convene.v1.ListMembersRequest"> & {
@@ -297,7 +681,7 @@ export type ListMembersRequest = Message<"convene.v1.ListMembersRequest"> & {
  * Use `create(ListMembersRequestSchema)` to create a new message.
  */
 export const ListMembersRequestSchema: GenMessage<ListMembersRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 4);
+  messageDesc(file_convene_v1_scheduling_service, 10);
 
 /**
  * @generated from message convene.v1.ListMembersResponse
@@ -319,7 +703,7 @@ export type ListMembersResponse = Message<"convene.v1.ListMembersResponse"> & {
  * Use `create(ListMembersResponseSchema)` to create a new message.
  */
 export const ListMembersResponseSchema: GenMessage<ListMembersResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 5);
+  messageDesc(file_convene_v1_scheduling_service, 11);
 
 /**
  * @generated from message convene.v1.GetMemberRequest
@@ -336,7 +720,7 @@ export type GetMemberRequest = Message<"convene.v1.GetMemberRequest"> & {
  * Use `create(GetMemberRequestSchema)` to create a new message.
  */
 export const GetMemberRequestSchema: GenMessage<GetMemberRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 6);
+  messageDesc(file_convene_v1_scheduling_service, 12);
 
 /**
  * @generated from message convene.v1.GetMemberResponse
@@ -353,7 +737,7 @@ export type GetMemberResponse = Message<"convene.v1.GetMemberResponse"> & {
  * Use `create(GetMemberResponseSchema)` to create a new message.
  */
 export const GetMemberResponseSchema: GenMessage<GetMemberResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 7);
+  messageDesc(file_convene_v1_scheduling_service, 13);
 
 /**
  * @generated from message convene.v1.ListRoomsRequest
@@ -375,7 +759,7 @@ export type ListRoomsRequest = Message<"convene.v1.ListRoomsRequest"> & {
  * Use `create(ListRoomsRequestSchema)` to create a new message.
  */
 export const ListRoomsRequestSchema: GenMessage<ListRoomsRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 8);
+  messageDesc(file_convene_v1_scheduling_service, 14);
 
 /**
  * @generated from message convene.v1.ListRoomsResponse
@@ -397,7 +781,7 @@ export type ListRoomsResponse = Message<"convene.v1.ListRoomsResponse"> & {
  * Use `create(ListRoomsResponseSchema)` to create a new message.
  */
 export const ListRoomsResponseSchema: GenMessage<ListRoomsResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 9);
+  messageDesc(file_convene_v1_scheduling_service, 15);
 
 /**
  * @generated from message convene.v1.ListPoolsRequest
@@ -419,7 +803,7 @@ export type ListPoolsRequest = Message<"convene.v1.ListPoolsRequest"> & {
  * Use `create(ListPoolsRequestSchema)` to create a new message.
  */
 export const ListPoolsRequestSchema: GenMessage<ListPoolsRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 10);
+  messageDesc(file_convene_v1_scheduling_service, 16);
 
 /**
  * @generated from message convene.v1.ListPoolsResponse
@@ -441,7 +825,7 @@ export type ListPoolsResponse = Message<"convene.v1.ListPoolsResponse"> & {
  * Use `create(ListPoolsResponseSchema)` to create a new message.
  */
 export const ListPoolsResponseSchema: GenMessage<ListPoolsResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 11);
+  messageDesc(file_convene_v1_scheduling_service, 17);
 
 /**
  * @generated from message convene.v1.ListTemplatesRequest
@@ -463,7 +847,7 @@ export type ListTemplatesRequest = Message<"convene.v1.ListTemplatesRequest"> & 
  * Use `create(ListTemplatesRequestSchema)` to create a new message.
  */
 export const ListTemplatesRequestSchema: GenMessage<ListTemplatesRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 12);
+  messageDesc(file_convene_v1_scheduling_service, 18);
 
 /**
  * @generated from message convene.v1.ListTemplatesResponse
@@ -485,7 +869,7 @@ export type ListTemplatesResponse = Message<"convene.v1.ListTemplatesResponse"> 
  * Use `create(ListTemplatesResponseSchema)` to create a new message.
  */
 export const ListTemplatesResponseSchema: GenMessage<ListTemplatesResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 13);
+  messageDesc(file_convene_v1_scheduling_service, 19);
 
 /**
  * @generated from message convene.v1.GetTemplateRequest
@@ -502,7 +886,7 @@ export type GetTemplateRequest = Message<"convene.v1.GetTemplateRequest"> & {
  * Use `create(GetTemplateRequestSchema)` to create a new message.
  */
 export const GetTemplateRequestSchema: GenMessage<GetTemplateRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 14);
+  messageDesc(file_convene_v1_scheduling_service, 20);
 
 /**
  * @generated from message convene.v1.GetTemplateResponse
@@ -519,7 +903,7 @@ export type GetTemplateResponse = Message<"convene.v1.GetTemplateResponse"> & {
  * Use `create(GetTemplateResponseSchema)` to create a new message.
  */
 export const GetTemplateResponseSchema: GenMessage<GetTemplateResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 15);
+  messageDesc(file_convene_v1_scheduling_service, 21);
 
 /**
  * @generated from message convene.v1.CreateBookingRequest
@@ -638,7 +1022,7 @@ export type CreateBookingRequest = Message<"convene.v1.CreateBookingRequest"> & 
  * Use `create(CreateBookingRequestSchema)` to create a new message.
  */
 export const CreateBookingRequestSchema: GenMessage<CreateBookingRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 16);
+  messageDesc(file_convene_v1_scheduling_service, 22);
 
 /**
  * @generated from message convene.v1.CreateBookingResponse
@@ -663,7 +1047,7 @@ export type CreateBookingResponse = Message<"convene.v1.CreateBookingResponse"> 
  * Use `create(CreateBookingResponseSchema)` to create a new message.
  */
 export const CreateBookingResponseSchema: GenMessage<CreateBookingResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 17);
+  messageDesc(file_convene_v1_scheduling_service, 23);
 
 /**
  * @generated from message convene.v1.GetBookingRequest
@@ -680,7 +1064,7 @@ export type GetBookingRequest = Message<"convene.v1.GetBookingRequest"> & {
  * Use `create(GetBookingRequestSchema)` to create a new message.
  */
 export const GetBookingRequestSchema: GenMessage<GetBookingRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 18);
+  messageDesc(file_convene_v1_scheduling_service, 24);
 
 /**
  * @generated from message convene.v1.GetBookingResponse
@@ -697,7 +1081,7 @@ export type GetBookingResponse = Message<"convene.v1.GetBookingResponse"> & {
  * Use `create(GetBookingResponseSchema)` to create a new message.
  */
 export const GetBookingResponseSchema: GenMessage<GetBookingResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 19);
+  messageDesc(file_convene_v1_scheduling_service, 25);
 
 /**
  * @generated from message convene.v1.ListBookingsRequest
@@ -750,7 +1134,7 @@ export type ListBookingsRequest = Message<"convene.v1.ListBookingsRequest"> & {
  * Use `create(ListBookingsRequestSchema)` to create a new message.
  */
 export const ListBookingsRequestSchema: GenMessage<ListBookingsRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 20);
+  messageDesc(file_convene_v1_scheduling_service, 26);
 
 /**
  * @generated from message convene.v1.ListBookingsResponse
@@ -776,7 +1160,7 @@ export type ListBookingsResponse = Message<"convene.v1.ListBookingsResponse"> & 
  * Use `create(ListBookingsResponseSchema)` to create a new message.
  */
 export const ListBookingsResponseSchema: GenMessage<ListBookingsResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 21);
+  messageDesc(file_convene_v1_scheduling_service, 27);
 
 /**
  * @generated from message convene.v1.CancelBookingRequest
@@ -793,7 +1177,7 @@ export type CancelBookingRequest = Message<"convene.v1.CancelBookingRequest"> & 
  * Use `create(CancelBookingRequestSchema)` to create a new message.
  */
 export const CancelBookingRequestSchema: GenMessage<CancelBookingRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 22);
+  messageDesc(file_convene_v1_scheduling_service, 28);
 
 /**
  * @generated from message convene.v1.CancelBookingResponse
@@ -810,7 +1194,7 @@ export type CancelBookingResponse = Message<"convene.v1.CancelBookingResponse"> 
  * Use `create(CancelBookingResponseSchema)` to create a new message.
  */
 export const CancelBookingResponseSchema: GenMessage<CancelBookingResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 23);
+  messageDesc(file_convene_v1_scheduling_service, 29);
 
 /**
  * One person of a booked seat replaced (an interviewer who declined).
@@ -846,7 +1230,7 @@ export type SeatReplacement = Message<"convene.v1.SeatReplacement"> & {
  * Use `create(SeatReplacementSchema)` to create a new message.
  */
 export const SeatReplacementSchema: GenMessage<SeatReplacement> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 24);
+  messageDesc(file_convene_v1_scheduling_service, 30);
 
 /**
  * @generated from message convene.v1.RescheduleBookingRequest
@@ -925,7 +1309,7 @@ export type RescheduleBookingRequest = Message<"convene.v1.RescheduleBookingRequ
  * Use `create(RescheduleBookingRequestSchema)` to create a new message.
  */
 export const RescheduleBookingRequestSchema: GenMessage<RescheduleBookingRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 25);
+  messageDesc(file_convene_v1_scheduling_service, 31);
 
 /**
  * @generated from message convene.v1.RescheduleBookingResponse
@@ -984,7 +1368,7 @@ export type RescheduleBookingResponse = Message<"convene.v1.RescheduleBookingRes
  * Use `create(RescheduleBookingResponseSchema)` to create a new message.
  */
 export const RescheduleBookingResponseSchema: GenMessage<RescheduleBookingResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 26);
+  messageDesc(file_convene_v1_scheduling_service, 32);
 
 /**
  * @generated from message convene.v1.UpdateBookingRequest
@@ -1024,7 +1408,7 @@ export type UpdateBookingRequest = Message<"convene.v1.UpdateBookingRequest"> & 
  * Use `create(UpdateBookingRequestSchema)` to create a new message.
  */
 export const UpdateBookingRequestSchema: GenMessage<UpdateBookingRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 27);
+  messageDesc(file_convene_v1_scheduling_service, 33);
 
 /**
  * @generated from message convene.v1.UpdateBookingResponse
@@ -1041,7 +1425,7 @@ export type UpdateBookingResponse = Message<"convene.v1.UpdateBookingResponse"> 
  * Use `create(UpdateBookingResponseSchema)` to create a new message.
  */
 export const UpdateBookingResponseSchema: GenMessage<UpdateBookingResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 28);
+  messageDesc(file_convene_v1_scheduling_service, 34);
 
 /**
  * @generated from message convene.v1.HoldSlotRequest
@@ -1079,7 +1463,7 @@ export type HoldSlotRequest = Message<"convene.v1.HoldSlotRequest"> & {
  * Use `create(HoldSlotRequestSchema)` to create a new message.
  */
 export const HoldSlotRequestSchema: GenMessage<HoldSlotRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 29);
+  messageDesc(file_convene_v1_scheduling_service, 35);
 
 /**
  * @generated from message convene.v1.HoldSlotResponse
@@ -1096,7 +1480,7 @@ export type HoldSlotResponse = Message<"convene.v1.HoldSlotResponse"> & {
  * Use `create(HoldSlotResponseSchema)` to create a new message.
  */
 export const HoldSlotResponseSchema: GenMessage<HoldSlotResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 30);
+  messageDesc(file_convene_v1_scheduling_service, 36);
 
 /**
  * @generated from message convene.v1.ReleaseHoldRequest
@@ -1113,7 +1497,7 @@ export type ReleaseHoldRequest = Message<"convene.v1.ReleaseHoldRequest"> & {
  * Use `create(ReleaseHoldRequestSchema)` to create a new message.
  */
 export const ReleaseHoldRequestSchema: GenMessage<ReleaseHoldRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 31);
+  messageDesc(file_convene_v1_scheduling_service, 37);
 
 /**
  * @generated from message convene.v1.ReleaseHoldResponse
@@ -1126,7 +1510,7 @@ export type ReleaseHoldResponse = Message<"convene.v1.ReleaseHoldResponse"> & {
  * Use `create(ReleaseHoldResponseSchema)` to create a new message.
  */
 export const ReleaseHoldResponseSchema: GenMessage<ReleaseHoldResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 32);
+  messageDesc(file_convene_v1_scheduling_service, 38);
 
 /**
  * @generated from message convene.v1.OptimizeBatchRequest
@@ -1209,7 +1593,7 @@ export type OptimizeBatchRequest = Message<"convene.v1.OptimizeBatchRequest"> & 
  * Use `create(OptimizeBatchRequestSchema)` to create a new message.
  */
 export const OptimizeBatchRequestSchema: GenMessage<OptimizeBatchRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 33);
+  messageDesc(file_convene_v1_scheduling_service, 39);
 
 /**
  * One message of the OptimizeBatch stream: progress reports, then one result.
@@ -1240,7 +1624,7 @@ export type OptimizeBatchResponse = Message<"convene.v1.OptimizeBatchResponse"> 
  * Use `create(OptimizeBatchResponseSchema)` to create a new message.
  */
 export const OptimizeBatchResponseSchema: GenMessage<OptimizeBatchResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 34);
+  messageDesc(file_convene_v1_scheduling_service, 40);
 
 /**
  * Result order of FindSlots.
@@ -1514,6 +1898,40 @@ export const SchedulingService: GenService<{
     methodKind: "server_streaming";
     input: typeof OptimizeBatchRequestSchema;
     output: typeof OptimizeBatchResponseSchema;
+  },
+  /**
+   * Sequences (interview loops, docs/api.md "Sequences"): several meetings in
+   * a row, each with its own seats. Per first start in a window the cheapest
+   * sequence option; optionally the least-conflict ones; per-segment diagnosis.
+   *
+   * @generated from rpc convene.v1.SchedulingService.FindSequences
+   */
+  findSequences: {
+    methodKind: "unary";
+    input: typeof FindSequencesRequestSchema;
+    output: typeof FindSequencesResponseSchema;
+  },
+  /**
+   * One first start: available or not, its cheapest option, what blocks it.
+   *
+   * @generated from rpc convene.v1.SchedulingService.CheckSequence
+   */
+  checkSequence: {
+    methodKind: "unary";
+    input: typeof CheckSequenceRequestSchema;
+    output: typeof CheckSequenceResponseSchema;
+  },
+  /**
+   * Books every segment of one option, or none, in one transaction, each
+   * re-checked as CreateBooking re-checks a meeting (a refusal names the
+   * segment). Idempotent by request_id; one invitation per segment.
+   *
+   * @generated from rpc convene.v1.SchedulingService.BookSequence
+   */
+  bookSequence: {
+    methodKind: "unary";
+    input: typeof BookSequenceRequestSchema;
+    output: typeof BookSequenceResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_convene_v1_scheduling_service, 0);
