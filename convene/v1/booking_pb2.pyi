@@ -31,6 +31,9 @@ class SideEffectKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SIDE_EFFECT_KIND_SEND_INVITE: _ClassVar[SideEffectKind]
     SIDE_EFFECT_KIND_CANCEL_EVENT: _ClassVar[SideEffectKind]
     SIDE_EFFECT_KIND_SEND_CANCEL: _ClassVar[SideEffectKind]
+    SIDE_EFFECT_KIND_UPDATE_EVENT: _ClassVar[SideEffectKind]
+    SIDE_EFFECT_KIND_SEND_UPDATE: _ClassVar[SideEffectKind]
+    SIDE_EFFECT_KIND_SEND_DROPPED: _ClassVar[SideEffectKind]
 
 class SideEffectState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -51,6 +54,9 @@ SIDE_EFFECT_KIND_CREATE_EVENT: SideEffectKind
 SIDE_EFFECT_KIND_SEND_INVITE: SideEffectKind
 SIDE_EFFECT_KIND_CANCEL_EVENT: SideEffectKind
 SIDE_EFFECT_KIND_SEND_CANCEL: SideEffectKind
+SIDE_EFFECT_KIND_UPDATE_EVENT: SideEffectKind
+SIDE_EFFECT_KIND_SEND_UPDATE: SideEffectKind
+SIDE_EFFECT_KIND_SEND_DROPPED: SideEffectKind
 SIDE_EFFECT_STATE_UNSPECIFIED: SideEffectState
 SIDE_EFFECT_STATE_PENDING: SideEffectState
 SIDE_EFFECT_STATE_RUNNING: SideEffectState
@@ -103,7 +109,7 @@ class SideEffect(_message.Message):
     def __init__(self, kind: _Optional[_Union[SideEffectKind, str]] = ..., state: _Optional[_Union[SideEffectState, str]] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Booking(_message.Message):
-    __slots__ = ("id", "status", "start", "end", "time_zone", "seats", "title", "description", "location", "organizer", "customers", "attendees", "buffer_before", "buffer_after", "allow_conflicts", "sequence", "request_id", "create_time", "cancel_time", "side_effects")
+    __slots__ = ("id", "status", "start", "end", "time_zone", "seats", "title", "description", "location", "organizer", "customers", "attendees", "buffer_before", "buffer_after", "allow_conflicts", "sequence", "request_id", "create_time", "cancel_time", "side_effects", "etag", "update_time")
     ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
@@ -124,6 +130,8 @@ class Booking(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     CANCEL_TIME_FIELD_NUMBER: _ClassVar[int]
     SIDE_EFFECTS_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     id: str
     status: BookingStatus
     start: _timestamp_pb2.Timestamp
@@ -144,7 +152,9 @@ class Booking(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     cancel_time: _timestamp_pb2.Timestamp
     side_effects: _containers.RepeatedCompositeFieldContainer[SideEffect]
-    def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[BookingStatus, str]] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., seats: _Optional[_Iterable[_Union[BookedSeat, _Mapping]]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., location: _Optional[str] = ..., organizer: _Optional[_Union[Person, _Mapping]] = ..., customers: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., attendees: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., buffer_before: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., buffer_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., allow_conflicts: _Optional[bool] = ..., sequence: _Optional[int] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., side_effects: _Optional[_Iterable[_Union[SideEffect, _Mapping]]] = ...) -> None: ...
+    etag: str
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[BookingStatus, str]] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., seats: _Optional[_Iterable[_Union[BookedSeat, _Mapping]]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., location: _Optional[str] = ..., organizer: _Optional[_Union[Person, _Mapping]] = ..., customers: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., attendees: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., buffer_before: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., buffer_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., allow_conflicts: _Optional[bool] = ..., sequence: _Optional[int] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., side_effects: _Optional[_Iterable[_Union[SideEffect, _Mapping]]] = ..., etag: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Hold(_message.Message):
     __slots__ = ("id", "resource_ids", "start", "end", "expire_time")

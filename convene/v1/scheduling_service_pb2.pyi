@@ -9,6 +9,7 @@ from convene.v1 import sequences_pb2 as _sequences_pb2
 from convene.v1 import slots_pb2 as _slots_pb2
 from convene.v1 import webhooks_pb2 as _webhooks_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -385,6 +386,74 @@ class CancelBookingRequest(_message.Message):
     def __init__(self, booking_id: _Optional[str] = ...) -> None: ...
 
 class CancelBookingResponse(_message.Message):
+    __slots__ = ("booking",)
+    BOOKING_FIELD_NUMBER: _ClassVar[int]
+    booking: _booking_pb2.Booking
+    def __init__(self, booking: _Optional[_Union[_booking_pb2.Booking, _Mapping]] = ...) -> None: ...
+
+class SeatReplacement(_message.Message):
+    __slots__ = ("seat_index", "replaced_id", "resource_id")
+    SEAT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    REPLACED_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    seat_index: int
+    replaced_id: str
+    resource_id: str
+    def __init__(self, seat_index: _Optional[int] = ..., replaced_id: _Optional[str] = ..., resource_id: _Optional[str] = ...) -> None: ...
+
+class RescheduleBookingRequest(_message.Message):
+    __slots__ = ("booking_id", "request_id", "etag", "start", "seats", "replacement", "allow_conflicts", "validate_only", "now")
+    BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    SEATS_FIELD_NUMBER: _ClassVar[int]
+    REPLACEMENT_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    NOW_FIELD_NUMBER: _ClassVar[int]
+    booking_id: str
+    request_id: str
+    etag: str
+    start: _timestamp_pb2.Timestamp
+    seats: _containers.RepeatedCompositeFieldContainer[_booking_pb2.SeatChoice]
+    replacement: SeatReplacement
+    allow_conflicts: bool
+    validate_only: bool
+    now: _timestamp_pb2.Timestamp
+    def __init__(self, booking_id: _Optional[str] = ..., request_id: _Optional[str] = ..., etag: _Optional[str] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., seats: _Optional[_Iterable[_Union[_booking_pb2.SeatChoice, _Mapping]]] = ..., replacement: _Optional[_Union[SeatReplacement, _Mapping]] = ..., allow_conflicts: _Optional[bool] = ..., validate_only: _Optional[bool] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RescheduleBookingResponse(_message.Message):
+    __slots__ = ("booking", "replayed", "changed_seats", "conflicts", "available", "reason", "unavailable_calendars")
+    BOOKING_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_SEATS_FIELD_NUMBER: _ClassVar[int]
+    CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_CALENDARS_FIELD_NUMBER: _ClassVar[int]
+    booking: _booking_pb2.Booking
+    replayed: bool
+    changed_seats: _containers.RepeatedScalarFieldContainer[int]
+    conflicts: _containers.RepeatedCompositeFieldContainer[_slots_pb2.Conflict]
+    available: bool
+    reason: str
+    unavailable_calendars: _containers.RepeatedCompositeFieldContainer[_slots_pb2.UnavailableCalendar]
+    def __init__(self, booking: _Optional[_Union[_booking_pb2.Booking, _Mapping]] = ..., replayed: _Optional[bool] = ..., changed_seats: _Optional[_Iterable[int]] = ..., conflicts: _Optional[_Iterable[_Union[_slots_pb2.Conflict, _Mapping]]] = ..., available: _Optional[bool] = ..., reason: _Optional[str] = ..., unavailable_calendars: _Optional[_Iterable[_Union[_slots_pb2.UnavailableCalendar, _Mapping]]] = ...) -> None: ...
+
+class UpdateBookingRequest(_message.Message):
+    __slots__ = ("booking_id", "etag", "booking", "update_mask")
+    BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    BOOKING_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    booking_id: str
+    etag: str
+    booking: _booking_pb2.Booking
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, booking_id: _Optional[str] = ..., etag: _Optional[str] = ..., booking: _Optional[_Union[_booking_pb2.Booking, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateBookingResponse(_message.Message):
     __slots__ = ("booking",)
     BOOKING_FIELD_NUMBER: _ClassVar[int]
     booking: _booking_pb2.Booking

@@ -109,6 +109,16 @@ class SchedulingServiceStub:
                 request_serializer=convene_dot_v1_dot_scheduling__service__pb2.CancelBookingRequest.SerializeToString,
                 response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.CancelBookingResponse.FromString,
                 _registered_method=True)
+        self.RescheduleBooking = channel.unary_unary(
+                '/convene.v1.SchedulingService/RescheduleBooking',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.RescheduleBookingRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.RescheduleBookingResponse.FromString,
+                _registered_method=True)
+        self.UpdateBooking = channel.unary_unary(
+                '/convene.v1.SchedulingService/UpdateBooking',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.UpdateBookingRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.UpdateBookingResponse.FromString,
+                _registered_method=True)
         self.HoldSlot = channel.unary_unary(
                 '/convene.v1.SchedulingService/HoldSlot',
                 request_serializer=convene_dot_v1_dot_scheduling__service__pb2.HoldSlotRequest.SerializeToString,
@@ -266,6 +276,29 @@ class SchedulingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RescheduleBooking(self, request, context):
+        """Moves a confirmed booking to a new start (and seats, if named) in one
+        transaction: never both times held, never neither; a refused move
+        changes nothing. Unless seats are named, each seat keeps its member when
+        free at the new start, else takes the cheapest free candidate. The
+        re-check, allow_conflicts and the room rule are CreateBooking's; the
+        booking's own old time never conflicts. Also replaces one person of a
+        seat (`replacement`), and previews a move (`validate_only`). Idempotent
+        by request_id; a stale etag is ABORTED. The calendar event is updated in
+        place and the customers get the same invitation with a higher SEQUENCE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateBooking(self, request, context):
+        """Changes a booking's title, description, location or customers (the
+        fields named in update_mask). A stale etag is ABORTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def HoldSlot(self, request, context):
         """Holds resources for a few minutes while a customer decides; CreateBooking
         may name the hold to book over it.
@@ -412,6 +445,16 @@ def add_SchedulingServiceServicer_to_server(servicer, server):
                     servicer.CancelBooking,
                     request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.CancelBookingRequest.FromString,
                     response_serializer=convene_dot_v1_dot_scheduling__service__pb2.CancelBookingResponse.SerializeToString,
+            ),
+            'RescheduleBooking': grpc.unary_unary_rpc_method_handler(
+                    servicer.RescheduleBooking,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.RescheduleBookingRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.RescheduleBookingResponse.SerializeToString,
+            ),
+            'UpdateBooking': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateBooking,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.UpdateBookingRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.UpdateBookingResponse.SerializeToString,
             ),
             'HoldSlot': grpc.unary_unary_rpc_method_handler(
                     servicer.HoldSlot,
@@ -823,6 +866,60 @@ class SchedulingService:
             '/convene.v1.SchedulingService/CancelBooking',
             convene_dot_v1_dot_scheduling__service__pb2.CancelBookingRequest.SerializeToString,
             convene_dot_v1_dot_scheduling__service__pb2.CancelBookingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RescheduleBooking(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/RescheduleBooking',
+            convene_dot_v1_dot_scheduling__service__pb2.RescheduleBookingRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.RescheduleBookingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateBooking(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/UpdateBooking',
+            convene_dot_v1_dot_scheduling__service__pb2.UpdateBookingRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.UpdateBookingResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -26,6 +26,8 @@ Bookings (``server.booking.desk`` and ``server.booking.store``):
     BookingNotFound      -> NOT_FOUND            ResourceInfo (booking), BadRequest on booking_id
     UnknownHold          -> NOT_FOUND            ResourceInfo (hold), BadRequest on hold_id
     InvalidBooking       -> INVALID_ARGUMENT     BadRequest, one violation per problem
+    StaleVersion         -> ABORTED              ErrorInfo STALE_ETAG (the current etag), BadRequest on etag
+    BookingCancelled     -> FAILED_PRECONDITION  ErrorInfo BOOKING_CANCELLED
     StoreUnavailable     -> UNAVAILABLE          the database cannot be reached (retry later)
     BookingsDisabled     -> UNIMPLEMENTED        this server was started without a booking store
 
@@ -63,7 +65,15 @@ from server.api.auth import Unauthenticated
 from server.api.call import CallContext
 from server.batch.runner import ClusterWithoutWorkers, SolverUnavailable
 from server.booking.desk import BookingRefused, BookingsDisabled, UnknownHold
-from server.booking.store import BookingNotFound, IdempotencyConflict, InvalidBooking, LimitReached, StoreUnavailable
+from server.booking.store import (
+    BookingCancelled,
+    BookingNotFound,
+    IdempotencyConflict,
+    InvalidBooking,
+    LimitReached,
+    StaleVersion,
+    StoreUnavailable,
+)
 from server.booking.webhooks import UnknownWebhookEndpoint
 from server.wire.booking import conflict_details
 from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource, cut, quote
@@ -83,7 +93,7 @@ log = logging.getLogger("convene.server")
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 BOOKING_ERRORS = (BookingRefused, LimitReached, IdempotencyConflict, BookingNotFound, UnknownHold, InvalidBooking,
-                  StoreUnavailable, BookingsDisabled, UnknownWebhookEndpoint)
+                  StoreUnavailable, BookingsDisabled, UnknownWebhookEndpoint, StaleVersion, BookingCancelled)
 # Failures that are the caller's or the world's, not a bug: logged in one line, no traceback.
 BATCH_ERRORS = (SolverUnavailable, ClusterWithoutWorkers)
 EXPECTED_ERRORS = (*BOOKING_ERRORS, *BATCH_ERRORS, SchedulingError, Unauthenticated, TimeoutError)
@@ -254,6 +264,16 @@ def _booking_failure(exc: BaseException) -> tuple[int, str, list[Message]]:
     elif isinstance(exc, InvalidBooking):
         code = code_pb2.INVALID_ARGUMENT
         details.append(_bad_request(exc.violations))
+    elif isinstance(exc, StaleVersion):
+        code = code_pb2.ABORTED
+        details.append(error_details_pb2.ErrorInfo(
+            reason="STALE_ETAG", domain=ERROR_DOMAIN,
+            metadata={"booking_id": exc.booking_id, "etag": str(exc.actual)}))
+        details.append(_violation("etag", f"the booking is at etag {exc.actual}: read it again"))
+    elif isinstance(exc, BookingCancelled):
+        code = code_pb2.FAILED_PRECONDITION
+        details.append(error_details_pb2.ErrorInfo(reason="BOOKING_CANCELLED", domain=ERROR_DOMAIN,
+                                                   metadata={"booking_id": exc.booking_id}))
     elif isinstance(exc, StoreUnavailable):
         code = code_pb2.UNAVAILABLE
         message = f"the booking database is unavailable: {exc.reason}"

@@ -29,8 +29,10 @@ from server.api.call import CallContext
 from server.api.errors import guarded
 from server.api.streaming import stream_guarded
 from server.batch.flow import BatchCall, BatchOutcome, BatchReplay, optimize
+from server.booking.changes import plan_move, reschedule_booking, update_booking
 from server.booking.desk import BookingDesk, BookingsDisabled, cancel_booking, create_booking, hold_slot, release_hold
 from server.booking.sequences import book_sequence
+from server.booking.store import BookingCancelled, BookingStatus, StaleVersion
 from server.booking.webhooks import UnknownWebhookEndpoint
 from server.calendars.busy import FetchedBusy, busy_span, resources_of
 from server.config.batch import BatchPolicy
@@ -281,6 +283,47 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             raise InvalidRequest([FieldViolation("booking_id", "is required")])
         record = cancel_booking(desk, tenant, request.booking_id)
         return api.CancelBookingResponse(booking=wire.booking.booking_to_proto(record))
+
+    @guarded
+    def RescheduleBooking(self, request: api.RescheduleBookingRequest,
+                          context: CallContext) -> api.RescheduleBookingResponse:
+        caller, tenant = self._caller(context)
+        desk = self._desk()
+        if not request.booking_id:
+            raise InvalidRequest([FieldViolation("booking_id", "is required")])
+        record = desk.store.get(request.booking_id, tenant=tenant.id)
+        move, meeting = wire.booking.reschedule_request(request, record, now=self._clock())
+        try:
+            validate_request(tenant.directory, meeting, self._limits)
+        except InvalidRequest as exc:
+            # The request's own fields are fine: it is the booking's meeting at that start.
+            raise InvalidRequest([FieldViolation("start", f"the booking's meeting there: {v.field}: {v.description}")
+                                  for v in exc.violations]) from exc
+        if request.validate_only:
+            if record.status is not BookingStatus.CONFIRMED:
+                raise BookingCancelled(record.id)
+            if move.version is not None and move.version != record.version:
+                raise StaleVersion(record.id, move.version, record.version)
+            preview = plan_move(desk, tenant, record, meeting, move, viewer=caller.principal,
+                                deadline=calendar_deadline(context))
+            return wire.booking.reschedule_response(record, preview, preview=True)
+        if record.status is not BookingStatus.CONFIRMED and desk.store.find_change(tenant.id,
+                                                                                   request.request_id) is None:
+            raise BookingCancelled(record.id)
+        result, plan = reschedule_booking(desk, tenant, record, meeting, move, viewer=caller.principal,
+                                          deadline=calendar_deadline(context))
+        return wire.booking.reschedule_response(result.booking, plan, replayed=result.replayed)
+
+    @guarded
+    def UpdateBooking(self, request: api.UpdateBookingRequest,
+                      context: CallContext) -> api.UpdateBookingResponse:
+        _, tenant = self._caller(context)
+        desk = self._desk()
+        if not request.booking_id:
+            raise InvalidRequest([FieldViolation("booking_id", "is required")])
+        version, edit = wire.booking.update_request(request)
+        record = update_booking(desk, tenant, request.booking_id, version, edit)
+        return api.UpdateBookingResponse(booking=wire.booking.booking_to_proto(record))
 
     @guarded
     def HoldSlot(self, request: api.HoldSlotRequest, context: CallContext) -> api.HoldSlotResponse:

@@ -66,14 +66,21 @@ __all__ = [
     "BookingRequest",
     "BookingsDisabled",
     "UnknownHold",
+    "attendees_of",
+    "booked_seat",
     "booked_seats",
     "cancel_booking",
     "create_booking",
     "exact_request",
     "hold_slot",
+    "in_the_way",
+    "member_limits",
     "prepare_booking",
+    "refusal_of",
     "release_hold",
+    "seat_candidates",
     "taken",
+    "visible",
 ]
 
 DEFAULT_TITLE = "Meeting"
@@ -111,6 +118,7 @@ class BookingRequest:
     hold_id: str = ""
     description: str = ""
     location: str = ""
+    meeting_rules: str = ""  # the meeting's rules as the API took them, kept with the booking (reschedules)
 
     @property
     def end(self) -> datetime:
@@ -175,7 +183,7 @@ def booked_seats(directory: Directory, meeting: SlotRequest,
         if len(ids) != places:
             problems.append(FieldViolation(f"seats[{i}].resource_ids",
                                            f"this seat takes {places} id(s), got {len(ids)}"))
-        allowed = _candidates(directory, seat)
+        allowed = seat_candidates(directory, seat)
         for j, resource_id in enumerate(ids):
             where = f"seats[{i}].resource_ids[{j}]"
             if resource_id not in allowed:
@@ -183,13 +191,13 @@ def booked_seats(directory: Directory, meeting: SlotRequest,
             elif resource_id in seen:
                 problems.append(FieldViolation(where, f"{quote(resource_id)} already fills another place"))
             seen.add(resource_id)
-        seats.append(_booked_seat(directory, seat, tuple(ids)))
+        seats.append(booked_seat(directory, seat, tuple(ids)))
     if problems:
         raise InvalidRequest(problems)
     return tuple(seats)
 
 
-def _candidates(directory: Directory, seat: MemberSeat | PoolSeat | RoomSeat) -> tuple[str, ...]:
+def seat_candidates(directory: Directory, seat: MemberSeat | PoolSeat | RoomSeat) -> tuple[str, ...]:
     if isinstance(seat, MemberSeat):
         return seat.candidates
     if isinstance(seat, PoolSeat):
@@ -199,7 +207,7 @@ def _candidates(directory: Directory, seat: MemberSeat | PoolSeat | RoomSeat) ->
     return tuple(r for r in (*seat.rooms, *pooled) if r in directory.rooms)
 
 
-def _booked_seat(directory: Directory, seat: MemberSeat | PoolSeat | RoomSeat, ids: tuple[str, ...]) -> BookedSeat:
+def booked_seat(directory: Directory, seat: MemberSeat | PoolSeat | RoomSeat, ids: tuple[str, ...]) -> BookedSeat:
     if isinstance(seat, MemberSeat):
         return BookedSeat(ResourceKind.MEMBER, ids, "", seat.label)
     if isinstance(seat, PoolSeat):
@@ -240,21 +248,33 @@ def recheck(tenant: Tenant, meeting: SlotRequest, start: datetime, seats: Sequen
     span = busy_span(exact)
     fetched = tenant.calendars.busy(resource_ids, *span, deadline=deadline, fresh=True)
     confirmed = list(tenant.bookings.for_request(tenant.directory, exact))
+    refused = refusal_of(tenant.directory, meeting, start, seats, fetched.busy, fetched.unavailable, confirmed,
+                       allow_conflicts=allow_conflicts, limits=limits, viewer=viewer)
+    if refused is not None:
+        raise refused
+
+
+def refusal_of(directory: Directory, meeting: SlotRequest, start: datetime, seats: Sequence[BookedSeat],
+             busy: Sequence[BusyInterval], unavailable: Sequence[Unavailable], confirmed: Sequence[Booking], *,
+             allow_conflicts: bool, limits: Limits, viewer: str) -> BookingRefused | None:
+    """Why the chosen assignment cannot be booked at ``start`` (``recheck``'s rules), or None."""
+    exact = exact_request(meeting, seats)
+    resource_ids = [r for s in seats for r in s.resource_ids]
     # The narrowed request may have more seats than the caller's (a pool seat of 2 becomes
     # two), but no more work: the caller's request was checked against the limits already.
     roomy = dataclasses.replace(limits, max_seats=max(limits.max_seats, len(exact.seats)))
-    check = check_time(_without_booking_limits(tenant.directory, resource_ids), fetched.busy, exact, start,
+    check = check_time(_without_booking_limits(directory, resource_ids), busy, exact, start,
                        confirmed, limits=roomy)
     if check.available:
-        return
+        return None
     if check.slot is not None and allow_conflicts:
-        return  # only members are in the way (conflict mode keeps rooms and limits hard)
+        return None  # only members are in the way (conflict mode keeps rooms and limits hard)
     if check.slot is not None:
         conflicts: Sequence[Conflict] = check.slot.conflicts
         reason = f"the slot is no longer free ({check.reason})"
     else:
-        conflicts = _conflicts(tenant.directory, fetched.busy, confirmed, exact, start, resource_ids)
-        too_small = _too_small(tenant.directory, exact)
+        conflicts = in_the_way(directory, busy, confirmed, exact, start, resource_ids)
+        too_small = _too_small(directory, exact)
         if check.reason == "before the minimum notice":
             reason = "the slot cannot be booked: it starts before now + the minimum notice"
         elif too_small:
@@ -264,7 +284,7 @@ def recheck(tenant: Tenant, meeting: SlotRequest, start: datetime, seats: Sequen
             reason = f"the slot cannot be booked: rooms are never double-booked (conflicts: {kinds})"
         else:
             reason = f"the slot cannot be booked: {check.reason}"
-    raise BookingRefused(reason, _visible(conflicts, viewer), fetched.unavailable)
+    return BookingRefused(reason, visible(conflicts, viewer), unavailable)
 
 
 def _too_small(directory: Directory, exact: SlotRequest) -> str:
@@ -290,7 +310,7 @@ def _without_booking_limits(directory: Directory, member_ids: Sequence[str]) -> 
     return dataclasses.replace(directory, members=members)
 
 
-def _conflicts(directory: Directory, busy: Sequence[BusyInterval], confirmed: Sequence[Booking],
+def in_the_way(directory: Directory, busy: Sequence[BusyInterval], confirmed: Sequence[Booking],
                exact: SlotRequest, start: datetime, resource_ids: Sequence[str]) -> list[Conflict]:
     """What is in the way of each chosen resource, rooms included (the solver's own
     list, with its widening to the grid), for a start that conflict mode cannot fill."""
@@ -304,7 +324,7 @@ def _conflicts(directory: Directory, busy: Sequence[BusyInterval], confirmed: Se
     return conflicts_of(plan, known, 0, table, bookings_by)
 
 
-def _visible(conflicts: Sequence[Conflict], viewer: str) -> tuple[Conflict, ...]:
+def visible(conflicts: Sequence[Conflict], viewer: str) -> tuple[Conflict, ...]:
     return tuple(dataclasses.replace(c, details=visible_details(c, viewer)) for c in conflicts)
 
 
@@ -324,21 +344,28 @@ def new_booking(tenant: Tenant, request: BookingRequest, seats: tuple[BookedSeat
     if not organizer.email and request.customers:
         raise InvalidRequest([FieldViolation(
             "organizer_member_id", f"member {quote(organizer_id)} has no email address; the invitation needs one")])
-    attendees: dict[str, Person] = {}
-    for member_id in (*seated, *request.meeting.optional_members):
-        member = directory.members.get(member_id)
-        if member is not None and member.email:  # no address, no invitation
-            attendees.setdefault(member.email.lower(), Person(member.email, member.name))
     rooms = [directory.rooms[r] for s in seats if s.kind is ResourceKind.ROOM for r in s.resource_ids]
     meeting = request.meeting
     return NewBooking(
         tenant=tenant.id, start=request.start, end=request.end, time_zone=meeting.time_zone, seats=seats,
         title=request.title or DEFAULT_TITLE, organizer=Person(organizer.email, organizer.name),
-        customers=request.customers, attendees=tuple(attendees.values()),
+        customers=request.customers, attendees=attendees_of(directory, seats, meeting.optional_members),
         buffer_before=meeting.buffer_before, buffer_after=meeting.buffer_after,
         description=request.description,
         location=request.location or ", ".join(r.name or r.id for r in rooms),
-        hold_id=request.hold_id)
+        hold_id=request.hold_id, meeting=request.meeting_rules)
+
+
+def attendees_of(directory: Directory, seats: Sequence[BookedSeat], optional_members: Sequence[str]) -> tuple[
+        Person, ...]:
+    """The seated and optional members on the invitation, once each (no address, no invitation)."""
+    seated = [r for s in seats if s.kind is ResourceKind.MEMBER for r in s.resource_ids]
+    attendees: dict[str, Person] = {}
+    for member_id in (*seated, *optional_members):
+        member = directory.members.get(member_id)
+        if member is not None and member.email:
+            attendees.setdefault(member.email.lower(), Person(member.email, member.name))
+    return tuple(attendees.values())
 
 
 def member_limits(directory: Directory, seats: Sequence[BookedSeat]) -> dict[str, MemberLimit]:

@@ -12,6 +12,9 @@
                  [--assign maria --assign sam --assign dana --assign demo-lab] [--request-id ID]
     convene bookings --target localhost:50051 --api-key KEY [--resource maria] [--from 2026-12-07]
     convene cancel --target localhost:50051 --api-key KEY BOOKING_ID
+    convene reschedule --target localhost:50051 --api-key KEY BOOKING_ID --start 2026-12-09T10:00 \
+                 --zone Europe/London [--etag 2] [--allow-conflicts] [--preview] [--assign ...] [--request-id ID]
+    convene replace --target localhost:50051 --api-key KEY BOOKING_ID --seat engineer [--member dana]
     convene batch examples/batch/hiring-week.json [--config convene.yaml] [--out result]
     convene tune examples/batch/hiring-week.json --grid alternate=1,10 earliness=0,0.1
     convene check-config convene.yaml            # every problem, and every calendar read once
@@ -32,6 +35,12 @@ times are local to ``--zone``; a date-only ``--to`` includes that day.
 start. ``--request-id`` with ``--assign`` makes a retry safe (the same id and
 flags book once); without ``--assign`` a retry may be proposed another
 assignment (the first booking took the slot) and is refused as ALREADY_EXISTS.
+``reschedule`` keeps each seat's member where free at the new start (``--assign``
+names them all instead); ``--preview`` shows what would change and what is in
+the way, committing nothing. ``replace`` swaps one person of a seat (by index
+or label; ``--leaving`` names who, for a seat of several) for ``--member`` or
+the cheapest free candidate. ``--etag`` (Booking.etag) refuses the change if
+the booking changed since it was read.
 """
 
 from __future__ import annotations
@@ -56,7 +65,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-from convene.v1 import booking_pb2, meeting_pb2, sequences_pb2
+from convene.v1 import booking_pb2, meeting_pb2, sequences_pb2, slots_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from server.api.app import safe_url, start_server
@@ -428,6 +437,68 @@ def _cancel(args: argparse.Namespace) -> int:
     return 0
 
 
+def reschedule_request(args: argparse.Namespace) -> api.RescheduleBookingRequest:
+    zone = _zone(args)
+    request = api.RescheduleBookingRequest(
+        booking_id=args.booking_id, request_id="" if args.preview else (args.request_id or uuid.uuid4().hex),
+        etag=args.etag or "", allow_conflicts=args.allow_conflicts, validate_only=args.preview,
+        seats=[booking_pb2.SeatChoice(resource_ids=[i.strip() for i in spec.split(",") if i.strip()])
+               for spec in args.assign])
+    request.start.FromDatetime(_instant(args.start, zone))
+    if args.now:
+        request.now.FromDatetime(_instant(args.now, zone))
+    return request
+
+
+def _change_report(reply: api.RescheduleBookingResponse, zone: str, preview: bool) -> str:
+    lines = []
+    if preview:
+        lines.append("Preview (nothing changed): " + ("the move can be made" if reply.available
+                                                       else f"the move would be refused: {reply.reason}"))
+    elif reply.replayed:
+        lines.append("Already done by this request id:")
+    if reply.changed_seats:
+        lines.append("Seats changed: " + ", ".join(str(i) for i in reply.changed_seats))
+    for c in reply.conflicts:
+        lines.append(f"In the way: {c.resource_id} {c.start.ToDatetime():%Y-%m-%d %H:%M}-"
+                     f"{c.end.ToDatetime():%H:%M} UTC ({slots_pb2.ConflictKind.Name(c.kind)})")
+    lines.append(booking_report(reply.booking, zone))
+    return "\n".join(lines)
+
+
+def _reschedule(args: argparse.Namespace) -> int:
+    request = reschedule_request(args)
+    with _stub(args) as stub:
+        reply = stub.RescheduleBooking(request, metadata=bearer(args.api_key), timeout=args.timeout)
+    print(_json(reply) if args.json else _change_report(reply, args.zone, args.preview))
+    return 0 if reply.available else 1
+
+
+def _replace(args: argparse.Namespace) -> int:
+    with _stub(args) as stub:
+        seat = args.seat
+        if not seat.isdigit():
+            booking = stub.GetBooking(api.GetBookingRequest(booking_id=args.booking_id),
+                                      metadata=bearer(args.api_key), timeout=args.timeout).booking
+            labels = [s.label for s in booking.seats]
+            if seat not in labels:
+                raise UsageError(f"--seat {seat!r}: the booking's seats are {', '.join(labels) or 'unlabelled'} "
+                                 "(or give an index from 0)")
+            seat = str(labels.index(seat))
+        request = api.RescheduleBookingRequest(
+            booking_id=args.booking_id, request_id=args.request_id or uuid.uuid4().hex, etag=args.etag or "",
+            allow_conflicts=args.allow_conflicts, validate_only=args.preview,
+            replacement=api.SeatReplacement(seat_index=int(seat), replaced_id=args.leaving or "",
+                                            resource_id=args.member or ""))
+        if args.preview:
+            request.request_id = ""
+        if args.now:
+            request.now.FromDatetime(_instant(args.now, _zone(args)))
+        reply = stub.RescheduleBooking(request, metadata=bearer(args.api_key), timeout=args.timeout)
+    print(_json(reply) if args.json else _change_report(reply, args.zone, args.preview))
+    return 0 if reply.available else 1
+
+
 def _bookings(args: argparse.Namespace) -> int:
     zone = _zone(args)
     request = api.ListBookingsRequest(page_size=args.limit, page_token=args.page_token,
@@ -480,6 +551,15 @@ def _client_arguments(parser: argparse.ArgumentParser) -> None:
                         help="[LABEL=]member:ID,ALT... | pool:POOL[:COUNT] | room:ID,pool/POOL... (repeatable)")
     parser.add_argument("--optional", action="append", default=[], help="optional member id (repeatable)")
     parser.add_argument("--zone", required=True, help="the customer's IANA time zone")
+    parser.add_argument("--now", help="the instant minimum notice counts from (default: the server's clock)")
+
+
+def _change_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--etag", help="the booking's etag as read: refused (ABORTED) if it changed since")
+    parser.add_argument("--allow-conflicts", action="store_true",
+                        help="move even if members are busy (rooms are never double-booked)")
+    parser.add_argument("--preview", action="store_true", help="show what would change; commit nothing")
+    parser.add_argument("--request-id", help="idempotency id: a retry with the same id changes once")
     parser.add_argument("--now", help="the instant minimum notice counts from (default: the server's clock)")
 
 
@@ -576,6 +656,27 @@ def _parser() -> argparse.ArgumentParser:
     cancel_cmd.add_argument("booking_id", help="the booking's id")
     cancel_cmd.add_argument("--zone", default="UTC", help="IANA zone to show times in")
     cancel_cmd.set_defaults(run=_cancel)
+
+    reschedule_cmd = commands.add_parser("reschedule", help="move a booking to a new start")
+    _connection_arguments(reschedule_cmd)
+    reschedule_cmd.add_argument("booking_id", help="the booking's id")
+    reschedule_cmd.add_argument("--start", required=True, help="the new start (date-time)")
+    reschedule_cmd.add_argument("--zone", default="UTC", help="IANA zone of naive times and of the output")
+    reschedule_cmd.add_argument("--assign", action="append", default=[],
+                                help="who fills each seat at the new start, one per seat in order "
+                                     "(comma-separated for a pool seat); default: keep members where free")
+    _change_arguments(reschedule_cmd)
+    reschedule_cmd.set_defaults(run=_reschedule)
+
+    replace_cmd = commands.add_parser("replace", help="replace one person of a booking's seat")
+    _connection_arguments(replace_cmd)
+    replace_cmd.add_argument("booking_id", help="the booking's id")
+    replace_cmd.add_argument("--seat", required=True, help="the seat: its label or its index from 0")
+    replace_cmd.add_argument("--member", help="who takes the place (default: the cheapest free candidate)")
+    replace_cmd.add_argument("--leaving", help="who leaves, for a seat of several members")
+    replace_cmd.add_argument("--zone", default="UTC", help="IANA zone to show times in")
+    _change_arguments(replace_cmd)
+    replace_cmd.set_defaults(run=_replace)
 
     list_cmd = commands.add_parser("bookings", help="list bookings")
     _connection_arguments(list_cmd)

@@ -21,14 +21,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from google.protobuf import timestamp_pb2
+from google.protobuf import json_format, timestamp_pb2
 
 from convene.v1 import booking_pb2, meeting_pb2, slots_pb2
 from convene.v1 import scheduling_service_pb2 as api
+from server.booking.changes import MovePlan, Replacement, RescheduleRequest, meeting_of_seats
 from server.booking.desk import DEFAULT_TITLE, MAX_HOLD, BookingRefused, BookingRequest
 from server.booking.store import (
     BookingRecord,
     BookingStatus,
+    Edit,
     Hold,
     Person,
     ResourceKind,
@@ -39,11 +41,12 @@ from server.booking.store import (
 from server.calendars.busy import Unavailable
 from server.wire import bounds, paging
 from server.wire import slots as convert
-from solver.domain import BusyKind, Conflict
+from solver.domain import BusyKind, Conflict, SlotRequest
 from solver.errors import FieldViolation, InvalidRequest, quote
 
 __all__ = [
     "DEFAULT_HOLD",
+    "UPDATABLE",
     "HoldQuery",
     "ListQuery",
     "body_hash",
@@ -53,8 +56,12 @@ __all__ = [
     "hold_query",
     "hold_to_proto",
     "list_query",
+    "meeting_of",
     "next_page_token",
     "page_key",
+    "reschedule_request",
+    "reschedule_response",
+    "update_request",
 ]
 
 MAX_ID = 200
@@ -75,7 +82,10 @@ _STATUS_FILTERS = {booking_pb2.BOOKING_STATUS_UNSPECIFIED: None,
 _KINDS = {TaskKind.CREATE_EVENT.value: booking_pb2.SIDE_EFFECT_KIND_CREATE_EVENT,
           TaskKind.SEND_INVITE.value: booking_pb2.SIDE_EFFECT_KIND_SEND_INVITE,
           TaskKind.CANCEL_EVENT.value: booking_pb2.SIDE_EFFECT_KIND_CANCEL_EVENT,
-          TaskKind.SEND_CANCEL.value: booking_pb2.SIDE_EFFECT_KIND_SEND_CANCEL}
+          TaskKind.SEND_CANCEL.value: booking_pb2.SIDE_EFFECT_KIND_SEND_CANCEL,
+          TaskKind.UPDATE_EVENT.value: booking_pb2.SIDE_EFFECT_KIND_UPDATE_EVENT,
+          TaskKind.SEND_UPDATE.value: booking_pb2.SIDE_EFFECT_KIND_SEND_UPDATE,
+          TaskKind.SEND_DROPPED.value: booking_pb2.SIDE_EFFECT_KIND_SEND_DROPPED}
 _STATES = {TaskStatus.PENDING: booking_pb2.SIDE_EFFECT_STATE_PENDING,
            TaskStatus.RUNNING: booking_pb2.SIDE_EFFECT_STATE_RUNNING,
            TaskStatus.DONE: booking_pb2.SIDE_EFFECT_STATE_DONE,
@@ -125,8 +135,10 @@ def _customers(problems: list[FieldViolation], customers: Sequence[booking_pb2.P
 
 
 def _check_query(request: api.CreateBookingRequest,
-                 templates: Mapping[str, meeting_pb2.Template], now: datetime) -> convert.Query:
-    """The meeting at ``start`` exactly as CheckTime reads it (same rules, same field paths)."""
+                 templates: Mapping[str, meeting_pb2.Template], now: datetime) -> tuple[convert.Query,
+                                                                                      meeting_pb2.MeetingRules]:
+    """The meeting at ``start`` exactly as CheckTime reads it (same rules, same field paths),
+    and its effective rules."""
     check = api.CheckTimeRequest(time_zone=request.time_zone)
     which = request.WhichOneof("meeting")
     if which == "rules":
@@ -143,7 +155,7 @@ def _check_query(request: api.CreateBookingRequest,
         # Room capacity counts the customers actually invited (FindSlots assumed 1 unless told).
         query = dataclasses.replace(query, request=dataclasses.replace(query.request,
                                                                        customers=len(request.customers)))
-    return query
+    return query, rules
 
 
 def booking_request(request: api.CreateBookingRequest, templates: Mapping[str, meeting_pb2.Template], *,
@@ -169,7 +181,7 @@ def booking_request(request: api.CreateBookingRequest, templates: Mapping[str, m
         if not seat.resource_ids:
             problems.append(FieldViolation(f"seats[{i}].resource_ids", "must name who fills the seat"))
     try:
-        query = _check_query(request, templates, now)
+        query, rules = _check_query(request, templates, now)
     except InvalidRequest as exc:
         raise InvalidRequest([*exc.violations, *problems]) from exc
     if problems:
@@ -192,8 +204,114 @@ def booking_request(request: api.CreateBookingRequest, templates: Mapping[str, m
         hold_id=request.hold_id,
         description=request.description,
         location=request.location,
+        meeting_rules=json_format.MessageToJson(rules, indent=None, sort_keys=True),
     )
     return domain, query
+
+
+# --- RescheduleBooking and UpdateBooking in ----------------------------------------------
+
+# The fields UpdateBooking changes (update_mask paths).
+UPDATABLE = ("title", "description", "location", "customers")
+
+
+def _version(problems: list[FieldViolation], etag: str) -> int | None:
+    if not etag:
+        return None
+    if not etag.isascii() or not etag.isdigit() or len(etag) > 18 or int(etag) < 1:
+        problems.append(FieldViolation("etag", f"{quote(etag)} is not an etag of a booking (copy Booking.etag)"))
+        return None
+    return int(etag)
+
+
+def meeting_of(record: BookingRecord, start: datetime, now: datetime) -> SlotRequest:
+    """The booking's meeting (its rules as booked) at ``start``."""
+    if not record.meeting:
+        return meeting_of_seats(record, start, now)
+    rules = json_format.Parse(record.meeting, meeting_pb2.MeetingRules())
+    check = api.CheckTimeRequest(rules=rules, time_zone=record.time_zone)
+    check.start.CopyFrom(_timestamp(start))
+    query = convert.check_query(check, {}, now=now)
+    meeting = query.request
+    if record.customers and not rules.HasField("customers"):
+        meeting = dataclasses.replace(meeting, customers=len(record.customers))
+    return meeting
+
+
+def reschedule_body_hash(request: api.RescheduleBookingRequest) -> str:
+    body = api.RescheduleBookingRequest()
+    body.CopyFrom(request)
+    body.ClearField("request_id")
+    return hashlib.sha256(body.SerializeToString(deterministic=True)).hexdigest()
+
+
+def reschedule_request(request: api.RescheduleBookingRequest, record: BookingRecord, *,
+                       now: datetime) -> tuple[RescheduleRequest, SlotRequest]:
+    """The request in domain terms and the booking's meeting at its new start; raises
+    ``InvalidRequest`` with every wire-level problem."""
+    problems: list[FieldViolation] = []
+    if not request.request_id and not request.validate_only:
+        problems.append(FieldViolation("request_id", "is required: an id of your choice that makes retries safe"))
+    else:
+        _check_text(problems, "request_id", request.request_id, MAX_ID)
+    version = _version(problems, request.etag)
+    start = record.start
+    if request.HasField("start"):
+        start = _instant(problems, "start", request.start)
+        if request.start.seconds % 60 or request.start.nanos:
+            problems.append(FieldViolation("start", "must be a whole minute"))
+    for i, seat in enumerate(request.seats):
+        if not seat.resource_ids:
+            problems.append(FieldViolation(f"seats[{i}].resource_ids", "must name who fills the seat"))
+    replacement = None
+    if request.HasField("replacement"):
+        r = request.replacement
+        _check_text(problems, "replacement.replaced_id", r.replaced_id, MAX_ID)
+        _check_text(problems, "replacement.resource_id", r.resource_id, MAX_ID)
+        if request.seats:
+            problems.append(FieldViolation("replacement", "name the seats or a replacement, not both"))
+        replacement = Replacement(r.seat_index, r.replaced_id, r.resource_id)
+    instant_now = _instant(problems, "now", request.now) if request.HasField("now") else now
+    if problems:
+        raise InvalidRequest(problems)
+    meeting = meeting_of(record, start, instant_now)
+    domain = RescheduleRequest(
+        booking_id=record.id, request_id=request.request_id, body_hash=reschedule_body_hash(request),
+        start=start, version=version,
+        choices=tuple(tuple(seat.resource_ids) for seat in request.seats) if request.seats else None,
+        replace=replacement, allow_conflicts=request.allow_conflicts)
+    return domain, meeting
+
+
+def update_request(request: api.UpdateBookingRequest) -> tuple[int | None, Edit]:
+    """The etag's version and the edit of an UpdateBooking; raises ``InvalidRequest``
+    (an unknown mask path names ``update_mask``)."""
+    problems: list[FieldViolation] = []
+    version = _version(problems, request.etag)
+    paths = list(request.update_mask.paths)
+    for path in paths:
+        if path not in UPDATABLE:
+            problems.append(FieldViolation("update_mask", f"{quote(path)} cannot be updated (only "
+                                                          f"{', '.join(UPDATABLE)})"))
+    booking = request.booking
+    if not paths:
+        paths = [name for name in UPDATABLE if getattr(booking, name)]
+        if not paths:
+            problems.append(FieldViolation("update_mask", "name the fields to change"))
+    _check_text(problems, "booking.title", booking.title, MAX_TEXT)
+    _check_text(problems, "booking.location", booking.location, MAX_TEXT)
+    _check_text(problems, "booking.description", booking.description, MAX_DESCRIPTION, newlines=True)
+    customer_problems: list[FieldViolation] = []
+    customers = _customers(customer_problems, booking.customers)
+    problems.extend(dataclasses.replace(v, field=f"booking.{v.field}") for v in customer_problems)
+    if problems:
+        raise InvalidRequest(problems)
+    chosen = set(paths)
+    edit = Edit(title=(booking.title or DEFAULT_TITLE) if "title" in chosen else None,
+                description=booking.description if "description" in chosen else None,
+                location=booking.location if "location" in chosen else None,
+                customers=customers if "customers" in chosen else None)
+    return version, edit
 
 
 # --- ListBookings and HoldSlot in ---------------------------------------------------------
@@ -330,11 +448,31 @@ def booking_to_proto(record: BookingRecord) -> booking_pb2.Booking:
         request_id=record.request_id,
         create_time=_timestamp(record.created_at),
         side_effects=[_side_effect(e) for e in record.side_effects.values()],
+        etag=str(record.version),
     )
+    if record.updated_at is not None:
+        message.update_time.CopyFrom(_timestamp(record.updated_at))
     message.buffer_before.FromTimedelta(record.buffer_before)
     message.buffer_after.FromTimedelta(record.buffer_after)
     if record.cancelled_at is not None:
         message.cancel_time.CopyFrom(_timestamp(record.cancelled_at))
+    return message
+
+
+def reschedule_response(booking: BookingRecord, plan: MovePlan | None, *, replayed: bool = False,
+                        preview: bool = False) -> api.RescheduleBookingResponse:
+    """The reply of a RescheduleBooking: the booking (a preview: as it would be) and the plan's findings."""
+    if preview and plan is not None:
+        booking = dataclasses.replace(booking, start=plan.start, end=plan.end, seats=plan.seats)
+    message = api.RescheduleBookingResponse(booking=booking_to_proto(booking), replayed=replayed)
+    if plan is not None:
+        message.changed_seats.extend(plan.changed_seats)
+        message.conflicts.extend(_conflict(c) for c in plan.conflicts)
+        message.available = plan.refused is None
+        message.reason = plan.refused.reason if plan.refused is not None else ""
+        message.unavailable_calendars.extend(_unavailable(u) for u in plan.unavailable)
+    else:
+        message.available = True
     return message
 
 

@@ -8,12 +8,14 @@ Start with ``open_store(url)`` (``server.booking.store.factory``) for a ``Bookin
 
 from server.booking.store.base import BookingStore
 from server.booking.store.errors import (
+    BookingCancelled,
     BookingConflict,
     BookingNotFound,
     EntryRefused,
     IdempotencyConflict,
     InvalidBooking,
     LimitReached,
+    StaleVersion,
     StoreError,
     StoreUnavailable,
 )
@@ -24,9 +26,11 @@ from server.booking.store.model import (
     BookingStatus,
     CreateEntry,
     CreateResult,
+    Edit,
     Hold,
     HoldConflict,
     MemberLimit,
+    Move,
     NewBooking,
     OutboxTask,
     Person,
@@ -42,6 +46,7 @@ from server.booking.store.source import StoreBookings
 __all__ = [
     "Backoff",
     "BookedSeat",
+    "BookingCancelled",
     "BookingConflict",
     "BookingNotFound",
     "BookingRecord",
@@ -49,6 +54,7 @@ __all__ = [
     "BookingStore",
     "CreateEntry",
     "CreateResult",
+    "Edit",
     "EntryRefused",
     "Handler",
     "Hold",
@@ -57,6 +63,7 @@ __all__ = [
     "InvalidBooking",
     "LimitReached",
     "MemberLimit",
+    "Move",
     "NewBooking",
     "OutboxTask",
     "OutboxWorker",
@@ -66,6 +73,7 @@ __all__ = [
     "ResourceKind",
     "SideEffect",
     "Skipped",
+    "StaleVersion",
     "StoreBookings",
     "StoreError",
     "StoreUnavailable",

@@ -44,6 +44,21 @@ handlers and records the outcome (``complete_task`` / ``retry_task`` /
 ``fail_task``, or ``skip_task`` when the effect is not needed on this server).
 Their state is ``BookingRecord.side_effects``.
 
+**Changes.** ``reschedule`` moves a confirmed booking to a new ``Move`` (start, end,
+seats) and ``update`` edits its title, description, location or customers. Each
+names the ``version`` it was read at (the API's etag): another version raises
+``StaleVersion`` and changes nothing. A move replaces the booking's holds in one
+transaction, checked like ``create`` with the booking's own old holds already
+gone (so its old time never conflicts with its new one): at no instant are both
+or neither held, and a refused move changes nothing. ``(tenant, request_id)``
+identifies a reschedule as it does a create (replayed with the same body,
+``IdempotencyConflict`` with another). Both raise the booking's ``sequence`` and
+``version`` by one, set ``updated_at``, and in the same transaction make
+``update_event`` and ``send_update`` due now (reset if pending or running: the
+handler works from the latest snapshot) and, when people were dropped,
+``send_dropped`` with their union in its ``detail``; they emit
+``booking.rescheduled`` / ``booking.updated``.
+
 **Short holds.** ``hold`` reserves resources for a few minutes so two agents do
 not chase one slot; it fails like ``create`` when the resources are taken.
 Expired holds count for nothing and are purged lazily.
@@ -65,8 +80,10 @@ from server.booking.store.model import (
     BookingStatus,
     CreateEntry,
     CreateResult,
+    Edit,
     Hold,
     MemberLimit,
+    Move,
     NewBooking,
     OutboxTask,
 )
@@ -145,6 +162,27 @@ class BookingStore(abc.ABC):
         """Cancels the booking and frees its resources; cancelling again changes nothing.
 
         Raises ``BookingNotFound``.
+        """
+
+    @abc.abstractmethod
+    def reschedule(self, booking_id: str, request_id: str, body_hash: str, version: int, move: Move, *,
+                   tenant: str, limits: Mapping[str, MemberLimit] | None = None) -> CreateResult:
+        """Moves the confirmed booking to ``move`` atomically, or replays ``request_id``'s first result
+        (the booking as it is now, ``replayed=True``).
+
+        Raises ``InvalidBooking``, ``BookingNotFound``, ``IdempotencyConflict``, ``BookingCancelled``,
+        ``StaleVersion``, ``BookingConflict`` or ``LimitReached``; then nothing changed.
+        """
+
+    @abc.abstractmethod
+    def find_change(self, tenant: str, request_id: str) -> tuple[str, str] | None:
+        """(booking id, body hash) of the reschedule ``request_id`` made; None when it made none."""
+
+    @abc.abstractmethod
+    def update(self, booking_id: str, version: int, edit: Edit, *, tenant: str) -> BookingRecord:
+        """Applies ``edit`` to the confirmed booking at ``version``.
+
+        Raises ``InvalidBooking``, ``BookingNotFound``, ``BookingCancelled`` or ``StaleVersion``.
         """
 
     @abc.abstractmethod

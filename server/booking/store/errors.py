@@ -6,6 +6,8 @@
     ├── IdempotencyConflict  a request id reused with another body      -> ALREADY_EXISTS
     ├── BookingConflict      a resource is held by another booking/hold -> ABORTED (conflicts in details)
     ├── LimitReached         a member's daily/weekly limit is reached   -> FAILED_PRECONDITION
+    ├── StaleVersion         a change named an etag that is not the booking's version -> ABORTED
+    ├── BookingCancelled     a change of a cancelled booking            -> FAILED_PRECONDITION
     ├── EntryRefused         create_all: which booking was refused, and why (one of the above)
     └── StoreUnavailable     the database cannot be reached or set up   -> UNAVAILABLE
 
@@ -21,12 +23,14 @@ from server.booking.store.model import HoldConflict
 from solver.errors import FieldViolation, quote
 
 __all__ = [
+    "BookingCancelled",
     "BookingConflict",
     "BookingNotFound",
     "EntryRefused",
     "IdempotencyConflict",
     "InvalidBooking",
     "LimitReached",
+    "StaleVersion",
     "StoreError",
     "StoreUnavailable",
 ]
@@ -89,6 +93,26 @@ class LimitReached(StoreError):
         self.period_end = period_end
         super().__init__(f"{resource_id}: {period} limit {limit} reached ({count} bookings in "
                          f"[{period_start.isoformat()}, {period_end.isoformat()}))")
+
+
+class StaleVersion(StoreError):
+    """The caller changed the booking from version ``expected``; it is at ``actual`` now
+    (someone else changed it meanwhile): read it again and decide again."""
+
+    def __init__(self, booking_id: str, expected: int, actual: int) -> None:
+        self.booking_id = booking_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"etag: booking {quote(booking_id)} is at version {actual}, not {expected} "
+                         "(it changed since it was read: read it again)")
+
+
+class BookingCancelled(StoreError):
+    """A cancelled booking cannot be rescheduled or updated."""
+
+    def __init__(self, booking_id: str) -> None:
+        self.booking_id = booking_id
+        super().__init__(f"booking_id: booking {quote(booking_id)} is cancelled and cannot be changed")
 
 
 class EntryRefused(StoreError):

@@ -30,9 +30,11 @@ __all__ = [
     "BookingRecord",
     "BookingStatus",
     "CreateResult",
+    "Edit",
     "Hold",
     "HoldConflict",
     "MemberLimit",
+    "Move",
     "NewBooking",
     "OutboxTask",
     "Person",
@@ -119,6 +121,7 @@ class NewBooking:
     description: str = ""
     location: str = ""
     hold_id: str = ""
+    meeting: str = ""  # the meeting's rules as the API took them (opaque here), so a reschedule can re-plan
 
     @property
     def resource_ids(self) -> tuple[str, ...]:
@@ -187,6 +190,7 @@ class BookingRecord:
     updated_at: datetime | None = None  # the last reschedule or update (the invitation's DTSTAMP)
     version: int = 1  # the etag: raised by every change
     side_effects: dict[str, SideEffect] = field(default_factory=dict)
+    meeting: str = ""  # NewBooking.meeting, kept as booked ("" for bookings made before it was kept)
 
     @property
     def resource_ids(self) -> tuple[str, ...]:
@@ -220,6 +224,32 @@ class CreateResult:
 
     booking: BookingRecord
     replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Move:
+    """What ``BookingStore.reschedule`` moves a confirmed booking to: a new meeting
+    ``[start, end)`` and who sits where, with the invitation's attendees for them."""
+
+    start: datetime
+    end: datetime
+    seats: tuple[BookedSeat, ...]
+    attendees: tuple[Person, ...]
+    allow_member_conflicts: bool = False
+
+    @property
+    def resource_ids(self) -> tuple[str, ...]:
+        return tuple(r for s in self.seats for r in s.resource_ids)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What ``BookingStore.update`` changes; None leaves a field as it is."""
+
+    title: str | None = None
+    description: str | None = None
+    location: str | None = None
+    customers: tuple[Person, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import abc
 import builtins
 import enum
 import functools
+import json
 import threading
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -34,23 +35,29 @@ from server.booking.store.codec import (
     seats_to_json,
 )
 from server.booking.store.errors import (
+    BookingCancelled,
     BookingConflict,
     BookingNotFound,
     EntryRefused,
     IdempotencyConflict,
     InvalidBooking,
     LimitReached,
+    StaleVersion,
+    StoreError,
     StoreUnavailable,
 )
 from server.booking.store.migrations import SCHEMA_VERSION_TABLE, Migration, pending
 from server.booking.store.model import (
+    BookedSeat,
     BookingRecord,
     BookingStatus,
     CreateEntry,
     CreateResult,
+    Edit,
     Hold,
     HoldConflict,
     MemberLimit,
+    Move,
     NewBooking,
     OutboxTask,
     ResourceKind,
@@ -59,7 +66,7 @@ from server.booking.store.model import (
     TaskStatus,
 )
 from server.booking.store.periods import local_day, local_week
-from server.booking.store.validate import check_hold, check_new_booking
+from server.booking.store.validate import check_edit, check_hold, check_move, check_new_booking
 from server.booking.store.webhooks import (
     DELIVERY_COLUMNS,
     ENDPOINT_COLUMNS,
@@ -103,7 +110,8 @@ _ATTEMPTS = 4
 _BOOKING_COLUMNS = (
     "b.id, b.tenant, b.request_id, b.body_hash, b.status, b.start_at, b.end_at, b.time_zone, b.seats, "
     "b.title, b.organizer, b.customers, b.attendees, b.buffer_before_s, b.buffer_after_s, "
-    "b.description, b.location, b.allow_member_conflicts, b.sequence, b.created_at, b.cancelled_at"
+    "b.description, b.location, b.allow_member_conflicts, b.sequence, b.created_at, b.cancelled_at, "
+    "b.updated_at, b.version, b.meeting"
 )
 _EFFECT_COLUMNS = "booking_id, kind, status, attempts, last_error, next_attempt_at, result, updated_at"
 
@@ -343,30 +351,24 @@ class SqlBookingStore(BookingStore):
             conflicts = self._conflicts(tx, booking, allow_member_conflicts)
             if conflicts:
                 raise BookingConflict(conflicts)
-        self._check_limits(tx, booking, entry.limits)
+        self._check_limits(tx, booking.tenant, booking.start, booking.resource_ids, entry.limits)
 
         booking_id = f"bk_{uuid.uuid4().hex}"
         now = self._time_in(self.now())
         tx.run(
             "INSERT INTO bookings (id, tenant, request_id, body_hash, status, start_at, end_at, time_zone, "
             "seats, title, organizer, customers, attendees, buffer_before_s, buffer_after_s, description, "
-            "location, allow_member_conflicts, sequence, created_at) "
-            f"VALUES ({_marks(20)})",
+            "location, allow_member_conflicts, sequence, created_at, meeting) "
+            f"VALUES ({_marks(21)})",
             (booking_id, booking.tenant, request_id, body_hash, BookingStatus.CONFIRMED.value,
              self._time_in(booking.start), self._time_in(booking.end), booking.time_zone,
              self._json_in(seats_to_json(booking.seats)), booking.title,
              self._json_in(person_to_json(booking.organizer)), self._json_in(people_to_json(booking.customers)),
              self._json_in(people_to_json(booking.attendees)), int(booking.buffer_before.total_seconds()),
              int(booking.buffer_after.total_seconds()), booking.description, booking.location,
-             allow_member_conflicts, 0, now))
-        # Sorted, so concurrent inserts of overlapping holds queue up instead of deadlocking.
-        holds = sorted((r, seat) for seat in booking.seats for r in seat.resource_ids)
-        for resource_id, seat in holds:
-            exclusive = seat.kind == ResourceKind.ROOM or not allow_member_conflicts
-            tx.run("INSERT INTO booking_holds (booking_id, tenant, resource_id, kind, pool_id, exclusive, "
-                   f"confirmed, start_at, end_at) VALUES ({_marks(9)})",
-                   (booking_id, booking.tenant, resource_id, str(seat.kind), seat.pool_id, exclusive, True,
-                    self._time_in(booking.start), self._time_in(booking.end)))
+             allow_member_conflicts, 0, now, booking.meeting))
+        self._insert_holds(tx, booking_id, booking.tenant, booking.seats, booking.start, booking.end,
+                           allow_member_conflicts)
         nobody_to_email = not booking.customers
         self._enqueue(tx, booking_id, TaskKind.CREATE_EVENT, None, skipped=False)
         self._enqueue(tx, booking_id, TaskKind.SEND_INVITE, None, skipped=nobody_to_email)
@@ -375,6 +377,17 @@ class SqlBookingStore(BookingStore):
         record = self._get(tx, booking_id)
         self._emit(tx, record, EventKind.CREATED)
         return CreateResult(record, replayed=False)
+
+    def _insert_holds(self, tx: Tx, booking_id: str, tenant: str, seats: Sequence[BookedSeat], start: datetime,
+                      end: datetime, allow_member_conflicts: bool) -> None:
+        # Sorted, so concurrent inserts of overlapping holds queue up instead of deadlocking.
+        holds = sorted((r, seat) for seat in seats for r in seat.resource_ids)
+        for resource_id, seat in holds:
+            exclusive = seat.kind == ResourceKind.ROOM or not allow_member_conflicts
+            tx.run("INSERT INTO booking_holds (booking_id, tenant, resource_id, kind, pool_id, exclusive, "
+                   f"confirmed, start_at, end_at) VALUES ({_marks(9)})",
+                   (booking_id, tenant, resource_id, str(seat.kind), seat.pool_id, exclusive, True,
+                    self._time_in(start), self._time_in(end)))
 
     @staticmethod
     def _request_key(tenant: str, request_id: str) -> str:
@@ -411,8 +424,9 @@ class SqlBookingStore(BookingStore):
         return ([HoldConflict(r, self._time_out(s), self._time_out(e), i, "booking") for r, s, e, i in booked]
                 + [HoldConflict(r, self._time_out(s), self._time_out(e), i, "hold") for r, s, e, i in held])
 
-    def _check_limits(self, tx: Tx, booking: NewBooking, limits: Mapping[str, MemberLimit]) -> None:
-        held = set(booking.resource_ids)
+    def _check_limits(self, tx: Tx, tenant: str, start: datetime, resource_ids: Collection[str],
+                      limits: Mapping[str, MemberLimit]) -> None:
+        held = set(resource_ids)
         for resource_id, limit in sorted(limits.items()):
             if resource_id not in held:
                 continue
@@ -420,10 +434,10 @@ class SqlBookingStore(BookingStore):
                                           ("weekly", limit.weekly, local_week)):
                 if value is None:
                     continue
-                lo, hi = bounds(booking.start, limit.time_zone)
+                lo, hi = bounds(start, limit.time_zone)
                 row = tx.one("SELECT count(*) FROM booking_holds WHERE confirmed AND tenant = %s "
                              "AND resource_id = %s AND start_at >= %s AND start_at < %s",
-                             (booking.tenant, resource_id, self._time_in(lo), self._time_in(hi)))
+                             (tenant, resource_id, self._time_in(lo), self._time_in(hi)))
                 count = int(row[0]) if row else 0
                 if count >= value:
                     raise LimitReached(resource_id, period, value, count, lo, hi)
@@ -593,7 +607,7 @@ class SqlBookingStore(BookingStore):
     def _record(self, row: Row, effects: dict[str, SideEffect]) -> BookingRecord:
         (booking_id, tenant, request_id, body_hash, status, start, end, time_zone, seats, title, organizer,
          customers, attendees, before, after, description, location, conflicts_ok, sequence, created,
-         cancelled) = row
+         cancelled, updated, version, meeting) = row
         return BookingRecord(
             id=booking_id, tenant=tenant, request_id=request_id, body_hash=body_hash,
             status=BookingStatus(status), start=self._time_out(start), end=self._time_out(end),
@@ -605,7 +619,8 @@ class SqlBookingStore(BookingStore):
             description=description, location=location, allow_member_conflicts=bool(conflicts_ok),
             sequence=int(sequence), created_at=self._time_out(created),
             cancelled_at=self._time_out(cancelled) if cancelled is not None else None,
-            side_effects=effects)
+            updated_at=self._time_out(updated) if updated is not None else None, version=int(version),
+            side_effects=effects, meeting=meeting or "")
 
     # --- Cancel -----------------------------------------------------------------------
 
@@ -637,6 +652,159 @@ class SqlBookingStore(BookingStore):
                      (booking_id, done_first.value))
         nothing_to_undo = row is None or row[0] in (TaskStatus.SKIPPED, TaskStatus.FAILED)
         self._enqueue(tx, booking_id, undo, done_first, skipped=nothing_to_undo)
+
+    # --- Change (reschedule, update) ------------------------------------------------------
+
+    @_timed
+    def reschedule(self, booking_id: str, request_id: str, body_hash: str, version: int, move: Move, *,
+                   tenant: str, limits: Mapping[str, MemberLimit] | None = None) -> CreateResult:
+        check_move(request_id, body_hash, version, move, limits)
+        for _ in range(_ATTEMPTS):
+            try:
+                with self._tx() as tx:
+                    row = tx.one("SELECT tenant, seats FROM bookings WHERE id = %s", (booking_id,))
+                    if row is None or row[0] != tenant:
+                        raise BookingNotFound(booking_id)
+                    # The same locks as create, over the resources left and the resources taken, in
+                    # one sorted order: a move and a create of one resource queue up, never deadlock.
+                    keys = {self._request_key(tenant, f"change\x1f{request_id}")}
+                    if self._check_overlaps:
+                        old = [r for seat in seats_from_json(self._json_out(row[1])) for r in seat.resource_ids]
+                        keys.update(self._resource_keys(tenant, [*old, *move.resource_ids]))
+                    self._lock(tx, keys)
+                    return self._move(tx, booking_id, tenant, request_id, body_hash, version, move, limits or {})
+            except StoreError:
+                raise
+            except Exception as exc:
+                refusal = self._refusal(exc)
+                if refusal is None:
+                    raise
+                if refusal is Refusal.OVERLAP:
+                    with self._tx(write=False) as tx:
+                        conflicts = self._move_conflicts(tx, booking_id, tenant, move)
+                    if conflicts:
+                        raise BookingConflict(conflicts) from exc
+                # Otherwise start over: the next attempt sees the winner (or replays a twin).
+        raise BookingConflict(())
+
+    def _move(self, tx: Tx, booking_id: str, tenant: str, request_id: str, body_hash: str, version: int,
+              move: Move, limits: Mapping[str, MemberLimit]) -> CreateResult:
+        """One reschedule inside ``reschedule``'s transaction, its locks taken. The booking's
+        holds are replaced in this transaction: others see the old ones or the new ones, never
+        both and never neither, and a refusal rolls everything back."""
+        row = tx.one(f"SELECT status, version FROM bookings WHERE id = %s{self.row_lock_clause}", (booking_id,))
+        if row is None:
+            raise BookingNotFound(booking_id)
+        first = tx.one("SELECT body_hash, booking_id FROM booking_changes WHERE tenant = %s AND request_id = %s",
+                       (tenant, request_id))
+        if first is not None:
+            if first[0] != body_hash or first[1] != booking_id:
+                raise IdempotencyConflict(tenant, request_id, first[1])
+            return CreateResult(self._get(tx, booking_id), replayed=True)
+        if row[0] != BookingStatus.CONFIRMED:
+            raise BookingCancelled(booking_id)
+        if int(row[1]) != version:
+            raise StaleVersion(booking_id, version, int(row[1]))
+        before = self._get(tx, booking_id)
+        # The booking's own old time is gone before the new one is checked and inserted.
+        tx.run("DELETE FROM booking_holds WHERE booking_id = %s", (booking_id,))
+        if self._check_overlaps:
+            conflicts = self._move_conflicts(tx, booking_id, tenant, move, before)
+            if conflicts:
+                raise BookingConflict(conflicts)
+        self._check_limits(tx, tenant, move.start, move.resource_ids, limits)
+        self._insert_holds(tx, booking_id, tenant, move.seats, move.start, move.end, move.allow_member_conflicts)
+        now = self._time_in(self.now())
+        tx.run("UPDATE bookings SET start_at = %s, end_at = %s, seats = %s, attendees = %s, "
+               "allow_member_conflicts = %s, sequence = sequence + 1, version = version + 1, updated_at = %s "
+               "WHERE id = %s",
+               (self._time_in(move.start), self._time_in(move.end), self._json_in(seats_to_json(move.seats)),
+                self._json_in(people_to_json(move.attendees)), move.allow_member_conflicts, now, booking_id))
+        tx.run("INSERT INTO booking_changes (tenant, request_id, body_hash, booking_id, version, created_at) "
+               f"VALUES ({_marks(6)})", (tenant, request_id, body_hash, booking_id, version + 1, now))
+        self._enqueue_change(tx, before, self._get(tx, booking_id))
+        record = self._get(tx, booking_id)
+        self._emit(tx, record, EventKind.RESCHEDULED)
+        return CreateResult(record, replayed=False)
+
+    def _move_conflicts(self, tx: Tx, booking_id: str, tenant: str, move: Move,
+                        before: BookingRecord | None = None) -> builtins.list[HoldConflict]:
+        """Who else holds the move's exclusive resources in its buffered window."""
+        if before is None:
+            before = self._get(tx, booking_id)
+        exclusive = [r for seat in move.seats for r in seat.resource_ids
+                     if seat.kind == ResourceKind.ROOM or not move.allow_member_conflicts]
+        if not exclusive:
+            return []
+        lo, hi = move.start - before.buffer_before, move.end + before.buffer_after
+        return [c for c in self._holders(tx, tenant, exclusive, lo, hi, own_hold="") if c.other_id != booking_id]
+
+    @_timed
+    def find_change(self, tenant: str, request_id: str) -> tuple[str, str] | None:
+        with self._tx(write=False) as tx:
+            row = tx.one("SELECT booking_id, body_hash FROM booking_changes WHERE tenant = %s AND request_id = %s",
+                         (tenant, request_id))
+        return (str(row[0]), str(row[1])) if row is not None else None
+
+    @_timed
+    def update(self, booking_id: str, version: int, edit: Edit, *, tenant: str) -> BookingRecord:
+        check_edit(version, edit)
+        with self._tx() as tx:
+            row = tx.one(f"SELECT tenant, status, version FROM bookings WHERE id = %s{self.row_lock_clause}",
+                         (booking_id,))
+            if row is None or row[0] != tenant:
+                raise BookingNotFound(booking_id)
+            if row[1] != BookingStatus.CONFIRMED:
+                raise BookingCancelled(booking_id)
+            if int(row[2]) != version:
+                raise StaleVersion(booking_id, version, int(row[2]))
+            before = self._get(tx, booking_id)
+            sets = ["sequence = sequence + 1", "version = version + 1", "updated_at = %s"]
+            params: builtins.list[Any] = [self._time_in(self.now())]
+            for column, value in (("title", edit.title), ("description", edit.description),
+                                  ("location", edit.location)):
+                if value is not None:
+                    sets.append(f"{column} = %s")
+                    params.append(value)
+            if edit.customers is not None:
+                sets.append("customers = %s")
+                params.append(self._json_in(people_to_json(edit.customers)))
+            tx.run(f"UPDATE bookings SET {', '.join(sets)} WHERE id = %s", (*params, booking_id))
+            self._enqueue_change(tx, before, self._get(tx, booking_id))
+            record = self._get(tx, booking_id)
+            self._emit(tx, record, EventKind.UPDATED)
+            return record
+
+    def _enqueue_change(self, tx: Tx, before: BookingRecord, after: BookingRecord) -> None:
+        """The side effects of a change, due now: the calendar event updated in place, the
+        customers' invitation with the higher sequence, and a METHOD:CANCEL to whoever the
+        change dropped. A task already pending or running is reset (its handler works from
+        the booking's latest snapshot, so quick changes coalesce into one update)."""
+        staying = {p.email.lower() for p in (*after.attendees, *after.customers) if p.email}
+        dropped_now = {p.email.lower(): p for p in (*before.attendees, *before.customers)
+                       if p.email and p.email.lower() not in staying}
+        self._upsert_task(tx, after.id, TaskKind.UPDATE_EVENT, TaskKind.CREATE_EVENT, skipped=False)
+        self._upsert_task(tx, after.id, TaskKind.SEND_UPDATE, TaskKind.SEND_INVITE, skipped=not after.customers)
+        if dropped_now:
+            row = tx.one("SELECT detail FROM outbox WHERE booking_id = %s AND kind = %s",
+                         (after.id, TaskKind.SEND_DROPPED.value))
+            earlier = people_from_json(json.loads(row[0])) if row is not None and row[0] else ()
+            dropped = {p.email.lower(): p for p in earlier if p.email.lower() not in staying}
+            dropped.update(dropped_now)
+            detail = json.dumps(people_to_json(list(dropped.values())), separators=(",", ":"), ensure_ascii=False)
+            self._upsert_task(tx, after.id, TaskKind.SEND_DROPPED, None, skipped=False, detail=detail)
+
+    def _upsert_task(self, tx: Tx, booking_id: str, kind: TaskKind, depends_on: TaskKind | None, *,
+                     skipped: bool, detail: str = "") -> None:
+        now = self._time_in(self.now())
+        status = TaskStatus.SKIPPED if skipped else TaskStatus.PENDING
+        tx.run("INSERT INTO outbox (booking_id, kind, depends_on, status, next_attempt_at, created_at, "
+               f"updated_at, detail) VALUES ({_marks(8)}) "
+               "ON CONFLICT (booking_id, kind) DO UPDATE SET status = excluded.status, attempts = 0, "
+               "next_attempt_at = excluded.next_attempt_at, lease_until = NULL, claim_token = NULL, "
+               "updated_at = excluded.updated_at, detail = excluded.detail",
+               (booking_id, kind.value, depends_on.value if depends_on else None, status.value, now, now, now,
+                detail))
 
     # --- Short holds -------------------------------------------------------------------
 
@@ -684,7 +852,7 @@ class SqlBookingStore(BookingStore):
                 "  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.booking_id = o.booking_id "
                 "                  AND p.kind = o.depends_on AND p.status IN ('pending', 'running')) "
                 f"  ORDER BY o.next_attempt_at, o.id LIMIT %s{self.claim_lock_clause}) "
-                "RETURNING id, booking_id, kind, attempts",
+                "RETURNING id, booking_id, kind, attempts, detail",
                 (self._time_in(now + lease), token, self._time_in(now), *kinds, self._time_in(now),
                  self._time_in(now), limit))
             claimed.sort(key=lambda r: int(r[0]))
@@ -692,8 +860,8 @@ class SqlBookingStore(BookingStore):
             rows = tx.rows(f"SELECT {_BOOKING_COLUMNS} FROM bookings b "
                            f"WHERE b.id IN ({_marks(len(booking_ids))})", booking_ids) if booking_ids else []
             records = {r.id: r for r in self._records(tx, rows)}
-        return [OutboxTask(int(task_id), booking_id, kind, int(attempts), token, records[booking_id])
-                for task_id, booking_id, kind, attempts in claimed]
+        return [OutboxTask(int(task_id), booking_id, kind, int(attempts), token, records[booking_id], detail or "")
+                for task_id, booking_id, kind, attempts, detail in claimed]
 
     @_timed
     def renew_task(self, task: OutboxTask, lease: timedelta) -> bool:

@@ -133,6 +133,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at)",
         "CREATE INDEX webhook_deliveries_order ON webhook_deliveries (endpoint_id, booking_id, id)",
     )),
+    Migration(6, "booking changes: version (etag), updated_at, the meeting, change requests, outbox detail", (
+        "ALTER TABLE bookings ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE bookings ADD COLUMN updated_at TEXT",
+        "ALTER TABLE bookings ADD COLUMN meeting TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE outbox ADD COLUMN detail TEXT NOT NULL DEFAULT ''",
+        """
+        CREATE TABLE booking_changes (
+            tenant     TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            body_hash  TEXT NOT NULL,
+            booking_id TEXT NOT NULL REFERENCES bookings (id),
+            version    INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (tenant, request_id)
+        )""",
+    )),
 )
 
 check_migrations(MIGRATIONS)

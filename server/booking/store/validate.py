@@ -11,11 +11,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from server.booking.store.errors import InvalidBooking
-from server.booking.store.model import MemberLimit, NewBooking, Person, ResourceKind
+from server.booking.store.model import BookedSeat, Edit, MemberLimit, Move, NewBooking, Person, ResourceKind
 from solver.errors import FieldViolation, quote
 from solver.validate import is_zone
 
-__all__ = ["check_hold", "check_new_booking", "check_time_zone"]
+__all__ = ["check_edit", "check_hold", "check_move", "check_new_booking", "check_time_zone"]
 
 MAX_ID_LENGTH = 200
 # A pragmatic address check: something@something, no spaces or control characters
@@ -43,7 +43,7 @@ def check_new_booking(request_id: str, body_hash: str, booking: NewBooking,
     _check_interval(v, booking.start, booking.end)
     if (reason := check_time_zone(booking.time_zone)) is not None:
         v.append(FieldViolation("time_zone", reason))
-    _check_seats(v, booking)
+    _check_seats(v, booking.seats)
     for name, buffer in (("buffer_before", booking.buffer_before), ("buffer_after", booking.buffer_after)):
         if buffer < timedelta(0):
             v.append(FieldViolation(name, "must not be negative"))
@@ -56,6 +56,38 @@ def check_new_booking(request_id: str, body_hash: str, booking: NewBooking,
             _check_person(v, f"{group}[{i}]", person, required=True)
     for resource_id, limit in (limits or {}).items():
         _check_limit(v, f"limits[{quote(resource_id)}]", limit)
+    if v:
+        raise InvalidBooking(v)
+
+
+def check_move(request_id: str, body_hash: str, version: int, move: Move,
+               limits: Mapping[str, MemberLimit] | None) -> None:
+    """Raises ``InvalidBooking`` listing every problem with a reschedule request."""
+    v: list[FieldViolation] = []
+    _check_id(v, "request_id", request_id)
+    _check_id(v, "body_hash", body_hash)
+    if version < 1:
+        v.append(FieldViolation("etag", "must be a version of the booking (1 or more)"))
+    _check_interval(v, move.start, move.end)
+    _check_seats(v, move.seats)
+    for i, person in enumerate(move.attendees):
+        _check_person(v, f"attendees[{i}]", person, required=True)
+    for resource_id, limit in (limits or {}).items():
+        _check_limit(v, f"limits[{quote(resource_id)}]", limit)
+    if v:
+        raise InvalidBooking(v)
+
+
+def check_edit(version: int, edit: Edit) -> None:
+    """Raises ``InvalidBooking`` listing every problem with an update."""
+    v: list[FieldViolation] = []
+    if version < 1:
+        v.append(FieldViolation("etag", "must be a version of the booking (1 or more)"))
+    for name, text in (("title", edit.title), ("location", edit.location)):
+        if text is not None and _CONTROL.search(text):
+            v.append(FieldViolation(name, "must not contain control characters"))
+    for i, person in enumerate(edit.customers or ()):
+        _check_person(v, f"customers[{i}]", person, required=True)
     if v:
         raise InvalidBooking(v)
 
@@ -95,11 +127,11 @@ def _check_interval(v: list[FieldViolation], start: datetime, end: datetime) -> 
         v.append(FieldViolation("end", "must be after start"))
 
 
-def _check_seats(v: list[FieldViolation], booking: NewBooking) -> None:
-    if not booking.seats:
+def _check_seats(v: list[FieldViolation], seats: Sequence[BookedSeat]) -> None:
+    if not seats:
         v.append(FieldViolation("seats", "must hold at least one resource"))
     seen: set[str] = set()
-    for i, seat in enumerate(booking.seats):
+    for i, seat in enumerate(seats):
         if seat.kind not in (ResourceKind.MEMBER, ResourceKind.ROOM):
             v.append(FieldViolation(f"seats[{i}].kind", f"must be member or room, not {quote(seat.kind)}"))
         if not seat.resource_ids:

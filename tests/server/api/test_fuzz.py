@@ -21,9 +21,10 @@ import ctypes
 import gc
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import grpc
+from google.protobuf import field_mask_pb2, timestamp_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -59,6 +60,12 @@ DOCUMENTED = {
     grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.ABORTED,
 }
 CALL_TIMEOUT = 5.0
+
+
+def _at(instant: datetime) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(instant)
+    return ts
 
 
 def _template(template_id: str = "interview") -> meeting_pb2.TemplateRef:
@@ -135,6 +142,13 @@ SEEDS: dict[str, Message] = {
     "GetBooking": api.GetBookingRequest(booking_id="b-1"),
     "ListBookings": api.ListBookingsRequest(resource_id="bob", page_size=5),
     "CancelBooking": api.CancelBookingRequest(booking_id="b-1"),
+    "RescheduleBooking": api.RescheduleBookingRequest(
+        booking_id="b-1", request_id="fuzz-move", etag="1", start=_at(MONDAY + hours(11)),
+        replacement=api.SeatReplacement(seat_index=0, replaced_id="bob", resource_id="alice"), validate_only=True),
+    "UpdateBooking": api.UpdateBookingRequest(
+        booking_id="b-1", etag="2", booking=booking_pb2.Booking(title="Moved", customers=[
+            booking_pb2.Person(name="Cleo", email="cleo@example.com")]),
+        update_mask=field_mask_pb2.FieldMask(paths=["title", "customers"])),
     "HoldSlot": _hold(),
     "ReleaseHold": api.ReleaseHoldRequest(hold_id="h-1"),
     "CreateWebhookEndpoint": webhooks_pb2.CreateWebhookEndpointRequest(url="https://hooks.example.org/convene"),

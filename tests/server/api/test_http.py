@@ -160,6 +160,8 @@ CASES = [
     Case("GetBooking", lambda s: api.GetBookingRequest(booking_id=s.booked)),
     Case("ListBookings", lambda s: api.ListBookingsRequest(status=booking_pb2.BOOKING_STATUS_CONFIRMED)),
     Case("CancelBooking", lambda s: api.CancelBookingRequest(booking_id=s.cancelled)),  # cancelled already
+    # A preview: it stores nothing, so both transports see the same booking.
+    Case("RescheduleBooking", lambda s: api.RescheduleBookingRequest(booking_id=s.booked, validate_only=True)),
     Case("HoldSlot", _hold, normalize=_forget_hold,
          after=lambda s, reply: s.world.stub.ReleaseHold(api.ReleaseHoldRequest(hold_id=reply.hold.id),  # type: ignore[attr-defined]
                                                          metadata=key())),

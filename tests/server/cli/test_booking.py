@@ -98,3 +98,41 @@ def test_the_demo_books_shows_the_side_effects_and_cancels(capsys: pytest.Captur
     assert ": cancelled" in cancelled and re.search(r"remove calendar event\s+done", cancelled)
     assert re.search(r"cancellation email\s+skipped", cancelled)
     assert maria.read_bytes() == before, "the demo must book into a copy of examples/"
+
+
+@sqlite_only
+def test_reschedule_preview_and_replace(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    book = _client(world, "book", *PANEL, "--start", "2026-12-07T15:00", "--assign", "bob", "--assign", "dan",
+                   "--assign", "large", "--request-id", "cli-r", "--json")
+    assert main(book) == 0
+    booking = json.loads(capsys.readouterr().out)["booking"]
+    booking_id = booking["id"]
+    assert booking["etag"] == "1"
+
+    where = ["--zone", "Europe/Berlin", "--now", "2026-11-30T00:00"]
+    # The preview changes nothing; alice's board prep (11:00 Berlin) is in the way.
+    assert main(_client(world, "reschedule", booking_id, "--start", "2026-12-07T11:00", "--assign", "alice",
+                        "--assign", "dan", "--assign", "large", "--preview", *where)) == 1
+    out = capsys.readouterr().out
+    assert "Preview (nothing changed): the move would be refused" in out and "In the way: alice" in out
+    assert main(_client(world, "reschedule", booking_id, "--start", "2026-12-08T14:00", "--preview", *where)) == 0
+    assert "the move can be made" in capsys.readouterr().out
+
+    # The real move keeps bob and dan; a stale etag is refused.
+    assert main(_client(world, "reschedule", booking_id, "--start", "2026-12-08T14:00", "--etag", "1",
+                        "--json", *where)) == 0
+    moved = json.loads(capsys.readouterr().out)["booking"]
+    assert moved["etag"] == "2" and [s["resource_ids"] for s in moved["seats"]] == [["bob"], ["dan"], ["large"]]
+    assert main(_client(world, "reschedule", booking_id, "--start", "2026-12-08T15:00", "--etag", "1",
+                        *where)) == 1
+    assert "ABORTED" in capsys.readouterr().err
+
+    # Replace by the seat's label: the engineer seat's other candidate, carol.
+    assert main(_client(world, "replace", booking_id, "--seat", "engineer", "--json", *where)) == 0
+    replaced = json.loads(capsys.readouterr().out)
+    assert [s["resource_ids"] for s in replaced["booking"]["seats"]] == [["bob"], ["carol"], ["large"]]
+    assert replaced["changed_seats"] == [1]
+    assert main(_client(world, "replace", booking_id, "--seat", "0", "--member", "alice", *where)) == 0
+    assert "alice" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(_client(world, "replace", booking_id, "--seat", "nope", *where))

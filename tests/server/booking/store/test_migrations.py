@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -73,15 +74,23 @@ def test_step_4_turns_effects_recorded_done_as_skipped_into_skipped(open_url) ->
     """Before ``skip_task`` a side effect skipped on purpose was stored done, its result "skipped: <why>"."""
     store = open_url(migrate=False)
     store.migrate(target=3)
-    store._emit = lambda *args, **kw: ""  # today's create records webhook events (step 5), absent here
-    b = store.create("r", "h", booking()).booking
+    # Rows as a version-3 server wrote them (today's create writes columns that came later).
+    now = store._time_in(store.now())
     with store._tx() as tx:
+        tx.run("INSERT INTO bookings (id, tenant, request_id, body_hash, status, start_at, end_at, time_zone, "
+               "seats, title, organizer, customers, attendees, buffer_before_s, buffer_after_s, description, "
+               "location, allow_member_conflicts, sequence, created_at) VALUES (%s, 'acme', 'r', 'h', "
+               "'confirmed', %s, %s, 'UTC', %s, 't', %s, %s, %s, 0, 0, '', '', FALSE, 0, %s)",
+               ("bk_1", now, store._time_in(store.now() + timedelta(hours=1)), store._json_in([]),
+                store._json_in({"email": ""}), store._json_in([]), store._json_in([]), now))
         for kind, result in (("create_event", "event-1"), ("send_invite", "skipped: email is disabled")):
-            tx.run("UPDATE outbox SET status = 'done', attempts = 1, result = %s WHERE kind = %s", (result, kind))
+            tx.run("INSERT INTO outbox (booking_id, kind, status, attempts, next_attempt_at, result, created_at, "
+                   "updated_at) VALUES ('bk_1', %s, 'done', 1, %s, %s, %s, %s)", (kind, now, result, now, now))
 
     assert store.migrate(target=4) == 4
 
-    effects = store.get(b.id).side_effects
+    store.migrate()
+    effects = store.get("bk_1").side_effects
     assert {k: (e.status, e.attempts, e.result) for k, e in effects.items()} == {
         "create_event": (TaskStatus.DONE, 1, "event-1"), "send_invite": (TaskStatus.SKIPPED, 1, "email is disabled")}
 

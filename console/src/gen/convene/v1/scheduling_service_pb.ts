@@ -16,19 +16,19 @@ import type { GetScheduleRequestSchema, GetScheduleResponseSchema } from "./sche
 import { file_convene_v1_schedule } from "./schedule_pb";
 import type { LoopTemplateRef, SegmentChoice, SegmentDiagnosis, SequenceOption, SequenceRules } from "./sequences_pb";
 import { file_convene_v1_sequences } from "./sequences_pb";
-import type { Diagnosis, Slot, UnavailableCalendar } from "./slots_pb";
+import type { Conflict, Diagnosis, Slot, UnavailableCalendar } from "./slots_pb";
 import { file_convene_v1_slots } from "./slots_pb";
 import type { CreateWebhookEndpointRequestSchema, CreateWebhookEndpointResponseSchema, DeleteWebhookEndpointRequestSchema, DeleteWebhookEndpointResponseSchema, ListWebhookDeliveriesRequestSchema, ListWebhookDeliveriesResponseSchema, ListWebhookEndpointsRequestSchema, ListWebhookEndpointsResponseSchema } from "./webhooks_pb";
 import { file_convene_v1_webhooks } from "./webhooks_pb";
-import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file convene/v1/scheduling_service.proto.
  */
 export const file_convene_v1_scheduling_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNjb252ZW5lL3YxL3NjaGVkdWxpbmdfc2VydmljZS5wcm90bxIKY29udmVuZS52MSKoAwoQRmluZFNsb3RzUmVxdWVzdBIpCgVydWxlcxgBIAEoCzIYLmNvbnZlbmUudjEuTWVldGluZ1J1bGVzSAASKwoIdGVtcGxhdGUYAiABKAsyFy5jb252ZW5lLnYxLlRlbXBsYXRlUmVmSAASMAoMd2luZG93X3N0YXJ0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp3aW5kb3dfZW5kGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgl0aW1lX3pvbmUYBSABKAkSIAoFb3JkZXIYBiABKA4yES5jb252ZW5lLnYxLk9yZGVyEhEKCXBhZ2Vfc2l6ZRgHIAEoBRISCgpwYWdlX3Rva2VuGAggASgJEhgKEG1heF9hbHRlcm5hdGl2ZXMYCSABKAUSFQoNbWluX2F2YWlsYWJsZRgKIAEoBRIZChF3YW50X2FsdGVybmF0aXZlcxgLIAEoCBInCgNub3cYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgkKB21lZXRpbmciqAIKEUZpbmRTbG90c1Jlc3BvbnNlEh8KBXNsb3RzGAEgAygLMhAuY29udmVuZS52MS5TbG90EiYKDGFsdGVybmF0aXZlcxgCIAMoCzIQLmNvbnZlbmUudjEuU2xvdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkSFwoPdG90YWxfYXZhaWxhYmxlGAQgASgFEh0KFWNhbmRpZGF0ZXNfY29uc2lkZXJlZBgFIAEoBRI+ChV1bmF2YWlsYWJsZV9jYWxlbmRhcnMYBiADKAsyHy5jb252ZW5lLnYxLlVuYXZhaWxhYmxlQ2FsZW5kYXISDwoHcGFydGlhbBgHIAEoCBIoCglkaWFnbm9zaXMYCCABKAsyFS5jb252ZW5lLnYxLkRpYWdub3NpcyLcAQoQQ2hlY2tUaW1lUmVxdWVzdBIpCgVydWxlcxgBIAEoCzIYLmNvbnZlbmUudjEuTWVldGluZ1J1bGVzSAASKwoIdGVtcGxhdGUYAiABKAsyFy5jb252ZW5lLnYxLlRlbXBsYXRlUmVmSAASKQoFc3RhcnQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXRpbWVfem9uZRgEIAEoCRInCgNub3cYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgkKB21lZXRpbmcilgEKEUNoZWNrVGltZVJlc3BvbnNlEhEKCWF2YWlsYWJsZRgBIAEoCBIeCgRzbG90GAIgASgLMhAuY29udmVuZS52MS5TbG90Eg4KBnJlYXNvbhgDIAEoCRI+ChV1bmF2YWlsYWJsZV9jYWxlbmRhcnMYBCADKAsyHy5jb252ZW5lLnYxLlVuYXZhaWxhYmxlQ2FsZW5kYXIisgMKFEZpbmRTZXF1ZW5jZXNSZXF1ZXN0EioKBXJ1bGVzGAEgASgLMhkuY29udmVuZS52MS5TZXF1ZW5jZVJ1bGVzSAASLwoIdGVtcGxhdGUYDCABKAsyGy5jb252ZW5lLnYxLkxvb3BUZW1wbGF0ZVJlZkgAEjAKDHdpbmRvd19zdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJdGltZV96b25lGAQgASgJEiAKBW9yZGVyGAUgASgOMhEuY29udmVuZS52MS5PcmRlchIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCRIYChBtYXhfYWx0ZXJuYXRpdmVzGAggASgFEhUKDW1pbl9hdmFpbGFibGUYCSABKAUSGQoRd2FudF9hbHRlcm5hdGl2ZXMYCiABKAgSJwoDbm93GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIKCghzZXF1ZW5jZSLJAgoVRmluZFNlcXVlbmNlc1Jlc3BvbnNlEisKB29wdGlvbnMYASADKAsyGi5jb252ZW5lLnYxLlNlcXVlbmNlT3B0aW9uEjAKDGFsdGVybmF0aXZlcxgCIAMoCzIaLmNvbnZlbmUudjEuU2VxdWVuY2VPcHRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAMgASgJEhcKD3RvdGFsX2F2YWlsYWJsZRgEIAEoBRIdChVjYW5kaWRhdGVzX2NvbnNpZGVyZWQYBSABKAUSPgoVdW5hdmFpbGFibGVfY2FsZW5kYXJzGAYgAygLMh8uY29udmVuZS52MS5VbmF2YWlsYWJsZUNhbGVuZGFyEg8KB3BhcnRpYWwYByABKAgSLwoJZGlhZ25vc2lzGAggAygLMhwuY29udmVuZS52MS5TZWdtZW50RGlhZ25vc2lzIuYBChRDaGVja1NlcXVlbmNlUmVxdWVzdBIqCgVydWxlcxgBIAEoCzIZLmNvbnZlbmUudjEuU2VxdWVuY2VSdWxlc0gAEi8KCHRlbXBsYXRlGAUgASgLMhsuY29udmVuZS52MS5Mb29wVGVtcGxhdGVSZWZIABIpCgVzdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJdGltZV96b25lGAMgASgJEicKA25vdxgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCgoIc2VxdWVuY2Ui1wEKFUNoZWNrU2VxdWVuY2VSZXNwb25zZRIRCglhdmFpbGFibGUYASABKAgSKgoGb3B0aW9uGAIgASgLMhouY29udmVuZS52MS5TZXF1ZW5jZU9wdGlvbhIOCgZyZWFzb24YAyABKAkSPgoVdW5hdmFpbGFibGVfY2FsZW5kYXJzGAQgAygLMh8uY29udmVuZS52MS5VbmF2YWlsYWJsZUNhbGVuZGFyEi8KCWRpYWdub3NpcxgFIAMoCzIcLmNvbnZlbmUudjEuU2VnbWVudERpYWdub3NpcyKOAwoTQm9va1NlcXVlbmNlUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEioKBXJ1bGVzGAIgASgLMhkuY29udmVuZS52MS5TZXF1ZW5jZVJ1bGVzSAASLwoIdGVtcGxhdGUYDCABKAsyGy5jb252ZW5lLnYxLkxvb3BUZW1wbGF0ZVJlZkgAEisKCHNlZ21lbnRzGAMgAygLMhkuY29udmVuZS52MS5TZWdtZW50Q2hvaWNlEhEKCXRpbWVfem9uZRgEIAEoCRIlCgljdXN0b21lcnMYBSADKAsyEi5jb252ZW5lLnYxLlBlcnNvbhINCgV0aXRsZRgGIAEoCRIbChNvcmdhbml6ZXJfbWVtYmVyX2lkGAcgASgJEhcKD2FsbG93X2NvbmZsaWN0cxgIIAEoCBITCgtkZXNjcmlwdGlvbhgJIAEoCRIQCghsb2NhdGlvbhgKIAEoCRInCgNub3cYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgoKCHNlcXVlbmNlIk8KFEJvb2tTZXF1ZW5jZVJlc3BvbnNlEiUKCGJvb2tpbmdzGAEgAygLMhMuY29udmVuZS52MS5Cb29raW5nEhAKCHJlcGxheWVkGAIgASgIIjsKEkxpc3RNZW1iZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJTChNMaXN0TWVtYmVyc1Jlc3BvbnNlEiMKB21lbWJlcnMYASADKAsyEi5jb252ZW5lLnYxLk1lbWJlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJQoQR2V0TWVtYmVyUmVxdWVzdBIRCgltZW1iZXJfaWQYASABKAkiNwoRR2V0TWVtYmVyUmVzcG9uc2USIgoGbWVtYmVyGAEgASgLMhIuY29udmVuZS52MS5NZW1iZXIiOQoQTGlzdFJvb21zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJNChFMaXN0Um9vbXNSZXNwb25zZRIfCgVyb29tcxgBIAMoCzIQLmNvbnZlbmUudjEuUm9vbRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiOQoQTGlzdFBvb2xzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJNChFMaXN0UG9vbHNSZXNwb25zZRIfCgVwb29scxgBIAMoCzIQLmNvbnZlbmUudjEuUG9vbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiPQoUTGlzdFRlbXBsYXRlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiWQoVTGlzdFRlbXBsYXRlc1Jlc3BvbnNlEicKCXRlbXBsYXRlcxgBIAMoCzIULmNvbnZlbmUudjEuVGVtcGxhdGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIikKEkdldFRlbXBsYXRlUmVxdWVzdBITCgt0ZW1wbGF0ZV9pZBgBIAEoCSI9ChNHZXRUZW1wbGF0ZVJlc3BvbnNlEiYKCHRlbXBsYXRlGAEgASgLMhQuY29udmVuZS52MS5UZW1wbGF0ZSK/AwoUQ3JlYXRlQm9va2luZ1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIpCgVydWxlcxgCIAEoCzIYLmNvbnZlbmUudjEuTWVldGluZ1J1bGVzSAASKwoIdGVtcGxhdGUYAyABKAsyFy5jb252ZW5lLnYxLlRlbXBsYXRlUmVmSAASKQoFc3RhcnQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXRpbWVfem9uZRgFIAEoCRIlCgVzZWF0cxgGIAMoCzIWLmNvbnZlbmUudjEuU2VhdENob2ljZRIlCgljdXN0b21lcnMYByADKAsyEi5jb252ZW5lLnYxLlBlcnNvbhINCgV0aXRsZRgIIAEoCRIbChNvcmdhbml6ZXJfbWVtYmVyX2lkGAkgASgJEhcKD2FsbG93X2NvbmZsaWN0cxgKIAEoCBIPCgdob2xkX2lkGAsgASgJEhMKC2Rlc2NyaXB0aW9uGAwgASgJEhAKCGxvY2F0aW9uGA0gASgJEicKA25vdxgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCQoHbWVldGluZyJPChVDcmVhdGVCb29raW5nUmVzcG9uc2USJAoHYm9va2luZxgBIAEoCzITLmNvbnZlbmUudjEuQm9va2luZxIQCghyZXBsYXllZBgCIAEoCCInChFHZXRCb29raW5nUmVxdWVzdBISCgpib29raW5nX2lkGAEgASgJIjoKEkdldEJvb2tpbmdSZXNwb25zZRIkCgdib29raW5nGAEgASgLMhMuY29udmVuZS52MS5Cb29raW5nIt4BChNMaXN0Qm9va2luZ3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhMKC3Jlc291cmNlX2lkGAMgASgJEjAKDHdpbmRvd19zdGFydBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoGc3RhdHVzGAYgASgOMhkuY29udmVuZS52MS5Cb29raW5nU3RhdHVzIlYKFExpc3RCb29raW5nc1Jlc3BvbnNlEiUKCGJvb2tpbmdzGAEgAygLMhMuY29udmVuZS52MS5Cb29raW5nEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIqChRDYW5jZWxCb29raW5nUmVxdWVzdBISCgpib29raW5nX2lkGAEgASgJIj0KFUNhbmNlbEJvb2tpbmdSZXNwb25zZRIkCgdib29raW5nGAEgASgLMhMuY29udmVuZS52MS5Cb29raW5nIqMBCg9Ib2xkU2xvdFJlcXVlc3QSFAoMcmVzb3VyY2VfaWRzGAEgAygJEikKBXN0YXJ0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKA3R0bBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiIyChBIb2xkU2xvdFJlc3BvbnNlEh4KBGhvbGQYASABKAsyEC5jb252ZW5lLnYxLkhvbGQiJQoSUmVsZWFzZUhvbGRSZXF1ZXN0Eg8KB2hvbGRfaWQYASABKAkiFQoTUmVsZWFzZUhvbGRSZXNwb25zZSLCAgoUT3B0aW1pemVCYXRjaFJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIkCgVpdGVtcxgCIAMoCzIVLmNvbnZlbmUudjEuQmF0Y2hJdGVtEikKB3dlaWdodHMYAyABKAsyGC5jb252ZW5lLnYxLkJhdGNoV2VpZ2h0cxIXCg9hbGxvd19jb25mbGljdHMYBCABKAgSLQoKdGltZV9saW1pdBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgd3b3JrZXJzGAYgASgFEhEKCXNjaGVkdWxlchgHIAEoCRIOCgZjb21taXQYCCABKAgSJwoDbm93GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp3b3JrX2xpbWl0GAogASgBEgwKBHNlZWQYCyABKAUiegoVT3B0aW1pemVCYXRjaFJlc3BvbnNlEi0KCHByb2dyZXNzGAEgASgLMhkuY29udmVuZS52MS5CYXRjaFByb2dyZXNzSAASKQoGcmVzdWx0GAIgASgLMhcuY29udmVuZS52MS5CYXRjaFJlc3VsdEgAQgcKBWV2ZW50Kk0KBU9yZGVyEhUKEU9SREVSX1VOU1BFQ0lGSUVEEAASFwoTT1JERVJfQ0hST05PTE9HSUNBTBABEhQKEE9SREVSX0JFU1RfRklSU1QQAjK6DwoRU2NoZWR1bGluZ1NlcnZpY2USSAoJRmluZFNsb3RzEhwuY29udmVuZS52MS5GaW5kU2xvdHNSZXF1ZXN0Gh0uY29udmVuZS52MS5GaW5kU2xvdHNSZXNwb25zZRJICglDaGVja1RpbWUSHC5jb252ZW5lLnYxLkNoZWNrVGltZVJlcXVlc3QaHS5jb252ZW5lLnYxLkNoZWNrVGltZVJlc3BvbnNlEk4KC0dldFNjaGVkdWxlEh4uY29udmVuZS52MS5HZXRTY2hlZHVsZVJlcXVlc3QaHy5jb252ZW5lLnYxLkdldFNjaGVkdWxlUmVzcG9uc2USTgoLTGlzdE1lbWJlcnMSHi5jb252ZW5lLnYxLkxpc3RNZW1iZXJzUmVxdWVzdBofLmNvbnZlbmUudjEuTGlzdE1lbWJlcnNSZXNwb25zZRJICglHZXRNZW1iZXISHC5jb252ZW5lLnYxLkdldE1lbWJlclJlcXVlc3QaHS5jb252ZW5lLnYxLkdldE1lbWJlclJlc3BvbnNlEkgKCUxpc3RSb29tcxIcLmNvbnZlbmUudjEuTGlzdFJvb21zUmVxdWVzdBodLmNvbnZlbmUudjEuTGlzdFJvb21zUmVzcG9uc2USSAoJTGlzdFBvb2xzEhwuY29udmVuZS52MS5MaXN0UG9vbHNSZXF1ZXN0Gh0uY29udmVuZS52MS5MaXN0UG9vbHNSZXNwb25zZRJUCg1MaXN0VGVtcGxhdGVzEiAuY29udmVuZS52MS5MaXN0VGVtcGxhdGVzUmVxdWVzdBohLmNvbnZlbmUudjEuTGlzdFRlbXBsYXRlc1Jlc3BvbnNlEk4KC0dldFRlbXBsYXRlEh4uY29udmVuZS52MS5HZXRUZW1wbGF0ZVJlcXVlc3QaHy5jb252ZW5lLnYxLkdldFRlbXBsYXRlUmVzcG9uc2USVAoNQ3JlYXRlQm9va2luZxIgLmNvbnZlbmUudjEuQ3JlYXRlQm9va2luZ1JlcXVlc3QaIS5jb252ZW5lLnYxLkNyZWF0ZUJvb2tpbmdSZXNwb25zZRJLCgpHZXRCb29raW5nEh0uY29udmVuZS52MS5HZXRCb29raW5nUmVxdWVzdBoeLmNvbnZlbmUudjEuR2V0Qm9va2luZ1Jlc3BvbnNlElEKDExpc3RCb29raW5ncxIfLmNvbnZlbmUudjEuTGlzdEJvb2tpbmdzUmVxdWVzdBogLmNvbnZlbmUudjEuTGlzdEJvb2tpbmdzUmVzcG9uc2USVAoNQ2FuY2VsQm9va2luZxIgLmNvbnZlbmUudjEuQ2FuY2VsQm9va2luZ1JlcXVlc3QaIS5jb252ZW5lLnYxLkNhbmNlbEJvb2tpbmdSZXNwb25zZRJFCghIb2xkU2xvdBIbLmNvbnZlbmUudjEuSG9sZFNsb3RSZXF1ZXN0GhwuY29udmVuZS52MS5Ib2xkU2xvdFJlc3BvbnNlEk4KC1JlbGVhc2VIb2xkEh4uY29udmVuZS52MS5SZWxlYXNlSG9sZFJlcXVlc3QaHy5jb252ZW5lLnYxLlJlbGVhc2VIb2xkUmVzcG9uc2USbAoVQ3JlYXRlV2ViaG9va0VuZHBvaW50EiguY29udmVuZS52MS5DcmVhdGVXZWJob29rRW5kcG9pbnRSZXF1ZXN0GikuY29udmVuZS52MS5DcmVhdGVXZWJob29rRW5kcG9pbnRSZXNwb25zZRJpChRMaXN0V2ViaG9va0VuZHBvaW50cxInLmNvbnZlbmUudjEuTGlzdFdlYmhvb2tFbmRwb2ludHNSZXF1ZXN0GiguY29udmVuZS52MS5MaXN0V2ViaG9va0VuZHBvaW50c1Jlc3BvbnNlEmwKFURlbGV0ZVdlYmhvb2tFbmRwb2ludBIoLmNvbnZlbmUudjEuRGVsZXRlV2ViaG9va0VuZHBvaW50UmVxdWVzdBopLmNvbnZlbmUudjEuRGVsZXRlV2ViaG9va0VuZHBvaW50UmVzcG9uc2USbAoVTGlzdFdlYmhvb2tEZWxpdmVyaWVzEiguY29udmVuZS52MS5MaXN0V2ViaG9va0RlbGl2ZXJpZXNSZXF1ZXN0GikuY29udmVuZS52MS5MaXN0V2ViaG9va0RlbGl2ZXJpZXNSZXNwb25zZRJWCg1PcHRpbWl6ZUJhdGNoEiAuY29udmVuZS52MS5PcHRpbWl6ZUJhdGNoUmVxdWVzdBohLmNvbnZlbmUudjEuT3B0aW1pemVCYXRjaFJlc3BvbnNlMAESVAoNRmluZFNlcXVlbmNlcxIgLmNvbnZlbmUudjEuRmluZFNlcXVlbmNlc1JlcXVlc3QaIS5jb252ZW5lLnYxLkZpbmRTZXF1ZW5jZXNSZXNwb25zZRJUCg1DaGVja1NlcXVlbmNlEiAuY29udmVuZS52MS5DaGVja1NlcXVlbmNlUmVxdWVzdBohLmNvbnZlbmUudjEuQ2hlY2tTZXF1ZW5jZVJlc3BvbnNlElEKDEJvb2tTZXF1ZW5jZRIfLmNvbnZlbmUudjEuQm9va1NlcXVlbmNlUmVxdWVzdBogLmNvbnZlbmUudjEuQm9va1NlcXVlbmNlUmVzcG9uc2ViBnByb3RvMw", [file_convene_v1_batch, file_convene_v1_booking, file_convene_v1_directory, file_convene_v1_meeting, file_convene_v1_schedule, file_convene_v1_sequences, file_convene_v1_slots, file_convene_v1_webhooks, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("CiNjb252ZW5lL3YxL3NjaGVkdWxpbmdfc2VydmljZS5wcm90bxIKY29udmVuZS52MSKoAwoQRmluZFNsb3RzUmVxdWVzdBIpCgVydWxlcxgBIAEoCzIYLmNvbnZlbmUudjEuTWVldGluZ1J1bGVzSAASKwoIdGVtcGxhdGUYAiABKAsyFy5jb252ZW5lLnYxLlRlbXBsYXRlUmVmSAASMAoMd2luZG93X3N0YXJ0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp3aW5kb3dfZW5kGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgl0aW1lX3pvbmUYBSABKAkSIAoFb3JkZXIYBiABKA4yES5jb252ZW5lLnYxLk9yZGVyEhEKCXBhZ2Vfc2l6ZRgHIAEoBRISCgpwYWdlX3Rva2VuGAggASgJEhgKEG1heF9hbHRlcm5hdGl2ZXMYCSABKAUSFQoNbWluX2F2YWlsYWJsZRgKIAEoBRIZChF3YW50X2FsdGVybmF0aXZlcxgLIAEoCBInCgNub3cYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgkKB21lZXRpbmciqAIKEUZpbmRTbG90c1Jlc3BvbnNlEh8KBXNsb3RzGAEgAygLMhAuY29udmVuZS52MS5TbG90EiYKDGFsdGVybmF0aXZlcxgCIAMoCzIQLmNvbnZlbmUudjEuU2xvdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkSFwoPdG90YWxfYXZhaWxhYmxlGAQgASgFEh0KFWNhbmRpZGF0ZXNfY29uc2lkZXJlZBgFIAEoBRI+ChV1bmF2YWlsYWJsZV9jYWxlbmRhcnMYBiADKAsyHy5jb252ZW5lLnYxLlVuYXZhaWxhYmxlQ2FsZW5kYXISDwoHcGFydGlhbBgHIAEoCBIoCglkaWFnbm9zaXMYCCABKAsyFS5jb252ZW5lLnYxLkRpYWdub3NpcyLcAQoQQ2hlY2tUaW1lUmVxdWVzdBIpCgVydWxlcxgBIAEoCzIYLmNvbnZlbmUudjEuTWVldGluZ1J1bGVzSAASKwoIdGVtcGxhdGUYAiABKAsyFy5jb252ZW5lLnYxLlRlbXBsYXRlUmVmSAASKQoFc3RhcnQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXRpbWVfem9uZRgEIAEoCRInCgNub3cYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgkKB21lZXRpbmcilgEKEUNoZWNrVGltZVJlc3BvbnNlEhEKCWF2YWlsYWJsZRgBIAEoCBIeCgRzbG90GAIgASgLMhAuY29udmVuZS52MS5TbG90Eg4KBnJlYXNvbhgDIAEoCRI+ChV1bmF2YWlsYWJsZV9jYWxlbmRhcnMYBCADKAsyHy5jb252ZW5lLnYxLlVuYXZhaWxhYmxlQ2FsZW5kYXIisgMKFEZpbmRTZXF1ZW5jZXNSZXF1ZXN0EioKBXJ1bGVzGAEgASgLMhkuY29udmVuZS52MS5TZXF1ZW5jZVJ1bGVzSAASLwoIdGVtcGxhdGUYDCABKAsyGy5jb252ZW5lLnYxLkxvb3BUZW1wbGF0ZVJlZkgAEjAKDHdpbmRvd19zdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJdGltZV96b25lGAQgASgJEiAKBW9yZGVyGAUgASgOMhEuY29udmVuZS52MS5PcmRlchIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCRIYChBtYXhfYWx0ZXJuYXRpdmVzGAggASgFEhUKDW1pbl9hdmFpbGFibGUYCSABKAUSGQoRd2FudF9hbHRlcm5hdGl2ZXMYCiABKAgSJwoDbm93GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIKCghzZXF1ZW5jZSLJAgoVRmluZFNlcXVlbmNlc1Jlc3BvbnNlEisKB29wdGlvbnMYASADKAsyGi5jb252ZW5lLnYxLlNlcXVlbmNlT3B0aW9uEjAKDGFsdGVybmF0aXZlcxgCIAMoCzIaLmNvbnZlbmUudjEuU2VxdWVuY2VPcHRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAMgASgJEhcKD3RvdGFsX2F2YWlsYWJsZRgEIAEoBRIdChVjYW5kaWRhdGVzX2NvbnNpZGVyZWQYBSABKAUSPgoVdW5hdmFpbGFibGVfY2FsZW5kYXJzGAYgAygLMh8uY29udmVuZS52MS5VbmF2YWlsYWJsZUNhbGVuZGFyEg8KB3BhcnRpYWwYByABKAgSLwoJZGlhZ25vc2lzGAggAygLMhwuY29udmVuZS52MS5TZWdtZW50RGlhZ25vc2lzIuYBChRDaGVja1NlcXVlbmNlUmVxdWVzdBIqCgVydWxlcxgBIAEoCzIZLmNvbnZlbmUudjEuU2VxdWVuY2VSdWxlc0gAEi8KCHRlbXBsYXRlGAUgASgLMhsuY29udmVuZS52MS5Mb29wVGVtcGxhdGVSZWZIABIpCgVzdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJdGltZV96b25lGAMgASgJEicKA25vdxgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCgoIc2VxdWVuY2Ui1wEKFUNoZWNrU2VxdWVuY2VSZXNwb25zZRIRCglhdmFpbGFibGUYASABKAgSKgoGb3B0aW9uGAIgASgLMhouY29udmVuZS52MS5TZXF1ZW5jZU9wdGlvbhIOCgZyZWFzb24YAyABKAkSPgoVdW5hdmFpbGFibGVfY2FsZW5kYXJzGAQgAygLMh8uY29udmVuZS52MS5VbmF2YWlsYWJsZUNhbGVuZGFyEi8KCWRpYWdub3NpcxgFIAMoCzIcLmNvbnZlbmUudjEuU2VnbWVudERpYWdub3NpcyKOAwoTQm9va1NlcXVlbmNlUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEioKBXJ1bGVzGAIgASgLMhkuY29udmVuZS52MS5TZXF1ZW5jZVJ1bGVzSAASLwoIdGVtcGxhdGUYDCABKAsyGy5jb252ZW5lLnYxLkxvb3BUZW1wbGF0ZVJlZkgAEisKCHNlZ21lbnRzGAMgAygLMhkuY29udmVuZS52MS5TZWdtZW50Q2hvaWNlEhEKCXRpbWVfem9uZRgEIAEoCRIlCgljdXN0b21lcnMYBSADKAsyEi5jb252ZW5lLnYxLlBlcnNvbhINCgV0aXRsZRgGIAEoCRIbChNvcmdhbml6ZXJfbWVtYmVyX2lkGAcgASgJEhcKD2FsbG93X2NvbmZsaWN0cxgIIAEoCBITCgtkZXNjcmlwdGlvbhgJIAEoCRIQCghsb2NhdGlvbhgKIAEoCRInCgNub3cYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgoKCHNlcXVlbmNlIk8KFEJvb2tTZXF1ZW5jZVJlc3BvbnNlEiUKCGJvb2tpbmdzGAEgAygLMhMuY29udmVuZS52MS5Cb29raW5nEhAKCHJlcGxheWVkGAIgASgIIjsKEkxpc3RNZW1iZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJTChNMaXN0TWVtYmVyc1Jlc3BvbnNlEiMKB21lbWJlcnMYASADKAsyEi5jb252ZW5lLnYxLk1lbWJlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJQoQR2V0TWVtYmVyUmVxdWVzdBIRCgltZW1iZXJfaWQYASABKAkiNwoRR2V0TWVtYmVyUmVzcG9uc2USIgoGbWVtYmVyGAEgASgLMhIuY29udmVuZS52MS5NZW1iZXIiOQoQTGlzdFJvb21zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJNChFMaXN0Um9vbXNSZXNwb25zZRIfCgVyb29tcxgBIAMoCzIQLmNvbnZlbmUudjEuUm9vbRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiOQoQTGlzdFBvb2xzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJNChFMaXN0UG9vbHNSZXNwb25zZRIfCgVwb29scxgBIAMoCzIQLmNvbnZlbmUudjEuUG9vbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiPQoUTGlzdFRlbXBsYXRlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiWQoVTGlzdFRlbXBsYXRlc1Jlc3BvbnNlEicKCXRlbXBsYXRlcxgBIAMoCzIULmNvbnZlbmUudjEuVGVtcGxhdGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIikKEkdldFRlbXBsYXRlUmVxdWVzdBITCgt0ZW1wbGF0ZV9pZBgBIAEoCSI9ChNHZXRUZW1wbGF0ZVJlc3BvbnNlEiYKCHRlbXBsYXRlGAEgASgLMhQuY29udmVuZS52MS5UZW1wbGF0ZSK/AwoUQ3JlYXRlQm9va2luZ1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIpCgVydWxlcxgCIAEoCzIYLmNvbnZlbmUudjEuTWVldGluZ1J1bGVzSAASKwoIdGVtcGxhdGUYAyABKAsyFy5jb252ZW5lLnYxLlRlbXBsYXRlUmVmSAASKQoFc3RhcnQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXRpbWVfem9uZRgFIAEoCRIlCgVzZWF0cxgGIAMoCzIWLmNvbnZlbmUudjEuU2VhdENob2ljZRIlCgljdXN0b21lcnMYByADKAsyEi5jb252ZW5lLnYxLlBlcnNvbhINCgV0aXRsZRgIIAEoCRIbChNvcmdhbml6ZXJfbWVtYmVyX2lkGAkgASgJEhcKD2FsbG93X2NvbmZsaWN0cxgKIAEoCBIPCgdob2xkX2lkGAsgASgJEhMKC2Rlc2NyaXB0aW9uGAwgASgJEhAKCGxvY2F0aW9uGA0gASgJEicKA25vdxgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCQoHbWVldGluZyJPChVDcmVhdGVCb29raW5nUmVzcG9uc2USJAoHYm9va2luZxgBIAEoCzITLmNvbnZlbmUudjEuQm9va2luZxIQCghyZXBsYXllZBgCIAEoCCInChFHZXRCb29raW5nUmVxdWVzdBISCgpib29raW5nX2lkGAEgASgJIjoKEkdldEJvb2tpbmdSZXNwb25zZRIkCgdib29raW5nGAEgASgLMhMuY29udmVuZS52MS5Cb29raW5nIt4BChNMaXN0Qm9va2luZ3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhMKC3Jlc291cmNlX2lkGAMgASgJEjAKDHdpbmRvd19zdGFydBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoGc3RhdHVzGAYgASgOMhkuY29udmVuZS52MS5Cb29raW5nU3RhdHVzIlYKFExpc3RCb29raW5nc1Jlc3BvbnNlEiUKCGJvb2tpbmdzGAEgAygLMhMuY29udmVuZS52MS5Cb29raW5nEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIqChRDYW5jZWxCb29raW5nUmVxdWVzdBISCgpib29raW5nX2lkGAEgASgJIj0KFUNhbmNlbEJvb2tpbmdSZXNwb25zZRIkCgdib29raW5nGAEgASgLMhMuY29udmVuZS52MS5Cb29raW5nIk8KD1NlYXRSZXBsYWNlbWVudBISCgpzZWF0X2luZGV4GAEgASgFEhMKC3JlcGxhY2VkX2lkGAIgASgJEhMKC3Jlc291cmNlX2lkGAMgASgJIq0CChhSZXNjaGVkdWxlQm9va2luZ1JlcXVlc3QSEgoKYm9va2luZ19pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEgwKBGV0YWcYAyABKAkSKQoFc3RhcnQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiUKBXNlYXRzGAUgAygLMhYuY29udmVuZS52MS5TZWF0Q2hvaWNlEjAKC3JlcGxhY2VtZW50GAYgASgLMhsuY29udmVuZS52MS5TZWF0UmVwbGFjZW1lbnQSFwoPYWxsb3dfY29uZmxpY3RzGAcgASgIEhUKDXZhbGlkYXRlX29ubHkYCCABKAgSJwoDbm93GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCL2AQoZUmVzY2hlZHVsZUJvb2tpbmdSZXNwb25zZRIkCgdib29raW5nGAEgASgLMhMuY29udmVuZS52MS5Cb29raW5nEhAKCHJlcGxheWVkGAIgASgIEhUKDWNoYW5nZWRfc2VhdHMYAyADKAUSJwoJY29uZmxpY3RzGAQgAygLMhQuY29udmVuZS52MS5Db25mbGljdBIRCglhdmFpbGFibGUYBSABKAgSDgoGcmVhc29uGAYgASgJEj4KFXVuYXZhaWxhYmxlX2NhbGVuZGFycxgHIAMoCzIfLmNvbnZlbmUudjEuVW5hdmFpbGFibGVDYWxlbmRhciKPAQoUVXBkYXRlQm9va2luZ1JlcXVlc3QSEgoKYm9va2luZ19pZBgBIAEoCRIMCgRldGFnGAIgASgJEiQKB2Jvb2tpbmcYAyABKAsyEy5jb252ZW5lLnYxLkJvb2tpbmcSLwoLdXBkYXRlX21hc2sYBCABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIj0KFVVwZGF0ZUJvb2tpbmdSZXNwb25zZRIkCgdib29raW5nGAEgASgLMhMuY29udmVuZS52MS5Cb29raW5nIqMBCg9Ib2xkU2xvdFJlcXVlc3QSFAoMcmVzb3VyY2VfaWRzGAEgAygJEikKBXN0YXJ0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKA3R0bBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiIyChBIb2xkU2xvdFJlc3BvbnNlEh4KBGhvbGQYASABKAsyEC5jb252ZW5lLnYxLkhvbGQiJQoSUmVsZWFzZUhvbGRSZXF1ZXN0Eg8KB2hvbGRfaWQYASABKAkiFQoTUmVsZWFzZUhvbGRSZXNwb25zZSLCAgoUT3B0aW1pemVCYXRjaFJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIkCgVpdGVtcxgCIAMoCzIVLmNvbnZlbmUudjEuQmF0Y2hJdGVtEikKB3dlaWdodHMYAyABKAsyGC5jb252ZW5lLnYxLkJhdGNoV2VpZ2h0cxIXCg9hbGxvd19jb25mbGljdHMYBCABKAgSLQoKdGltZV9saW1pdBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgd3b3JrZXJzGAYgASgFEhEKCXNjaGVkdWxlchgHIAEoCRIOCgZjb21taXQYCCABKAgSJwoDbm93GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp3b3JrX2xpbWl0GAogASgBEgwKBHNlZWQYCyABKAUiegoVT3B0aW1pemVCYXRjaFJlc3BvbnNlEi0KCHByb2dyZXNzGAEgASgLMhkuY29udmVuZS52MS5CYXRjaFByb2dyZXNzSAASKQoGcmVzdWx0GAIgASgLMhcuY29udmVuZS52MS5CYXRjaFJlc3VsdEgAQgcKBWV2ZW50Kk0KBU9yZGVyEhUKEU9SREVSX1VOU1BFQ0lGSUVEEAASFwoTT1JERVJfQ0hST05PTE9HSUNBTBABEhQKEE9SREVSX0JFU1RfRklSU1QQAjLyEAoRU2NoZWR1bGluZ1NlcnZpY2USSAoJRmluZFNsb3RzEhwuY29udmVuZS52MS5GaW5kU2xvdHNSZXF1ZXN0Gh0uY29udmVuZS52MS5GaW5kU2xvdHNSZXNwb25zZRJICglDaGVja1RpbWUSHC5jb252ZW5lLnYxLkNoZWNrVGltZVJlcXVlc3QaHS5jb252ZW5lLnYxLkNoZWNrVGltZVJlc3BvbnNlEk4KC0dldFNjaGVkdWxlEh4uY29udmVuZS52MS5HZXRTY2hlZHVsZVJlcXVlc3QaHy5jb252ZW5lLnYxLkdldFNjaGVkdWxlUmVzcG9uc2USTgoLTGlzdE1lbWJlcnMSHi5jb252ZW5lLnYxLkxpc3RNZW1iZXJzUmVxdWVzdBofLmNvbnZlbmUudjEuTGlzdE1lbWJlcnNSZXNwb25zZRJICglHZXRNZW1iZXISHC5jb252ZW5lLnYxLkdldE1lbWJlclJlcXVlc3QaHS5jb252ZW5lLnYxLkdldE1lbWJlclJlc3BvbnNlEkgKCUxpc3RSb29tcxIcLmNvbnZlbmUudjEuTGlzdFJvb21zUmVxdWVzdBodLmNvbnZlbmUudjEuTGlzdFJvb21zUmVzcG9uc2USSAoJTGlzdFBvb2xzEhwuY29udmVuZS52MS5MaXN0UG9vbHNSZXF1ZXN0Gh0uY29udmVuZS52MS5MaXN0UG9vbHNSZXNwb25zZRJUCg1MaXN0VGVtcGxhdGVzEiAuY29udmVuZS52MS5MaXN0VGVtcGxhdGVzUmVxdWVzdBohLmNvbnZlbmUudjEuTGlzdFRlbXBsYXRlc1Jlc3BvbnNlEk4KC0dldFRlbXBsYXRlEh4uY29udmVuZS52MS5HZXRUZW1wbGF0ZVJlcXVlc3QaHy5jb252ZW5lLnYxLkdldFRlbXBsYXRlUmVzcG9uc2USVAoNQ3JlYXRlQm9va2luZxIgLmNvbnZlbmUudjEuQ3JlYXRlQm9va2luZ1JlcXVlc3QaIS5jb252ZW5lLnYxLkNyZWF0ZUJvb2tpbmdSZXNwb25zZRJLCgpHZXRCb29raW5nEh0uY29udmVuZS52MS5HZXRCb29raW5nUmVxdWVzdBoeLmNvbnZlbmUudjEuR2V0Qm9va2luZ1Jlc3BvbnNlElEKDExpc3RCb29raW5ncxIfLmNvbnZlbmUudjEuTGlzdEJvb2tpbmdzUmVxdWVzdBogLmNvbnZlbmUudjEuTGlzdEJvb2tpbmdzUmVzcG9uc2USVAoNQ2FuY2VsQm9va2luZxIgLmNvbnZlbmUudjEuQ2FuY2VsQm9va2luZ1JlcXVlc3QaIS5jb252ZW5lLnYxLkNhbmNlbEJvb2tpbmdSZXNwb25zZRJgChFSZXNjaGVkdWxlQm9va2luZxIkLmNvbnZlbmUudjEuUmVzY2hlZHVsZUJvb2tpbmdSZXF1ZXN0GiUuY29udmVuZS52MS5SZXNjaGVkdWxlQm9va2luZ1Jlc3BvbnNlElQKDVVwZGF0ZUJvb2tpbmcSIC5jb252ZW5lLnYxLlVwZGF0ZUJvb2tpbmdSZXF1ZXN0GiEuY29udmVuZS52MS5VcGRhdGVCb29raW5nUmVzcG9uc2USRQoISG9sZFNsb3QSGy5jb252ZW5lLnYxLkhvbGRTbG90UmVxdWVzdBocLmNvbnZlbmUudjEuSG9sZFNsb3RSZXNwb25zZRJOCgtSZWxlYXNlSG9sZBIeLmNvbnZlbmUudjEuUmVsZWFzZUhvbGRSZXF1ZXN0Gh8uY29udmVuZS52MS5SZWxlYXNlSG9sZFJlc3BvbnNlEmwKFUNyZWF0ZVdlYmhvb2tFbmRwb2ludBIoLmNvbnZlbmUudjEuQ3JlYXRlV2ViaG9va0VuZHBvaW50UmVxdWVzdBopLmNvbnZlbmUudjEuQ3JlYXRlV2ViaG9va0VuZHBvaW50UmVzcG9uc2USaQoUTGlzdFdlYmhvb2tFbmRwb2ludHMSJy5jb252ZW5lLnYxLkxpc3RXZWJob29rRW5kcG9pbnRzUmVxdWVzdBooLmNvbnZlbmUudjEuTGlzdFdlYmhvb2tFbmRwb2ludHNSZXNwb25zZRJsChVEZWxldGVXZWJob29rRW5kcG9pbnQSKC5jb252ZW5lLnYxLkRlbGV0ZVdlYmhvb2tFbmRwb2ludFJlcXVlc3QaKS5jb252ZW5lLnYxLkRlbGV0ZVdlYmhvb2tFbmRwb2ludFJlc3BvbnNlEmwKFUxpc3RXZWJob29rRGVsaXZlcmllcxIoLmNvbnZlbmUudjEuTGlzdFdlYmhvb2tEZWxpdmVyaWVzUmVxdWVzdBopLmNvbnZlbmUudjEuTGlzdFdlYmhvb2tEZWxpdmVyaWVzUmVzcG9uc2USVgoNT3B0aW1pemVCYXRjaBIgLmNvbnZlbmUudjEuT3B0aW1pemVCYXRjaFJlcXVlc3QaIS5jb252ZW5lLnYxLk9wdGltaXplQmF0Y2hSZXNwb25zZTABElQKDUZpbmRTZXF1ZW5jZXMSIC5jb252ZW5lLnYxLkZpbmRTZXF1ZW5jZXNSZXF1ZXN0GiEuY29udmVuZS52MS5GaW5kU2VxdWVuY2VzUmVzcG9uc2USVAoNQ2hlY2tTZXF1ZW5jZRIgLmNvbnZlbmUudjEuQ2hlY2tTZXF1ZW5jZVJlcXVlc3QaIS5jb252ZW5lLnYxLkNoZWNrU2VxdWVuY2VSZXNwb25zZRJRCgxCb29rU2VxdWVuY2USHy5jb252ZW5lLnYxLkJvb2tTZXF1ZW5jZVJlcXVlc3QaIC5jb252ZW5lLnYxLkJvb2tTZXF1ZW5jZVJlc3BvbnNlYgZwcm90bzM", [file_convene_v1_batch, file_convene_v1_booking, file_convene_v1_directory, file_convene_v1_meeting, file_convene_v1_schedule, file_convene_v1_sequences, file_convene_v1_slots, file_convene_v1_webhooks, file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message convene.v1.FindSlotsRequest
@@ -1197,6 +1197,237 @@ export const CancelBookingResponseSchema: GenMessage<CancelBookingResponse> = /*
   messageDesc(file_convene_v1_scheduling_service, 29);
 
 /**
+ * One person of a booked seat replaced (an interviewer who declined).
+ *
+ * @generated from message convene.v1.SeatReplacement
+ */
+export type SeatReplacement = Message<"convene.v1.SeatReplacement"> & {
+  /**
+   * The seat, in the booking's seat order (`Booking.seats`).
+   *
+   * @generated from field: int32 seat_index = 1;
+   */
+  seatIndex: number;
+
+  /**
+   * Who leaves; may be empty when the seat holds one resource.
+   *
+   * @generated from field: string replaced_id = 2;
+   */
+  replacedId: string;
+
+  /**
+   * Who takes the place (a candidate of the seat); empty: the cheapest free
+   * candidate, the one leaving excluded.
+   *
+   * @generated from field: string resource_id = 3;
+   */
+  resourceId: string;
+};
+
+/**
+ * Describes the message convene.v1.SeatReplacement.
+ * Use `create(SeatReplacementSchema)` to create a new message.
+ */
+export const SeatReplacementSchema: GenMessage<SeatReplacement> = /*@__PURE__*/
+  messageDesc(file_convene_v1_scheduling_service, 30);
+
+/**
+ * @generated from message convene.v1.RescheduleBookingRequest
+ */
+export type RescheduleBookingRequest = Message<"convene.v1.RescheduleBookingRequest"> & {
+  /**
+   * @generated from field: string booking_id = 1;
+   */
+  bookingId: string;
+
+  /**
+   * Required unless validate_only: the caller's id for this change (at most
+   * 200 characters). The same id with the same body returns the first result
+   * (`replayed`); with another body it is ALREADY_EXISTS.
+   *
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+
+  /**
+   * The booking's etag as read; a stale one is ABORTED. Empty: whatever the
+   * booking is now.
+   *
+   * @generated from field: string etag = 3;
+   */
+  etag: string;
+
+  /**
+   * The new start (a whole minute). Unset: the booking's own start (to
+   * replace a person at the same time).
+   *
+   * @generated from field: google.protobuf.Timestamp start = 4;
+   */
+  start?: Timestamp | undefined;
+
+  /**
+   * Who fills each seat at the new start, one entry per seat; empty: each
+   * seat keeps its member where free, else the cheapest free candidate.
+   *
+   * @generated from field: repeated convene.v1.SeatChoice seats = 5;
+   */
+  seats: SeatChoice[];
+
+  /**
+   * Replace one person; every other seat stays as it is.
+   *
+   * @generated from field: convene.v1.SeatReplacement replacement = 6;
+   */
+  replacement?: SeatReplacement | undefined;
+
+  /**
+   * "Schedule anyway": move even if members are busy. Rooms are never
+   * double-booked, and booking limits still hold.
+   *
+   * @generated from field: bool allow_conflicts = 7;
+   */
+  allowConflicts: boolean;
+
+  /**
+   * Preview: what would change and what is in the way; nothing is stored.
+   *
+   * @generated from field: bool validate_only = 8;
+   */
+  validateOnly: boolean;
+
+  /**
+   * The instant minimum_notice counts from; unset: the server's clock.
+   *
+   * @generated from field: google.protobuf.Timestamp now = 9;
+   */
+  now?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message convene.v1.RescheduleBookingRequest.
+ * Use `create(RescheduleBookingRequestSchema)` to create a new message.
+ */
+export const RescheduleBookingRequestSchema: GenMessage<RescheduleBookingRequest> = /*@__PURE__*/
+  messageDesc(file_convene_v1_scheduling_service, 31);
+
+/**
+ * @generated from message convene.v1.RescheduleBookingResponse
+ */
+export type RescheduleBookingResponse = Message<"convene.v1.RescheduleBookingResponse"> & {
+  /**
+   * The booking after the move; with validate_only, as it would be (not stored).
+   *
+   * @generated from field: convene.v1.Booking booking = 1;
+   */
+  booking?: Booking | undefined;
+
+  /**
+   * True when this request_id had already moved the booking: `booking` is
+   * the booking as it stands now.
+   *
+   * @generated from field: bool replayed = 2;
+   */
+  replayed: boolean;
+
+  /**
+   * The indexes of the seats whose resources change.
+   *
+   * @generated from field: repeated int32 changed_seats = 3;
+   */
+  changedSeats: number[];
+
+  /**
+   * What is in the way of the new assignment (booked anyway with
+   * allow_conflicts); details only for calendars the caller owns.
+   *
+   * @generated from field: repeated convene.v1.Conflict conflicts = 4;
+   */
+  conflicts: Conflict[];
+
+  /**
+   * validate_only: whether committing this move would succeed, and if not why.
+   *
+   * @generated from field: bool available = 5;
+   */
+  available: boolean;
+
+  /**
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: repeated convene.v1.UnavailableCalendar unavailable_calendars = 7;
+   */
+  unavailableCalendars: UnavailableCalendar[];
+};
+
+/**
+ * Describes the message convene.v1.RescheduleBookingResponse.
+ * Use `create(RescheduleBookingResponseSchema)` to create a new message.
+ */
+export const RescheduleBookingResponseSchema: GenMessage<RescheduleBookingResponse> = /*@__PURE__*/
+  messageDesc(file_convene_v1_scheduling_service, 32);
+
+/**
+ * @generated from message convene.v1.UpdateBookingRequest
+ */
+export type UpdateBookingRequest = Message<"convene.v1.UpdateBookingRequest"> & {
+  /**
+   * @generated from field: string booking_id = 1;
+   */
+  bookingId: string;
+
+  /**
+   * The booking's etag as read; a stale one is ABORTED. Empty: whatever the
+   * booking is now.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
+
+  /**
+   * The new values of the fields named in update_mask.
+   *
+   * @generated from field: convene.v1.Booking booking = 3;
+   */
+  booking?: Booking | undefined;
+
+  /**
+   * Paths among "title", "description", "location", "customers". Empty: the
+   * ones set (non-empty) in `booking`.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 4;
+   */
+  updateMask?: FieldMask | undefined;
+};
+
+/**
+ * Describes the message convene.v1.UpdateBookingRequest.
+ * Use `create(UpdateBookingRequestSchema)` to create a new message.
+ */
+export const UpdateBookingRequestSchema: GenMessage<UpdateBookingRequest> = /*@__PURE__*/
+  messageDesc(file_convene_v1_scheduling_service, 33);
+
+/**
+ * @generated from message convene.v1.UpdateBookingResponse
+ */
+export type UpdateBookingResponse = Message<"convene.v1.UpdateBookingResponse"> & {
+  /**
+   * @generated from field: convene.v1.Booking booking = 1;
+   */
+  booking?: Booking | undefined;
+};
+
+/**
+ * Describes the message convene.v1.UpdateBookingResponse.
+ * Use `create(UpdateBookingResponseSchema)` to create a new message.
+ */
+export const UpdateBookingResponseSchema: GenMessage<UpdateBookingResponse> = /*@__PURE__*/
+  messageDesc(file_convene_v1_scheduling_service, 34);
+
+/**
  * @generated from message convene.v1.HoldSlotRequest
  */
 export type HoldSlotRequest = Message<"convene.v1.HoldSlotRequest"> & {
@@ -1232,7 +1463,7 @@ export type HoldSlotRequest = Message<"convene.v1.HoldSlotRequest"> & {
  * Use `create(HoldSlotRequestSchema)` to create a new message.
  */
 export const HoldSlotRequestSchema: GenMessage<HoldSlotRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 30);
+  messageDesc(file_convene_v1_scheduling_service, 35);
 
 /**
  * @generated from message convene.v1.HoldSlotResponse
@@ -1249,7 +1480,7 @@ export type HoldSlotResponse = Message<"convene.v1.HoldSlotResponse"> & {
  * Use `create(HoldSlotResponseSchema)` to create a new message.
  */
 export const HoldSlotResponseSchema: GenMessage<HoldSlotResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 31);
+  messageDesc(file_convene_v1_scheduling_service, 36);
 
 /**
  * @generated from message convene.v1.ReleaseHoldRequest
@@ -1266,7 +1497,7 @@ export type ReleaseHoldRequest = Message<"convene.v1.ReleaseHoldRequest"> & {
  * Use `create(ReleaseHoldRequestSchema)` to create a new message.
  */
 export const ReleaseHoldRequestSchema: GenMessage<ReleaseHoldRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 32);
+  messageDesc(file_convene_v1_scheduling_service, 37);
 
 /**
  * @generated from message convene.v1.ReleaseHoldResponse
@@ -1279,7 +1510,7 @@ export type ReleaseHoldResponse = Message<"convene.v1.ReleaseHoldResponse"> & {
  * Use `create(ReleaseHoldResponseSchema)` to create a new message.
  */
 export const ReleaseHoldResponseSchema: GenMessage<ReleaseHoldResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 33);
+  messageDesc(file_convene_v1_scheduling_service, 38);
 
 /**
  * @generated from message convene.v1.OptimizeBatchRequest
@@ -1381,7 +1612,7 @@ export type OptimizeBatchRequest = Message<"convene.v1.OptimizeBatchRequest"> & 
  * Use `create(OptimizeBatchRequestSchema)` to create a new message.
  */
 export const OptimizeBatchRequestSchema: GenMessage<OptimizeBatchRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 34);
+  messageDesc(file_convene_v1_scheduling_service, 39);
 
 /**
  * One message of the OptimizeBatch stream: progress reports, then one result.
@@ -1412,7 +1643,7 @@ export type OptimizeBatchResponse = Message<"convene.v1.OptimizeBatchResponse"> 
  * Use `create(OptimizeBatchResponseSchema)` to create a new message.
  */
 export const OptimizeBatchResponseSchema: GenMessage<OptimizeBatchResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_scheduling_service, 35);
+  messageDesc(file_convene_v1_scheduling_service, 40);
 
 /**
  * Result order of FindSlots.
@@ -1586,6 +1817,35 @@ export const SchedulingService: GenService<{
     methodKind: "unary";
     input: typeof CancelBookingRequestSchema;
     output: typeof CancelBookingResponseSchema;
+  },
+  /**
+   * Moves a confirmed booking to a new start (and seats, if named) in one
+   * transaction: never both times held, never neither; a refused move
+   * changes nothing. Unless seats are named, each seat keeps its member when
+   * free at the new start, else takes the cheapest free candidate. The
+   * re-check, allow_conflicts and the room rule are CreateBooking's; the
+   * booking's own old time never conflicts. Also replaces one person of a
+   * seat (`replacement`), and previews a move (`validate_only`). Idempotent
+   * by request_id; a stale etag is ABORTED. The calendar event is updated in
+   * place and the customers get the same invitation with a higher SEQUENCE.
+   *
+   * @generated from rpc convene.v1.SchedulingService.RescheduleBooking
+   */
+  rescheduleBooking: {
+    methodKind: "unary";
+    input: typeof RescheduleBookingRequestSchema;
+    output: typeof RescheduleBookingResponseSchema;
+  },
+  /**
+   * Changes a booking's title, description, location or customers (the
+   * fields named in update_mask). A stale etag is ABORTED.
+   *
+   * @generated from rpc convene.v1.SchedulingService.UpdateBooking
+   */
+  updateBooking: {
+    methodKind: "unary";
+    input: typeof UpdateBookingRequestSchema;
+    output: typeof UpdateBookingResponseSchema;
   },
   /**
    * Holds resources for a few minutes while a customer decides; CreateBooking
