@@ -52,4 +52,4 @@ export function isUnauthenticated(error: unknown): boolean {
   return error instanceof ConnectError && error.code === Code.Unauthenticated;
 }
 
-export { ConnectError };
+export { Code, ConnectError };

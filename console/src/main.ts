@@ -3,11 +3,11 @@
 //   sign in (API key, this tab only) -> the meeting (a template, or rules set here) and the
 //   customer's zone -> the week's available starts on a grid, and the conflicting times ->
 //   one start: swap a panelist, who is busy that day, hold it, book it for the customer ->
-//   the booking's side effects -> the week's bookings, cancel.
+//   the booking's side effects -> the week's bookings, move one to another start, cancel.
 import { create, clone } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs, timestampFromDate, type Duration, type Timestamp } from "@bufbuild/protobuf/wkt";
 
-import { describe, isUnauthenticated, schedulingClient, storedKey, storeKey, ConnectError, type Scheduling } from "./client";
+import { Code, describe, isUnauthenticated, schedulingClient, storedKey, storeKey, ConnectError, type Scheduling } from "./client";
 import { byId, field, h, ids, replace } from "./dom";
 import { BookingConflictDetailsSchema, BookingStatus, SideEffectKind, SideEffectState, type Booking, type Hold }
   from "./gen/convene/v1/booking_pb";
@@ -39,6 +39,7 @@ interface State {
   chosen: { slot: Slot; seats: string[][]; anyway: boolean } | null;
   hold: Hold | null;
   requestId: string | null; // kept across retries of one booking, so a retry cannot book twice
+  moving: Booking | null; // a booking to move: the next chosen start is its new time
 }
 
 const state: State = {
@@ -46,7 +47,7 @@ const state: State = {
   rules: create(MeetingRulesSchema), edited: false,
   zone: params.get("zone") ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
   week: params.get("week") ?? mondayOf(new Date(), Intl.DateTimeFormat().resolvedOptions().timeZone),
-  slots: [], alternatives: [], chosen: null, hold: null, requestId: null,
+  slots: [], alternatives: [], chosen: null, hold: null, requestId: null, moving: null,
 };
 
 const status = byId<HTMLParagraphElement>("status");
@@ -357,6 +358,7 @@ function renderChosen(): void {
                    `${free.length} free at this time`);
     });
   }).flat();
+  if (state.moving) { renderMove(chosen, seats); return; }
   const optional = slot.optionalMembers.map((o) => h("li", {}, `${nameOf(o.memberId)} (optional): ${o.free ? "free" : "not free"}`));
   const name = h("input", { type: "text", autocomplete: "name", required: true });
   const email = h("input", { type: "email", autocomplete: "email", required: true });
@@ -386,6 +388,68 @@ function renderChosen(): void {
       h("button", { type: "button", id: "hold", onclick: () => void hold() }, `Hold this time for ${HOLD_MINUTES} minutes`),
       h("span", { id: "hold-state", role: "status" })),
     form);
+}
+
+/** The chosen start as the new time of the booking being moved: same booking, same customer. */
+function renderMove(chosen: NonNullable<State["chosen"]>, seats: HTMLElement[]): void {
+  const moving = state.moving!;
+  const { slot } = chosen;
+  const anyway = h("input", { type: "checkbox", id: "anyway", checked: chosen.anyway });
+  const form = h("form", {
+    onsubmit: (event: Event) => { event.preventDefault(); void move(moving, anyway.checked); },
+  },
+  h("label", { class: "check" }, anyway, " Move anyway (although members are busy; rooms never double-book)"),
+  h("div", { class: "row" },
+    h("button", { type: "submit" }, "Move here"),
+    h("button", { type: "button", class: "quiet", onclick: () => stopMoving() }, "Keep it where it is")));
+  replace(byId("chosen"),
+    h("h2", { id: "chosen-heading", tabindex: "-1" },
+      `Move ${moving.title} (${when(moving.start, state.zone)}) to ${when(slot.start, state.zone)}`),
+    slot.conflicts.length ? h("div", { class: "warning" }, h("p", {}, "In the way at this time:"),
+      h("ul", { class: "conflicts" }, ...slot.conflicts.map((c) => h("li", {}, conflictText(c))))) : null,
+    h("fieldset", {}, h("legend", {}, "Who sits on the panel at the new time (swap a free candidate in)"), ...seats),
+    h("div", { id: "day" }),
+    form);
+}
+
+function stopMoving(): void {
+  state.moving = null;
+  state.chosen = null;
+  state.requestId = null;
+  replace(byId("chosen"));
+  say("Not moved.");
+}
+
+/** RescheduleBooking: the same booking at the chosen start with the chosen panel, guarded by its etag. */
+async function move(booking: Booking, anyway: boolean): Promise<void> {
+  const chosen = state.chosen;
+  if (!chosen) return;
+  state.requestId ??= crypto.randomUUID();
+  say("Moving…");
+  try {
+    const reply = await api().rescheduleBooking({
+      bookingId: booking.id, requestId: state.requestId, etag: booking.etag, start: chosen.slot.start,
+      seats: chosen.seats.map((ids) => ({ resourceIds: ids })), allowConflicts: anyway, ...nowField(),
+    });
+    state.moving = null;
+    state.chosen = null;
+    state.requestId = null;
+    replace(byId("chosen"));
+    say(`Moved ${booking.title} to ${when(reply.booking!.start, state.zone)}.`);
+    await followSideEffects(reply.booking!, "Moved");
+    await refreshBookings();
+  } catch (error) {
+    state.requestId = null;
+    const details = error instanceof ConnectError ? error.findDetails(BookingConflictDetailsSchema) : [];
+    if (error instanceof ConnectError && error.code === Code.Aborted) {
+      say("Not moved: the booking changed meanwhile (someone else moved or edited it). Refresh the bookings and try again.", "error");
+    } else if (details.length) {
+      say(`Not moved: ${details[0].reason || "the time is no longer free"}. ` +
+          details[0].conflicts.map(conflictText).join("; ") + ". Tick “Move anyway” to move regardless.", "error");
+    } else {
+      say(`Not moved: ${describe(error)}`, "error");
+    }
+  }
 }
 
 function chosenResources(): string[] {
@@ -497,6 +561,8 @@ async function book(name: string, email: string, title: string, anyway: boolean)
 const EFFECT_WORDS: Record<number, string> = {
   [SideEffectKind.CREATE_EVENT]: "calendar event", [SideEffectKind.SEND_INVITE]: "invitation email",
   [SideEffectKind.CANCEL_EVENT]: "event removal", [SideEffectKind.SEND_CANCEL]: "cancellation email",
+  [SideEffectKind.UPDATE_EVENT]: "event update", [SideEffectKind.SEND_UPDATE]: "update email",
+  [SideEffectKind.SEND_DROPPED]: "cancellation to those dropped",
 };
 const STATE_WORDS: Record<number, string> = {
   [SideEffectState.PENDING]: "pending", [SideEffectState.RUNNING]: "running", [SideEffectState.DONE]: "done",
@@ -514,8 +580,8 @@ function settled(booking: Booking): boolean {
 }
 
 /** The booking's calendar event and emails as the outbox runs them (for a few seconds). */
-async function followSideEffects(booking: Booking): Promise<void> {
-  const show = (b: Booking) => replace(byId("booked"), h("h2", {}, "Booked"),
+async function followSideEffects(booking: Booking, heading = "Booked"): Promise<void> {
+  const show = (b: Booking) => replace(byId("booked"), h("h2", {}, heading),
     h("p", {}, `${b.title}: ${when(b.start, state.zone)} (${state.zone}), booking ${b.id}`), effects(b));
   show(booking);
   for (let i = 0; i < 40 && !settled(booking); i++) {
@@ -547,13 +613,21 @@ async function refreshBookings(): Promise<void> {
       }
       void cancelBooking(b);
     });
+    const moveButton = h("button", { type: "button", class: "quiet", "aria-label": `Move ${b.title} at ${when(b.start, state.zone)}` }, "Move");
+    moveButton.addEventListener("click", () => {
+      state.moving = b;
+      state.chosen = null;
+      replace(byId("chosen"));
+      say(`Moving ${b.title} (${when(b.start, state.zone)}): pick its new time among the available starts.`);
+      byId("week").scrollIntoView({ block: "start" });
+    });
     return h("tr", {},
       h("td", {}, when(b.start, state.zone)), h("td", {}, b.title),
       h("td", {}, b.seats.map((s) => s.resourceIds.map(nameOf).join(" + ")).join(", ")),
       h("td", {}, b.customers.map((c) => c.name || c.email).join(", ")),
       h("td", {}, b.status === BookingStatus.CANCELLED ? "cancelled" : "confirmed"),
       h("td", {}, effects(b)),
-      h("td", {}, b.status === BookingStatus.CONFIRMED ? cancel : ""));
+      h("td", {}, b.status === BookingStatus.CONFIRMED ? h("div", { class: "row" }, moveButton, cancel) : ""));
   });
   replace(byId("bookings"), h("h2", {}, `Bookings, week of ${dayHeading(state.week)}`),
     rows.length ? h("table", { class: "bookings" },
@@ -566,7 +640,7 @@ async function cancelBooking(booking: Booking): Promise<void> {
   try {
     const reply = await api().cancelBooking({ bookingId: booking.id });
     say(`Cancelled ${booking.title} (${when(booking.start, state.zone)}).`);
-    await followSideEffects(reply.booking!);
+    await followSideEffects(reply.booking!, "Cancelled");
   } catch (error) {
     say(`Not cancelled: ${describe(error)}`, "error");
   }

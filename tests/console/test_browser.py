@@ -239,3 +239,44 @@ def test_a_conflicting_time_is_refused_then_booked_with_schedule_anyway(demo: De
     expect(page.locator("#booked")).to_contain_text("Booked")
     expect(page.locator("table.bookings tbody tr", has_text="Dora Initech")).to_contain_text("confirmed")
     shot(page, "7-scheduled-anyway")
+
+
+def test_an_agent_moves_a_booking_to_another_start(demo: Demo, page: Any) -> None:
+    """Book, then Move in the week's list, pick another start, Move here: the same booking at the
+    new time, and the customer gets the same invitation again with a higher SEQUENCE."""
+    expect = sync_api.expect
+    sign_in(page, demo.url + WEEK, OPS_KEY)
+    page.get_by_role("button", name="Find times").click()
+    expect(page.locator("#status")).to_contain_text("available starts this week")
+    slots = page.locator("button.slot")
+    first, later = slots.nth(0), slots.nth(slots.count() - 1)
+    new_label = later.get_attribute("aria-label")
+    first.click()
+    page.get_by_label("Customer's name").fill("Mo Mover")
+    page.get_by_label("Customer's email").fill("mo@initech.example")
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(page.locator("#booked")).to_contain_text("invitation email: done (sent to 1)")
+
+    row = page.locator("table.bookings tbody tr", has_text="Mo Mover")
+    before = row.locator("td").first.inner_text()
+    row.get_by_role("button", name="Move").click()
+    expect(page.locator("#status")).to_contain_text("pick its new time")
+    page.get_by_role("button", name=new_label, exact=True).click()
+    expect(page.locator("#chosen-heading")).to_contain_text("Move")
+    shot(page, "5-moving")
+    page.get_by_role("button", name="Move here").click()
+    booked = page.locator("#booked")
+    expect(booked).to_contain_text("Moved")
+    expect(booked).to_contain_text("update email: done (sent to 1)")
+    expect(booked).to_contain_text("event update: done")
+    moved = page.locator("table.bookings tbody tr", has_text="Mo Mover")
+    expect(moved).to_have_count(1)  # the same booking, not a second one
+    assert moved.locator("td").first.inner_text() != before
+    shot(page, "6-moved")
+
+    mails = [r.calendar() for r in demo.sink.received if "mo@initech.example" in r.rcpt_tos]
+    assert [m for m, _ in mails] == ["REQUEST", "REQUEST"]
+    (first_event,), (second_event,) = (c.walk("VEVENT") for _, c in mails)
+    assert str(first_event["uid"]) == str(second_event["uid"])
+    assert int(second_event["sequence"]) > int(first_event.get("sequence", 0))
+    assert second_event.decoded("dtstart") != first_event.decoded("dtstart")
