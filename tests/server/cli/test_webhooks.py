@@ -52,7 +52,8 @@ def test_webhooks_create_list_deliveries_and_delete(world: World, receiver: Rece
     # One at a time: three pages, then none; the token pages the same filters only.
     seen, token = [], ""
     while True:
-        assert main(_cli(world, "deliveries", "--limit", "1", "--json", *(["--page-token", token] if token else []))) == 0
+        paging = ["--page-token", token] if token else []
+        assert main(_cli(world, "deliveries", "--limit", "1", "--json", *paging)) == 0
         page = json.loads(capsys.readouterr().out)
         seen += [(d["event_type"], d["booking_id"], d["state"]) for d in page["deliveries"]]
         token = page["next_page_token"]
