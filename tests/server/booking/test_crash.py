@@ -1,5 +1,5 @@
-"""``convene serve`` killed (SIGKILL) after a booking committed and before its email went
-out: the restarted server sends the invitation, exactly once. And killed while the email
+"""``convene serve`` killed (SIGKILL) after a booking committed and before its email (or its
+webhook) went out: the restarted server sends the invitation, exactly once. And killed while the email
 is being sent: the restarted server takes the task up within its short lease and sends
 that one message again, with the same Message-ID.
 
@@ -32,9 +32,11 @@ from aiosmtpd.controller import Controller
 from convene.v1 import booking_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
+from convene.v1 import webhooks_pb2 as hooks
 from tests.paths import REPO
 from tests.server import booking_world
 from tests.server.booking.store.helpers import SmtpSink, free_port
+from tests.server.booking.webhook_receiver import Receiver
 from tests.server.booking_world import (
     at,
     create_request,
@@ -189,3 +191,48 @@ def test_side_effects_running_at_a_kill_are_done_within_30_s_of_the_restart(tmp_
         controller.stop()
     # Only the message in flight went again, with its Message-ID: a receiver can drop the repeat.
     assert [m.message["Message-ID"] for m in sink.received] == [in_flight]
+
+
+def test_a_webhook_pending_at_a_kill_is_delivered_after_the_restart(tmp_path: Path, database_url: str) -> None:
+    """The receiver fails (500) while the first process lives; kill -9 with the event unsent: the
+    restarted server delivers it, the same event (one id), and marks it done."""
+    receiver = Receiver()
+    receiver.codes = [500] * 1000
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'unused.sqlite3'}", None,
+                          outbox={"poll_seconds": 0.05, "lease_seconds": 5, "retry_base_seconds": 1,
+                                  "retry_max_seconds": 1})
+    try:
+        with convene_serve(config, database_url) as (first, port), \
+                grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = api_grpc.SchedulingServiceStub(channel)
+            stub.CreateWebhookEndpoint(hooks.CreateWebhookEndpointRequest(url=receiver.url), metadata=key(),
+                                       timeout=10)
+            booking = stub.CreateBooking(create_request("hook-crash", at(14), [["bob"]]), metadata=key(),
+                                         timeout=10).booking
+            assert wait_for(lambda: len(receiver.got) >= 1)  # tried, refused: waits for its retry
+            first.send_signal(signal.SIGKILL)
+            assert first.wait(10) == -signal.SIGKILL
+        refused = len(receiver.got)
+        receiver.codes = []  # the receiver is back
+
+        with convene_serve(config, database_url) as (second, port), \
+                grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = api_grpc.SchedulingServiceStub(channel)
+
+            def delivered() -> list[hooks.WebhookDelivery]:
+                reply = stub.ListWebhookDeliveries(hooks.ListWebhookDeliveriesRequest(booking_id=booking.id),
+                                                   metadata=key(), timeout=5)
+                return [d for d in reply.deliveries if d.state == hooks.WEBHOOK_DELIVERY_STATE_DONE]
+
+            assert wait_for(lambda: len(delivered()) == 1, timeout=20)
+            (done,) = delivered()
+            time.sleep(0.5)  # ten polls: nothing more goes out
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(15) == 0
+    finally:
+        receiver.close()
+
+    events = receiver.events()
+    assert len(events) == refused + 1  # every refused attempt, then the one that got through
+    assert {e["id"] for e in events} == {done.event_id} and {e["type"] for e in events} == {"booking.created"}
+    assert done.attempts == refused + 1 and done.last_status_code == 200
