@@ -1,24 +1,28 @@
-"""Every call, whatever its method: its metrics and its access-log line.
+"""Every call, whatever its method or transport: its metrics and its access-log line.
 
-``AccessInterceptor`` wraps every RPC the server has (the scheduling service,
-health, reflection, and any method added later) and, when the call ends,
+``Access.finished`` is the one place a finished call is recorded, for both
+transports: ``AccessInterceptor`` calls it for every gRPC method the server has
+(the scheduling service, health, reflection, and any method added later) and
+``server.api.connect`` for every call over HTTP (JSON, Connect, gRPC-Web). It
 
-- counts it in ``convene_rpc_handled_total{service, method, code}`` and its
-  latency in ``convene_rpc_duration_seconds{service, method}``;
+- counts the call in ``convene_rpc_handled_total{service, method, code}`` and its
+  latency in ``convene_rpc_duration_seconds{service, method}`` (one series for
+  both transports: an HTTP call's code is the gRPC code of its Connect error);
 - writes one line to the ``convene.access`` logger (when the access log is on):
 
-      method=FindSlots service=convene.v1.SchedulingService code=OK latency_ms=12.4
+      method=FindSlots service=convene.v1.SchedulingService code=OK latency_ms=12.4 transport=grpc
       tenant=acme principal=ops@acme.example request_id=... request_bytes=120 response_bytes=5310 peer=ipv4:...
 
-  as JSON keys with ``logging.format: json``. Nothing else goes in: never the
+  as JSON keys with ``logging.format: json``. Sizes are the messages' protobuf
+  sizes, whatever their encoding on the wire. Nothing else goes in: never the
   API key (the caller is named by tenant and principal), never a request's
   or reply's content, so no event detail can reach the log.
 
 The tenant and principal are known only once the servicer has authenticated
 the call: it says so through ``note_caller``. The request id (the caller's
-``x-request-id`` when sane, else a fresh one) is fixed here, before the call
-runs, so that the access line, the error details and every log line of the
-call carry the same one.
+``x-request-id`` when sane, else a fresh one) is fixed before the call runs
+(``Call.opened``), so that the access line, the error details and every log
+line of the call carry the same one.
 """
 
 from __future__ import annotations
@@ -28,28 +32,43 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass
+from contextvars import Context, ContextVar, copy_context
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 
 from server.telemetry.metrics import RPC_DURATION, RPC_HANDLED
 
-__all__ = ["AccessInterceptor", "current_request_id", "note_caller", "request_id_from"]
+__all__ = ["Access", "AccessInterceptor", "Call", "current_request_id", "note_caller", "request_id_from"]
 
 access_log = logging.getLogger("convene.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 @dataclass
-class _Call:
+class Call:
+    """One call being served: who (once ``note_caller`` said), its request id, when it arrived."""
+
     request_id: str
     tenant: str = ""
     principal: str = ""
+    began: float = field(default_factory=time.perf_counter)
+
+    @classmethod
+    def opened(cls, metadata: Sequence[tuple[str, str | bytes]] | None) -> Call:
+        """A call arriving now, with the caller's ``x-request-id`` when sane."""
+        return cls(request_id_from(metadata))
+
+    def context(self) -> Context:
+        """A copy of this thread's context with this call as the current one: run the handler in it
+        (``Context.run``) in a worker thread, where contextvars are not carried by themselves."""
+        context = copy_context()
+        context.run(_current.set, self)
+        return context
 
 
-_current: ContextVar[_Call | None] = ContextVar("convene_call", default=None)
+_current: ContextVar[Call | None] = ContextVar("convene_call", default=None)
 
 
 def request_id_from(metadata: Sequence[tuple[str, str | bytes]] | None) -> str:
@@ -84,13 +103,36 @@ def _as_bytes(message: Any) -> bytes:
     return message if isinstance(message, bytes) else bytes(message)
 
 
+class Access:
+    """Where every finished call is counted (``metrics``) and logged (``access_log``), whichever
+    transport carried it (see the module docstring)."""
+
+    def __init__(self, *, metrics: bool = True, access_log: bool = True) -> None:
+        self.metrics = metrics
+        self.log = access_log
+
+    def finished(self, call: Call, service: str, method: str, code: str, *, transport: str, request_bytes: int,
+                 response_bytes: int, peer: str, began: float | None = None) -> None:
+        """Records ``call``, ended now with ``code`` (a ``grpc.StatusCode`` name: ``OK``, ``INVALID_ARGUMENT``)."""
+        seconds = time.perf_counter() - (call.began if began is None else began)
+        if self.metrics:
+            RPC_HANDLED.labels(service, method, code).inc()
+            RPC_DURATION.labels(service, method).observe(seconds)
+        if not self.log:
+            return
+        fields = {"method": method, "service": service, "code": code, "latency_ms": round(seconds * 1000, 3),
+                  "transport": transport, "tenant": call.tenant, "principal": call.principal,
+                  "request_id": call.request_id, "request_bytes": request_bytes, "response_bytes": response_bytes,
+                  "peer": peer}
+        access_log.info("%s %s %.1f ms", method, code, seconds * 1000, extra={"fields": fields})
+
+
 class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc's base is untyped
     """Metrics (``metrics``) and one log line (``access_log``) per call, for every method (see the
     module docstring)."""
 
     def __init__(self, *, metrics: bool = True, access_log: bool = True) -> None:
-        self._metrics = metrics
-        self._log = access_log
+        self._access = Access(metrics=metrics, access_log=access_log)
 
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
                           details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
@@ -114,7 +156,7 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc's
     def _unary(self, behavior: Callable[[Any, grpc.ServicerContext], Any], encode: Callable[[Any], bytes],
                service: str, method: str, metadata: Any) -> Callable[[Any, grpc.ServicerContext], bytes]:
         def observed(request: Any, context: grpc.ServicerContext) -> bytes:
-            call, began = _Call(request_id_from(metadata)), time.perf_counter()
+            call, began = Call.opened(metadata), time.perf_counter()
             token = _current.set(call)
             failed: BaseException | None = None
             reply = b""
@@ -134,7 +176,7 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc's
                    encode: Callable[[Any], bytes], service: str, method: str,
                    metadata: Any) -> Callable[[Any, grpc.ServicerContext], Iterator[bytes]]:
         def observed(request: Any, context: grpc.ServicerContext) -> Iterator[bytes]:
-            call, began = _Call(request_id_from(metadata)), time.perf_counter()
+            call, began = Call.opened(metadata), time.perf_counter()
             failed: BaseException | None = None
             sent = 0
             # gRPC reads a stream to its end in the thread that started it: one context throughout.
@@ -153,9 +195,8 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc's
 
         return observed
 
-    def _done(self, call: _Call, service: str, method: str, context: grpc.ServicerContext, began: float,
+    def _done(self, call: Call, service: str, method: str, context: grpc.ServicerContext, began: float,
               failed: BaseException | None, request_bytes: int, response_bytes: int) -> None:
-        seconds = time.perf_counter() - began
         code = context.code()
         if code is None:
             if isinstance(failed, GeneratorExit):
@@ -163,12 +204,6 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc's
             else:
                 code = grpc.StatusCode.OK if failed is None else grpc.StatusCode.UNKNOWN
         name = code.name if isinstance(code, grpc.StatusCode) else str(code)
-        if self._metrics:
-            RPC_HANDLED.labels(service, method, name).inc()
-            RPC_DURATION.labels(service, method).observe(seconds)
-        if not self._log:
-            return
-        fields = {"method": method, "service": service, "code": name, "latency_ms": round(seconds * 1000, 3),
-                  "tenant": call.tenant, "principal": call.principal, "request_id": call.request_id,
-                  "request_bytes": request_bytes, "response_bytes": response_bytes, "peer": context.peer()}
-        access_log.info("%s %s %.1f ms", method, name, seconds * 1000, extra={"fields": fields})
+        self._access.finished(call, service, method, name, transport="grpc", request_bytes=request_bytes,
+                              response_bytes=response_bytes, peer=context.peer(),
+                              began=began)

@@ -46,7 +46,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry.trace import TracerProvider
 
 from convene.v1 import scheduling_service_pb2_grpc
-from server.api.access import AccessInterceptor
+from server.api.access import Access, AccessInterceptor
 from server.api.auth import ApiKeys
 from server.api.http import HttpServer
 from server.api.service import SERVICE_NAME, SchedulingService
@@ -312,7 +312,10 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
         for cleanup in reversed(cleanups):
             cleanup()
         raise OSError(f"cannot listen on {bind}")
-    http = HttpServer(service, settings) if settings.http_address and part.primary else None
+    # The HTTP port's calls are counted and logged as the gRPC port's, by the same rules (_interceptors).
+    metrics, access_log = config.metrics is not None, config.logging.access_log
+    access = Access(metrics=metrics, access_log=access_log) if metrics or access_log else None
+    http = HttpServer(service, settings, access=access) if settings.http_address and part.primary else None
     return Running(server, port, health_servicer, outbox, owned, http, tenants, certificates, None, tuple(cleanups))
 
 

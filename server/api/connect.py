@@ -16,6 +16,11 @@ a ``ConnectCall`` as its context (``server.api.call.CallContext``):
     abort_with_status(grpc.Status)       -> ConnectError with the same code, message and
                                             google.rpc details (``guarded`` made them)
 
+Every call is recorded as a gRPC call is (``server.api.access.Access.finished``):
+counted by its gRPC code name (a ConnectError's code, OK on success) and logged
+with ``transport=http``, its request id (the ``x-request-id`` header when sane)
+set for the handler in its worker thread, the caller's address as ``peer``.
+
 The limits are gRPC's: at most ``max_concurrent_rpcs`` calls in flight on this
 transport (past that RESOURCE_EXHAUSTED at once) and request messages of at
 most 4 MiB. A body that is not the request's proto JSON (or protobuf) is
@@ -33,6 +38,7 @@ from concurrent.futures import Executor
 from contextvars import ContextVar
 from typing import Any, NoReturn
 
+import grpc
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 from connectrpc.method import IdempotencyLevel, MethodInfo
@@ -43,6 +49,8 @@ from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import DecodeError, Message
 from google.rpc import error_details_pb2, status_pb2
 
+from server.api.access import Access, Call
+
 __all__ = ["MAX_MESSAGE_BYTES", "ConnectCall", "ServiceApp", "connect_error", "watch_disconnect"]
 
 log = logging.getLogger("convene.server")
@@ -52,6 +60,9 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 _DETAILS_KEY = "grpc-status-details-bin"
 # Connect's codes are gRPC's, by number (1 canceled ... 16 unauthenticated), in the enum's order.
 _CODE_OF_NUMBER = dict(enumerate(Code, start=1))
+# And back: a Connect code's gRPC name, for the metrics and the access log (CANCELED -> CANCELLED).
+_GRPC_NAME = {code: grpc_code.name for number, code in _CODE_OF_NUMBER.items()
+              for grpc_code in grpc.StatusCode if grpc_code.value[0] == number}
 # The client's going away, as the ASGI wrapper below sees it, for the call that runs in this task.
 _client_gone: ContextVar[threading.Event | None] = ContextVar("convene_client_gone", default=None)
 
@@ -139,29 +150,60 @@ def _unexpected(exc: Exception, call: ConnectCall, method: str) -> ConnectError:
 class _Runner:
     """Runs servicer methods in worker threads under the admission limit and the call's deadline."""
 
-    def __init__(self, pool: Executor, admission: _Admission) -> None:
+    def __init__(self, pool: Executor, admission: _Admission, service: str, access: Access | None) -> None:
         self._pool = pool
         self._admission = admission
+        self._service = service
+        self._access = access
+
+    def _done(self, call: Call, ctx: RequestContext[Any, Any], method: str, failed: BaseException | None,
+              request: Message, response_bytes: int) -> None:
+        """Counts and logs the call (``Access``), ended with ``failed`` (None: OK)."""
+        if self._access is None:
+            return
+        if failed is None:
+            code = "OK"
+        elif isinstance(failed, ConnectError):
+            code = _GRPC_NAME.get(failed.code, "UNKNOWN")
+        elif isinstance(failed, (asyncio.CancelledError, GeneratorExit)):
+            code = "CANCELLED"  # the caller went away
+        else:
+            code = "UNKNOWN"
+        self._access.finished(call, self._service, method, code, transport="http",
+                              request_bytes=request.ByteSize(), response_bytes=response_bytes,
+                              peer=_peer(ctx.client_address()))
 
     def unary(self, name: str, handler: Callable[[Message, ConnectCall], Message]) -> Callable[..., Any]:
         async def run(request: Message, ctx: RequestContext[Any, Any]) -> Message:
-            self._admission.enter()
+            self._admission.enter()  # refused past the limit uncounted, as grpcio refuses before the interceptor
             call = ConnectCall(ctx, _client_gone.get())
+            record = Call.opened(call.invocation_metadata())
             # The slot is freed when the method returns, not when the caller gives up on it.
-            future = asyncio.get_running_loop().run_in_executor(self._pool, handler, request, call)
+            future = asyncio.get_running_loop().run_in_executor(
+                self._pool, record.context().run, handler, request, call)
             future.add_done_callback(self._admission.leave)
+            failed: BaseException | None = None
+            reply: Message | None = None
             try:
-                return await asyncio.wait_for(asyncio.shield(future), call.time_remaining())
+                reply = await asyncio.wait_for(asyncio.shield(future), call.time_remaining())
+                return reply
             except TimeoutError:
                 call.end()
-                raise _deadline_error() from None
-            except ConnectError:
+                failed = _deadline_error()
+                raise failed from None
+            except ConnectError as exc:
+                failed = exc
                 raise
             except Exception as exc:
-                raise _unexpected(exc, call, name) from exc
+                failed = _unexpected(exc, call, name)
+                raise failed from exc
+            except BaseException as exc:
+                failed = exc
+                raise
             finally:
                 if not future.done():
                     call.end()
+                self._done(record, ctx, name, failed, request, reply.ByteSize() if reply is not None else 0)
 
         return run
 
@@ -170,13 +212,22 @@ class _Runner:
         async def run(request: Message, ctx: RequestContext[Any, Any]) -> AsyncIterator[Message]:
             self._admission.enter()
             call = ConnectCall(ctx, _client_gone.get())
+            record = Call.opened(call.invocation_metadata())
+            # One context for every step of the generator, one step at a time (never two threads at once).
+            context = record.context()
             loop = asyncio.get_running_loop()
             messages = handler(request, call)  # a generator: nothing runs before the first next()
             done = object()
             pending: asyncio.Future[Any] | None = None
+            failed: BaseException | None = None
+            sent = 0
+
+            def step() -> Any:
+                return next(messages, done)
+
             try:
                 while True:
-                    pending = loop.run_in_executor(self._pool, next, messages, done)
+                    pending = loop.run_in_executor(self._pool, context.run, step)
                     try:
                         message = await asyncio.wait_for(asyncio.shield(pending), call.time_remaining())
                     except TimeoutError:
@@ -187,12 +238,17 @@ class _Runner:
                         raise _unexpected(exc, call, name) from exc
                     if message is done:
                         return
+                    sent += message.ByteSize()
                     yield message
+            except BaseException as exc:
+                failed = exc
+                raise
             finally:
                 call.end()
+                self._done(record, ctx, name, failed, request, sent)
                 # Close the generator in a worker thread once no next() runs in one; then free the slot.
                 def close(*_: object) -> None:
-                    self._pool.submit(messages.close).add_done_callback(self._admission.leave)
+                    self._pool.submit(context.run, messages.close).add_done_callback(self._admission.leave)
 
                 if pending is not None and not pending.done():
                     pending.add_done_callback(close)
@@ -200,6 +256,14 @@ class _Runner:
                     close()
 
         return run
+
+
+def _peer(address: str | None) -> str:
+    """The HTTP client's ``host:port`` as gRPC names a peer (``ipv4:127.0.0.1:5000``, ``ipv6:[::1]:5000``)."""
+    if not address:
+        return ""
+    host, _, port = address.rpartition(":")
+    return f"ipv6:[{host}]:{port}" if ":" in host else f"ipv4:{host}:{port}"
 
 
 def _idempotency(method: MethodDescriptor) -> IdempotencyLevel:
@@ -277,8 +341,9 @@ class _StrictCodec:
 class ServiceApp(ConnectASGIApplication[object]):
     """The ASGI application of one servicer's service (mount it at ``path``)."""
 
-    def __init__(self, servicer: object, service: ServiceDescriptor, pool: Executor, max_in_flight: int) -> None:
-        runner = _Runner(pool, _Admission(max_in_flight))
+    def __init__(self, servicer: object, service: ServiceDescriptor, pool: Executor, max_in_flight: int,
+                 access: Access | None = None) -> None:
+        runner = _Runner(pool, _Admission(max_in_flight), service.full_name, access)
         self._path = f"/{service.full_name}"
         self.methods: Mapping[str, Any] = endpoints(servicer, service, runner)
         super().__init__(service=servicer, endpoints=lambda _: self.methods, read_max_bytes=MAX_MESSAGE_BYTES)

@@ -33,6 +33,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from convene.v1 import scheduling_service_pb2 as api
+from server.api.access import Access
 from server.api.connect import ServiceApp, watch_disconnect
 from server.config import ServerSettings
 
@@ -75,9 +76,10 @@ def _console(directory: Path) -> Callable[..., Any]:
 
 
 def http_app(servicer: object, pool: ThreadPoolExecutor, max_in_flight: int,
-             console: Path = CONSOLE_DIR) -> Starlette:
-    """The ASGI app: the service's Connect endpoints, and the console at ``/``."""
-    service = ServiceApp(servicer, SERVICE, pool, max_in_flight)
+             console: Path = CONSOLE_DIR, access: Access | None = None) -> Starlette:
+    """The ASGI app: the service's Connect endpoints (their calls recorded by ``access``, as the gRPC
+    port's are), and the console at ``/``."""
+    service = ServiceApp(servicer, SERVICE, pool, max_in_flight, access)
     return Starlette(routes=[Mount(service.path, app=watch_disconnect(service)), Mount("/", app=_console(console))])
 
 
@@ -85,8 +87,9 @@ class HttpServer:
     """uvicorn serving ``http_app`` on ``settings.http_address``, on its own thread."""
 
     def __init__(self, servicer: object, settings: ServerSettings, address: str | None = None,
-                 console: Path = CONSOLE_DIR) -> None:
+                 console: Path = CONSOLE_DIR, access: Access | None = None) -> None:
         self._servicer = servicer
+        self._access = access
         self._settings = settings
         self._address = address or settings.http_address or "127.0.0.1:0"
         self._console = console
@@ -127,7 +130,7 @@ class HttpServer:
         self._socket = socket.create_server((host, port), family=family, backlog=128)
         self._port = self._socket.getsockname()[1]
         self._pool = ThreadPoolExecutor(max_workers=self._settings.worker_threads, thread_name_prefix="convene-http")
-        app = http_app(self._servicer, self._pool, self._settings.max_concurrent_rpcs, self._console)
+        app = http_app(self._servicer, self._pool, self._settings.max_concurrent_rpcs, self._console, self._access)
         config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False, server_header=False,
                                 timeout_graceful_shutdown=int(self._settings.grace_seconds) or 1, **self._tls())
         self._server = uvicorn.Server(config)

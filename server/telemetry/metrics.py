@@ -7,7 +7,7 @@ are): several servers in one process (tests) add to the same series. With
 several server processes each has its own endpoint port (docs/deploy.md).
 
     name                                   type       labels              what
-    convene_rpc_handled_total              counter    service, method,    RPCs finished, by status code
+    convene_rpc_handled_total              counter    service, method,    RPCs finished (gRPC and HTTP), by gRPC code
                                                       code
     convene_rpc_duration_seconds           histogram  service, method     RPC latency, from the call's arrival to its
                                                                           status (a stream: to its end)

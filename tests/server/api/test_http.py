@@ -302,3 +302,19 @@ def test_every_rpc_answers_an_empty_request_alike(setup: Setup, method: str) -> 
         return _only_the_result(replies) if descriptor.server_streaming else replies
 
     assert _outcome(over_http) == _outcome(over_grpc)
+
+
+def test_a_streamed_call_over_http_has_its_access_line(setup: Setup, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="convene.access")
+    request = _batch(setup)
+    replies = server_stream(setup.port, "OptimizeBatch", request, api.OptimizeBatchResponse, OPS_KEY,
+                            **{"x-request-id": "batch-http-1"})
+    [line] = [r.fields for r in caplog.records  # type: ignore[attr-defined]
+              if r.name == "convene.access" and r.fields["method"] == "OptimizeBatch"]  # type: ignore[attr-defined]
+    assert {k: line[k] for k in ("code", "transport", "tenant", "principal", "request_id", "request_bytes",
+                                 "response_bytes")} == {
+        "code": "OK", "transport": "http", "tenant": "team", "principal": "ops@team.example",
+        "request_id": "batch-http-1", "request_bytes": request.ByteSize(),
+        "response_bytes": sum(r.ByteSize() for r in replies)}

@@ -1,8 +1,9 @@
 """The Prometheus endpoint after a few real calls: counters and histograms with the right labels,
-read back with prometheus-client's own parser."""
+read back with prometheus-client's own parser; HTTP/JSON calls counted and logged as gRPC calls are."""
 
 from __future__ import annotations
 
+import logging
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +14,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from convene.v1 import scheduling_service_pb2 as api
 from server.telemetry.metrics import set_breaker_state
+from tests.server.api.connect_client import ConnectFailure, unary
 from tests.server.booking.store.helpers import SmtpSink
 from tests.server.booking_world import (
+    ALICE_KEY,
+    OPS_KEY,
     World,
     at,
     close_world,
@@ -29,7 +33,7 @@ SERVICE = "convene.v1.SchedulingService"
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     served = serve_world(tmp_path, f"sqlite:///{tmp_path / 'bookings.sqlite3'}", SmtpSink(), None,
-                         metrics={"address": "127.0.0.1:0"})
+                         metrics={"address": "127.0.0.1:0"}, server={"http_address": "127.0.0.1:0"})
     try:
         yield served
     finally:
@@ -130,3 +134,60 @@ def test_failed_side_effects_count_by_kind_and_whether_given_up(tmp_path: Path) 
         OutboxWorker(store, {"create_event": failing}).run_once()
         assert failures("false") - retried == 1
         assert failures("true") - given_up == 1
+
+
+def http_port(world: World) -> int:
+    assert world.running.http is not None
+    return world.running.http.port
+
+
+def test_http_calls_count_in_the_same_series_by_their_grpc_code(world: World) -> None:
+    before = scrape(world)
+    for _ in range(2):
+        unary(http_port(world), "FindSlots", find_slots(), api.FindSlotsResponse, OPS_KEY)
+    with pytest.raises(ConnectFailure) as bad:
+        unary(http_port(world), "FindSlots", api.FindSlotsRequest(), api.FindSlotsResponse, OPS_KEY)
+    assert bad.value.code == "invalid_argument"
+    with pytest.raises(ConnectFailure):
+        unary(http_port(world), "FindSlots", find_slots(), api.FindSlotsResponse, "no-such-key-0123456789")
+    world.stub.FindSlots(find_slots(), metadata=key(), timeout=10)  # and one over gRPC, in the same series
+    after = scrape(world)
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    rpc = {"service": SERVICE, "method": "FindSlots"}
+    assert grew("convene_rpc_handled_total", **rpc, code="OK") == 3
+    assert grew("convene_rpc_handled_total", **rpc, code="INVALID_ARGUMENT") == 1
+    assert grew("convene_rpc_handled_total", **rpc, code="UNAUTHENTICATED") == 1
+    assert grew("convene_rpc_duration_seconds_count", **rpc) == 5
+
+
+def test_an_http_call_has_its_access_line_with_the_callers_request_id_and_no_key(
+        world: World, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="convene.access")
+    request = find_slots()
+    reply = unary(http_port(world), "FindSlots", request, api.FindSlotsResponse, ALICE_KEY,
+                  **{"x-request-id": "http-req-7"})
+    with pytest.raises(ConnectFailure) as bad:
+        unary(http_port(world), "FindSlots", api.FindSlotsRequest(), api.FindSlotsResponse, OPS_KEY,
+              **{"x-request-id": "http-req-8"})
+    lines = [r.fields for r in caplog.records if r.name == "convene.access"]  # type: ignore[attr-defined]
+    ok, failed = [line for line in lines if line["method"] == "FindSlots"]
+    assert ok | {"latency_ms": 0, "peer": ""} == {
+        "method": "FindSlots", "service": SERVICE, "code": "OK", "latency_ms": 0, "transport": "http",
+        "tenant": "team", "principal": "alice@team.example", "request_id": "http-req-7",
+        "request_bytes": request.ByteSize(), "response_bytes": reply.ByteSize(), "peer": ""}
+    assert ok["latency_ms"] > 0 and ok["peer"].startswith("ipv4:127.0.0.1:")
+    assert failed["code"] == "INVALID_ARGUMENT" and failed["principal"] == "ops@team.example"
+    assert failed["request_id"] == "http-req-8" and failed["transport"] == "http"
+    # The error's RequestInfo names the same request id as the access line.
+    infos = [d for d in bad.value.details() if d.type_url.endswith("google.rpc.RequestInfo")]
+    [info] = infos
+    from google.rpc import error_details_pb2
+    unpacked = error_details_pb2.RequestInfo()
+    info.Unpack(unpacked)
+    assert unpacked.request_id == "http-req-8"
+    text = caplog.text + repr(lines)
+    for secret in (ALICE_KEY, OPS_KEY):
+        assert secret not in text

@@ -142,7 +142,7 @@ def test_access_lines_are_json_with_the_trace_id_and_hold_no_key_nor_event_detai
         "time": ok["time"], "level": "INFO", "logger": "convene.access", "message": ok["message"],
         "trace_id": ok["trace_id"], "span_id": ok["span_id"],
         "method": "FindSlots", "service": "convene.v1.SchedulingService", "code": "OK", "latency_ms": 0,
-        "tenant": "team", "principal": "alice@team.example", "request_id": "req-42",
+        "transport": "grpc", "tenant": "team", "principal": "alice@team.example", "request_id": "req-42",
         "request_bytes": request.ByteSize(), "response_bytes": reply.ByteSize(), "peer": ""}
     assert ok["latency_ms"] > 0 and ok["peer"].startswith("ipv4:127.0.0.1:")
     [rpc] = [s for s in traced.spans.get_finished_spans()
