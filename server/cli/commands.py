@@ -1,6 +1,6 @@
 """``convene``: run the server, or ask it for slots from a terminal.
 
-    convene serve --config convene.yaml [--address 0.0.0.0:50051]
+    convene serve --config convene.yaml [--address 0.0.0.0:50051] [--http-address 127.0.0.1:8080]
     convene slots --target localhost:50051 --api-key KEY --template discovery-call \\
                   --from 2026-12-07 --to 2026-12-11 --zone Europe/London
     convene check --config convene.yaml --api-key KEY --template technical-demo \\
@@ -373,7 +373,18 @@ def _serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.database:
         config = config.model_copy(update={"database_url": args.database})
+    if args.http_address:
+        config = config.model_copy(update={"server": config.server.model_copy(
+            update={"http_address": args.http_address})})
     return serve(config, args.address)
+
+
+def _listen_address(text: str) -> str:
+    """``host:port`` (port 0: any free one), as the config's ``http_address`` takes it."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535 or any(c.isspace() for c in text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not host:port")
+    return text
 
 
 # --- Bookings ------------------------------------------------------------------------
@@ -571,6 +582,9 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd = commands.add_parser("serve", help="run the gRPC server")
     serve_cmd.add_argument("--config", required=True, help="YAML config file")
     serve_cmd.add_argument("--address", help="host:port to listen on (default: the config's)")
+    serve_cmd.add_argument("--http-address", type=_listen_address,
+                           help="host:port of the HTTP (JSON, gRPC-Web) listener and the console, "
+                                "overriding the config's server.http_address (port 0: any free one)")
     serve_cmd.add_argument("--database", help="booking database URL, overriding the config's database_url "
                                               "(sqlite:///path or postgresql://user@host:5432/db)")
     serve_cmd.set_defaults(run=_serve)
