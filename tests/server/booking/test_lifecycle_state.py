@@ -59,6 +59,8 @@ MEMBERS = ("alice", "bob", "carol", "dan")  # each with an .ics calendar (alice:
 ROOMS = ("small", "large")  # large: "Cleaning" 09-10
 STARTS = tuple(at(h, m) for h in range(9, 16) for m in (0, 30))  # Monday, 1 h meetings inside 09-17
 TITLES = ("Panel interview", "Final round", "Onsite", "Débrief")
+# Retried quickly: a failed write is tried again within 0.1 s, so settling stays fast.
+OUTBOX = {"poll_seconds": 0.02, "lease_seconds": 5, "retry_base_seconds": 0.02, "retry_max_seconds": 0.1}
 REFUSED = {grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ABORTED, grpc.StatusCode.ALREADY_EXISTS,
            grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED}
 
@@ -113,7 +115,7 @@ class Lifecycle(RuleBasedStateMachine):
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="lifecycle-"))
         self.world: World = serve_world(self.folder, f"sqlite:///{self.folder / 'bookings.sqlite3'}", SmtpSink(),
-                                        None)
+                                        None, outbox=OUTBOX)
         self.db = sqlite3.connect(f"file:{self.folder / 'bookings.sqlite3'}?mode=ro", uri=True)
         self.faults = faults
         faults.fail = 0
