@@ -102,7 +102,8 @@ class Known:
     changes: list[api.RescheduleBookingRequest] = field(default_factory=list)
 
 
-def _code(call: Any) -> grpc.RpcError | Any:
+def _call(call: Any) -> grpc.RpcError | Any:
+    """The reply, or the refusal (never INTERNAL or UNKNOWN)."""
     try:
         return call()
     except grpc.RpcError as exc:
@@ -144,7 +145,7 @@ class Lifecycle(RuleBasedStateMachine):
 
     def _confirmed_starts(self) -> list[datetime]:
         rows = self.db.execute("SELECT start_at FROM bookings WHERE status = 'confirmed'").fetchall()
-        return [datetime.strptime(r[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC) for r in rows]
+        return [_instant(r[0]) for r in rows]
 
     def _move(self, booking: Known, request_id: str, start: datetime | None, etag: str, **fields: Any,
               ) -> api.RescheduleBookingRequest:
@@ -156,7 +157,7 @@ class Lifecycle(RuleBasedStateMachine):
 
     def _reschedule(self, booking: Known, request: api.RescheduleBookingRequest, stale: bool) -> None:
         before = self._row(booking.id)
-        reply = _code(lambda: self.world.stub.RescheduleBooking(request, metadata=key(), timeout=30))
+        reply = _call(lambda: self.world.stub.RescheduleBooking(request, metadata=key(), timeout=30))
         if isinstance(reply, grpc.RpcError):
             if stale and before[0] == "confirmed":
                 assert reply.code() == grpc.StatusCode.ABORTED, reply.details()
@@ -196,7 +197,7 @@ class Lifecycle(RuleBasedStateMachine):
             candidates.append(rooms)
         request = create_request(self._next("create"), start, choices, meeting=rules(*proto), title=title,
                                  allow_conflicts=allow_conflicts)
-        reply = _code(lambda: self.world.stub.CreateBooking(request, metadata=key(), timeout=30))
+        reply = _call(lambda: self.world.stub.CreateBooking(request, metadata=key(), timeout=30))
         if isinstance(reply, grpc.RpcError):
             assert reply.code() == grpc.StatusCode.FAILED_PRECONDITION, reply.details()
             assert self.db.execute("SELECT count(*) FROM bookings WHERE request_id = ?",
@@ -214,7 +215,7 @@ class Lifecycle(RuleBasedStateMachine):
         if not same_body:
             request.title = request.title + " (again)"
         before = self._row(booking.id)
-        reply = _code(lambda: self.world.stub.CreateBooking(request, metadata=key(), timeout=30))
+        reply = _call(lambda: self.world.stub.CreateBooking(request, metadata=key(), timeout=30))
         if same_body:
             assert not isinstance(reply, grpc.RpcError), reply.details()
             assert reply.replayed and reply.booking.id == booking.id
@@ -262,7 +263,7 @@ class Lifecycle(RuleBasedStateMachine):
         else:
             request.start.FromDatetime(start)
         before = self._row(booking.id)
-        reply = _code(lambda: self.world.stub.RescheduleBooking(request, metadata=key(), timeout=30))
+        reply = _call(lambda: self.world.stub.RescheduleBooking(request, metadata=key(), timeout=30))
         assert isinstance(reply, grpc.RpcError) and reply.code() == grpc.StatusCode.ALREADY_EXISTS, reply
         assert self._row(booking.id) == before
 
@@ -274,7 +275,7 @@ class Lifecycle(RuleBasedStateMachine):
         request = api.UpdateBookingRequest(
             booking_id=booking.id, etag=self._stale(booking.etag) if stale else booking.etag,
             booking=booking_pb2.Booking(title=title), update_mask=field_mask_pb2.FieldMask(paths=["title"]))
-        reply = _code(lambda: self.world.stub.UpdateBooking(request, metadata=key(), timeout=30))
+        reply = _call(lambda: self.world.stub.UpdateBooking(request, metadata=key(), timeout=30))
         if isinstance(reply, grpc.RpcError):
             assert stale or before[0] == "cancelled", reply.details()
             if before[0] == "confirmed":
@@ -354,7 +355,7 @@ def _instant(text: str) -> datetime:
 
 def test_the_lifecycle_keeps_holds_seats_and_calendars_in_step(faults: CalendarFaults) -> None:
     run_state_machine_as_test(
-        lambda: Lifecycle(faults),
+        lambda: Lifecycle(faults),  # type: ignore[arg-type]  # any factory of a machine will do
         settings=settings(max_examples=25, stateful_step_count=12, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow]))
     assert faults.injected > 0  # the calendar fault did happen somewhere
