@@ -43,7 +43,7 @@ from solver.batch import validate_batch
 from solver.domain import Booking, SlotRequest
 from solver.errors import FieldViolation, InvalidRequest, UnknownResource
 from solver.schedule import schedules, validate_schedule
-from solver.sequences import SequenceRequest, find_sequences, segment_request, validate_sequence
+from solver.sequences import SequenceRequest, SequenceResult, find_sequences, segment_request, validate_sequence
 
 __all__ = ["SERVICE_NAME", "SchedulingService", "calendar_deadline", "solver_deadline"]
 
@@ -435,18 +435,24 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             bookings.update((b.id, b) for b in tenant.bookings.for_request(tenant.directory, segment))
         return tenant.calendars.busy(ids, start, end, deadline=deadline), list(bookings.values())
 
-    @guarded
-    def FindSequences(self, request: api.FindSequencesRequest,
-                      context: CallContext) -> api.FindSequencesResponse:
-        caller, tenant = self._caller(context)
-        query = wire.sequences.sequence_query(request, self._templates_of(tenant), self._loops[tenant.id],
-                                              now=self._clock())
+    def _solve_sequence(self, tenant: Tenant, query: wire.sequences.SequenceQuery,
+                        context: CallContext) -> tuple[SequenceResult, FetchedBusy]:
+        """validate -> fetch busy for every segment -> find_sequences, within the call's deadline."""
         with query.fields.solver_errors():
             validate_sequence(tenant.directory, query.request, self._limits)
             fetched, bookings = self._sequence_busy(tenant, query.request, calendar_deadline(context))
             result = find_sequences(tenant.directory, fetched.table, query.request, bookings,
                                     limits=self._limits, deadline=solver_deadline(context),
                                     cancelled=lambda: not context.is_active())
+        return result, fetched
+
+    @guarded
+    def FindSequences(self, request: api.FindSequencesRequest,
+                      context: CallContext) -> api.FindSequencesResponse:
+        caller, tenant = self._caller(context)
+        query = wire.sequences.sequence_query(request, self._templates_of(tenant), self._loops[tenant.id],
+                                              now=self._clock())
+        result, fetched = self._solve_sequence(tenant, query, context)
         if not result.complete and result.total_available == 0 and not result.alternatives:
             raise TimeoutError("the deadline passed before any first start was decided")
         return wire.sequences.find_sequences_response(result, query, fetched.unavailable, viewer=caller.principal)
@@ -457,12 +463,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         caller, tenant = self._caller(context)
         query = wire.sequences.check_sequence_query(request, self._templates_of(tenant), self._loops[tenant.id],
                                                     now=self._clock())
-        with query.fields.solver_errors():
-            validate_sequence(tenant.directory, query.request, self._limits)
-            fetched, bookings = self._sequence_busy(tenant, query.request, calendar_deadline(context))
-            result = find_sequences(tenant.directory, fetched.table, query.request, bookings,
-                                    limits=self._limits, deadline=solver_deadline(context),
-                                    cancelled=lambda: not context.is_active())
+        result, fetched = self._solve_sequence(tenant, query, context)
         return wire.sequences.check_sequence_response(result, query, fetched.unavailable, viewer=caller.principal)
 
     @guarded
