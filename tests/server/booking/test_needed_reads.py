@@ -8,6 +8,10 @@ and strict), load-balanced (day, week, month) and priority pools, rooms and a ro
 bookings lie from 100 days before the window to 45 days after it, many through the pools, so
 that round-robin history and load-balanced cycles reach outside the window (and some
 bookings fall outside the 90 days of history).
+
+``test_grpc_answers_as_the_in_process_api`` compares the real server with the in-process API
+(``find_slots``/``check_time`` given every booking) on round-robin and load-balanced seats with
+bookings after the window: the whole FindSlots and CheckTime replies must be equal.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
@@ -33,7 +37,13 @@ from server.api.app import create_server
 from server.booking.store import BookingStore, open_store
 from server.config import parse_config
 from server.tenants import Tenant
-from server.wire.slots import slot_request_to_proto
+from server.wire.slots import (
+    check_query,
+    check_time_response,
+    find_slots_response,
+    slot_query,
+    slot_request_to_proto,
+)
 from solver.domain import (
     Booking,
     Cycle,
@@ -56,6 +66,7 @@ from solver.validate import validate_request
 
 TENANT = "readers"
 KEY = "readers-key-0123456789abcdef"
+PRINCIPAL = "ops@r.example"
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
 HISTORY = timedelta(days=90)  # StoreBookings' default
@@ -86,7 +97,7 @@ MEMBER_POOLS = tuple(p for p in POOLS if p.id != "rooms")
 CONFIG = parse_config({
     "server": {"plaintext": True},
     "limits": {"max_seats": 8, "max_horizon_days": 31, "max_results": 1000},
-    "api_keys": [{"key": KEY, "tenant": TENANT, "principal": "ops@r.example"}],
+    "api_keys": [{"key": KEY, "tenant": TENANT, "principal": PRINCIPAL}],
     "tenants": {TENANT: {"members": [{"id": m.id} for m in MEMBERS]}},
 })
 
@@ -311,3 +322,59 @@ def test_the_selection_gives_the_solver_what_it_needs(instance: tuple[list[Fille
     assert find_slots(DIRECTORY, [], request, chosen) == find_slots(DIRECTORY, [], request, everything)
     at = request.window_start + timedelta(hours=1)
     assert check_time(DIRECTORY, [], request, at, chosen) == check_time(DIRECTORY, [], request, at, everything)
+
+
+# --- gRPC against the in-process API ---------------------------------------------------
+
+ROTATING = tuple(p for p in MEMBER_POOLS if p.distribution in (
+    Distribution.ROUND_ROBIN, Distribution.STRICT_ROUND_ROBIN, Distribution.LOAD_BALANCED))
+
+
+@st.composite
+def _rotating_instance(draw: st.DrawFn) -> tuple[list[Filled], SlotRequest]:
+    """A round-robin or load-balanced pool seat (maybe beside another seat), with bookings through
+    the pools from 80 days before the window (inside the server's history, so both sides see the
+    same bookings) to 45 days after it: the cycles and latest bookings reach past the window."""
+    bookings, request = draw(_instance())
+    pool = draw(st.sampled_from(ROTATING))
+    seats = (PoolSeat(pool.id, draw(st.integers(1, 2))), *request.seats[1:])
+    later = draw(st.lists(_booking(request.window_end, request.window_end + timedelta(days=1)), max_size=15))
+    since = request.window_start - timedelta(days=80)
+    return [b for b in (*bookings, *later) if b.start >= since], replace(request, seats=seats)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(instance=_rotating_instance())
+def test_grpc_answers_as_the_in_process_api(servers: Servers, instance: tuple[list[Filled], SlotRequest]) -> None:
+    """FindSlots and CheckTime over the real server (reading the store) give the very replies the
+    in-process API gives from every booking of the store: slots, costs, seat assignments,
+    alternatives and tie-breaks included."""
+    rows, request = instance
+    assert request.now is not None
+    now = request.now
+    servers.clear()
+    fill(servers.url, TENANT, rows)
+    everything = [_as_booking(k, row) for k, row in enumerate(rows)]
+    find_request = slot_request_to_proto(request)
+    check = api.CheckTimeRequest(rules=find_request.rules, time_zone=request.time_zone)
+    at = request.window_start + timedelta(hours=1)
+    check.start.FromDatetime(at)
+    check.now.FromDatetime(now)
+    try:
+        validate_request(DIRECTORY, request)
+    except SchedulingError:
+        with pytest.raises(grpc.RpcError) as refused:
+            servers.narrow.FindSlots(find_request, metadata=_key(), timeout=60)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        event("invalid")
+        return
+    query = slot_query(find_request, {}, now=now)
+    expected = find_slots_response(find_slots(DIRECTORY, [], query.request, everything), query, (), viewer=PRINCIPAL)
+    assert servers.narrow.FindSlots(find_request, metadata=_key(), timeout=60) == expected
+    checked = check_query(check, {}, now=now)
+    verdict = check_time(DIRECTORY, [], checked.request, at, everything)
+    assert servers.narrow.CheckTime(check, metadata=_key(), timeout=60) == check_time_response(
+        verdict, checked, (), viewer=PRINCIPAL)
+    event("available" if expected.total_available else "none")
+    event(f"check {'available' if verdict.available else 'refused'}")
+    event(f"pool {request.seats[0].pool_id}")  # type: ignore[union-attr]
