@@ -30,6 +30,21 @@ class UnscheduledReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNSCHEDULED_REASON_NOT_WORTH_ITS_COST: _ClassVar[UnscheduledReason]
     UNSCHEDULED_REASON_DEADLINE: _ClassVar[UnscheduledReason]
     UNSCHEDULED_REASON_NOT_BOOKED: _ClassVar[UnscheduledReason]
+
+class UnscheduledRule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    UNSCHEDULED_RULE_UNSPECIFIED: _ClassVar[UnscheduledRule]
+    UNSCHEDULED_RULE_WINDOW: _ClassVar[UnscheduledRule]
+    UNSCHEDULED_RULE_CALENDAR_BUSY: _ClassVar[UnscheduledRule]
+    UNSCHEDULED_RULE_BUFFERS: _ClassVar[UnscheduledRule]
+    UNSCHEDULED_RULE_WORKING_HOURS: _ClassVar[UnscheduledRule]
+    UNSCHEDULED_RULE_BOOKING_LIMITS: _ClassVar[UnscheduledRule]
+    UNSCHEDULED_RULE_ROOM_CAPACITY: _ClassVar[UnscheduledRule]
+    UNSCHEDULED_RULE_SEVERAL: _ClassVar[UnscheduledRule]
+    UNSCHEDULED_RULE_NO_JOINT_ASSIGNMENT: _ClassVar[UnscheduledRule]
+    UNSCHEDULED_RULE_CLASHES_WITH_ITEMS: _ClassVar[UnscheduledRule]
+    UNSCHEDULED_RULE_COST: _ClassVar[UnscheduledRule]
+    UNSCHEDULED_RULE_TIME_LIMIT: _ClassVar[UnscheduledRule]
 BATCH_STATUS_UNSPECIFIED: BatchStatus
 BATCH_STATUS_OPTIMAL: BatchStatus
 BATCH_STATUS_FEASIBLE: BatchStatus
@@ -41,6 +56,18 @@ UNSCHEDULED_REASON_LOST_TO_OTHER_ITEMS: UnscheduledReason
 UNSCHEDULED_REASON_NOT_WORTH_ITS_COST: UnscheduledReason
 UNSCHEDULED_REASON_DEADLINE: UnscheduledReason
 UNSCHEDULED_REASON_NOT_BOOKED: UnscheduledReason
+UNSCHEDULED_RULE_UNSPECIFIED: UnscheduledRule
+UNSCHEDULED_RULE_WINDOW: UnscheduledRule
+UNSCHEDULED_RULE_CALENDAR_BUSY: UnscheduledRule
+UNSCHEDULED_RULE_BUFFERS: UnscheduledRule
+UNSCHEDULED_RULE_WORKING_HOURS: UnscheduledRule
+UNSCHEDULED_RULE_BOOKING_LIMITS: UnscheduledRule
+UNSCHEDULED_RULE_ROOM_CAPACITY: UnscheduledRule
+UNSCHEDULED_RULE_SEVERAL: UnscheduledRule
+UNSCHEDULED_RULE_NO_JOINT_ASSIGNMENT: UnscheduledRule
+UNSCHEDULED_RULE_CLASHES_WITH_ITEMS: UnscheduledRule
+UNSCHEDULED_RULE_COST: UnscheduledRule
+UNSCHEDULED_RULE_TIME_LIMIT: UnscheduledRule
 
 class BatchItem(_message.Message):
     __slots__ = ("id", "rules", "template", "window_start", "window_end", "time_zone", "priority", "customers", "title", "organizer_member_id", "description", "location")
@@ -117,7 +144,7 @@ class BatchProgress(_message.Message):
     def __init__(self, objective: _Optional[float] = ..., best_bound: _Optional[float] = ..., gap: _Optional[float] = ..., scheduled: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., source: _Optional[str] = ..., parts_done: _Optional[int] = ..., parts_total: _Optional[int] = ..., complete: _Optional[bool] = ...) -> None: ...
 
 class BatchPlacement(_message.Message):
-    __slots__ = ("start", "end", "seats", "cost", "seat_cost", "conflict_cost", "earliness_cost", "hours_from_window_start", "alternates", "conflicts")
+    __slots__ = ("start", "end", "seats", "cost", "seat_cost", "conflict_cost", "earliness_cost", "hours_from_window_start", "alternates", "conflicts", "fairness_cost")
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     SEATS_FIELD_NUMBER: _ClassVar[int]
@@ -128,6 +155,7 @@ class BatchPlacement(_message.Message):
     HOURS_FROM_WINDOW_START_FIELD_NUMBER: _ClassVar[int]
     ALTERNATES_FIELD_NUMBER: _ClassVar[int]
     CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    FAIRNESS_COST_FIELD_NUMBER: _ClassVar[int]
     start: _timestamp_pb2.Timestamp
     end: _timestamp_pb2.Timestamp
     seats: _containers.RepeatedCompositeFieldContainer[_slots_pb2.SeatFill]
@@ -138,15 +166,20 @@ class BatchPlacement(_message.Message):
     hours_from_window_start: float
     alternates: int
     conflicts: _containers.RepeatedCompositeFieldContainer[_slots_pb2.Conflict]
-    def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., seats: _Optional[_Iterable[_Union[_slots_pb2.SeatFill, _Mapping]]] = ..., cost: _Optional[float] = ..., seat_cost: _Optional[float] = ..., conflict_cost: _Optional[float] = ..., earliness_cost: _Optional[float] = ..., hours_from_window_start: _Optional[float] = ..., alternates: _Optional[int] = ..., conflicts: _Optional[_Iterable[_Union[_slots_pb2.Conflict, _Mapping]]] = ...) -> None: ...
+    fairness_cost: float
+    def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., seats: _Optional[_Iterable[_Union[_slots_pb2.SeatFill, _Mapping]]] = ..., cost: _Optional[float] = ..., seat_cost: _Optional[float] = ..., conflict_cost: _Optional[float] = ..., earliness_cost: _Optional[float] = ..., hours_from_window_start: _Optional[float] = ..., alternates: _Optional[int] = ..., conflicts: _Optional[_Iterable[_Union[_slots_pb2.Conflict, _Mapping]]] = ..., fairness_cost: _Optional[float] = ...) -> None: ...
 
 class BatchUnscheduled(_message.Message):
-    __slots__ = ("reason", "detail")
+    __slots__ = ("reason", "detail", "rule", "blocking_item_ids")
     REASON_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    BLOCKING_ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
     reason: UnscheduledReason
     detail: str
-    def __init__(self, reason: _Optional[_Union[UnscheduledReason, str]] = ..., detail: _Optional[str] = ...) -> None: ...
+    rule: UnscheduledRule
+    blocking_item_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, reason: _Optional[_Union[UnscheduledReason, str]] = ..., detail: _Optional[str] = ..., rule: _Optional[_Union[UnscheduledRule, str]] = ..., blocking_item_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class BatchItemResult(_message.Message):
     __slots__ = ("id", "scheduled", "unscheduled", "booking_id")

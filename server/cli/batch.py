@@ -377,6 +377,7 @@ def result_json(result: BatchResult, loaded: LoadedBatch) -> dict[str, Any]:
                 "seat_cost": s.seat_cost,
                 "conflict_cost": s.conflict_cost,
                 "earliness_cost": s.earliness_cost,
+                "fairness_cost": s.fairness_cost,
                 "hours_from_window_start": s.hours_from_window_start,
                 "alternates": s.alternates,
                 "conflicts": [{"resource": c.resource_id, "start": c.start.isoformat(), "end": c.end.isoformat(),
@@ -384,7 +385,8 @@ def result_json(result: BatchResult, loaded: LoadedBatch) -> dict[str, Any]:
             }
             for s in result.scheduled.values()
         ],
-        "unscheduled": [{"id": u.item_id, "reason": u.reason.value, "detail": u.detail}
+        "unscheduled": [{"id": u.item_id, "reason": u.reason.value, "rule": u.rule.value,
+                         "blocking_item_ids": list(u.blocking_item_ids), "detail": u.detail}
                         for u in result.unscheduled.values()],
         "incomplete_parts": [{"item_ids": list(part.item_ids), "reason": part.reason} for part in result.incomplete],
     }
@@ -397,7 +399,8 @@ def write_result(result: BatchResult, loaded: LoadedBatch, out: Path) -> tuple[P
     json_path.write_text(json.dumps(result_json(result, loaded), indent=2) + "\n", encoding="utf-8")
     with csv_path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["id", "priority", "scheduled", "start", "end", "assignment", "cost", "reason", "detail"])
+        writer.writerow(["id", "priority", "scheduled", "start", "end", "assignment", "cost", "fairness_cost",
+                         "reason", "rule", "detail"])
         for item in loaded.batch.items:
             s = result.scheduled.get(item.id)
             if s is not None:
@@ -405,10 +408,11 @@ def write_result(result: BatchResult, loaded: LoadedBatch, out: Path) -> tuple[P
                 who = "; ".join(f"{label}: {', '.join(fill.resource_ids)}"
                                 for label, fill in zip(loaded.labels[item.id], s.assignment.seats, strict=True))
                 writer.writerow([item.id, item.priority, "yes", s.start.astimezone(zone).isoformat(),
-                                 s.end.astimezone(zone).isoformat(), who, s.cost, "", ""])
+                                 s.end.astimezone(zone).isoformat(), who, s.cost, s.fairness_cost, "", "", ""])
             else:
                 u = result.unscheduled[item.id]
-                writer.writerow([item.id, item.priority, "no", "", "", "", "", u.reason.value, u.detail])
+                writer.writerow([item.id, item.priority, "no", "", "", "", "", "", u.reason.value, u.rule.value,
+                                 u.detail])
     return json_path, csv_path
 
 

@@ -43,6 +43,7 @@ from solver.batch.types import (
     BatchStatus,
     ScheduledItem,
     UnscheduledReason,
+    UnscheduledRule,
 )
 from solver.domain import BusyKind, Conflict, Weights
 from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource, quote
@@ -81,6 +82,7 @@ _REASONS = {
     UnscheduledReason.NOT_WORTH_ITS_COST: batch_pb2.UNSCHEDULED_REASON_NOT_WORTH_ITS_COST,
     UnscheduledReason.DEADLINE: batch_pb2.UNSCHEDULED_REASON_DEADLINE,
 }
+_RULES = {rule: batch_pb2.UnscheduledRule.Value(f"UNSCHEDULED_RULE_{rule.name}") for rule in UnscheduledRule}
 _CONFLICT_KINDS = {
     BusyKind.BUSY: slots_pb2.CONFLICT_KIND_BUSY,
     BusyKind.TENTATIVE: slots_pb2.CONFLICT_KIND_TENTATIVE,
@@ -357,7 +359,8 @@ def _placement(scheduled: ScheduledItem, item: BatchItem, viewer: str) -> batch_
                                   cost=fill.cost) for k, fill in enumerate(scheduled.assignment.seats)],
         cost=scheduled.cost, seat_cost=scheduled.seat_cost, conflict_cost=scheduled.conflict_cost,
         earliness_cost=scheduled.earliness_cost, hours_from_window_start=scheduled.hours_from_window_start,
-        alternates=scheduled.alternates, conflicts=[_conflict(c, viewer) for c in scheduled.conflicts])
+        alternates=scheduled.alternates, conflicts=[_conflict(c, viewer) for c in scheduled.conflicts],
+        fairness_cost=scheduled.fairness_cost)
 
 
 def _unavailable(unavailable: Sequence[Unavailable]) -> list[slots_pb2.UnavailableCalendar]:
@@ -377,7 +380,8 @@ def result_to_proto(result: BatchResult, query: BatchQuery, unavailable: Sequenc
         else:
             left = result.unscheduled[item.id]
             items.append(batch_pb2.BatchItemResult(id=item.id, unscheduled=batch_pb2.BatchUnscheduled(
-                reason=_REASONS.get(left.reason, batch_pb2.UNSCHEDULED_REASON_UNSPECIFIED), detail=left.detail)))
+                reason=_REASONS.get(left.reason, batch_pb2.UNSCHEDULED_REASON_UNSPECIFIED), detail=left.detail,
+                rule=_RULES[left.rule], blocking_item_ids=left.blocking_item_ids)))
     k = result.kpis
     return api.OptimizeBatchResponse(result=batch_pb2.BatchResult(
         status=_STATUSES[result.status], objective=result.objective, best_bound=result.best_bound, gap=result.gap,

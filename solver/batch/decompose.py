@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from solver.batch.prepare import cycle_keys, resources_of
-from solver.batch.result import kpis_of
+from solver.batch.result import kpis_of, with_fairness_shares
 from solver.batch.types import (
     BatchItem,
     BatchProgress,
@@ -138,7 +138,8 @@ def merge_results(directory: Directory, batch: BatchRequest, results: Sequence[B
         best_bound=points(score.bound),
         gap=round(score.gap, 6),
         wall_time=wall_time,
-        scheduled=dict(sorted(scheduled.items(), key=lambda kv: order[kv[0]])),
+        scheduled=with_fairness_shares(directory, dict(sorted(scheduled.items(), key=lambda kv: order[kv[0]])),
+                                       batch.weights),
         unscheduled=dict(sorted(unscheduled.items(), key=lambda kv: order[kv[0]])),
         kpis=kpis_of(directory, batch.items, scheduled, batch.weights),
         priority_weight=points(score.weight),

@@ -36,7 +36,7 @@ from solver.batch.lp import relax_and_dive
 from solver.batch.objective import Breakdown, TermWeights, cost_ceiling, evaluate, term_weights
 from solver.batch.prepare import PreparedItem, plan_items, prepare_item, with_options, with_weights
 from solver.batch.repair import repair
-from solver.batch.result import kpis_of, scheduled_item, unscheduled_reasons
+from solver.batch.result import kpis_of, scheduled_item, unscheduled_reasons, with_fairness_shares
 from solver.batch.types import (
     TICKS_PER_POINT,
     BatchItem,
@@ -51,6 +51,7 @@ from solver.batch.types import (
     Score,
     Unscheduled,
     UnscheduledReason,
+    UnscheduledRule,
     points,
 )
 from solver.batch.validate import batch_grid, validate_batch
@@ -72,6 +73,7 @@ __all__ = [
     "Score",
     "Unscheduled",
     "UnscheduledReason",
+    "UnscheduledRule",
     "merge_results",
     "optimize_batch",
     "prepare_part",
@@ -383,7 +385,7 @@ def _result(directory: Directory, batch: BatchRequest, status: BatchStatus, scor
         best_bound=points(score.bound),
         gap=round(score.gap, 6),
         wall_time=wall,
-        scheduled=scheduled,
+        scheduled=with_fairness_shares(directory, scheduled, batch.weights),
         unscheduled=unscheduled,
         kpis=kpis_of(directory, batch.items, scheduled, batch.weights),
         priority_weight=points(score.weight),
@@ -401,7 +403,8 @@ def unsolved_part(directory: Directory, part: BatchRequest, wall: float, reason:
     """The result of a part with no schedule at all (``reason``: why, e.g. the time ran out
     while it was being planned): every item unscheduled with reason DEADLINE, the part
     listed in ``incomplete``, status UNKNOWN."""
-    unscheduled = {item.id: Unscheduled(item.id, UnscheduledReason.DEADLINE, f"its part got no schedule: {reason}")
+    unscheduled = {item.id: Unscheduled(item.id, UnscheduledReason.DEADLINE, f"its part got no schedule: {reason}",
+                                            UnscheduledRule.TIME_LIMIT)
                    for item in part.items}
     left = sum(item.priority for item in part.items)
     explicit = round(part.priority_weight * TICKS_PER_POINT) if part.priority_weight is not None else None

@@ -34,6 +34,7 @@ __all__ = [
     "Score",
     "Unscheduled",
     "UnscheduledReason",
+    "UnscheduledRule",
     "points",
 ]
 
@@ -118,6 +119,22 @@ class UnscheduledReason(StrEnum):
     DEADLINE = "deadline"  # the time ran out before the solver could place it
 
 
+class UnscheduledRule(StrEnum):
+    """The rule that stopped an unscheduled item: what to widen, add or drop."""
+
+    WINDOW = "window"  # no candidate start: window shorter than the meeting, or before the notice
+    CALENDAR_BUSY = "calendar_busy"  # calendars and existing bookings busy at every start
+    BUFFERS = "buffers"  # the buffers around events and bookings
+    WORKING_HOURS = "working_hours"
+    BOOKING_LIMITS = "booking_limits"  # daily/weekly limits, used up before or by the batch
+    ROOM_CAPACITY = "room_capacity"  # every free room too small
+    SEVERAL = "several"  # lifting any one rule alone frees no start
+    NO_JOINT_ASSIGNMENT = "no_joint_assignment"  # each seat has someone, never all at once
+    CLASHES_WITH_ITEMS = "clashes_with_items"  # every start clashes with scheduled items
+    COST = "cost"  # it fits but costs more than its priority weighs
+    TIME_LIMIT = "time_limit"  # the time or work limit came first
+
+
 @dataclass(frozen=True)
 class ScheduledItem:
     """Where and with whom an item meets, and what that costs (points).
@@ -125,6 +142,9 @@ class ScheduledItem:
     ``cost`` = ``seat_cost`` + ``conflict_cost`` + ``earliness_cost``. ``pool_fills``
     names each member drawn from a pool as (pool id, member id, the pool's cycle
     period holding the start, e.g. "2026-W23"), which is what fairness counts.
+    ``fairness_cost`` is the item's share of the schedule-wide fairness term
+    (``result.with_fairness_shares``): apart from ``cost``, since it depends on
+    every other item.
     """
 
     item_id: str
@@ -139,13 +159,19 @@ class ScheduledItem:
     alternates: int  # member seats filled by someone other than the primary
     conflicts: tuple[Conflict, ...] = ()
     pool_fills: tuple[tuple[str, str, str], ...] = ()
+    fairness_cost: float = 0.0
 
 
 @dataclass(frozen=True)
 class Unscheduled:
+    """Why an item is left out: ``reason`` says how the solver decided,
+    ``rule`` what stopped it, ``blocking_item_ids`` every scheduled item in its way."""
+
     item_id: str
     reason: UnscheduledReason
     detail: str = ""
+    rule: UnscheduledRule = UnscheduledRule.TIME_LIMIT
+    blocking_item_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,10 @@ def test_the_stream_reports_progress_then_the_result_of_the_batch_api(hiring: Lo
     assert len(placed.seats[1].resource_ids) == 2  # a pool seat of two
     assert placed.end.ToDatetime() - placed.start.ToDatetime() == timedelta(hours=1)
     assert not result.committed and result.kpis.scheduled == 6 and result.parts == 1
+    # Each item's share of the fairness term, as in process; together the KPI.
+    shares = {i.id: i.scheduled.fairness_cost for i in result.items}
+    assert shares == pytest.approx({k: s.fairness_cost for k, s in expected.scheduled.items()})
+    assert sum(shares.values()) == pytest.approx(result.kpis.fairness_cost)
 
 
 def test_a_dask_scheduler_the_server_lists_solves_the_same(hiring: LoadedBatch, cluster: LocalCluster,
@@ -360,6 +364,7 @@ def test_a_commit_that_cannot_complete_leaves_no_booking_behind(world: World) ->
     assert retried.committed and scheduled_ids(retried) == {"standup"}
     review = next(i for i in retried.items if i.id == "review")
     assert review.unscheduled.reason == batch_pb2.UNSCHEDULED_REASON_NO_AVAILABLE_START
+    assert review.unscheduled.rule == batch_pb2.UNSCHEDULED_RULE_CALENDAR_BUSY
     [booking] = confirmed(world)
     assert booking.request_id.endswith("/standup")
 

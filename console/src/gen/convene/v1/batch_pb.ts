@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file convene/v1/batch.proto.
  */
 export const file_convene_v1_batch: GenFile = /*@__PURE__*/
-  fileDesc("ChZjb252ZW5lL3YxL2JhdGNoLnByb3RvEgpjb252ZW5lLnYxIvsCCglCYXRjaEl0ZW0SCgoCaWQYASABKAkSKQoFcnVsZXMYAiABKAsyGC5jb252ZW5lLnYxLk1lZXRpbmdSdWxlc0gAEisKCHRlbXBsYXRlGAMgASgLMhcuY29udmVuZS52MS5UZW1wbGF0ZVJlZkgAEjAKDHdpbmRvd19zdGFydBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJdGltZV96b25lGAYgASgJEhAKCHByaW9yaXR5GAcgASgFEiUKCWN1c3RvbWVycxgIIAMoCzISLmNvbnZlbmUudjEuUGVyc29uEg0KBXRpdGxlGAkgASgJEhsKE29yZ2FuaXplcl9tZW1iZXJfaWQYCiABKAkSEwoLZGVzY3JpcHRpb24YCyABKAkSEAoIbG9jYXRpb24YDCABKAlCCQoHbWVldGluZyK0AwoMQmF0Y2hXZWlnaHRzEhYKCWFsdGVybmF0ZRgBIAEoAUgAiAEBEhkKDHBvb2xfYmFsYW5jZRgCIAEoAUgBiAEBEhoKDXBvb2xfcHJpb3JpdHkYAyABKAFIAogBARIVCghyb29tX2ZpdBgEIAEoAUgDiAEBEhoKDWNvbmZsaWN0X2J1c3kYBSABKAFIBIgBARIfChJjb25mbGljdF90ZW50YXRpdmUYBiABKAFIBYgBARIaCg1vdXRzaWRlX2hvdXJzGAcgASgBSAaIAQESFQoIZmFpcm5lc3MYCCABKAFIB4gBARIWCgllYXJsaW5lc3MYCSABKAFICIgBARIVCghwcmlvcml0eRgKIAEoAUgJiAEBQgwKCl9hbHRlcm5hdGVCDwoNX3Bvb2xfYmFsYW5jZUIQCg5fcG9vbF9wcmlvcml0eUILCglfcm9vbV9maXRCEAoOX2NvbmZsaWN0X2J1c3lCFQoTX2NvbmZsaWN0X3RlbnRhdGl2ZUIQCg5fb3V0c2lkZV9ob3Vyc0ILCglfZmFpcm5lc3NCDAoKX2VhcmxpbmVzc0ILCglfcHJpb3JpdHkizQEKDUJhdGNoUHJvZ3Jlc3MSEQoJb2JqZWN0aXZlGAEgASgBEhIKCmJlc3RfYm91bmQYAiABKAESCwoDZ2FwGAMgASgBEhEKCXNjaGVkdWxlZBgEIAEoBRIqCgdlbGFwc2VkGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBnNvdXJjZRgGIAEoCRISCgpwYXJ0c19kb25lGAcgASgFEhMKC3BhcnRzX3RvdGFsGAggASgFEhAKCGNvbXBsZXRlGAkgASgIIrcCCg5CYXRjaFBsYWNlbWVudBIpCgVzdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIjCgVzZWF0cxgDIAMoCzIULmNvbnZlbmUudjEuU2VhdEZpbGwSDAoEY29zdBgEIAEoARIRCglzZWF0X2Nvc3QYBSABKAESFQoNY29uZmxpY3RfY29zdBgGIAEoARIWCg5lYXJsaW5lc3NfY29zdBgHIAEoARIfChdob3Vyc19mcm9tX3dpbmRvd19zdGFydBgIIAEoARISCgphbHRlcm5hdGVzGAkgASgFEicKCWNvbmZsaWN0cxgKIAMoCzIULmNvbnZlbmUudjEuQ29uZmxpY3QiUQoQQmF0Y2hVbnNjaGVkdWxlZBItCgZyZWFzb24YASABKA4yHS5jb252ZW5lLnYxLlVuc2NoZWR1bGVkUmVhc29uEg4KBmRldGFpbBgCIAEoCSKiAQoPQmF0Y2hJdGVtUmVzdWx0EgoKAmlkGAEgASgJEi8KCXNjaGVkdWxlZBgCIAEoCzIaLmNvbnZlbmUudjEuQmF0Y2hQbGFjZW1lbnRIABIzCgt1bnNjaGVkdWxlZBgDIAEoCzIcLmNvbnZlbmUudjEuQmF0Y2hVbnNjaGVkdWxlZEgAEhIKCmJvb2tpbmdfaWQYBCABKAlCCQoHb3V0Y29tZSI3ChNCYXRjaEluY29tcGxldGVQYXJ0EhAKCGl0ZW1faWRzGAEgAygJEg4KBnJlYXNvbhgCIAEoCSKmAgoJQmF0Y2hLcGlzEg0KBWl0ZW1zGAEgASgFEhEKCXNjaGVkdWxlZBgCIAEoBRIWCg50b3RhbF9wcmlvcml0eRgDIAEoBRIaChJzY2hlZHVsZWRfcHJpb3JpdHkYBCABKAUSFwoPYWx0ZXJuYXRlc191c2VkGAUgASgFEhEKCWNvbmZsaWN0cxgGIAEoBRIRCglzZWF0X2Nvc3QYByABKAESFQoNY29uZmxpY3RfY29zdBgIIAEoARIWCg5lYXJsaW5lc3NfY29zdBgJIAEoARIVCg1mYWlybmVzc19jb3N0GAogASgBEhgKEHBvb2xfbG9hZF9zcHJlYWQYCyABKAUSJAocbWVhbl9ob3Vyc19mcm9tX3dpbmRvd19zdGFydBgMIAEoASLNAwoLQmF0Y2hSZXN1bHQSJwoGc3RhdHVzGAEgASgOMhcuY29udmVuZS52MS5CYXRjaFN0YXR1cxIRCglvYmplY3RpdmUYAiABKAESEgoKYmVzdF9ib3VuZBgDIAEoARILCgNnYXAYBCABKAESLAoJd2FsbF90aW1lGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEioKBWl0ZW1zGAYgAygLMhsuY29udmVuZS52MS5CYXRjaEl0ZW1SZXN1bHQSIwoEa3BpcxgHIAEoCzIVLmNvbnZlbmUudjEuQmF0Y2hLcGlzEhcKD3ByaW9yaXR5X3dlaWdodBgIIAEoARIaChJiYXNlbGluZV9vYmplY3RpdmUYCSABKAESDQoFcGFydHMYCiABKAUSPgoVdW5hdmFpbGFibGVfY2FsZW5kYXJzGAsgAygLMh8uY29udmVuZS52MS5VbmF2YWlsYWJsZUNhbGVuZGFyEhEKCWNvbW1pdHRlZBgMIAEoCBIQCghyZXBsYXllZBgNIAEoCBI5ChBpbmNvbXBsZXRlX3BhcnRzGA4gAygLMh8uY29udmVuZS52MS5CYXRjaEluY29tcGxldGVQYXJ0KpcBCgtCYXRjaFN0YXR1cxIcChhCQVRDSF9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChRCQVRDSF9TVEFUVVNfT1BUSU1BTBABEhkKFUJBVENIX1NUQVRVU19GRUFTSUJMRRACEhsKF0JBVENIX1NUQVRVU19JTkZFQVNJQkxFEAMSGAoUQkFUQ0hfU1RBVFVTX1VOS05PV04QBCr9AQoRVW5zY2hlZHVsZWRSZWFzb24SIgoeVU5TQ0hFRFVMRURfUkVBU09OX1VOU1BFQ0lGSUVEEAASKQolVU5TQ0hFRFVMRURfUkVBU09OX05PX0FWQUlMQUJMRV9TVEFSVBABEioKJlVOU0NIRURVTEVEX1JFQVNPTl9MT1NUX1RPX09USEVSX0lURU1TEAISKQolVU5TQ0hFRFVMRURfUkVBU09OX05PVF9XT1JUSF9JVFNfQ09TVBADEh8KG1VOU0NIRURVTEVEX1JFQVNPTl9ERUFETElORRAEEiEKHVVOU0NIRURVTEVEX1JFQVNPTl9OT1RfQk9PS0VEEAViBnByb3RvMw", [file_convene_v1_booking, file_convene_v1_meeting, file_convene_v1_slots, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChZjb252ZW5lL3YxL2JhdGNoLnByb3RvEgpjb252ZW5lLnYxIvsCCglCYXRjaEl0ZW0SCgoCaWQYASABKAkSKQoFcnVsZXMYAiABKAsyGC5jb252ZW5lLnYxLk1lZXRpbmdSdWxlc0gAEisKCHRlbXBsYXRlGAMgASgLMhcuY29udmVuZS52MS5UZW1wbGF0ZVJlZkgAEjAKDHdpbmRvd19zdGFydBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJdGltZV96b25lGAYgASgJEhAKCHByaW9yaXR5GAcgASgFEiUKCWN1c3RvbWVycxgIIAMoCzISLmNvbnZlbmUudjEuUGVyc29uEg0KBXRpdGxlGAkgASgJEhsKE29yZ2FuaXplcl9tZW1iZXJfaWQYCiABKAkSEwoLZGVzY3JpcHRpb24YCyABKAkSEAoIbG9jYXRpb24YDCABKAlCCQoHbWVldGluZyK0AwoMQmF0Y2hXZWlnaHRzEhYKCWFsdGVybmF0ZRgBIAEoAUgAiAEBEhkKDHBvb2xfYmFsYW5jZRgCIAEoAUgBiAEBEhoKDXBvb2xfcHJpb3JpdHkYAyABKAFIAogBARIVCghyb29tX2ZpdBgEIAEoAUgDiAEBEhoKDWNvbmZsaWN0X2J1c3kYBSABKAFIBIgBARIfChJjb25mbGljdF90ZW50YXRpdmUYBiABKAFIBYgBARIaCg1vdXRzaWRlX2hvdXJzGAcgASgBSAaIAQESFQoIZmFpcm5lc3MYCCABKAFIB4gBARIWCgllYXJsaW5lc3MYCSABKAFICIgBARIVCghwcmlvcml0eRgKIAEoAUgJiAEBQgwKCl9hbHRlcm5hdGVCDwoNX3Bvb2xfYmFsYW5jZUIQCg5fcG9vbF9wcmlvcml0eUILCglfcm9vbV9maXRCEAoOX2NvbmZsaWN0X2J1c3lCFQoTX2NvbmZsaWN0X3RlbnRhdGl2ZUIQCg5fb3V0c2lkZV9ob3Vyc0ILCglfZmFpcm5lc3NCDAoKX2VhcmxpbmVzc0ILCglfcHJpb3JpdHkizQEKDUJhdGNoUHJvZ3Jlc3MSEQoJb2JqZWN0aXZlGAEgASgBEhIKCmJlc3RfYm91bmQYAiABKAESCwoDZ2FwGAMgASgBEhEKCXNjaGVkdWxlZBgEIAEoBRIqCgdlbGFwc2VkGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBnNvdXJjZRgGIAEoCRISCgpwYXJ0c19kb25lGAcgASgFEhMKC3BhcnRzX3RvdGFsGAggASgFEhAKCGNvbXBsZXRlGAkgASgIIs4CCg5CYXRjaFBsYWNlbWVudBIpCgVzdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoDZW5kGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIjCgVzZWF0cxgDIAMoCzIULmNvbnZlbmUudjEuU2VhdEZpbGwSDAoEY29zdBgEIAEoARIRCglzZWF0X2Nvc3QYBSABKAESFQoNY29uZmxpY3RfY29zdBgGIAEoARIWCg5lYXJsaW5lc3NfY29zdBgHIAEoARIfChdob3Vyc19mcm9tX3dpbmRvd19zdGFydBgIIAEoARISCgphbHRlcm5hdGVzGAkgASgFEicKCWNvbmZsaWN0cxgKIAMoCzIULmNvbnZlbmUudjEuQ29uZmxpY3QSFQoNZmFpcm5lc3NfY29zdBgNIAEoASKXAQoQQmF0Y2hVbnNjaGVkdWxlZBItCgZyZWFzb24YASABKA4yHS5jb252ZW5lLnYxLlVuc2NoZWR1bGVkUmVhc29uEg4KBmRldGFpbBgCIAEoCRIpCgRydWxlGAMgASgOMhsuY29udmVuZS52MS5VbnNjaGVkdWxlZFJ1bGUSGQoRYmxvY2tpbmdfaXRlbV9pZHMYBCADKAkiogEKD0JhdGNoSXRlbVJlc3VsdBIKCgJpZBgBIAEoCRIvCglzY2hlZHVsZWQYAiABKAsyGi5jb252ZW5lLnYxLkJhdGNoUGxhY2VtZW50SAASMwoLdW5zY2hlZHVsZWQYAyABKAsyHC5jb252ZW5lLnYxLkJhdGNoVW5zY2hlZHVsZWRIABISCgpib29raW5nX2lkGAQgASgJQgkKB291dGNvbWUiNwoTQmF0Y2hJbmNvbXBsZXRlUGFydBIQCghpdGVtX2lkcxgBIAMoCRIOCgZyZWFzb24YAiABKAkipgIKCUJhdGNoS3BpcxINCgVpdGVtcxgBIAEoBRIRCglzY2hlZHVsZWQYAiABKAUSFgoOdG90YWxfcHJpb3JpdHkYAyABKAUSGgoSc2NoZWR1bGVkX3ByaW9yaXR5GAQgASgFEhcKD2FsdGVybmF0ZXNfdXNlZBgFIAEoBRIRCgljb25mbGljdHMYBiABKAUSEQoJc2VhdF9jb3N0GAcgASgBEhUKDWNvbmZsaWN0X2Nvc3QYCCABKAESFgoOZWFybGluZXNzX2Nvc3QYCSABKAESFQoNZmFpcm5lc3NfY29zdBgKIAEoARIYChBwb29sX2xvYWRfc3ByZWFkGAsgASgFEiQKHG1lYW5faG91cnNfZnJvbV93aW5kb3dfc3RhcnQYDCABKAEizQMKC0JhdGNoUmVzdWx0EicKBnN0YXR1cxgBIAEoDjIXLmNvbnZlbmUudjEuQmF0Y2hTdGF0dXMSEQoJb2JqZWN0aXZlGAIgASgBEhIKCmJlc3RfYm91bmQYAyABKAESCwoDZ2FwGAQgASgBEiwKCXdhbGxfdGltZRgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIqCgVpdGVtcxgGIAMoCzIbLmNvbnZlbmUudjEuQmF0Y2hJdGVtUmVzdWx0EiMKBGtwaXMYByABKAsyFS5jb252ZW5lLnYxLkJhdGNoS3BpcxIXCg9wcmlvcml0eV93ZWlnaHQYCCABKAESGgoSYmFzZWxpbmVfb2JqZWN0aXZlGAkgASgBEg0KBXBhcnRzGAogASgFEj4KFXVuYXZhaWxhYmxlX2NhbGVuZGFycxgLIAMoCzIfLmNvbnZlbmUudjEuVW5hdmFpbGFibGVDYWxlbmRhchIRCgljb21taXR0ZWQYDCABKAgSEAoIcmVwbGF5ZWQYDSABKAgSOQoQaW5jb21wbGV0ZV9wYXJ0cxgOIAMoCzIfLmNvbnZlbmUudjEuQmF0Y2hJbmNvbXBsZXRlUGFydCqXAQoLQmF0Y2hTdGF0dXMSHAoYQkFUQ0hfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUQkFUQ0hfU1RBVFVTX09QVElNQUwQARIZChVCQVRDSF9TVEFUVVNfRkVBU0lCTEUQAhIbChdCQVRDSF9TVEFUVVNfSU5GRUFTSUJMRRADEhgKFEJBVENIX1NUQVRVU19VTktOT1dOEAQq/QEKEVVuc2NoZWR1bGVkUmVhc29uEiIKHlVOU0NIRURVTEVEX1JFQVNPTl9VTlNQRUNJRklFRBAAEikKJVVOU0NIRURVTEVEX1JFQVNPTl9OT19BVkFJTEFCTEVfU1RBUlQQARIqCiZVTlNDSEVEVUxFRF9SRUFTT05fTE9TVF9UT19PVEhFUl9JVEVNUxACEikKJVVOU0NIRURVTEVEX1JFQVNPTl9OT1RfV09SVEhfSVRTX0NPU1QQAxIfChtVTlNDSEVEVUxFRF9SRUFTT05fREVBRExJTkUQBBIhCh1VTlNDSEVEVUxFRF9SRUFTT05fTk9UX0JPT0tFRBAFKqwDCg9VbnNjaGVkdWxlZFJ1bGUSIAocVU5TQ0hFRFVMRURfUlVMRV9VTlNQRUNJRklFRBAAEhsKF1VOU0NIRURVTEVEX1JVTEVfV0lORE9XEAESIgoeVU5TQ0hFRFVMRURfUlVMRV9DQUxFTkRBUl9CVVNZEAISHAoYVU5TQ0hFRFVMRURfUlVMRV9CVUZGRVJTEAMSIgoeVU5TQ0hFRFVMRURfUlVMRV9XT1JLSU5HX0hPVVJTEAQSIwofVU5TQ0hFRFVMRURfUlVMRV9CT09LSU5HX0xJTUlUUxAFEiIKHlVOU0NIRURVTEVEX1JVTEVfUk9PTV9DQVBBQ0lUWRAGEhwKGFVOU0NIRURVTEVEX1JVTEVfU0VWRVJBTBAHEigKJFVOU0NIRURVTEVEX1JVTEVfTk9fSk9JTlRfQVNTSUdOTUVOVBAIEicKI1VOU0NIRURVTEVEX1JVTEVfQ0xBU0hFU19XSVRIX0lURU1TEAkSGQoVVU5TQ0hFRFVMRURfUlVMRV9DT1NUEAoSHwobVU5TQ0hFRFVMRURfUlVMRV9USU1FX0xJTUlUEAtiBnByb3RvMw", [file_convene_v1_booking, file_convene_v1_meeting, file_convene_v1_slots, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * One booking request of a batch.
@@ -296,7 +296,8 @@ export type BatchPlacement = Message<"convene.v1.BatchPlacement"> & {
   seats: SeatFill[];
 
   /**
-   * seat_cost + conflict_cost + earliness_cost.
+   * seat_cost + conflict_cost + earliness_cost (fairness_cost is the item's
+   * share of a schedule-wide term, reported apart).
    *
    * @generated from field: double cost = 4;
    */
@@ -336,6 +337,15 @@ export type BatchPlacement = Message<"convene.v1.BatchPlacement"> & {
    * @generated from field: repeated convene.v1.Conflict conflicts = 10;
    */
   conflicts: Conflict[];
+
+  /**
+   * The item's share of the batch's fairness cost: each (pool, cycle period)'s
+   * w.fairness x (max - min load) split equally over the seats filled through
+   * that pool in that period. Over all items it sums to BatchKpis.fairness_cost.
+   *
+   * @generated from field: double fairness_cost = 13;
+   */
+  fairnessCost: number;
 };
 
 /**
@@ -357,9 +367,26 @@ export type BatchUnscheduled = Message<"convene.v1.BatchUnscheduled"> & {
   reason: UnscheduledReason;
 
   /**
+   * In words, with counts and when and with whom it would fit.
+   *
    * @generated from field: string detail = 2;
    */
   detail: string;
+
+  /**
+   * The rule that stopped it.
+   *
+   * @generated from field: convene.v1.UnscheduledRule rule = 3;
+   */
+  rule: UnscheduledRule;
+
+  /**
+   * CLASHES_WITH_ITEMS or BOOKING_LIMITS used up by the batch: the scheduled
+   * items in its way, every one (the detail names the first few).
+   *
+   * @generated from field: repeated string blocking_item_ids = 4;
+   */
+  blockingItemIds: string[];
 };
 
 /**
@@ -724,4 +751,103 @@ export enum UnscheduledReason {
  */
 export const UnscheduledReasonSchema: GenEnum<UnscheduledReason> = /*@__PURE__*/
   enumDesc(file_convene_v1_batch, 1);
+
+/**
+ * The rule that stopped an unscheduled item (BatchUnscheduled.rule): what to
+ * widen, add or drop to get it in.
+ *
+ * @generated from enum convene.v1.UnscheduledRule
+ */
+export enum UnscheduledRule {
+  /**
+   * @generated from enum value: UNSCHEDULED_RULE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Its window holds no candidate start: shorter than the meeting, or wholly
+   * before the minimum notice.
+   *
+   * @generated from enum value: UNSCHEDULED_RULE_WINDOW = 1;
+   */
+  WINDOW = 1,
+
+  /**
+   * Members' or rooms' calendars (and existing bookings) are busy at every start.
+   *
+   * @generated from enum value: UNSCHEDULED_RULE_CALENDAR_BUSY = 2;
+   */
+  CALENDAR_BUSY = 2,
+
+  /**
+   * The buffers around existing events and bookings leave no start.
+   *
+   * @generated from enum value: UNSCHEDULED_RULE_BUFFERS = 3;
+   */
+  BUFFERS = 3,
+
+  /**
+   * Every start is outside the working hours of a seat's candidates.
+   *
+   * @generated from enum value: UNSCHEDULED_RULE_WORKING_HOURS = 4;
+   */
+  WORKING_HOURS = 4,
+
+  /**
+   * Members' daily or weekly booking limits are used up (by existing bookings,
+   * or by the batch's scheduled items: then `blocking_item_ids` names them).
+   *
+   * @generated from enum value: UNSCHEDULED_RULE_BOOKING_LIMITS = 5;
+   */
+  BOOKING_LIMITS = 5,
+
+  /**
+   * Every free room is too small for the meeting.
+   *
+   * @generated from enum value: UNSCHEDULED_RULE_ROOM_CAPACITY = 6;
+   */
+  ROOM_CAPACITY = 6,
+
+  /**
+   * Several rules together: lifting any one alone frees no start.
+   *
+   * @generated from enum value: UNSCHEDULED_RULE_SEVERAL = 7;
+   */
+  SEVERAL = 7,
+
+  /**
+   * Each seat has a free candidate at some start, never all seats at once
+   * (one person wanted in two seats).
+   *
+   * @generated from enum value: UNSCHEDULED_RULE_NO_JOINT_ASSIGNMENT = 8;
+   */
+  NO_JOINT_ASSIGNMENT = 8,
+
+  /**
+   * Each start that works alone clashes with scheduled items (`blocking_item_ids`).
+   *
+   * @generated from enum value: UNSCHEDULED_RULE_CLASHES_WITH_ITEMS = 9;
+   */
+  CLASHES_WITH_ITEMS = 9,
+
+  /**
+   * It fits, but costs more than its priority weighs.
+   *
+   * @generated from enum value: UNSCHEDULED_RULE_COST = 10;
+   */
+  COST = 10,
+
+  /**
+   * The time or work limit came first.
+   *
+   * @generated from enum value: UNSCHEDULED_RULE_TIME_LIMIT = 11;
+   */
+  TIME_LIMIT = 11,
+}
+
+/**
+ * Describes the enum convene.v1.UnscheduledRule.
+ */
+export const UnscheduledRuleSchema: GenEnum<UnscheduledRule> = /*@__PURE__*/
+  enumDesc(file_convene_v1_batch, 2);
 
