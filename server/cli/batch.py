@@ -46,7 +46,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated, Any, Protocol, TextIO
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
@@ -594,12 +594,29 @@ def run_batch_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _on_server(loaded: LoadedBatch, batch: BatchRequest, args: argparse.Namespace) -> int:
-    """``batch`` solved (and with ``--commit`` booked) by the server at ``--target``; OUT.json
-    is the reply's result (proto field names). gRPC failures: one line, exit 3 when the
-    server says the solver is unavailable, else 1."""
+class ServerRefused(Exception):
+    """A gRPC failure of ``--target``, as one line and the exit code it gives."""
+
+    def __init__(self, line: str, code: int) -> None:
+        super().__init__(line)
+        self.code = code
+
+
+def _channel(args: argparse.Namespace) -> Any:
     import grpc
-    from google.protobuf.json_format import MessageToDict
+
+    if args.tls or args.ca:
+        root = Path(args.ca).read_bytes() if args.ca else None
+        return grpc.secure_channel(args.target, grpc.ssl_channel_credentials(root_certificates=root))
+    return grpc.insecure_channel(args.target)
+
+
+def solve_on_server(batch: BatchRequest, args: argparse.Namespace, *, commit: bool = False,
+                    request_id: str = "", on_progress: Callable[[BatchProgress], None] | None = None) -> Any:
+    """``batch`` solved (with ``commit``, booked) by the server at ``--target`` over
+    OptimizeBatch: its ``BatchResult`` message. gRPC failures raise ServerRefused:
+    exit 3 when the server says the solver is unavailable, else 1."""
+    import grpc
 
     from convene.v1 import batch_pb2
     from convene.v1 import scheduling_service_pb2_grpc as api_grpc
@@ -607,41 +624,51 @@ def _on_server(loaded: LoadedBatch, batch: BatchRequest, args: argparse.Namespac
 
     if not args.api_key:
         raise BatchInputError("--target: give --api-key (or $CONVENE_API_KEY)")
-    if args.commit and not args.request_id:
-        raise BatchInputError("--commit: give --request-id (an id of your choice that makes a retry safe)")
     # Items without a clock reading get one that cuts no start, as in process (server.wire.batch).
-    request = batch_request_to_proto(batch, request_id=args.request_id or "", commit=args.commit,
-                                     scheduler=args.scheduler or "")
-    if args.tls or args.ca:
-        root = Path(args.ca).read_bytes() if args.ca else None
-        channel = grpc.secure_channel(args.target, grpc.ssl_channel_credentials(root_certificates=root))
-    else:
-        channel = grpc.insecure_channel(args.target)
-    progress = None if args.quiet else progress_display(sys.stderr, len(batch.items), batch.time_limit)
+    request = batch_request_to_proto(batch, request_id=request_id, commit=commit, scheduler=args.scheduler or "")
     result: batch_pb2.BatchResult | None = None
     try:
-        with channel:
+        with _channel(args) as channel:
             stub = api_grpc.SchedulingServiceStub(channel)
             # The server's deadline margin keeps the commit and the reply inside this one.
             timeout = batch.time_limit + 30.0
             for reply in stub.OptimizeBatch(request, metadata=(("authorization", f"Bearer {args.api_key}"),),
                                             timeout=timeout):
-                if reply.HasField("progress") and progress is not None:
+                if reply.HasField("progress") and on_progress is not None:
                     p = reply.progress
-                    progress(BatchProgress(p.objective, p.best_bound, p.gap, p.scheduled,
-                                           p.elapsed.ToTimedelta().total_seconds(), p.source, p.parts_done,
-                                           p.parts_total, p.complete))
+                    on_progress(BatchProgress(p.objective, p.best_bound, p.gap, p.scheduled,
+                                              p.elapsed.ToTimedelta().total_seconds(), p.source, p.parts_done,
+                                              p.parts_total, p.complete))
                 elif reply.HasField("result"):
                     result = reply.result
     except grpc.RpcError as exc:
         code = exc.code()
-        print(f"{code.name}: {exc.details()}", file=sys.stderr)
-        return EXIT_UNAVAILABLE if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.FAILED_PRECONDITION) \
-            else 1
+        unavailable = code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.FAILED_PRECONDITION)
+        raise ServerRefused(f"{code.name}: {exc.details()}", EXIT_UNAVAILABLE if unavailable else 1) from None
+    if result is None:  # a stream ends with its result or a status; a server that breaks that is named
+        raise ServerRefused(f"{args.target}: the stream ended without a result", 1)
+    return result
+
+
+def _on_server(loaded: LoadedBatch, batch: BatchRequest, args: argparse.Namespace) -> int:
+    """``batch`` solved (and with ``--commit`` booked) by the server at ``--target``; OUT.json
+    is the reply's result (proto field names)."""
+    from google.protobuf.json_format import MessageToDict
+
+    from convene.v1 import batch_pb2
+
+    if args.commit and not args.request_id:
+        raise BatchInputError("--commit: give --request-id (an id of your choice that makes a retry safe)")
+    progress = None if args.quiet else progress_display(sys.stderr, len(batch.items), batch.time_limit)
+    try:
+        result = solve_on_server(batch, args, commit=args.commit, request_id=args.request_id or "",
+                                 on_progress=progress)
+    except ServerRefused as exc:
+        print(exc, file=sys.stderr)
+        return exc.code
     finally:
         if progress is not None:
             progress.close()
-    assert result is not None  # a stream ends with its result or a status
     json_path = Path(args.out).with_suffix(".json")
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(MessageToDict(result, preserving_proto_field_name=True), indent=2) + "\n",
@@ -657,23 +684,60 @@ def _on_server(loaded: LoadedBatch, batch: BatchRequest, args: argparse.Namespac
     return EXIT_INCOMPLETE if result.incomplete_parts else EXIT_OK
 
 
-def kpi_row(setting: dict[str, float | None], result: BatchResult) -> dict[str, Any]:
+class TuneKpis(Protocol):
+    """What a tune row reads: the KPIs of the solver's result or of the server's reply."""
+
+    @property
+    def scheduled(self) -> int: ...
+
+    @property
+    def scheduled_priority(self) -> int: ...
+
+    @property
+    def alternates_used(self) -> int: ...
+
+    @property
+    def conflicts(self) -> int: ...
+
+    @property
+    def pool_load_spread(self) -> int: ...
+
+    @property
+    def mean_hours_from_window_start(self) -> float: ...
+
+
+def kpi_row(setting: dict[str, float | None], kpis: TuneKpis, *, wall_time: float, gap: float, objective: float,
+            status: str) -> dict[str, Any]:
     """One row of the tune table."""
-    k = result.kpis
     row: dict[str, Any] = {"setting": " ".join(f"{n}={'lex' if v is None else f'{v:g}'}" for n, v in setting.items())}
     row |= {
-        "scheduled": k.scheduled,
-        "priority_scheduled": k.scheduled_priority,
-        "alternates_used": k.alternates_used,
-        "conflicts": k.conflicts,
-        "pool_load_spread": k.pool_load_spread,
-        "mean_hours_from_window_start": round(k.mean_hours_from_window_start, 3),
-        "solve_time": round(result.wall_time, 3),
-        "gap": round(result.gap, 4),
-        "objective": result.objective,
-        "status": result.status.value,
+        "scheduled": kpis.scheduled,
+        "priority_scheduled": kpis.scheduled_priority,
+        "alternates_used": kpis.alternates_used,
+        "conflicts": kpis.conflicts,
+        "pool_load_spread": kpis.pool_load_spread,
+        "mean_hours_from_window_start": round(kpis.mean_hours_from_window_start, 3),
+        "solve_time": round(wall_time, 3),
+        "gap": round(gap, 4),
+        "objective": objective,
+        "status": status,
     }
     return row
+
+
+def _tune_run(loaded: LoadedBatch, batch: BatchRequest, args: argparse.Namespace,
+              setting: dict[str, float | None]) -> dict[str, Any]:
+    """One setting solved, in process or (``--target``) on the server: its row."""
+    if args.target:
+        from convene.v1 import batch_pb2
+
+        reply = solve_on_server(batch, args)
+        return kpi_row(setting, reply.kpis, wall_time=reply.wall_time.ToTimedelta().total_seconds(), gap=reply.gap,
+                       objective=reply.objective,
+                       status=batch_pb2.BatchStatus.Name(reply.status).removeprefix("BATCH_STATUS_"))
+    result = _solve(loaded, batch, args.scheduler, None)
+    return kpi_row(setting, result.kpis, wall_time=result.wall_time, gap=result.gap, objective=result.objective,
+                   status=result.status.value)
 
 
 def write_tune(rows: list[dict[str, Any]], out: Path,
@@ -803,10 +867,14 @@ def run_tune_command(args: argparse.Namespace) -> int:
     rows = []
     for n, setting in enumerate(settings, 1):
         batch = apply_weights(base, setting)
-        result = _solve(loaded, batch, args.scheduler, None)
-        rows.append(kpi_row(setting, result))
-        print(f"[{n}/{len(settings)}] {rows[-1]['setting']}: scheduled {result.kpis.scheduled}/{len(batch.items)}, "
-              f"objective {result.objective:,.2f}, gap {result.gap:.1%}", file=sys.stderr)
+        try:
+            row = _tune_run(loaded, batch, args, setting)
+        except ServerRefused as exc:
+            print(f"[{n}/{len(settings)}] {exc}", file=sys.stderr)
+            return exc.code
+        rows.append(row)
+        print(f"[{n}/{len(settings)}] {row['setting']}: scheduled {row['scheduled']}/{len(batch.items)}, "
+              f"objective {row['objective']:,.2f}, gap {row['gap']:.1%}", file=sys.stderr)
     written = write_tune(rows, Path(args.out), settings)
     print(Path(written[1]).read_text(encoding="utf-8"), end="")
     print("wrote " + ", ".join(str(p) for p in written))
@@ -835,17 +903,18 @@ def add_batch_commands(subparsers: Any) -> None:
                               "of an idle core each); same input, --seed and --workers, same schedule")
         cmd.add_argument("--seed", type=int, help="the search's random seed (default: the JSON's, else 0)")
         cmd.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): solve the parts there")
+        cmd.add_argument("--target", help="host:port of a Convene server: solve there (OptimizeBatch, with the "
+                                          "tenant's directory, calendars and bookings) instead of in this process"
+                                          + ("; OUT.json is its result" if name == "batch" else ""))
+        cmd.add_argument("--api-key", default=os.environ.get("CONVENE_API_KEY"),
+                         help="with --target: API key (default: $CONVENE_API_KEY)")
+        cmd.add_argument("--tls", action="store_true", help="with --target: call over TLS (the system's CAs)")
+        cmd.add_argument("--ca", help="with --target: PEM file of the server's CA (implies --tls)")
         if name == "batch":
             cmd.add_argument("--out", default="batch-result", help="writes OUT.json and OUT.csv (default: %(default)s)")
             cmd.add_argument("--weights", nargs="+", default=[], metavar="NAME=VALUE",
                              help=f"override weights ({', '.join(WEIGHT_NAMES)}; priority=lex for priority first)")
             cmd.add_argument("--quiet", action="store_true", help="no progress line")
-            cmd.add_argument("--target", help="host:port of a Convene server: solve there (OptimizeBatch) "
-                                              "instead of in this process; OUT.json is its result")
-            cmd.add_argument("--api-key", default=os.environ.get("CONVENE_API_KEY"),
-                             help="with --target: API key (default: $CONVENE_API_KEY)")
-            cmd.add_argument("--tls", action="store_true", help="with --target: call over TLS (the system's CAs)")
-            cmd.add_argument("--ca", help="with --target: PEM file of the server's CA (implies --tls)")
             cmd.add_argument("--commit", action="store_true",
                              help="with --target: book every scheduled item, all or nothing")
             cmd.add_argument("--request-id", help="with --commit: an id of your choice; a retry with it replays "
