@@ -79,14 +79,11 @@ def _server(telemetry: bool, log_file: str, parts: list[str]) -> tuple[Running, 
 def _serve(conn: Connection, log_file: str) -> None:
     """Child process: both servers, until told to stop."""
     from server.telemetry import tracing
-    from server.telemetry.logs import JsonFormatter, TraceIds
+    from server.telemetry.logs import configure_logging, flush_logs
 
     parts = os.environ.get("BENCH_OVERHEAD_PARTS", "metrics,tracing,log").split(",")
-    handler = logging.FileHandler(log_file)  # what logging.format json writes, to a file
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(TraceIds())
-    logging.getLogger().addHandler(handler)
-    logging.getLogger().setLevel(logging.INFO)
+    lines = open(log_file, "a", encoding="utf-8")  # noqa: SIM115  # open until the end of the child
+    configure_logging("json", logging.INFO, stream=lines)  # what ``logging.format: json`` does, to a file
     off, _ = _server(False, log_file, parts)
     on, exporter = _server(True, log_file, parts)
     settle_memory()  # as ``convene serve`` does once it serves
@@ -95,6 +92,8 @@ def _serve(conn: Connection, log_file: str) -> None:
     provider = tracing.installed()
     if provider is not None:
         provider.force_flush()  # type: ignore[attr-defined]  # the SDK's: the queued spans reach the exporter
+    flush_logs()  # the queued access lines reach the file
+    lines.flush()
     conn.send(len(exporter.get_finished_spans()) if exporter is not None else 0)  # type: ignore[attr-defined]
     conn.recv()  # stop
     on.stop(None)
