@@ -257,7 +257,8 @@ class Weights:
     - ``time_of_day`` (1): per hour away from the preferred hours (best_first).
     - ``conflict_busy`` (100), ``conflict_tentative`` (30), ``outside_hours`` (50):
       conflict mode, per overlapping event / per member outside hours.
-    - ``fairness`` (1), ``earliness`` (0.1): batch optimization.
+    - ``fairness`` (1), ``earliness`` (0.1), ``move`` (10): batch optimization (``move``:
+      per movable item placed at another start than its booking's).
     """
 
     alternate: float = 10.0
@@ -270,6 +271,7 @@ class Weights:
     outside_hours: float = 50.0
     fairness: float = 1.0
     earliness: float = 0.1
+    move: float = 10.0
 
 
 class Order(StrEnum):

@@ -70,7 +70,7 @@ UNSCHEDULED_RULE_COST: UnscheduledRule
 UNSCHEDULED_RULE_TIME_LIMIT: UnscheduledRule
 
 class BatchItem(_message.Message):
-    __slots__ = ("id", "rules", "template", "window_start", "window_end", "time_zone", "priority", "customers", "title", "organizer_member_id", "description", "location")
+    __slots__ = ("id", "rules", "template", "window_start", "window_end", "time_zone", "priority", "customers", "title", "organizer_member_id", "description", "location", "booking_id", "movable")
     ID_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
@@ -83,6 +83,8 @@ class BatchItem(_message.Message):
     ORGANIZER_MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
+    BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
+    MOVABLE_FIELD_NUMBER: _ClassVar[int]
     id: str
     rules: _meeting_pb2.MeetingRules
     template: _meeting_pb2.TemplateRef
@@ -95,10 +97,12 @@ class BatchItem(_message.Message):
     organizer_member_id: str
     description: str
     location: str
-    def __init__(self, id: _Optional[str] = ..., rules: _Optional[_Union[_meeting_pb2.MeetingRules, _Mapping]] = ..., template: _Optional[_Union[_meeting_pb2.TemplateRef, _Mapping]] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., priority: _Optional[int] = ..., customers: _Optional[_Iterable[_Union[_booking_pb2.Person, _Mapping]]] = ..., title: _Optional[str] = ..., organizer_member_id: _Optional[str] = ..., description: _Optional[str] = ..., location: _Optional[str] = ...) -> None: ...
+    booking_id: str
+    movable: bool
+    def __init__(self, id: _Optional[str] = ..., rules: _Optional[_Union[_meeting_pb2.MeetingRules, _Mapping]] = ..., template: _Optional[_Union[_meeting_pb2.TemplateRef, _Mapping]] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., priority: _Optional[int] = ..., customers: _Optional[_Iterable[_Union[_booking_pb2.Person, _Mapping]]] = ..., title: _Optional[str] = ..., organizer_member_id: _Optional[str] = ..., description: _Optional[str] = ..., location: _Optional[str] = ..., booking_id: _Optional[str] = ..., movable: _Optional[bool] = ...) -> None: ...
 
 class BatchWeights(_message.Message):
-    __slots__ = ("alternate", "pool_balance", "pool_priority", "room_fit", "conflict_busy", "conflict_tentative", "outside_hours", "fairness", "earliness", "priority")
+    __slots__ = ("alternate", "pool_balance", "pool_priority", "room_fit", "conflict_busy", "conflict_tentative", "outside_hours", "fairness", "earliness", "priority", "move")
     ALTERNATE_FIELD_NUMBER: _ClassVar[int]
     POOL_BALANCE_FIELD_NUMBER: _ClassVar[int]
     POOL_PRIORITY_FIELD_NUMBER: _ClassVar[int]
@@ -109,6 +113,7 @@ class BatchWeights(_message.Message):
     FAIRNESS_FIELD_NUMBER: _ClassVar[int]
     EARLINESS_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    MOVE_FIELD_NUMBER: _ClassVar[int]
     alternate: float
     pool_balance: float
     pool_priority: float
@@ -119,7 +124,8 @@ class BatchWeights(_message.Message):
     fairness: float
     earliness: float
     priority: float
-    def __init__(self, alternate: _Optional[float] = ..., pool_balance: _Optional[float] = ..., pool_priority: _Optional[float] = ..., room_fit: _Optional[float] = ..., conflict_busy: _Optional[float] = ..., conflict_tentative: _Optional[float] = ..., outside_hours: _Optional[float] = ..., fairness: _Optional[float] = ..., earliness: _Optional[float] = ..., priority: _Optional[float] = ...) -> None: ...
+    move: float
+    def __init__(self, alternate: _Optional[float] = ..., pool_balance: _Optional[float] = ..., pool_priority: _Optional[float] = ..., room_fit: _Optional[float] = ..., conflict_busy: _Optional[float] = ..., conflict_tentative: _Optional[float] = ..., outside_hours: _Optional[float] = ..., fairness: _Optional[float] = ..., earliness: _Optional[float] = ..., priority: _Optional[float] = ..., move: _Optional[float] = ...) -> None: ...
 
 class BatchProgress(_message.Message):
     __slots__ = ("objective", "best_bound", "gap", "scheduled", "elapsed", "source", "parts_done", "parts_total", "complete")
@@ -144,7 +150,7 @@ class BatchProgress(_message.Message):
     def __init__(self, objective: _Optional[float] = ..., best_bound: _Optional[float] = ..., gap: _Optional[float] = ..., scheduled: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., source: _Optional[str] = ..., parts_done: _Optional[int] = ..., parts_total: _Optional[int] = ..., complete: _Optional[bool] = ...) -> None: ...
 
 class BatchPlacement(_message.Message):
-    __slots__ = ("start", "end", "seats", "cost", "seat_cost", "conflict_cost", "earliness_cost", "hours_from_window_start", "alternates", "conflicts", "fairness_cost")
+    __slots__ = ("start", "end", "seats", "cost", "seat_cost", "conflict_cost", "earliness_cost", "hours_from_window_start", "alternates", "conflicts", "move_cost", "moved", "fairness_cost")
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     SEATS_FIELD_NUMBER: _ClassVar[int]
@@ -155,6 +161,8 @@ class BatchPlacement(_message.Message):
     HOURS_FROM_WINDOW_START_FIELD_NUMBER: _ClassVar[int]
     ALTERNATES_FIELD_NUMBER: _ClassVar[int]
     CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    MOVE_COST_FIELD_NUMBER: _ClassVar[int]
+    MOVED_FIELD_NUMBER: _ClassVar[int]
     FAIRNESS_COST_FIELD_NUMBER: _ClassVar[int]
     start: _timestamp_pb2.Timestamp
     end: _timestamp_pb2.Timestamp
@@ -166,8 +174,10 @@ class BatchPlacement(_message.Message):
     hours_from_window_start: float
     alternates: int
     conflicts: _containers.RepeatedCompositeFieldContainer[_slots_pb2.Conflict]
+    move_cost: float
+    moved: bool
     fairness_cost: float
-    def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., seats: _Optional[_Iterable[_Union[_slots_pb2.SeatFill, _Mapping]]] = ..., cost: _Optional[float] = ..., seat_cost: _Optional[float] = ..., conflict_cost: _Optional[float] = ..., earliness_cost: _Optional[float] = ..., hours_from_window_start: _Optional[float] = ..., alternates: _Optional[int] = ..., conflicts: _Optional[_Iterable[_Union[_slots_pb2.Conflict, _Mapping]]] = ..., fairness_cost: _Optional[float] = ...) -> None: ...
+    def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., seats: _Optional[_Iterable[_Union[_slots_pb2.SeatFill, _Mapping]]] = ..., cost: _Optional[float] = ..., seat_cost: _Optional[float] = ..., conflict_cost: _Optional[float] = ..., earliness_cost: _Optional[float] = ..., hours_from_window_start: _Optional[float] = ..., alternates: _Optional[int] = ..., conflicts: _Optional[_Iterable[_Union[_slots_pb2.Conflict, _Mapping]]] = ..., move_cost: _Optional[float] = ..., moved: _Optional[bool] = ..., fairness_cost: _Optional[float] = ...) -> None: ...
 
 class BatchUnscheduled(_message.Message):
     __slots__ = ("reason", "detail", "rule", "blocking_item_ids")

@@ -64,7 +64,7 @@ from solver.batch import (
     unsolved_part,
     validate_batch,
 )
-from solver.batch.decompose import ProgressTally
+from solver.batch.decompose import ProgressTally, with_pinned
 from solver.batch.prepare import resources_of
 from solver.batch.types import BatchLimits
 from solver.domain import Booking, BusyInterval, Directory
@@ -135,9 +135,10 @@ def run_batch(
     if deadline is not None:
         batch = replace(batch, time_limit=max(0.01, min(batch.time_limit, deadline - began)))
     parts = split_batch(directory, batch)
+    bookings = with_pinned(batch, bookings)
     if scheduler is not None or client is not None:
         return _on_dask(directory, busy, bookings, batch, parts, scheduler, client, on_progress, began)
-    if batch.workers == 1 or len(parts) == 1:
+    if batch.workers == 1 or len(parts) <= 1:
         return optimize_batch(directory, busy, bookings, batch, on_progress=on_progress, cancelled=cancelled)
     tally = ProgressTally(len(parts), on_progress, began)
     lock = threading.Lock()

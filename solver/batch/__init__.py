@@ -35,6 +35,7 @@ from solver.batch.optimize import (
     unsolved_part,
     validate_batch,
 )
+from solver.batch.types import Current
 
 __all__ = [
     "BatchItem",
@@ -44,6 +45,7 @@ __all__ = [
     "BatchRequest",
     "BatchResult",
     "BatchStatus",
+    "Current",
     "IncompletePart",
     "PreparedPart",
     "ScheduledItem",

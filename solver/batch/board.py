@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -170,19 +171,25 @@ def placement_at(assigned: Assigned, counts: list[int], position: int) -> Placem
 
 def first_fit(items: Sequence[PreparedItem], board: Board) -> dict[int, Placement]:
     """Greedy baseline: items by priority (highest first), then fewest feasible starts,
-    then input order; each at its earliest start that still fits, with the cheapest
-    assignment there. Returns placements by item index."""
+    then input order; each at its earliest start that still fits (a movable item at its
+    booking's, when that fits), with the cheapest assignment there. Returns placements by item index."""
     return _greedy(items, board, None)
 
 
-def cheapest_fit(items: Sequence[PreparedItem], board: Board, earliness: int) -> dict[int, Placement]:
+def cheapest_fit(items: Sequence[PreparedItem], board: Board, terms: StartCosts) -> dict[int, Placement]:
     """As ``first_fit``, but each item at the start where it costs least (its
-    assignment plus ``earliness`` ticks per minute from the window start; ties to
-    the earliest): a better hint when waiting is cheaper than an alternate."""
-    return _greedy(items, board, earliness)
+    assignment plus what the start costs by itself, ``terms.start_costs``: earliness
+    and moves; ties to the earliest): a better hint when waiting is cheaper than an alternate."""
+    return _greedy(items, board, terms)
 
 
-def _greedy(items: Sequence[PreparedItem], board: Board, earliness: int | None) -> dict[int, Placement]:
+class StartCosts(Protocol):
+    """What a start of an item costs by itself, in ticks (``objective.TermWeights``)."""
+
+    def start_costs(self, item: PreparedItem) -> IntArray: ...
+
+
+def _greedy(items: Sequence[PreparedItem], board: Board, terms: StartCosts | None) -> dict[int, Placement]:
     placed: dict[int, Placement] = {}
     for item in sorted(items, key=lambda i: (-i.priority, len(i.starts), i.index)):
         if len(item.starts) == 0:
@@ -192,9 +199,12 @@ def _greedy(items: Sequence[PreparedItem], board: Board, earliness: int | None) 
         if len(fits) == 0:
             continue
         at = int(fits[0])
-        if earliness is not None:
+        staying = fits[item.moves[fits] == 0]
+        if terms is None and len(staying) < len(fits) and len(staying):
+            at = int(staying[0])  # a movable item stays where its booking is, when it fits there
+        if terms is not None:
             # Seat costs are milli-points; ticks are milli-points x 60 (solver.batch.types).
-            cost = assigned.total[fits] * 60 + item.delay[fits] * earliness
+            cost = assigned.total[fits] * 60 + terms.start_costs(item)[fits]
             at = int(fits[int(np.argmin(cost))])
         placement = placement_at(assigned, counts, at)
         board.place(item, placement)

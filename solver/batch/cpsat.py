@@ -230,7 +230,7 @@ def solve_model(
             spreads.append((top, bottom))
 
     # --- Objective --------------------------------------------------------------------
-    # Priority left unscheduled first (by its weight), then seat, conflict, fairness and earliness costs.
+    # Priority left unscheduled first (by its weight), then seat, conflict, fairness, earliness and move costs.
     left_out = sum(item.priority for item in items)
     unscheduled = left_out - cp_model.LinearExpr.weighted_sum([present[i.index] for i in live],
                                                               [i.priority for i in live])
@@ -243,9 +243,10 @@ def solve_model(
             if price:
                 variables.append(x[i, k])
                 coefficients.append(price)
-        if terms.earliness:
+        if terms.earliness or (terms.move and item.moves.any()):
+            # What a start costs by itself: earliness, and a move of a movable item's booking.
             variables += [at[i, p] for p in range(len(item.starts))]
-            coefficients += [terms.earliness * d for d in item.delay.tolist()]
+            coefficients += terms.start_costs(item).tolist()
     cost = cp_model.LinearExpr.weighted_sum(variables, coefficients)
     for top, bottom in spreads:
         cost += terms.fairness * (top - bottom)

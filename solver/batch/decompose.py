@@ -28,8 +28,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from solver.batch.prepare import cycle_keys, resources_of
-from solver.batch.result import kpis_of, with_fairness_shares
+from solver.batch.result import kpis_of, pinned_item, with_fairness_shares
 from solver.batch.types import (
+    TICKS_PER_POINT,
     BatchItem,
     BatchProgress,
     BatchRequest,
@@ -39,11 +40,11 @@ from solver.batch.types import (
     points,
 )
 from solver.batch.validate import batch_grid
-from solver.domain import Cycle, Directory, PoolSeat
+from solver.domain import Booking, Cycle, Directory, PoolSeat
 from solver.grid import to_minutes
 from solver.plan import minutes_of
 
-__all__ = ["ProgressTally", "merge_results", "split_batch"]
+__all__ = ["ProgressTally", "merge_results", "split_batch", "with_pinned"]
 
 # Worst first: a merged result is as good as its worst part.
 _RANK = {BatchStatus.OPTIMAL: 0, BatchStatus.FEASIBLE: 1, BatchStatus.UNKNOWN: 2, BatchStatus.INFEASIBLE: 3}
@@ -51,7 +52,12 @@ _RANK = {BatchStatus.OPTIMAL: 0, BatchStatus.FEASIBLE: 1, BatchStatus.UNKNOWN: 2
 
 def split_batch(directory: Directory, batch: BatchRequest) -> list[BatchRequest]:
     """The independent parts of ``batch``, each a BatchRequest over some of its items
-    (in their order), parts ordered by their first item. Assumes a validated batch."""
+    (in their order), parts ordered by their first item. Assumes a validated batch.
+
+    Pinned items are in no part (they are not solved: ``merge_results`` lists them); a
+    movable item reaches its booking's current time too, and its priority is raised by
+    the priorities of all the new items (so that no set of new items outweighs it).
+    """
     grid = batch_grid(batch)
     reach: dict[str, list[tuple[float, float, int]]] = {}
     everywhere = (0.0, 1.0)  # a period shared is a link, whatever the times
@@ -65,8 +71,14 @@ def split_batch(directory: Directory, batch: BatchRequest) -> list[BatchRequest]
 
     for i, item in enumerate(batch.items):
         r = item.request
-        lo = to_minutes(r.window_start) - minutes_of(r.buffer_before.total_seconds()) - grid
-        hi = to_minutes(r.window_end) + minutes_of(r.buffer_after.total_seconds()) + grid
+        if item.pinned:
+            continue  # not solved: its booking is an obstacle like any other
+        window_start, window_end = r.window_start, r.window_end
+        if item.movable and item.current is not None:
+            # Its booking's time is freed for the others: they meet it there too.
+            window_start, window_end = min(window_start, item.current.start), max(window_end, item.current.end)
+        lo = to_minutes(window_start) - minutes_of(r.buffer_before.total_seconds()) - grid
+        hi = to_minutes(window_end) + minutes_of(r.buffer_after.total_seconds()) + grid
         first, last = math.floor(to_minutes(r.window_start)), math.ceil(to_minutes(r.window_end))
         for resource in resources_of(r, directory):
             reach.setdefault(resource, []).append((lo, hi, i))
@@ -105,13 +117,29 @@ def split_batch(directory: Directory, batch: BatchRequest) -> list[BatchRequest]
             else:
                 run_end, run_root = hi, i
     groups: dict[int, list[BatchItem]] = {}
+    # A movable item is worth more than every new item together: a booking is moved, not dropped for them.
+    boost = sum(item.priority for item in batch.items if item.current is None)
     for i, item in enumerate(batch.items):
-        groups.setdefault(find(i), []).append(item)
-    total = len(batch.items)
+        if not item.pinned:
+            groups.setdefault(find(i), []).append(replace(item, priority=item.priority + boost)
+                                                  if item.movable else item)
+    total = max(1, sum(len(items) for items in groups.values()))
     # A work limit is shared in proportion to the items: the same for the same batch, whatever runs the parts.
     return [replace(batch, items=tuple(items), grid_minutes=grid,
                     work_limit=None if batch.work_limit is None else batch.work_limit * len(items) / total)
             for _, items in sorted(groups.items())]
+
+
+def with_pinned(batch: BatchRequest, bookings: Sequence[Booking]) -> list[Booking]:
+    """``bookings`` and the booking of every pinned item not among them (an obstacle where it is)."""
+    out = list(bookings)
+    known = {bk.id for bk in out}
+    for item in batch.items:
+        current = item.current
+        if item.pinned and current is not None and current.booking_id not in known:
+            out.append(Booking(current.booking_id, current.start, current.end,
+                               tuple(dict.fromkeys(r for seat in current.seats for r in seat))))
+    return out
 
 
 def _periods(first: int, last: int, cycle: Cycle, zone: str) -> range:
@@ -123,17 +151,20 @@ def _periods(first: int, last: int, cycle: Cycle, zone: str) -> range:
 def merge_results(directory: Directory, batch: BatchRequest, results: Sequence[BatchResult],
                   wall_time: float) -> BatchResult:
     """One result from the results of ``batch``'s parts: the worst status, scores
-    added, KPIs recomputed over the whole schedule."""
-    if len(results) == 1:
+    added, KPIs recomputed over the whole schedule; pinned items scheduled where their
+    bookings are, at no cost."""
+    pinned = {item.id: pinned_item(item) for item in batch.items if item.pinned}
+    if len(results) == 1 and not pinned:
         return replace(results[0], wall_time=wall_time)
-    score = results[0].score
+    explicit = round(batch.priority_weight * TICKS_PER_POINT) if batch.priority_weight is not None else None
+    score = results[0].score if results else Score(0, 0, 0, 0, 0, 0, 0, explicit)
     for r in results[1:]:
         score = score + r.score
-    scheduled = {k: v for r in results for k, v in r.scheduled.items()}
+    scheduled = {**pinned, **{k: v for r in results for k, v in r.scheduled.items()}}
     unscheduled = {k: v for r in results for k, v in r.unscheduled.items()}
     order = {item.id: n for n, item in enumerate(batch.items)}
     return BatchResult(
-        status=max((r.status for r in results), key=_RANK.__getitem__),
+        status=max((r.status for r in results), key=_RANK.__getitem__, default=BatchStatus.OPTIMAL),
         objective=points(score.objective),
         best_bound=points(score.bound),
         gap=round(score.gap, 6),

@@ -113,7 +113,7 @@ def relax_and_dive(items: Sequence[PreparedItem], directory: Directory, bookings
             for index, placement in placements.items():
                 board.place(rows.items[k_of[index]], placement)
             rest = [item for item in rows.items if item.index not in placements]
-            placements.update(cheapest_fit(rest, board, terms.earliness))
+            placements.update(cheapest_fit(rest, board, terms))
     # Objectives are whole ticks: round the bound up, less what floating point may have added.
     bound = None if tracker.bound == -math.inf else dead + math.ceil(tracker.bound - 1e-3 - 1e-9 * abs(tracker.bound))
     return LpOutcome(bound, placements, tracker.lp, tracker.rounds)

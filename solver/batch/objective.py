@@ -7,6 +7,7 @@ Minimized, in ticks (solver.batch.types: 1 point = 60,000 ticks):
   + sum of conflict costs of the chosen candidates        (conflict mode only)
   + w.fairness  x sum over (pool, cycle period) of (max - min load)
   + w.earliness x sum of hours from each scheduled item's window start
+  + w.move      x the movable items placed at another start than their booking's
 
 A pool member's *load* in a period is the number of the batch's items in which
 they fill a seat of that pool, with the start in that period of the pool's cycle
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from solver.batch.board import Placement
 from solver.batch.prepare import PreparedItem
 from solver.domain import Directory, Weights
+from solver.grid import IntArray
 from solver.seats import milli
 
 __all__ = ["Breakdown", "TermWeights", "cost_ceiling", "evaluate", "term_weights"]
@@ -39,10 +41,16 @@ class TermWeights:
     per_milli: int  # per milli-point of seat or conflict cost (60)
     earliness: int  # per minute from the window start
     fairness: int  # per unit of load spread
+    move: int = 0  # per movable item moved
+
+    def start_costs(self, item: PreparedItem) -> IntArray:
+        """What each start of ``item`` costs by itself (earliness and moves), in ticks."""
+        return item.delay * self.earliness + item.moves * self.move
 
 
 def term_weights(weights: Weights, priority_ticks: int) -> TermWeights:
-    return TermWeights(priority_ticks, 60, int(milli(weights.earliness, 1)), int(milli(weights.fairness, 60)))
+    return TermWeights(priority_ticks, 60, int(milli(weights.earliness, 1)), int(milli(weights.fairness, 60)),
+                       int(milli(weights.move, 60)))
 
 
 @dataclass(frozen=True)
@@ -56,10 +64,11 @@ class Breakdown:
     fairness: int
     spread: int  # sum over (pool, period) of max - min load
     priority_ticks: int
+    move: int = 0
 
     @property
     def cost(self) -> int:
-        return self.seat + self.conflict + self.earliness + self.fairness
+        return self.seat + self.conflict + self.earliness + self.fairness + self.move
 
     @property
     def total(self) -> int:
@@ -97,7 +106,7 @@ def spread_of(directory: Directory, per_period: Iterable[tuple[str, Mapping[str,
 def evaluate(items: Sequence[PreparedItem], placements: Mapping[int, Placement], directory: Directory,
              terms: TermWeights) -> Breakdown:
     """The objective of ``placements`` (item index -> placement), term by term."""
-    seat = conflict = earliness = unscheduled = 0
+    seat = conflict = earliness = unscheduled = moves = 0
     for item in items:
         placement = placements.get(item.index)
         if placement is None:
@@ -109,9 +118,11 @@ def evaluate(items: Sequence[PreparedItem], placements: Mapping[int, Placement],
             seat += sum(int(group.seat_cost[c, p]) for c in picks)
             conflict += sum(int(group.conflict_cost[c, p]) for c in picks)
         earliness += int(item.delay[p])
+        moves += int(item.moves[p])
     spread = spread_of(directory, ((pool_id, c) for (pool_id, _), c in loads(items, placements).items()))
     return Breakdown(unscheduled, seat * terms.per_milli, conflict * terms.per_milli,
-                     earliness * terms.earliness, spread * terms.fairness, spread, terms.priority)
+                     earliness * terms.earliness, spread * terms.fairness, spread, terms.priority,
+                     moves * terms.move)
 
 
 def cost_ceiling(items: Sequence[PreparedItem], terms: TermWeights) -> int:
@@ -126,5 +137,5 @@ def cost_ceiling(items: Sequence[PreparedItem], terms: TermWeights) -> int:
             total += group.count * int(worst.max(initial=0)) * terms.per_milli
             if group.pool_id is not None and group.pool_id in item.cycle_keys:
                 total += group.count * terms.fairness  # each pool pick raises one maximum by one at most
-        total += int(item.delay.max(initial=0)) * terms.earliness
+        total += int(terms.start_costs(item).max(initial=0))
     return total

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 
 from solver.batch.board import Board, LimitBook, Placement, cheapest_fit, first_fit
 from solver.batch.cpsat import SolverSettings, solve_model
-from solver.batch.decompose import ProgressTally, merge_results, split_batch
+from solver.batch.decompose import ProgressTally, merge_results, split_batch, with_pinned
 from solver.batch.lp import relax_and_dive
 from solver.batch.objective import Breakdown, TermWeights, cost_ceiling, evaluate, term_weights
 from solver.batch.prepare import PreparedItem, plan_items, prepare_item, with_options, with_weights
@@ -133,6 +133,7 @@ def optimize_batch(
     validate_batch(directory, batch, limits, batch_limits)
     stop = _stop_at(began, batch.time_limit, deadline)
     parts = split_batch(directory, batch)
+    bookings = with_pinned(batch, bookings)
     busy = BusyTable.coerce(busy)
     tally = ProgressTally(len(parts), on_progress, began)
     prepared: list[PreparedPart | None] = []
@@ -225,7 +226,11 @@ def prepare_part(
     # caller solving several parts builds it once and passes it.
     table = BusyTable.coerce(busy)
     bookings_by: dict[str, list[Booking]] = {}
+    # A movable item's booking is no obstacle: the item itself says where it goes.
+    moving = {item.current.booking_id for item in part.items if item.movable and item.current is not None}
     for bk in bookings:
+        if bk.id in moving:
+            continue
         for r in bk.resources:
             bookings_by.setdefault(r, []).append(bk)
     grid = batch_grid(part)
@@ -240,7 +245,7 @@ def prepare_part(
     ceiling = cost_ceiling(items, provisional)
     # Lexicographic unless the batch names a priority weight: one more than any cost can reach.
     priority = round(part.priority_weight * TICKS_PER_POINT) if part.priority_weight is not None else ceiling + 1
-    terms = TermWeights(priority, provisional.per_milli, provisional.earliness, provisional.fairness)
+    terms = replace(provisional, priority=priority)
     baseline = first_fit(items, Board(LimitBook(directory, bookings_by)))
     return PreparedPart(part, directory, items, terms, ceiling, baseline, evaluate(items, baseline, directory, terms),
                         table, bookings_by)
@@ -266,7 +271,7 @@ def solve_prepared(
     bound_ticks = 0  # nothing proven until the LP or CP-SAT says so
     # Where waiting is cheaper than an alternate, placing each item where it costs least does better.
     items = [with_options(item) for item in ready.items]
-    cheapest = cheapest_fit(items, Board(LimitBook(ready.directory, ready.bookings_by)), ready.terms.earliness)
+    cheapest = cheapest_fit(items, Board(LimitBook(ready.directory, ready.bookings_by)), ready.terms)
     cheapest_breakdown = evaluate(items, cheapest, ready.directory, ready.terms)
     if cheapest_breakdown.total < greedy.total:
         placements, greedy = cheapest, cheapest_breakdown

@@ -104,7 +104,8 @@ class PreparedItem:
 
     ``pre_lo <= core_lo < core_hi <= post_hi`` per start: the padded span is
     ``[pre_lo, post_hi)``, the core ``[core_lo, core_hi)``, both on the batch grid.
-    ``delay`` is minutes from the window start.
+    ``delay`` is minutes from the window start. ``moves`` is 1 at every start of a
+    movable item but its booking's current one (where its seats are the booking's).
     """
 
     index: int
@@ -119,6 +120,7 @@ class PreparedItem:
     core_hi: IntArray
     post_hi: IntArray
     delay: IntArray
+    moves: IntArray  # per start: 1 where placing the item moves its booking (a movable item), else 0
     day_keys: Mapping[str, IntArray]  # members with a daily limit
     week_keys: Mapping[str, IntArray]  # members with a weekly limit
     cycle_keys: Mapping[str, IntArray]  # pools fairness counts
@@ -230,6 +232,9 @@ def prepare_item(
         costs, scale = conflict_costs(plan, directory)
     else:
         costs, scale = plan.seat_costs(), 0
+    stay = _stay_position(item, plan)
+    if stay is not None and item.current is not None:
+        costs = _keep_seats(costs, plan, stay, item.current.seats)
     assigned = assign(costs, n, deadline=deadline, cancelled=cancelled)
     # Starts the deadline left undecided stay in: the model decides them.
     feasible = np.flatnonzero(assigned.feasible | ~assigned.decided)
@@ -268,10 +273,43 @@ def prepare_item(
         core_hi=_ceil(starts + window.duration, grid),
         post_hi=_ceil(starts + window.duration + window.buffer_after, grid),
         delay=starts - ws,
+        moves=(_moves(item, starts, plan, stay)),
         day_keys=day_keys,
         week_keys=week_keys,
         cycle_keys=cycles,
     )
+
+
+def _stay_position(item: BatchItem, plan: Plan) -> int | None:
+    """The position in ``plan.starts`` of a movable item's current start (None: not a candidate, or no booking)."""
+    if not item.movable or item.current is None:
+        return None
+    minute = to_minutes(item.current.start)
+    q = int(np.searchsorted(plan.starts, minute))
+    return q if q < len(plan.starts) and plan.starts[q] == minute else None
+
+
+def _keep_seats(costs: list[SeatCosts], plan: Plan, stay: int, seats: Sequence[tuple[str, ...]]) -> list[SeatCosts]:
+    """``costs`` with every candidate but the booking's own made infeasible at the current start."""
+    out: list[SeatCosts] = []
+    for unit, seat_costs in zip(plan.units, costs, strict=True):
+        kept = set(seats[unit.seat_index]) if unit.seat_index < len(seats) else set()
+        cost = seat_costs.cost.copy()
+        for c, candidate in enumerate(unit.candidates):
+            if candidate not in kept:
+                cost[c, stay] = INFEASIBLE
+        out.append(SeatCosts(seat_costs.rows, cost))
+    return out
+
+
+def _moves(item: BatchItem, starts: IntArray, plan: Plan, stay: int | None) -> IntArray:
+    """1 at each start that moves a movable item's booking, else 0."""
+    if not item.movable:
+        return np.zeros(len(starts), dtype=np.int64)
+    moves = np.ones(len(starts), dtype=np.int64)
+    if stay is not None:
+        moves[starts == plan.starts[stay]] = 0
+    return moves
 
 
 def with_options(item: PreparedItem) -> PreparedItem:

@@ -27,7 +27,7 @@ from solver.domain import Assignment, Booking, Conflict, Directory, SeatFill, We
 from solver.grid import from_minutes
 from solver.seats import MILLI, milli
 
-__all__ = ["kpis_of", "scheduled_item", "unscheduled_reasons", "with_fairness_shares"]
+__all__ = ["kpis_of", "pinned_item", "scheduled_item", "unscheduled_reasons", "with_fairness_shares"]
 
 
 def scheduled_item(item: PreparedItem, placement: Placement, directory: Directory, terms: TermWeights,
@@ -57,12 +57,16 @@ def scheduled_item(item: PreparedItem, placement: Placement, directory: Director
                                        bookings_by))
     delay = int(item.delay[p])
     earliness = points(delay * terms.earliness)
+    move = points(int(item.moves[p]) * terms.move)
+    current = item.item.current
+    moved = current is not None and (from_minutes(start) != current.start or any(
+        set(fill.resource_ids) != set(seat) for fill, seat in zip(assignment.seats, current.seats, strict=False)))
     return ScheduledItem(
         item_id=item.id,
         start=from_minutes(start),
         end=from_minutes(start + item.plan.window.duration),
         assignment=assignment,
-        cost=round(seat_total / MILLI + conflict_total / MILLI + earliness, 6),
+        cost=round(seat_total / MILLI + conflict_total / MILLI + earliness + move, 6),
         seat_cost=seat_total / MILLI,
         conflict_cost=conflict_total / MILLI,
         earliness_cost=earliness,
@@ -70,6 +74,26 @@ def scheduled_item(item: PreparedItem, placement: Placement, directory: Director
         alternates=alternates,
         conflicts=conflicts,
         pool_fills=tuple(pool_fills),
+        move_cost=move,
+        moved=moved,
+    )
+
+
+def pinned_item(item: BatchItem) -> ScheduledItem:
+    """A pinned item where its booking is: its time and seats, at no cost."""
+    current = item.current
+    assert current is not None
+    return ScheduledItem(
+        item_id=item.id,
+        start=current.start,
+        end=current.end,
+        assignment=Assignment(tuple(SeatFill(tuple(seat), 0.0) for seat in current.seats)),
+        cost=0.0,
+        seat_cost=0.0,
+        conflict_cost=0.0,
+        earliness_cost=0.0,
+        hours_from_window_start=0.0,
+        alternates=0,
     )
 
 
@@ -132,7 +156,7 @@ def _why_left_out(item: PreparedItem, board: Board, status: BatchStatus, terms: 
     if len(fits) == 0:
         return _lost_to(item, board, items, placements)
     # Its cheapest fit (fairness aside): worth adding when its priority outweighs that cost.
-    cost = assigned.total[fits] * terms.per_milli + item.delay[fits] * terms.earliness
+    cost = assigned.total[fits] * terms.per_milli + terms.start_costs(item)[fits]
     best = int(np.argmin(cost))
     at = placement_at(assigned, counts, int(fits[best]))
     when = from_minutes(int(item.starts[at.position])).isoformat()

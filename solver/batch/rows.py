@@ -106,7 +106,7 @@ class Rows:
     slot_bottom: IntArray
     blocks: list[FairnessBlock]
     groups: list[list[_GroupData]]
-    earliness: list[FloatArray]  # per item, ticks per start
+    earliness: list[FloatArray]  # per item, ticks per start (earliness and moves)
     skip_cost: FloatArray  # per item: its priority times the priority weight
     shared: BoolArray  # per item: two of its seat groups share a candidate
     fairness: int  # ticks per unit of load spread
@@ -170,7 +170,7 @@ def build_rows(items: Sequence[PreparedItem], directory: Directory, limits: Limi
         slot_bottom=slot_bottom,
         blocks=blocks,
         groups=groups,
-        earliness=[(item.delay * terms.earliness).astype(np.float64) for item in live],
+        earliness=[terms.start_costs(item).astype(np.float64) for item in live],
         skip_cost=np.array([item.priority * terms.priority for item in live], dtype=np.float64),
         shared=np.array([_shares_candidates(item) for item in live], dtype=np.bool_),
         fairness=terms.fairness,

@@ -29,6 +29,7 @@ __all__ = [
     "BatchRequest",
     "BatchResult",
     "BatchStatus",
+    "Current",
     "IncompletePart",
     "ScheduledItem",
     "Score",
@@ -48,12 +49,43 @@ def points(ticks: int | float) -> float:
 
 
 @dataclass(frozen=True)
+class Current:
+    """An existing booking a batch item stands for (re-optimization): where it is now.
+
+    ``seats`` are the resources filling each seat of the item's request, in seat order.
+    Pinned (``movable`` False): the item keeps ``[start, end)`` and its seats; it is not
+    solved, its booking (which the caller passes among ``bookings``) stays an obstacle,
+    and the result lists it as scheduled there, at no cost. Movable: the booking is no
+    obstacle for anyone (the caller leaves its calendar events out of ``busy``; the
+    solver drops it from ``bookings`` by id); the item may take any candidate start of
+    its request, paying ``weights.move`` at every start but ``start``, where it keeps
+    ``seats`` (so a move is exactly a change of start).
+    """
+
+    booking_id: str
+    start: datetime
+    end: datetime
+    seats: tuple[tuple[str, ...], ...]
+    movable: bool = False
+
+
+@dataclass(frozen=True)
 class BatchItem:
-    """One booking request of a batch. ``priority`` (>= 1) is what scheduling it is worth."""
+    """One booking request of a batch. ``priority`` (>= 1) is what scheduling it is worth.
+    ``current``: the existing booking it stands for (None: a new booking)."""
 
     id: str
     request: SlotRequest
     priority: int = 1
+    current: Current | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return self.current is not None and not self.current.movable
+
+    @property
+    def movable(self) -> bool:
+        return self.current is not None and self.current.movable
 
 
 @dataclass(frozen=True)
@@ -139,7 +171,7 @@ class UnscheduledRule(StrEnum):
 class ScheduledItem:
     """Where and with whom an item meets, and what that costs (points).
 
-    ``cost`` = ``seat_cost`` + ``conflict_cost`` + ``earliness_cost``. ``pool_fills``
+    ``cost`` = ``seat_cost`` + ``conflict_cost`` + ``earliness_cost`` + ``move_cost``. ``pool_fills``
     names each member drawn from a pool as (pool id, member id, the pool's cycle
     period holding the start, e.g. "2026-W23"), which is what fairness counts.
     ``fairness_cost`` is the item's share of the schedule-wide fairness term
@@ -160,6 +192,8 @@ class ScheduledItem:
     conflicts: tuple[Conflict, ...] = ()
     pool_fills: tuple[tuple[str, str, str], ...] = ()
     fairness_cost: float = 0.0
+    move_cost: float = 0.0  # an item with a booking placed at another start: weights.move
+    moved: bool = False  # its start or seats differ from its booking's
 
 
 @dataclass(frozen=True)

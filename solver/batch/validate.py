@@ -48,6 +48,7 @@ def validate_batch(directory: Directory, batch: BatchRequest, limits: Limits | N
     if batch.grid_minutes is not None and (batch.grid_minutes <= 0 or 60 % batch.grid_minutes):
         bad("grid_minutes", "must be a divisor of 60 minutes")
     seen: dict[str, int] = {}
+    bookings: dict[str, int] = {}  # booking id -> the item naming it
     for i, item in enumerate(batch.items):
         if not item.id:
             bad(f"items[{i}].id", "must not be empty")
@@ -57,6 +58,18 @@ def validate_batch(directory: Directory, batch: BatchRequest, limits: Limits | N
             seen[item.id] = i
         if isinstance(item.priority, bool) or not isinstance(item.priority, int) or item.priority < 1:
             bad(f"items[{i}].priority", "must be a whole number >= 1")
+        if item.current is not None:
+            current = item.current
+            if current.booking_id in bookings:
+                bad(f"items[{i}].booking_id", f"booking {quote(current.booking_id)} is also named by "
+                                              f"items[{bookings[current.booking_id]}]")
+            else:
+                bookings[current.booking_id] = i
+            if len(current.seats) != len(item.request.seats):
+                bad(f"items[{i}].booking_id", f"the booking fills {len(current.seats)} seat(s), the item's "
+                                              f"meeting has {len(item.request.seats)}")
+            if not current.start < current.end:
+                bad(f"items[{i}].booking_id", "the booking must end after it starts")
         resolution = item.request.resolution
         if batch.grid_minutes is not None and resolution > 0 and batch.grid_minutes % resolution:
             bad(f"items[{i}].request.resolution", f"must divide the batch's grid_minutes ({batch.grid_minutes})")
@@ -75,6 +88,8 @@ def validate_batch(directory: Directory, batch: BatchRequest, limits: Limits | N
         raise LimitExceeded("workers", "max_workers", batch_limits.max_workers, batch.workers)
 
     for i, item in enumerate(batch.items):
+        if item.pinned:
+            continue  # not solved: it stays where its booking is, whatever its meeting's rules say now
         prefix = f"items[{i}].request."
         try:
             validate_request(directory, replace(item.request, weights=batch.weights), limits)
