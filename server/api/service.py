@@ -28,7 +28,7 @@ from server.api.auth import ApiKeys, Caller, Unauthenticated, peer_of
 from server.api.call import CallContext
 from server.api.errors import guarded
 from server.api.streaming import stream_guarded
-from server.batch.flow import BatchCall, BatchOutcome, BatchReplay, optimize
+from server.batch.flow import BatchCall, BatchOutcome, BatchReplay, named_bookings, optimize
 from server.booking.changes import plan_move, reschedule_booking, update_booking
 from server.booking.desk import BookingDesk, BookingsDisabled, cancel_booking, create_booking, hold_slot, release_hold
 from server.booking.sequences import book_sequence
@@ -395,7 +395,10 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                       context: CallContext) -> Iterator[api.OptimizeBatchResponse]:
         caller, tenant = self._caller(context)
         now, templates = self._clock(), self._templates_of(tenant)
-        query = wire.batch.batch_query(request, templates, now=now, policy=self._batch)
+        # Items naming a booking (re-optimization): each booking looked up and checked first.
+        records = named_bookings(self._bookings.store if self._bookings is not None else None, tenant,
+                                 [item.booking_id for item in request.items])
+        query = wire.batch.batch_query(request, templates, now=now, policy=self._batch, records=records)
         with query.solver_errors():
             validate_batch(tenant.directory, query.batch, self._limits, self._batch.limits)
         drafts = None

@@ -35,10 +35,28 @@ import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 
-from server.booking.desk import BookingDesk, BookingRefused, BookingRequest, prepare_booking, taken
-from server.booking.store import BookingConflict, BookingRecord, CreateEntry, EntryRefused, IdempotencyConflict
+from server.booking.desk import (
+    BookingDesk,
+    BookingRefused,
+    BookingRequest,
+    attendees_of,
+    booked_seats,
+    member_limits,
+    prepare_booking,
+    recheck,
+    taken,
+)
+from server.booking.store import (
+    BookingConflict,
+    BookingRecord,
+    CreateEntry,
+    EntryRefused,
+    IdempotencyConflict,
+    Move,
+    MoveEntry,
+)
 from server.tenants import Tenant
-from server.wire.batch import BatchQuery
+from server.wire.batch import BatchQuery, booking_request_id
 from solver.batch.types import BatchResult, ScheduledItem
 from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource, quote
 
@@ -77,11 +95,13 @@ def _item_path(index: int, field: str) -> str:
     return f"items[{index}].{field}"
 
 
-def check_organizers(drafts: Sequence[BookingRequest], tenant: Tenant) -> None:
+def check_organizers(drafts: Sequence[BookingRequest | None], tenant: Tenant) -> None:
     """Raises ``UnknownResource`` for an unknown organizer, ``InvalidRequest`` (every problem)
     for one without the email address its items' invitations need. Before any work."""
     problems: list[FieldViolation] = []
     for i, draft in enumerate(drafts):
+        if draft is None:
+            continue  # an item naming a booking: its invitation was sent when it was booked
         organizer = draft.organizer_id
         if not organizer:
             continue
@@ -100,13 +120,25 @@ def prior_commit(desk: BookingDesk, tenant: Tenant, query: BatchQuery) -> Mappin
     when it committed nothing. Raises ``IdempotencyConflict`` when the request_id was
     used for another batch (request ids hold no "/": the prefix is the batch's own)."""
     item_ids = {item.id for item in query.batch.items}
+    prefix = f"{query.request_id}/"
     made: dict[str, BookingRecord] = {}
-    for record in desk.store.find_by_request_prefix(tenant.id, f"{query.request_id}/"):
-        fingerprint, _, item_id = record.request_id.removeprefix(f"{query.request_id}/").partition("/")
+    for record in desk.store.find_by_request_prefix(tenant.id, prefix):
+        fingerprint, _, item_id = record.request_id.removeprefix(prefix).partition("/")
         if fingerprint != query.fingerprint or item_id not in item_ids:
             raise IdempotencyConflict(tenant.id, query.request_id, record.id)
         made[item_id] = record
-    return made or None
+    moved = False
+    for request_id, booking_id in desk.store.find_changes_by_prefix(tenant.id, prefix):
+        fingerprint, _, item_id = request_id.removeprefix(prefix).partition("/")
+        if fingerprint != query.fingerprint or item_id not in item_ids:
+            raise IdempotencyConflict(tenant.id, query.request_id, booking_id)
+        moved = True
+    if not made and not moved:
+        return None
+    # The bookings the batch named, as they stand now (moved by it, or kept).
+    for i, record in query.records.items():
+        made[query.batch.items[i].id] = desk.store.get(record.id, tenant=tenant.id)
+    return made
 
 
 def _scheduled_booking(draft: BookingRequest, scheduled: ScheduledItem) -> BookingRequest:
@@ -120,32 +152,73 @@ def _scheduled_booking(draft: BookingRequest, scheduled: ScheduledItem) -> Booki
     return dataclasses.replace(draft, body_hash=body, meeting=meeting, start=start, choices=choices)
 
 
-def commit_batch(desk: BookingDesk, tenant: Tenant, query: BatchQuery, drafts: Sequence[BookingRequest],
-                 result: BatchResult, *, viewer: str) -> dict[str, str]:
-    """Books every scheduled item in one transaction (see the module docstring); returns
-    item id -> booking id. ``drafts[i]`` is item i's booking request (``booking_drafts``).
+def _move_entry(desk: BookingDesk, tenant: Tenant, query: BatchQuery, index: int, placed: ScheduledItem,
+                moving: Sequence[BookingRecord], *, viewer: str) -> MoveEntry:
+    """The reschedule of item ``index``'s booking to where the batch placed it, re-checked as
+    RescheduleBooking checks a move (fresh calendars, confirmed bookings; the bookings that move
+    with it are no obstacle where they are now)."""
+    record = query.records[index]
+    item = query.batch.items[index]
+    choices = tuple(tuple(fill.resource_ids) for fill in placed.assignment.seats)
+    seats = booked_seats(tenant.directory, item.request, choices)
+    recheck(tenant, item.request, placed.start, seats, allow_conflicts=query.batch.allow_conflicts,
+            limits=desk.limits, viewer=viewer, deadline=None, moving=moving)
+    move = Move(placed.start, placed.end, seats, attendees_of(tenant.directory, seats, item.request.optional_members),
+                query.batch.allow_conflicts)
+    body = hashlib.sha256(f"{query.fingerprint}|{placed.start.isoformat()}|{choices!r}".encode()).hexdigest()
+    return MoveEntry(record.id, tenant.id, booking_request_id(query, item.id), body, record.version, move,
+                     member_limits(tenant.directory, seats))
 
-    Raises ``CommitFailed`` (an item refused at the re-check or by the store: nothing
-    was booked), or the error of an item's request (``InvalidRequest``...).
+
+def commit_batch(desk: BookingDesk, tenant: Tenant, query: BatchQuery, drafts: Sequence[BookingRequest | None],
+                 result: BatchResult, *, viewer: str) -> dict[str, str]:
+    """Books every scheduled new item and moves every moved booking in one transaction (see
+    the module docstring); returns item id -> booking id (an item naming a booking: that
+    booking). ``drafts[i]`` is item i's booking request (``booking_drafts``; None for an
+    item naming a booking).
+
+    Raises ``CommitFailed`` (an item refused at the re-check or by the store, or a movable
+    booking the batch found no start for: nothing was booked or moved), or the error of an
+    item's request (``InvalidRequest``...).
     """
     items = query.batch.items
-    order = [i for i, item in enumerate(items) if item.id in result.scheduled]
+    moved: list[int] = []
+    for i in sorted(query.records):
+        placed = result.scheduled.get(items[i].id)
+        if placed is None:
+            # Its time was offered to the others: it cannot simply stay where it is.
+            raise CommitFailed(i, items[i].id, BookingRefused(
+                "the batch found no start for this movable booking (widen its window, or pin it)"))
+        if placed.moved:
+            moved.append(i)
+    moving = [query.records[i] for i in moved]
+    order = [i for i, item in enumerate(items) if item.id in result.scheduled and i not in query.records]
     entries: list[CreateEntry] = []
-    for i in order:
-        booking = _scheduled_booking(drafts[i], result.scheduled[items[i].id])
+    moves: list[MoveEntry] = []
+    for i in [*moved, *order]:
         try:
-            entries.append(prepare_booking(desk, tenant, booking, viewer=viewer))
+            if i in query.records:
+                moves.append(_move_entry(desk, tenant, query, i, result.scheduled[items[i].id], moving, viewer=viewer))
+                continue
+            draft = drafts[i]
+            assert draft is not None
+            booking = _scheduled_booking(draft, result.scheduled[items[i].id])
+            entries.append(prepare_booking(desk, tenant, booking, viewer=viewer, moving=moving))
         except BookingRefused as exc:
             raise CommitFailed(i, items[i].id, exc) from exc
         except SchedulingError as exc:
             raise _item_error(i, exc) from exc
     try:
-        created = desk.store.create_all(entries)
+        done = desk.store.create_all(entries, moves)
     except EntryRefused as exc:
-        i = order[exc.index]
+        i = order[exc.index] if exc.index < len(order) else moved[exc.index - len(order)]
         cause: Exception = taken(exc.cause) if isinstance(exc.cause, BookingConflict) else exc.cause
         raise CommitFailed(i, items[i].id, cause) from exc
-    if any(not c.replayed for c in created):
-        tenant.calendars.invalidate({r for e in entries for r in e.booking.resource_ids})
+    if any(not c.replayed for c in done):
+        tenant.calendars.invalidate({*(r for e in entries for r in e.booking.resource_ids),
+                                     *(r for m in moves for r in m.move.resource_ids),
+                                     *(r for record in moving for r in record.resource_ids)})
         desk.wake_outbox()
-    return {items[i].id: c.booking.id for i, c in zip(order, created, strict=True)}
+    booked = {items[i].id: c.booking.id for i, c in zip(order, done[:len(entries)], strict=True)}
+    booked.update((items[i].id, record.id) for i, record in query.records.items())
+    return booked

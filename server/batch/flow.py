@@ -17,6 +17,7 @@ Failures are raised; ``server.api.streaming`` turns them into statuses.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -27,17 +28,19 @@ from datetime import datetime
 
 from server.batch.commit import CommitFailed, check_organizers, commit_batch, prior_commit
 from server.batch.runner import run_batch
-from server.booking.desk import BookingDesk, BookingRequest, BookingsDisabled
-from server.booking.store import BookingRecord
+from server.booking.desk import BookingDesk, BookingRequest, BookingsDisabled, without_own_busy
+from server.booking.store import BookingNotFound, BookingRecord, BookingStatus, BookingStore
 from server.calendars.busy import Unavailable, busy_span, resources_of
 from server.config.batch import BatchPolicy
 from server.telemetry.metrics import BATCH_GAP, BATCH_SOLVE_SECONDS
 from server.tenants import Tenant
 from server.wire.batch import BatchQuery
 from solver.batch import BatchProgress, BatchResult, BatchStatus
+from solver.busy import BusyTable
+from solver.errors import FieldViolation, InvalidRequest, quote
 from solver.validate import Limits
 
-__all__ = ["BatchCall", "BatchEvent", "BatchOutcome", "BatchReplay", "optimize"]
+__all__ = ["BatchCall", "BatchEvent", "BatchOutcome", "BatchReplay", "named_bookings", "optimize"]
 
 log = logging.getLogger("convene.server")
 
@@ -83,7 +86,7 @@ class BatchReplay:
 BatchEvent = BatchProgress | BatchOutcome | BatchReplay
 
 
-def optimize(query: BatchQuery, drafts: Sequence[BookingRequest] | None,
+def optimize(query: BatchQuery, drafts: Sequence[BookingRequest | None] | None,
                           call: BatchCall) -> Iterator[BatchEvent]:
     """Progress reports, then the outcome or a replay (see the module docstring).
 
@@ -106,6 +109,11 @@ def optimize(query: BatchQuery, drafts: Sequence[BookingRequest] | None,
     resources = {r for item in query.batch.items for r in resources_of(item.request, tenant.directory)}
     fetched = tenant.calendars.busy(resources, start, end, deadline=stop)
     bookings = tenant.bookings.confirmed(start, end)
+    # A movable booking is no obstacle for itself or the others: its own calendar events go
+    # (the solver drops the booking itself by id).
+    movable = [record for i, record in query.records.items() if query.batch.items[i].movable]
+    if movable:
+        fetched = dataclasses.replace(fetched, table=BusyTable.coerce(without_own_busy(movable, fetched.busy)))
 
     def solve(report: Callable[[BatchProgress], None], stopped: Callable[[], bool]) -> BatchResult:
         return run_batch(tenant.directory, fetched.busy, bookings, query.batch, scheduler=query.scheduler,
@@ -137,6 +145,43 @@ def optimize(query: BatchQuery, drafts: Sequence[BookingRequest] | None,
             yield BatchReplay(committed)
             return
     yield BatchOutcome(result, fetched.unavailable, booking_ids)
+
+
+def named_bookings(store: BookingStore | None, tenant: Tenant, booking_ids: Sequence[str]) -> dict[int, BookingRecord]:
+    """The booking each item names (``booking_ids[i]``, "" for a new item), by item index.
+
+    Raises ``InvalidRequest`` naming ``items[i].booking_id`` for a booking that is unknown
+    (or another tenant's), cancelled, or named by an earlier item too; ``BookingsDisabled``
+    when an item names one on a server without bookings.
+    """
+    if not any(booking_ids):
+        return {}
+    if store is None:
+        raise BookingsDisabled()
+    problems: list[FieldViolation] = []
+    found: dict[int, BookingRecord] = {}
+    first: dict[str, int] = {}
+    for i, booking_id in enumerate(booking_ids):
+        if not booking_id:
+            continue
+        path = f"items[{i}].booking_id"
+        if booking_id in first:
+            problems.append(FieldViolation(path, f"booking {quote(booking_id)} is also named by "
+                                                 f"items[{first[booking_id]}]"))
+            continue
+        first[booking_id] = i
+        try:
+            record = store.get(booking_id, tenant=tenant.id)
+        except BookingNotFound:
+            problems.append(FieldViolation(path, f"no booking {quote(booking_id)} of this tenant"))
+            continue
+        if record.status is not BookingStatus.CONFIRMED:
+            problems.append(FieldViolation(path, f"booking {quote(booking_id)} is cancelled"))
+            continue
+        found[i] = record
+    if problems:
+        raise InvalidRequest(problems)
+    return found
 
 
 def _desk(call: BatchCall) -> BookingDesk:

@@ -42,8 +42,8 @@ from server.booking.desk import (
     seat_candidates,
     taken,
     visible,
+    without_own_busy,
 )
-from server.booking.notify.handlers import event_uid
 from server.booking.store import (
     BookedSeat,
     BookingConflict,
@@ -54,7 +54,6 @@ from server.booking.store import (
     Move,
     ResourceKind,
     StaleVersion,
-    TaskKind,
 )
 from server.calendars.busy import Unavailable, busy_span, resources_of
 from server.tenants import Tenant
@@ -148,14 +147,8 @@ def meeting_of_seats(record: BookingRecord, start: datetime, now: datetime) -> S
 
 
 def _own_busy(record: BookingRecord, busy: Sequence[BusyInterval]) -> list[BusyInterval]:
-    """``busy`` without the booking's own meeting: its calendar event (by UID or the event id
-    create_event got back), or an interval exactly its old time on a resource it holds."""
-    created = record.side_effects.get(TaskKind.CREATE_EVENT.value)
-    own_ids = {event_uid(record.id)} | ({created.result} if created is not None and created.result else set())
-    held = set(record.resource_ids)
-    return [b for b in busy
-            if not (b.details is not None and b.details.event_id in own_ids)
-            and not (b.resource_id in held and b.start == record.start and b.end == record.end)]
+    """``busy`` without the booking's own meeting (``desk.without_own_busy``)."""
+    return without_own_busy([record], busy)
 
 
 def _check_seat_count(record: BookingRecord, meeting: SlotRequest) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from server.booking.notify.handlers import event_uid
 from server.booking.store import (
     BookedSeat,
     BookingConflict,
@@ -38,6 +39,7 @@ from server.booking.store import (
     NewBooking,
     Person,
     ResourceKind,
+    TaskKind,
 )
 from server.calendars.busy import Unavailable, busy_span
 from server.calendars.privacy import visible_details
@@ -81,6 +83,7 @@ __all__ = [
     "seat_candidates",
     "taken",
     "visible",
+    "without_own_busy",
 ]
 
 DEFAULT_TITLE = "Meeting"
@@ -236,19 +239,38 @@ def exact_request(meeting: SlotRequest, seats: Sequence[BookedSeat]) -> SlotRequ
 # --- Re-check at commit ----------------------------------------------------------------
 
 
+def without_own_busy(records: Sequence[BookingRecord], busy: Sequence[BusyInterval]) -> list[BusyInterval]:
+    """``busy`` without the meetings of ``records`` (bookings about to move): each one's calendar
+    event (by UID or the event id create_event got back), or an interval exactly its time on a
+    resource it holds."""
+    own_ids: set[str] = set()
+    spans: set[tuple[str, datetime, datetime]] = set()
+    for record in records:
+        created = record.side_effects.get(TaskKind.CREATE_EVENT.value)
+        own_ids |= {event_uid(record.id)} | ({created.result} if created is not None and created.result else set())
+        spans |= {(r, record.start, record.end) for r in record.resource_ids}
+    return [b for b in busy
+            if not (b.details is not None and b.details.event_id in own_ids)
+            and (b.resource_id, b.start, b.end) not in spans]
+
+
 def recheck(tenant: Tenant, meeting: SlotRequest, start: datetime, seats: Sequence[BookedSeat], *,
-            allow_conflicts: bool, limits: Limits, viewer: str, deadline: float | None) -> None:
+            allow_conflicts: bool, limits: Limits, viewer: str, deadline: float | None,
+            moving: Sequence[BookingRecord] = ()) -> None:
     """Raises ``BookingRefused`` unless the chosen assignment is free at ``start``
     (calendars read fresh from their sources, confirmed bookings, hours, room
     capacity, minimum notice). With ``allow_conflicts`` busy members are
     accepted; busy rooms, capacity and notice never are. Daily/weekly limits
-    are left to the store (``_without_booking_limits``)."""
+    are left to the store (``_without_booking_limits``). ``moving``: bookings
+    that move in the same transaction; their current time is no obstacle."""
     exact = exact_request(meeting, seats)
     resource_ids = [r for s in seats for r in s.resource_ids]
     span = busy_span(exact)
     fetched = tenant.calendars.busy(resource_ids, *span, deadline=deadline, fresh=True)
-    confirmed = list(tenant.bookings.for_request(tenant.directory, exact))
-    refused = refusal_of(tenant.directory, meeting, start, seats, fetched.busy, fetched.unavailable, confirmed,
+    gone = {r.id for r in moving}
+    confirmed = [b for b in tenant.bookings.for_request(tenant.directory, exact) if b.id not in gone]
+    busy = without_own_busy(moving, fetched.busy) if moving else fetched.busy
+    refused = refusal_of(tenant.directory, meeting, start, seats, busy, fetched.unavailable, confirmed,
                        allow_conflicts=allow_conflicts, limits=limits, viewer=viewer)
     if refused is not None:
         raise refused
@@ -410,16 +432,17 @@ def create_booking(desk: BookingDesk, tenant: Tenant, request: BookingRequest, *
 
 
 def prepare_booking(desk: BookingDesk, tenant: Tenant, request: BookingRequest, *, viewer: str,
-                    deadline: float | None = None) -> CreateEntry:
+                    deadline: float | None = None, moving: Sequence[BookingRecord] = ()) -> CreateEntry:
     """What the store books for ``request``: its seats checked against the rules, and
-    re-checked against fresh calendars and the confirmed bookings (``recheck``).
+    re-checked against fresh calendars and the confirmed bookings (``recheck``; ``moving``:
+    bookings that move in the same transaction).
 
     Raises ``InvalidRequest`` / ``UnknownResource`` (seats, organizer) or ``BookingRefused``.
     """
     seats = booked_seats(tenant.directory, request.meeting, request.choices)
     booking = new_booking(tenant, request, seats)
     recheck(tenant, request.meeting, request.start, seats, allow_conflicts=request.allow_conflicts,
-            limits=desk.limits, viewer=viewer, deadline=deadline)
+            limits=desk.limits, viewer=viewer, deadline=deadline, moving=moving)
     return CreateEntry(request.request_id, request.body_hash, booking, request.allow_conflicts,
                        member_limits(tenant.directory, seats))
 

@@ -20,7 +20,7 @@ import hashlib
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf import duration_pb2, timestamp_pb2
@@ -34,13 +34,14 @@ from server.calendars.privacy import visible_details
 from server.config.batch import BatchPolicy
 from server.wire import bounds
 from server.wire import slots as convert
-from server.wire.booking import booking_request
+from server.wire.booking import booking_request, meeting_of
 from solver.batch.types import (
     BatchItem,
     BatchProgress,
     BatchRequest,
     BatchResult,
     BatchStatus,
+    Current,
     ScheduledItem,
     UnscheduledReason,
     UnscheduledRule,
@@ -104,6 +105,7 @@ class BatchQuery(convert.PathTranslator):
     commit: bool
     scheduler: str | None
     now: datetime
+    records: Mapping[int, BookingRecord] = field(default_factory=dict)  # item index -> the booking it names
 
     def proto_path(self, path: str) -> str:
         """A solver path as a path of the request on the wire."""
@@ -205,9 +207,40 @@ def _time_limit(problems: list[FieldViolation], request: api.OptimizeBatchReques
     return limit.total_seconds()
 
 
+def _booked_item(problems: list[FieldViolation], i: int, item: batch_pb2.BatchItem, record: BookingRecord,
+                 weights: Weights, now: datetime) -> BatchItem | None:
+    """An item naming a booking: the booking's meeting, over the item's window (unset: the
+    booking's own time), with where the booking is now (``Current``)."""
+    before = len(problems)
+    if item.WhichOneof("meeting") is not None:
+        problems.append(FieldViolation(f"items[{i}].{item.WhichOneof('meeting')}",
+                                       "must be unset: an item naming a booking has the booking's meeting"))
+    if item.time_zone and item.time_zone != record.time_zone:
+        problems.append(FieldViolation(f"items[{i}].time_zone", f"must be unset or the booking's "
+                                                                f"({quote(record.time_zone)})"))
+    if item.HasField("window_start") != item.HasField("window_end"):
+        problems.append(FieldViolation(f"items[{i}].window_end" if item.HasField("window_start")
+                                       else f"items[{i}].window_start", "set both ends of the window, or neither"))
+    if item.HasField("window_start") and not item.movable:
+        problems.append(FieldViolation(f"items[{i}].window_start", "a pinned item keeps its booking's time: "
+                                                                   "leave its window unset (or set movable)"))
+    if len(problems) > before:
+        return None
+    meeting = meeting_of(record, record.start, now)
+    if item.HasField("window_start"):
+        meeting = replace(meeting, window_start=item.window_start.ToDatetime(tzinfo=UTC),
+                          window_end=item.window_end.ToDatetime(tzinfo=UTC))
+    current = Current(record.id, record.start, record.end, tuple(tuple(s.resource_ids) for s in record.seats),
+                      movable=item.movable)
+    return BatchItem(item.id, replace(meeting, weights=weights), item.priority or 1, current)
+
+
 def batch_query(request: api.OptimizeBatchRequest, templates: Mapping[str, meeting_pb2.Template], *,
-                now: datetime, policy: BatchPolicy) -> BatchQuery:
+                now: datetime, policy: BatchPolicy,
+                records: Mapping[int, BookingRecord] | None = None) -> BatchQuery:
     """The request as a BatchRequest; ``now`` is the server's clock, used unless the request sets one.
+    ``records``: the booking each item naming one stands for, by item index (looked up and
+    checked by ``server.batch.flow.named_bookings``).
 
     Raises ``InvalidRequest`` with every problem of the wire (every item's
     included), ``UnknownResource`` for an unknown template and ``LimitExceeded``
@@ -240,8 +273,22 @@ def batch_query(request: api.OptimizeBatchRequest, templates: Mapping[str, meeti
     given_now = request.now if request.HasField("now") else None
     items: list[BatchItem] = []
     paths: list[convert.FieldPaths] = []
+    named = records or {}
     for i, item in enumerate(request.items):
         _check_id(problems, f"items[{i}].id", item.id, MAX_ITEM_ID, slash=True)
+        if item.booking_id or item.movable:
+            record = named.get(i)
+            if record is None:
+                problems.append(FieldViolation(f"items[{i}].booking_id", "is required with movable"
+                                               if not item.booking_id else "names no booking of this tenant"))
+                continue
+            booked = _booked_item(problems, i, item, record, weights, given_now.ToDatetime(tzinfo=UTC)
+                                  if given_now is not None else now)
+            if booked is not None:
+                items.append(booked)
+                paths.append(convert.FieldPaths("booking_id", {"window_start": "window_start",
+                                                               "window_end": "window_end"}))
+            continue
         try:
             query = convert.slot_query(_item_slots(item, given_now), templates, now=now)
         except InvalidRequest as exc:
@@ -262,7 +309,7 @@ def batch_query(request: api.OptimizeBatchRequest, templates: Mapping[str, meeti
                          seed=request.seed, work_limit=work_limit)
     batch_now = items[0].request.now if items and items[0].request.now is not None else now
     return BatchQuery(batch, tuple(paths), request.request_id, _fingerprint(request), request.commit,
-                      request.scheduler or None, batch_now)
+                      request.scheduler or None, batch_now, dict(named))
 
 
 def booking_request_id(query: BatchQuery, item_id: str) -> str:
@@ -290,16 +337,21 @@ def _create_request(request: api.OptimizeBatchRequest, query: BatchQuery, index:
 
 
 def booking_drafts(request: api.OptimizeBatchRequest, query: BatchQuery,
-                   templates: Mapping[str, meeting_pb2.Template], *, now: datetime) -> tuple[BookingRequest, ...]:
+                   templates: Mapping[str, meeting_pb2.Template], *,
+                   now: datetime) -> tuple[BookingRequest | None, ...]:
     """Each item's booking as CreateBooking reads it (customers, title, organizer, its
-    meeting), at its window's start; the commit moves each to its scheduled start.
+    meeting), at its window's start; the commit moves each to its scheduled start. None
+    for an item naming a booking (the commit reschedules that booking if it moved).
 
     Raises ``InvalidRequest`` with every problem of the fields only a commit uses,
     under ``items[i].`` (before any work), or an item's ``UnknownResource``.
     """
     problems: list[FieldViolation] = []
-    drafts: list[BookingRequest] = []
+    drafts: list[BookingRequest | None] = []
     for i in range(len(request.items)):
+        if i in query.records:
+            drafts.append(None)
+            continue
         try:
             draft, _ = booking_request(_create_request(request, query, i), templates, now=now)
         except InvalidRequest as exc:
@@ -360,7 +412,7 @@ def _placement(scheduled: ScheduledItem, item: BatchItem, viewer: str) -> batch_
         cost=scheduled.cost, seat_cost=scheduled.seat_cost, conflict_cost=scheduled.conflict_cost,
         earliness_cost=scheduled.earliness_cost, hours_from_window_start=scheduled.hours_from_window_start,
         alternates=scheduled.alternates, conflicts=[_conflict(c, viewer) for c in scheduled.conflicts],
-        fairness_cost=scheduled.fairness_cost)
+        fairness_cost=scheduled.fairness_cost, move_cost=scheduled.move_cost, moved=scheduled.moved)
 
 
 def _unavailable(unavailable: Sequence[Unavailable]) -> list[slots_pb2.UnavailableCalendar]:
@@ -426,6 +478,14 @@ def batch_request_to_proto(batch: BatchRequest, *, now: datetime | None = None, 
         slots = convert.slot_request_to_proto(item.request)
         item_now = slots.now.ToDatetime(tzinfo=UTC)
         earliest = item_now if earliest is None else min(earliest, item_now)
+        if item.current is not None:  # the booking's own meeting
+            named = batch_pb2.BatchItem(id=item.id, booking_id=item.current.booking_id, movable=item.current.movable,
+                                        priority=item.priority)
+            if item.current.movable:
+                named.window_start.CopyFrom(slots.window_start)
+                named.window_end.CopyFrom(slots.window_end)
+            items.append(named)
+            continue
         items.append(batch_pb2.BatchItem(id=item.id, rules=slots.rules, window_start=slots.window_start,
                                          window_end=slots.window_end, time_zone=slots.time_zone,
                                          priority=item.priority))

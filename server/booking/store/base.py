@@ -27,7 +27,10 @@ even if it was cancelled since); with another body it raises
 ``find_by_request_id`` looks the first booking up without booking anything.
 
 **Several at once.** ``create_all`` books a list of bookings in one
-transaction, all or none (a batch's commit): others never see part of it.
+transaction, all or none (a batch's commit): others never see part of it. It
+may move confirmed bookings in the same transaction (a re-optimizing batch):
+each move as ``reschedule`` makes it, every moved booking's old holds gone
+before any new hold is checked, so moved bookings may swap places.
 
 **Limits.** The caller passes each member's daily/weekly limits; the store
 counts that member's confirmed bookings by their meeting's start in the local
@@ -84,6 +87,7 @@ from server.booking.store.model import (
     Hold,
     MemberLimit,
     Move,
+    MoveEntry,
     NewBooking,
     OutboxTask,
 )
@@ -124,16 +128,27 @@ class BookingStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def create_all(self, entries: Sequence[CreateEntry]) -> builtins.list[CreateResult]:
-        """Books every entry as ``create`` would, all in one transaction: every booking
-        is confirmed together, or none is (no other caller ever sees some of them).
+    def create_all(self, entries: Sequence[CreateEntry],
+                   moves: Sequence[MoveEntry] = ()) -> builtins.list[CreateResult]:
+        """Books every entry as ``create`` would and makes every move as ``reschedule``
+        would, all in one transaction: every booking is confirmed and moved together,
+        or nothing changes (no other caller ever sees some of it). Returns the entries'
+        results, then the moves'.
+
+        The moved bookings' old holds go first; then each move, then each entry, is
+        checked against confirmed bookings, holds and limits with those before it
+        already counted.
 
         Each entry is checked against confirmed bookings, holds and limits with the
         entries before it already counted. An entry whose request id was used before
-        is replayed (or refused, with another body) like ``create``. Raises
-        ``EntryRefused`` naming the first refused entry and its cause; nothing is
-        then stored.
+        is replayed (or refused, with another body) like ``create``, a move's like
+        ``reschedule``'s. Raises ``EntryRefused`` naming the first refused entry (or
+        move) and its cause; nothing is then stored.
         """
+
+    @abc.abstractmethod
+    def find_changes_by_prefix(self, tenant: str, prefix: str) -> builtins.list[tuple[str, str]]:
+        """(request id, booking id) of every reschedule whose request id starts with ``prefix``, by request id."""
 
     @abc.abstractmethod
     def find_by_request_prefix(self, tenant: str, prefix: str) -> builtins.list[BookingRecord]:

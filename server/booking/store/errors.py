@@ -117,7 +117,9 @@ class BookingCancelled(StoreError):
 
 class EntryRefused(StoreError):
     """``create_all`` booked nothing because ``entries[index]`` was refused with ``cause``
-    (``InvalidBooking``, ``IdempotencyConflict``, ``BookingConflict`` or ``LimitReached``)."""
+    (``InvalidBooking``, ``IdempotencyConflict``, ``BookingConflict`` or ``LimitReached``;
+    for a move also ``BookingNotFound``, ``BookingCancelled`` or ``StaleVersion``). The
+    index counts the entries, then the moves: move j is ``len(entries) + j``."""
 
     def __init__(self, index: int, cause: StoreError) -> None:
         self.index = index

@@ -243,6 +243,19 @@ class Move:
 
 
 @dataclass(frozen=True)
+class MoveEntry:
+    """One reschedule of ``BookingStore.create_all``: the arguments ``reschedule`` takes."""
+
+    booking_id: str
+    tenant: str
+    request_id: str
+    body_hash: str
+    version: int
+    move: Move
+    limits: Mapping[str, MemberLimit] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Edit:
     """What ``BookingStore.update`` changes; None leaves a field as it is."""
 

@@ -58,6 +58,7 @@ from server.booking.store.model import (
     HoldConflict,
     MemberLimit,
     Move,
+    MoveEntry,
     NewBooking,
     OutboxTask,
     ResourceKind,
@@ -293,16 +294,23 @@ class SqlBookingStore(BookingStore):
             raise exc.cause from exc.__cause__
 
     @_timed
-    def create_all(self, entries: Sequence[CreateEntry]) -> builtins.list[CreateResult]:
+    def create_all(self, entries: Sequence[CreateEntry],
+                   moves: Sequence[MoveEntry] = ()) -> builtins.list[CreateResult]:
         for i, entry in enumerate(entries):
             try:
                 check_new_booking(entry.request_id, entry.body_hash, entry.booking, entry.limits)
             except InvalidBooking as exc:
                 raise EntryRefused(i, exc) from exc
-        return self._book(entries) if entries else []
+        for j, m in enumerate(moves):
+            try:
+                check_move(m.request_id, m.body_hash, m.version, m.move, m.limits)
+            except InvalidBooking as exc:
+                raise EntryRefused(len(entries) + j, exc) from exc
+        return self._book(entries, moves) if entries or moves else []
 
-    def _book(self, entries: Sequence[CreateEntry]) -> builtins.list[CreateResult]:
-        """Books ``entries`` in one transaction (all or none); ``EntryRefused`` names the first refused."""
+    def _book(self, entries: Sequence[CreateEntry], moves: Sequence[MoveEntry] = ()) -> builtins.list[CreateResult]:
+        """Books ``entries`` and makes ``moves`` in one transaction (all or none); ``EntryRefused``
+        names the first refused (moves counted after the entries)."""
         for _ in range(_ATTEMPTS):
             try:
                 with self._tx() as tx:
@@ -312,14 +320,41 @@ class SqlBookingStore(BookingStore):
                     if self._check_overlaps:
                         keys.update(k for e in entries for k in self._resource_keys(e.booking.tenant,
                                                                                     e.booking.resource_ids))
+                    for j, m in enumerate(moves):
+                        # A move locks what reschedule locks: the resources left and the resources taken.
+                        row = tx.one("SELECT tenant, seats FROM bookings WHERE id = %s", (m.booking_id,))
+                        if row is None or row[0] != m.tenant:
+                            raise EntryRefused(len(entries) + j, BookingNotFound(m.booking_id))
+                        keys.add(self._request_key(m.tenant, f"change\x1f{m.request_id}"))
+                        if self._check_overlaps:
+                            old = [r for seat in seats_from_json(self._json_out(row[1])) for r in seat.resource_ids]
+                            keys.update(self._resource_keys(m.tenant, [*old, *m.move.resource_ids]))
                     self._lock(tx, keys)
+                    # Every moved booking's old holds go first: moved bookings may take each other's places.
+                    released: list[BookingRecord | CreateResult] = []
+                    for j, m in enumerate(moves):
+                        try:
+                            released.append(self._release(tx, m.booking_id, m.tenant, m.request_id, m.body_hash,
+                                                          m.version))
+                        except StoreError as exc:
+                            raise EntryRefused(len(entries) + j, exc) from exc
+                    moved: list[CreateResult] = []
+                    for j, (m, before) in enumerate(zip(moves, released, strict=True)):
+                        if isinstance(before, CreateResult):
+                            moved.append(before)  # replayed
+                            continue
+                        try:
+                            moved.append(self._place(tx, before, m.request_id, m.body_hash, m.version, m.move,
+                                                     m.limits))
+                        except StoreError as exc:
+                            raise EntryRefused(len(entries) + j, exc) from exc
                     results = []
                     for i, entry in enumerate(entries):
                         try:
                             results.append(self._create(tx, entry))
                         except (IdempotencyConflict, BookingConflict, LimitReached) as exc:
                             raise EntryRefused(i, exc) from exc
-                    return results
+                    return results + moved
             except EntryRefused:
                 raise
             except Exception as exc:
@@ -333,6 +368,10 @@ class SqlBookingStore(BookingStore):
                             conflicts = self._conflicts(tx, entry.booking, entry.allow_member_conflicts)
                             if conflicts:
                                 raise EntryRefused(i, BookingConflict(conflicts)) from exc
+                        for j, m in enumerate(moves):
+                            conflicts = self._move_conflicts(tx, m.booking_id, m.tenant, m.move)
+                            if conflicts:
+                                raise EntryRefused(len(entries) + j, BookingConflict(conflicts)) from exc
                 # Otherwise start over: the next attempt replays a twin or sees the winner.
         raise EntryRefused(0, BookingConflict(()))
 
@@ -692,6 +731,15 @@ class SqlBookingStore(BookingStore):
         """One reschedule inside ``reschedule``'s transaction, its locks taken. The booking's
         holds are replaced in this transaction: others see the old ones or the new ones, never
         both and never neither, and a refusal rolls everything back."""
+        before = self._release(tx, booking_id, tenant, request_id, body_hash, version)
+        if isinstance(before, CreateResult):
+            return before
+        return self._place(tx, before, request_id, body_hash, version, move, limits)
+
+    def _release(self, tx: Tx, booking_id: str, tenant: str, request_id: str, body_hash: str,
+                 version: int) -> BookingRecord | CreateResult:
+        """A move's first half: its checks, then the booking's old holds gone; returns the booking
+        as it was, or the first result of a replayed ``request_id``."""
         row = tx.one(f"SELECT status, version FROM bookings WHERE id = %s{self.row_lock_clause}", (booking_id,))
         if row is None:
             raise BookingNotFound(booking_id)
@@ -708,6 +756,12 @@ class SqlBookingStore(BookingStore):
         before = self._get(tx, booking_id)
         # The booking's own old time is gone before the new one is checked and inserted.
         tx.run("DELETE FROM booking_holds WHERE booking_id = %s", (booking_id,))
+        return before
+
+    def _place(self, tx: Tx, before: BookingRecord, request_id: str, body_hash: str, version: int, move: Move,
+               limits: Mapping[str, MemberLimit]) -> CreateResult:
+        """A move's second half: the new holds checked and inserted, the booking updated, its side effects due."""
+        booking_id, tenant = before.id, before.tenant
         if self._check_overlaps:
             conflicts = self._move_conflicts(tx, booking_id, tenant, move, before)
             if conflicts:
@@ -738,6 +792,13 @@ class SqlBookingStore(BookingStore):
             return []
         lo, hi = move.start - before.buffer_before, move.end + before.buffer_after
         return [c for c in self._holders(tx, tenant, exclusive, lo, hi, own_hold="") if c.other_id != booking_id]
+
+    @_timed
+    def find_changes_by_prefix(self, tenant: str, prefix: str) -> builtins.list[tuple[str, str]]:
+        with self._tx(write=False) as tx:
+            rows = tx.rows("SELECT request_id, booking_id FROM booking_changes WHERE tenant = %s "
+                           "AND substr(request_id, 1, %s) = %s ORDER BY request_id", (tenant, len(prefix), prefix))
+        return [(str(r), str(b)) for r, b in rows]
 
     @_timed
     def find_change(self, tenant: str, request_id: str) -> tuple[str, str] | None:
