@@ -21,6 +21,10 @@ from server.booking.store import (
     InvalidBooking,
     LimitReached,
     MemberLimit,
+    Move,
+    MoveEntry,
+    Person,
+    StaleVersion,
     TaskKind,
     open_store,
 )
@@ -168,3 +172,65 @@ def test_create_still_raises_the_cause(store: BookingStore, open_url: Callable[.
     store.create("a", "h", booking(room("r1")))
     with pytest.raises(BookingConflict):
         store.create("b", "h", booking(room("r1"), start=30))
+
+
+# --- With moves (a re-optimizing batch) -----------------------------------------------------
+
+
+def _moved(booking_id: str, request_id: str, start: float, *seats: object, version: int = 1,
+           body: str = "m") -> MoveEntry:
+    move = Move(at(start), at(start + 60), tuple(seats) or (member("m1"),),  # type: ignore[arg-type]
+                (Person("m1@example.org", "Max Member"),))
+    return MoveEntry(booking_id, TENANT, request_id, body, version, move)
+
+
+def _holds(store: BookingStore, booking_id: str) -> list[tuple[str, float]]:
+    record = store.get(booking_id)
+    return [(r, (record.start - at(0)).total_seconds() / 60) for r in record.resource_ids]
+
+
+def test_moves_and_new_bookings_commit_together_and_moved_bookings_may_swap(store: BookingStore) -> None:
+    first = store.create("x", "h", booking(member("m1"), room("r1"), start=0)).booking
+    second = store.create("y", "h", booking(member("m1"), room("r1"), start=60)).booking
+
+    # Each takes the other's place, and a new booking takes the time both left: only possible
+    # when every moved booking's old holds go before any new one is checked.
+    results = store.create_all([entry("b/new", member("m1"), room("r1"), start=120)],
+                               [_moved(first.id, "b/x", 60, member("m1"), room("r1"), version=first.version),
+                                _moved(second.id, "b/y", 0, member("m1"), room("r1"), version=second.version)])
+
+    assert [r.replayed for r in results] == [False, False, False]
+    assert [r.booking.id for r in results[1:]] == [first.id, second.id]
+    assert _holds(store, first.id) == [("m1", 60), ("r1", 60)]
+    assert _holds(store, second.id) == [("m1", 0), ("r1", 0)]
+    moved = store.get(first.id)
+    assert moved.version == first.version + 1 and moved.sequence == first.sequence + 1
+    assert {TaskKind.UPDATE_EVENT, TaskKind.SEND_UPDATE} <= set(moved.side_effects)
+    assert store.find_changes_by_prefix(TENANT, "b/") == [("b/x", first.id), ("b/y", second.id)]
+
+    # The same call again replays every part of it.
+    again = store.create_all([entry("b/new", member("m1"), room("r1"), start=120)],
+                             [_moved(first.id, "b/x", 60, member("m1"), room("r1"), version=first.version),
+                              _moved(second.id, "b/y", 0, member("m1"), room("r1"), version=second.version)])
+    assert [r.replayed for r in again] == [True, True, True]
+    assert store.get(first.id).version == first.version + 1
+
+
+def test_a_refused_move_leaves_nothing_booked_or_moved(store: BookingStore) -> None:
+    kept = store.create("x", "h", booking(member("m1"), room("r1"), start=0)).booking
+    store.create("other", "h", booking(room("r2"), start=120))
+
+    # The move's room is taken then: the new booking (checked after the move) is not made either.
+    with pytest.raises(EntryRefused) as caught:
+        store.create_all([entry("b/new", member("m1"), room("r1"), start=0)],
+                         [_moved(kept.id, "b/x", 120, member("m1"), room("r2"), version=kept.version)])
+    assert caught.value.index == 1 and isinstance(caught.value.cause, BookingConflict)
+    assert everything(store) == [("other", BookingStatus.CONFIRMED), ("x", BookingStatus.CONFIRMED)]
+    assert _holds(store, kept.id) == [("m1", 0), ("r1", 0)] and store.get(kept.id).version == kept.version
+    assert store.find_changes_by_prefix(TENANT, "b/") == []
+
+    # A move at a stale version (the booking changed since it was read) is refused the same way.
+    with pytest.raises(EntryRefused) as stale:
+        store.create_all([], [_moved(kept.id, "b/x", 60, member("m1"), room("r1"), version=kept.version + 5)])
+    assert stale.value.index == 0 and isinstance(stale.value.cause, StaleVersion)
+    assert _holds(store, kept.id) == [("m1", 0), ("r1", 0)]
