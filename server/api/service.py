@@ -395,9 +395,11 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                       context: CallContext) -> Iterator[api.OptimizeBatchResponse]:
         caller, tenant = self._caller(context)
         now, templates = self._clock(), self._templates_of(tenant)
-        # Items naming a booking (re-optimization): each booking looked up and checked first.
-        records = named_bookings(self._bookings.store if self._bookings is not None else None, tenant,
-                                 [item.booking_id for item in request.items])
+        # Items naming a booking (re-optimization): each booking looked up and checked first (too many
+        # items are refused by batch_query before any look-up).
+        store = self._bookings.store if self._bookings is not None else None
+        few = len(request.items) <= self._batch.limits.max_items
+        records = named_bookings(store, tenant, [item.booking_id for item in request.items]) if few else {}
         query = wire.batch.batch_query(request, templates, now=now, policy=self._batch, records=records)
         with query.solver_errors():
             validate_batch(tenant.directory, query.batch, self._limits, self._batch.limits)

@@ -44,6 +44,8 @@ __all__ = ["BatchCall", "BatchEvent", "BatchOutcome", "BatchReplay", "named_book
 
 log = logging.getLogger("convene.server")
 
+_MAX_BOOKING_ID = 200  # longer is no booking's id: refused without a look-up
+
 # Kept from the call's deadline for the result to reach the caller: this much, at most a fifth of the time.
 _REPLY_MARGIN_SECONDS = 0.25
 # Kept for a commit: a base plus a little per item (a re-check and an insert each), at most half the time.
@@ -170,6 +172,9 @@ def named_bookings(store: BookingStore | None, tenant: Tenant, booking_ids: Sequ
                                                  f"items[{first[booking_id]}]"))
             continue
         first[booking_id] = i
+        if len(booking_id) > _MAX_BOOKING_ID or not booking_id.isprintable():
+            problems.append(FieldViolation(path, "is not a booking id"))
+            continue
         try:
             record = store.get(booking_id, tenant=tenant.id)
         except BookingNotFound:
