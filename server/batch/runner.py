@@ -136,7 +136,7 @@ def run_batch(
         batch = replace(batch, time_limit=max(0.01, min(batch.time_limit, deadline - began)))
     parts = split_batch(directory, batch)
     bookings = with_pinned(batch, bookings)
-    if scheduler is not None or client is not None:
+    if (scheduler is not None or client is not None) and parts:  # no parts: only pinned items, nothing to solve
         return _on_dask(directory, busy, bookings, batch, parts, scheduler, client, on_progress, began)
     if batch.workers == 1 or len(parts) <= 1:
         return optimize_batch(directory, busy, bookings, batch, on_progress=on_progress, cancelled=cancelled)
