@@ -5,20 +5,27 @@ around them): a pinned item is where its booking is, with its seats; a movable o
 only starts inside its window, keeps its seats at its booking's start, and pays
 ``weights.move`` exactly when it moved; no resource is held twice; and the objective
 is the sum of the items' costs (the move term in it) plus the priority left out.
-Then pairs: one case where the move is worth it and one where it is not, each with
-the exact cost.
+And the schedule is the best one an exhaustive search finds (tests/solver/batch/oracle.py's
+options, with the pinning rules applied to them). Then pairs: one case where the move is
+worth it and one where it is not, each with the exact cost.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import replace
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solver import Booking, Directory, MemberSeat, RoomSeat, Weights
-from solver.batch import BatchItem, BatchRequest, BatchResult, Current, optimize_batch
+from solver.batch import BatchItem, BatchRequest, BatchResult, BatchStatus, Current, optimize_batch
+from solver.batch.types import TICKS_PER_POINT
 from solver.errors import InvalidRequest
 from tests.solver.batch.helpers import at, item, member, room
+from tests.solver.batch.oracle import BruteOption, item_options, pair_clashes
 
 MEMBERS = ("m0", "m1", "m2")
 ROOMS = ("r0", "r1")
@@ -26,9 +33,11 @@ DIRECTORY = Directory(members={m: member(m) for m in MEMBERS}, rooms={r: room(r)
 
 
 def booked(item_id: str, hour: int, person: str, place: str, *, movable: bool, window: tuple[int, int],
-           priority: int = 1) -> tuple[BatchItem, Booking]:
-    """An item standing for a one-hour booking at ``hour`` of ``person`` in ``place``, and that booking."""
-    base = item(item_id, (MemberSeat((person, *[m for m in MEMBERS if m != person])), RoomSeat((place,))),
+           priority: int = 1, candidates: tuple[str, ...] = ()) -> tuple[BatchItem, Booking]:
+    """An item standing for a one-hour booking at ``hour`` of ``person`` in ``place``, and that booking.
+    Its member seat lists ``candidates`` (default: ``person`` first, then the others)."""
+    seat = candidates or (person, *[m for m in MEMBERS if m != person])
+    base = item(item_id, (MemberSeat(seat), RoomSeat((place, *[r for r in ROOMS if r != place]))),
                 at(window[0]), at(window[1]), priority=priority)
     current = Current(f"bk-{item_id}", at(hour), at(hour + 1), ((person,), (place,)), movable=movable)
     return BatchItem(base.id, base.request, base.priority, current), \
@@ -43,8 +52,11 @@ def scenarios(draw: st.DrawFn) -> tuple[list[BatchItem], list[Booking], Weights]
         hour = draw(st.integers(9, 15))
         lo = draw(st.integers(9, hour))
         hi = draw(st.integers(lo + 1, 17))
-        it, bk = booked(f"b{k}", hour, draw(st.sampled_from(MEMBERS)), draw(st.sampled_from(ROOMS)),
-                        movable=draw(st.booleans()), window=(lo, hi), priority=draw(st.integers(1, 3)))
+        # The booking's person is any of the seat's candidates: an alternate now and then (dearer).
+        candidates = tuple(draw(st.permutations(MEMBERS)))
+        it, bk = booked(f"b{k}", hour, draw(st.sampled_from(candidates)), draw(st.sampled_from(ROOMS)),
+                        movable=draw(st.booleans()), window=(lo, hi), priority=draw(st.integers(1, 3)),
+                        candidates=candidates)
         if any(set(bk.resources) & set(o.resources) and bk.start < o.end and o.start < bk.end for o in bookings):
             continue  # existing bookings never overlap on a resource
         items.append(it)
@@ -110,6 +122,59 @@ def test_pinned_stay_movable_keep_to_windows_and_moves_are_paid(scenario: tuple[
     assert result.objective == pytest.approx(result.priority_weight * left + costs, abs=1e-4)
 
 
+def _oracle(items: list[BatchItem], bookings: list[Booking], weights: Weights) -> tuple[int, Fraction]:
+    """The best (priority left out, cost) by trying everything, from the rules in docs/objective.md:
+    pinned items out of it (their bookings obstacles), movable ones with their bookings gone, at
+    their booking's start only with its seats, elsewhere paying ``w.move``; a movable item weighs
+    the new items' priorities more."""
+    solved = [it for it in items if not it.pinned]
+    moving = {it.current.booking_id for it in solved if it.current is not None}
+    obstacles = [bk for bk in bookings if bk.id not in moving]
+    batch = BatchRequest(tuple(solved), weights=weights)
+    boost = sum(it.priority for it in items if it.current is None)
+    options: list[list[BruteOption]] = []
+    for i, it in enumerate(solved):
+        found = []
+        for option in item_options(DIRECTORY, [], obstacles, batch, i):
+            current = it.current
+            if current is not None and option.start == current.start:
+                if option.seats != tuple(tuple(sorted(seat)) for seat in current.seats):
+                    continue  # at its booking's start it keeps the booking's seats
+            elif current is not None:
+                option = replace(option, cost=option.cost + Fraction(weights.move))
+            found.append(option)
+        options.append(found)
+    priorities = [it.priority + (boost if it.movable else 0) for it in solved]
+    grid = math.lcm(*(it.request.resolution for it in solved)) if solved else 1
+    best: list[tuple[int, Fraction]] = []
+
+    def walk(i: int, placed: list[BruteOption], left_out: int, cost: Fraction) -> None:
+        if best and (left_out, cost) >= best[0]:
+            return
+        if i == len(options):
+            best[:] = [(left_out, cost)]
+            return
+        for option in options[i]:
+            if not any(pair_clashes(option, other, grid) for other in placed):
+                walk(i + 1, [*placed, option], left_out, cost + option.cost)
+        walk(i + 1, placed, left_out + priorities[i], cost)
+
+    walk(0, [], 0, Fraction(0))
+    return best[0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(scenarios())
+def test_the_schedule_is_the_best_one_trying_everything_finds(scenario: tuple[list[BatchItem], list[Booking],
+                                                                              Weights]) -> None:
+    items, bookings, weights = scenario
+    result = _solve(items, bookings, weights)
+    assert result.status is BatchStatus.OPTIMAL
+    left_out, cost = _oracle(items, bookings, weights)
+    assert result.score.unscheduled_priority == left_out
+    assert Fraction(result.score.cost, TICKS_PER_POINT) == cost
+
+
 def test_a_movable_booking_moves_for_a_new_item_and_pays_the_move() -> None:
     # The new item can only be at 10:00 with m0 in r0: the booking there moves (to 11:00, its next start).
     movable, bk = booked("b", 10, "m0", "r0", movable=True, window=(9, 13))
@@ -124,18 +189,20 @@ def test_a_movable_booking_moves_for_a_new_item_and_pays_the_move() -> None:
 
 
 def test_a_movable_booking_stays_when_moving_costs_more_than_it_saves() -> None:
-    # Earliness at 6 points an hour: 9:00 saves 12 points against 11:00; the move costs 20, so it stays.
-    movable, bk = booked("b", 11, "m1", "r1", movable=True, window=(9, 13))
-    result = _solve([movable], [bk], Weights(move=20.0, earliness=6.0, fairness=0.0))
+    # Earliness at 6 points an hour: 9:00 with m0 saves 12 points of earliness and the 10 of the
+    # alternate m1 against 11:00; the move costs 30, so it stays.
+    movable, bk = booked("b", 11, "m1", "r1", movable=True, window=(9, 13), candidates=("m0", "m1"))
+    result = _solve([movable], [bk], Weights(move=30.0, earliness=6.0, fairness=0.0))
     stayed = result.scheduled["b"]
     assert stayed.start == at(11) and not stayed.moved and stayed.move_cost == 0
     # At its booking's start it keeps m1 (an alternate, dearer than m0) rather than changing seats.
     assert stayed.assignment.seats[0].resource_ids == ("m1",)
     assert stayed.earliness_cost == pytest.approx(12.0)
-    # Cheaper to move: the same booking goes to 9:00, paying the move.
+    # Cheaper to move: the same booking goes to 9:00 with m0, paying the move.
     result = _solve([movable], [bk], Weights(move=5.0, earliness=6.0, fairness=0.0))
     gone = result.scheduled["b"]
     assert gone.start == at(9) and gone.moved and gone.move_cost == 5.0
+    assert gone.assignment.seats[0].resource_ids == ("m0",)
 
 
 def test_a_pinned_booking_blocks_new_items_and_a_movable_one_does_not() -> None:
