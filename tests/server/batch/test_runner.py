@@ -13,8 +13,9 @@ from dask.distributed import Client, LocalCluster
 
 from bench.batch_instances import interview_weeks
 from server.batch.runner import part_inputs, run_batch
-from solver import MemberSeat
-from solver.batch import BatchProgress, BatchStatus, optimize_batch, split_batch
+from solver import Booking, Directory, MemberSeat, RoomSeat
+from solver.batch import BatchItem, BatchProgress, BatchRequest, BatchStatus, Current, optimize_batch, split_batch
+from tests.solver.batch.helpers import at, item, member, room
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +78,32 @@ def test_a_part_gets_only_its_own_calendars(instance) -> None:
     assert part_busy and {b.resource_id.split("-")[0] for b in part_busy} == {team}
     assert part_bookings and all(r.startswith(team) for bk in part_bookings for r in bk.resources)
     assert len(part_busy) < len(busy)
+
+
+def test_pinned_and_movable_items_run_the_same_on_a_pool_and_in_process() -> None:
+    """Two parts (one movable booking and a new item wanting its place; one pinned booking and a
+    new item around it), on a process pool and threads: the same schedule as in process, the
+    pinned item where it is, the movable one moved."""
+    directory = Directory(members={m: member(m) for m in ("ann", "bo")}, rooms={r: room(r) for r in ("r1", "r2")})
+
+    def named(item_id: str, who: str, where: str, hour: int, *, movable: bool) -> tuple[BatchItem, Booking]:
+        base = item(item_id, (MemberSeat((who,)), RoomSeat((where,))), at(9), at(13))
+        current = Current(f"bk-{item_id}", at(hour), at(hour + 1), ((who,), (where,)), movable=movable)
+        return BatchItem(item_id, base.request, 1, current), Booking(current.booking_id, at(hour), at(hour + 1),
+                                                                    (who, where))
+
+    moving, first = named("moving", "ann", "r1", 10, movable=True)
+    pinned, second = named("pinned", "bo", "r2", 10, movable=False)
+    items = (moving, item("wants-10", (MemberSeat(("ann",)), RoomSeat(("r1",))), at(10), at(11)),
+             pinned, item("around", (MemberSeat(("bo",)), RoomSeat(("r2",))), at(10), at(12)))
+    batch = BatchRequest(items, time_limit=10, workers=2)
+    assert len(split_batch(directory, batch)) == 2
+    expected = optimize_batch(directory, [], [first, second], batch)
+    assert expected.status is BatchStatus.OPTIMAL
+    assert expected.scheduled["pinned"].start == at(10) and expected.scheduled["around"].start == at(11)
+    assert expected.scheduled["moving"].moved and expected.scheduled["wants-10"].start == at(10)
+    for executor in ("thread", "process"):
+        result = run_batch(directory, [], [first, second], batch, executor=executor)
+        assert result.score == expected.score and result.kpis == expected.kpis
+        assert {k: (v.start, v.moved) for k, v in result.scheduled.items()} == \
+            {k: (v.start, v.moved) for k, v in expected.scheduled.items()}
