@@ -80,9 +80,9 @@ def test_a_part_gets_only_its_own_calendars(instance) -> None:
     assert len(part_busy) < len(busy)
 
 
-def test_pinned_and_movable_items_run_the_same_on_a_pool_and_in_process() -> None:
+def test_pinned_and_movable_items_run_the_same_on_pools_dask_and_in_process() -> None:
     """Two parts (one movable booking and a new item wanting its place; one pinned booking and a
-    new item around it), on a process pool and threads: the same schedule as in process, the
+    new item around it), on a process pool, threads and a Dask cluster: the same schedule as in process, the
     pinned item where it is, the movable one moved."""
     directory = Directory(members={m: member(m) for m in ("ann", "bo")}, rooms={r: room(r) for r in ("r1", "r2")})
 
@@ -102,8 +102,13 @@ def test_pinned_and_movable_items_run_the_same_on_a_pool_and_in_process() -> Non
     assert expected.status is BatchStatus.OPTIMAL
     assert expected.scheduled["pinned"].start == at(10) and expected.scheduled["around"].start == at(11)
     assert expected.scheduled["moving"].moved and expected.scheduled["wants-10"].start == at(10)
-    for executor in ("thread", "process"):
-        result = run_batch(directory, [], [first, second], batch, executor=executor)
+    results = [run_batch(directory, [], [first, second], batch, executor=executor)
+               for executor in ("thread", "process")]
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False,  # type: ignore[no-untyped-call]
+                           dashboard_address=None)
+    with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
+        results.append(run_batch(directory, [], [first, second], batch, client=client))
+    for result in results:
         assert result.score == expected.score and result.kpis == expected.kpis
         assert {k: (v.start, v.moved) for k, v in result.scheduled.items()} == \
             {k: (v.start, v.moved) for k, v in expected.scheduled.items()}
