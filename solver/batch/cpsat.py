@@ -73,13 +73,15 @@ class SolverSettings:
 @dataclass(frozen=True)
 class CpOutcome:
     """CP-SAT's answer: placements by item index when a solution was found; the
-    objective and bound in ticks (with the constant term)."""
+    objective and bound in ticks (with the constant term); ``work``: the
+    deterministic time its solves took (what the deterministic mode charges)."""
 
     status: BatchStatus
     placements: dict[int, Placement] | None
     objective: int | None
     bound: int
     wall_time: float
+    work: float = 0.0
 
 
 # (objective ticks, bound ticks, items scheduled, seconds since the solve began)
@@ -297,7 +299,7 @@ def solve_model(
     model.add(unscheduled <= best)
     second = run.solve(start_from, stop, phase="cost" if proven else None, left_out=best if proven else None,
                        work=None if settings.work is None else max(0.01, settings.work - used))
-    return second.outcome(read, began)
+    return second.outcome(read, began, used)
 
 
 @dataclass
@@ -309,11 +311,14 @@ class _Solved:
     bound: int
     left_out: int | None
 
-    def outcome(self, read: Callable[[cp_model.CpSolver], dict[int, Placement]], began: float) -> CpOutcome:
+    def outcome(self, read: Callable[[cp_model.CpSolver], dict[int, Placement]], began: float,
+                before: float = 0.0) -> CpOutcome:
+        """The outcome, ``before``: the deterministic time of an earlier solve of the same model."""
         wall = time.monotonic() - began
+        work = before + self.solver.response_proto.deterministic_time
         if self.values is None:
-            return CpOutcome(self.status, None, None, self.bound, wall)
-        return CpOutcome(self.status, read(self.solver), self.objective, self.bound, wall)
+            return CpOutcome(self.status, None, None, self.bound, wall, work)
+        return CpOutcome(self.status, read(self.solver), self.objective, self.bound, wall, work)
 
 
 class _Runner:

@@ -22,6 +22,14 @@ the interval model) stays 40% below.
 its duals say what each panelist and room hour is worth. Fixing the items
 whose best column is (nearly) whole, then pricing the others again around
 them, gives schedules within a few percent of the bound.
+
+**Deterministic mode** (a ``WorkBudget``, solver.batch.work): the phases stop
+on work, not on the clock. Each master solve is held to the simplex iterations
+the budget has left (GLOP's ``max_number_of_iterations``) and charged for those
+it took, times the size of the master; each pricing round is charged for the
+cells it prices and the columns it adds. GLOP and the pricing are
+deterministic, so the bound, the dive and its schedule come out the same at
+any load; the clock then only guards the caller's deadline.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from solver.batch.objective import TermWeights
 from solver.batch.prepare import PreparedItem
 from solver.batch.rows import Column, FloatArray, Rows, build_rows, price
 from solver.batch.types import TICKS_PER_POINT
+from solver.batch.work import WorkBudget
 from solver.domain import Booking, Directory
 
 __all__ = ["LpOutcome", "relax_and_dive"]
@@ -61,6 +70,16 @@ _WHOLE = 0.99
 _LEAST = 0.7
 _DIVE_SHARE = 0.5
 _GROW = 1.5
+# Deterministic mode: the LP's work in units of CP-SAT's deterministic time, taken as
+# _SECONDS_PER_UNIT of an idle core (CP-SAT's own unit runs 2 to 10 s on these models). The
+# costs, measured on batch-150 (bench/scenario_batch.py): a simplex iteration, per row and
+# column of the master; a solve's fixed cost (reading the solution), per row and column; the
+# pricing, per (candidate, start) entry of the items' seat groups; adding a column.
+_SECONDS_PER_UNIT = 4.0
+_ITERATION_WORK = 3.5e-8 / _SECONDS_PER_UNIT
+_SOLVE_WORK = 4e-6 / _SECONDS_PER_UNIT
+_CELL_WORK = 6.5e-8 / _SECONDS_PER_UNIT
+_COLUMN_WORK = 1e-4 / _SECONDS_PER_UNIT
 
 @dataclass(frozen=True)
 class LpOutcome:
@@ -78,13 +97,17 @@ class LpOutcome:
 
 def relax_and_dive(items: Sequence[PreparedItem], directory: Directory, bookings_by: Mapping[str, Sequence[Booking]],
                    terms: TermWeights, hint: Mapping[int, Placement], *, stop: float,
-                   cancelled: Callable[[], bool] | None = None) -> LpOutcome:
+                   cancelled: Callable[[], bool] | None = None, work: WorkBudget | None = None) -> LpOutcome:
     """The LP bound of ``items`` (with options) by column generation, then a dive
     for a schedule, both by ``stop``. ``hint``'s placements are the first columns.
 
     The dive starts once the LP is within ``_DIVE_FROM`` of the bound (or at
     ``_BOUND_SHARE`` of the time): pricing goes on inside the dive, and every
     pricing round may still raise the bound.
+
+    With ``work`` (deterministic mode) both phases stop on the work the budget
+    allows (the bound at ``_BOUND_SHARE`` of it), charged to it; ``stop`` then
+    only guards the deadline.
     """
     began = time.monotonic()
     rows = build_rows(items, directory, LimitBook(directory, bookings_by), terms)
@@ -94,9 +117,14 @@ def relax_and_dive(items: Sequence[PreparedItem], directory: Directory, bookings
     k_of = {item.index: k for k, item in enumerate(rows.items)}
     master.add_all([rows.column(k_of[index], placement) for index, placement in hint.items() if index in k_of])
     # Each item's cheapest columns with no duals yet: starts the LP can use without skipping.
-    master.add_all(price(rows, np.zeros(rows.n_rows), rows.skip_cost, per_item=_FIRST).columns)
-    tracker = _Tracker(rows, master, cancelled)
-    bound_stop = began + (stop - began) * _BOUND_SHARE
+    first = price(rows, np.zeros(rows.n_rows), rows.skip_cost, per_item=_FIRST).columns
+    master.add_all(first)
+    tracker = _Tracker(rows, master, cancelled, work)
+    tracker.charge_pricing(len(first))
+    if work is None:
+        bound_stop = began + (stop - began) * _BOUND_SHARE
+    else:
+        bound_stop, tracker.cap = stop, work.spent + work.left * _BOUND_SHARE
     while tracker.solve(bound_stop):
         found = tracker.price(per_item=_PER_ITEM)
         if tracker.lp - tracker.bound <= _DIVE_FROM * max(1.0, abs(tracker.lp)) or not master.add_all(found):
@@ -106,6 +134,8 @@ def relax_and_dive(items: Sequence[PreparedItem], directory: Directory, bookings
         # The dive re-solves the LP often, and each solve costs in proportion to its columns:
         # it keeps only the columns the LP could still use (reduced cost near 0).
         tracker.master = tracker.master.trimmed(_KEEP)
+        if work is not None:
+            tracker.cap = work.limit
         placements = _dive(tracker, rows, directory, bookings_by, stop)
         if len(placements) < len(rows.items):
             # Items the dive could not fix go where they cost least around the others.
@@ -122,21 +152,37 @@ def relax_and_dive(items: Sequence[PreparedItem], directory: Directory, bookings
 class _Tracker:
     """Solves the master and prices against its duals, keeping the best bound any duals gave."""
 
-    def __init__(self, rows: Rows, master: _Master, cancelled: Callable[[], bool] | None) -> None:
+    def __init__(self, rows: Rows, master: _Master, cancelled: Callable[[], bool] | None,
+                 work: WorkBudget | None) -> None:
         self.rows = rows
         self.master = master
         self.cancelled = cancelled
+        self.work = work
+        self.cap = math.inf  # deterministic mode: the work spent at which the present phase ends
         self.bound = -math.inf
         self.lp = math.inf
         self.rounds = 0
         self.done: set[int] = set()  # items the dive fixed: no more columns for them
+        self._entries = sum(data.cost.size for groups in rows.groups for data in groups)
 
     def out_of_time(self, until: float) -> bool:
-        return time.monotonic() >= until or (self.cancelled is not None and self.cancelled())
+        return (time.monotonic() >= until or (self.cancelled is not None and self.cancelled())
+                or (self.work is not None and self.work.spent >= self.cap))
 
     def solve(self, until: float, *, dual: bool = False) -> bool:
-        """Solve the master; False when the time is up or no optimal LP came out."""
-        if self.out_of_time(until) or not self.master.solve(until, dual=dual):
+        """Solve the master; False when the time (or the work) is up or no optimal LP came out."""
+        if self.out_of_time(until):
+            return False
+        iterations = None
+        size = self.master.size()
+        if self.work is not None:
+            iterations = int((self.cap - self.work.spent) / (_ITERATION_WORK * size))
+            if iterations < 1:
+                return False
+        solved = self.master.solve(until, dual=dual, iterations=iterations)
+        if self.work is not None:
+            self.work.charge((_SOLVE_WORK + _ITERATION_WORK * self.master.iterations()) * size)
+        if not solved:
             return False
         self.lp = self.master.value()
         return True
@@ -147,7 +193,22 @@ class _Tracker:
         pricing = price(self.rows, duals, convexity, per_item=per_item, done=self.done)
         self.rounds += 1
         self.bound = max(self.bound, _lagrangian(self.rows, duals, pricing.least))
+        self.charge_pricing(len(pricing.columns))
         return pricing.columns
+
+    def charge_pricing(self, columns: int) -> None:
+        """Deterministic mode: charge one pricing round that found ``columns`` columns."""
+        if self.work is not None:
+            self.work.charge(_CELL_WORK * self._entries + _COLUMN_WORK * columns)
+
+    def pace(self, began: float, steps: int, until: float) -> float:
+        """How many more steps like the ``steps`` since ``began`` the time (or the work) left allows.
+
+        ``began``: a ``time.monotonic()`` instant, or in deterministic mode the work spent then."""
+        if self.work is None:
+            now = time.monotonic()
+            return max(1.0, (until - now) / max(1e-9, (now - began) / steps))
+        return max(1.0, (self.cap - self.work.spent) / max(1e-12, (self.work.spent - began) / steps))
 
 
 def _lagrangian(rows: Rows, duals: FloatArray, least: FloatArray) -> float:
@@ -181,7 +242,7 @@ def _dive(tracker: _Tracker, rows: Rows, directory: Directory, bookings_by: Mapp
     left_out = 0.0  # how much of the open items the LP left out before the last step
     share = _DIVE_SHARE
     dual = False  # right after fixing, the dual simplex; after new columns, the primal
-    began = time.monotonic()
+    began = time.monotonic() if tracker.work is None else tracker.work.spent
     steps = 0
     solved = True
     while len(fixed) < len(rows.items):
@@ -218,8 +279,8 @@ def _dive(tracker: _Tracker, rows: Rows, directory: Directory, bookings_by: Mapp
         left_out = _left_out(master, fixed)
         order = _best_columns(master, values, fixed)
         steps += 1
-        # At the pace so far, the steps the time left allows, and the share that fixes every item in them.
-        allowed = max(1.0, (until - time.monotonic()) / ((time.monotonic() - began) / steps))
+        # At the pace so far, the steps the time (work) left allows, and the share that fixes every item in them.
+        allowed = tracker.pace(began, steps, until)
         hurry = 1.0 - (len(order) + 1) ** (-1.0 / allowed)
         take = max(1, math.ceil(max(share, hurry) * len(order)))
         chosen = [(k, n, v) for k, n, v in order if v >= _WHOLE]
@@ -287,7 +348,7 @@ class _Master:
         assert solver is not None
         self.solver = solver
         self.rows = rows
-        self._dual: bool | None = None
+        self._parameters: str | None = None
         self._solution = linear_solver_pb2.MPSolutionResponse()
         infinity = solver.infinity()
         self.constraints = [solver.Constraint(rhs, infinity) if at_least else solver.Constraint(-infinity, rhs)
@@ -335,23 +396,34 @@ class _Master:
         """Add the new ones of ``columns``; how many were new."""
         return sum(self.add(column) for column in columns)
 
-    def solve(self, until: float, *, dual: bool = False) -> bool:
-        """Solve within the time left; False unless an optimal LP came out.
+    def solve(self, until: float, *, dual: bool = False, iterations: int | None = None) -> bool:
+        """Solve within the time left (and at most ``iterations`` simplex iterations);
+        False unless an optimal LP came out.
 
         GLOP starts from the last basis when presolve is off. New columns leave it
         primal feasible (primal simplex: a few pivots); fixing columns leaves it
         dual feasible (dual simplex).
         """
-        if dual != self._dual:
-            self._dual = dual
-            self.solver.SetSolverSpecificParametersAsString(
-                f"use_preprocessing: false use_dual_simplex: {'true' if dual else 'false'}")
+        parameters = f"use_preprocessing: false use_dual_simplex: {'true' if dual else 'false'}"
+        if iterations is not None:
+            parameters += f" max_number_of_iterations: {iterations}"
+        if parameters != self._parameters:
+            self._parameters = parameters
+            self.solver.SetSolverSpecificParametersAsString(parameters)
         self.solver.SetTimeLimit(max(1, int(1000 * (until - time.monotonic()))))
         if self.solver.Solve() != pywraplp.Solver.OPTIMAL:
             return False
         self._solution.Clear()
         self.solver.FillSolutionResponseProto(self._solution)
         return True
+
+    def size(self) -> int:
+        """Rows and columns of the master (what a simplex iteration costs in proportion to)."""
+        return int(self.solver.NumVariables() + self.solver.NumConstraints())
+
+    def iterations(self) -> int:
+        """Simplex iterations of the last solve."""
+        return int(self.solver.iterations())
 
     def value(self) -> float:
         return float(self._solution.objective_value) * TICKS_PER_POINT

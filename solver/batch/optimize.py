@@ -55,6 +55,7 @@ from solver.batch.types import (
     points,
 )
 from solver.batch.validate import batch_grid, validate_batch
+from solver.batch.work import WorkBudget
 from solver.busy import BusyTable
 from solver.domain import Booking, BusyInterval, Directory
 from solver.validate import Limits
@@ -88,6 +89,10 @@ __all__ = [
 _MIN_SOLVE_SECONDS = 0.02
 # The share of a part's time left after the greedy and repairs that the LP (bound and dive) may take.
 _LP_SHARE = 0.85
+# The share of a part's time (work) the first repairs may take at most.
+_REPAIR_SHARE = 0.5
+# Deterministic mode: CP-SAT is not started with less work than this left.
+_MIN_SOLVE_WORK = 0.01
 
 # (score so far, items scheduled, source) -> None
 ScoreReport = Callable[[Score, int, str], None]
@@ -263,7 +268,12 @@ def solve_prepared(
     cheapest-fit greedy, repairs for items left out, the LP bound and dive
     (solver.batch.lp), then CP-SAT hinted with the best schedule so far; the best
     schedule found is kept, the best bound proven (LP or CP-SAT) reported.
-    ``workers``: CP-SAT workers (default ``batch.workers``)."""
+    ``workers``: CP-SAT workers (default ``batch.workers``).
+
+    In the deterministic mode (``batch.work_limit``) the same phases share the
+    part's work instead of its time, in the same proportions (solver.batch.work):
+    each stops on the work it did, so the same part gives the same schedule and
+    bound at any load; ``stop`` then only guards the deadline."""
     began = time.monotonic()
     batch = ready.batch
     placements, greedy = ready.baseline, ready.baseline_breakdown
@@ -280,11 +290,21 @@ def solve_prepared(
     settings = SolverSettings(stop - began, batch.workers if workers is None else workers, batch.seed,
                               batch.work_limit)
     lexicographic = batch.priority_weight is None
-    clocked = batch.work_limit is None  # repairs and the LP stop on the clock: not in deterministic mode
-    if clocked and lexicographic and greedy.unscheduled_priority and stop - began >= _MIN_SOLVE_SECONDS:
+    # Deterministic mode: every phase spends work, not time (the clock only guards ``stop``).
+    work = WorkBudget(batch.work_limit) if batch.work_limit is not None else None
+
+    def share(until: float, fraction: float) -> tuple[float, WorkBudget | None]:
+        # The instant a phase should end by and its budget: a share of the time, or of the work, left.
+        if work is None:
+            return time.monotonic() + (until - time.monotonic()) * fraction, None
+        return until, work.share(fraction)
+
+    if lexicographic and greedy.unscheduled_priority and stop - began >= _MIN_SOLVE_SECONDS:
         # Small repairs first: they find room for left-out items far faster than the whole model.
+        until, budget = (began + (stop - began) * _REPAIR_SHARE, None) if work is None else (stop, work.share(
+            _REPAIR_SHARE))
         repaired = repair(items, placements, ready.directory, ready.bookings_by, ready.terms, settings,
-                          began + (stop - began) / 2, cancelled)
+                          until, cancelled, budget)
         fixed = evaluate(items, repaired, ready.directory, ready.terms)
         if fixed.total < greedy.total:
             placements, greedy = repaired, fixed
@@ -293,11 +313,17 @@ def solve_prepared(
     lp_bound = 0
     if all(len(item.starts) == 0 for item in items):
         status, bound_ticks = BatchStatus.OPTIMAL, greedy.total  # nothing can be scheduled
-    elif clocked and stop - time.monotonic() >= _MIN_SOLVE_SECONDS and not (cancelled is not None and cancelled()):
+    elif stop - time.monotonic() >= _MIN_SOLVE_SECONDS and not (cancelled is not None and cancelled()):
         # The LP of the time-indexed model: the bound CP-SAT's own LP cannot reach, and a dive
         # for a schedule near it. CP-SAT then polishes the best schedule for the time left.
+        until, budget = share(stop, _LP_SHARE)
+        tail = 0.0 if work is None else work.left * (1 - _LP_SHARE)
         relaxed = relax_and_dive(items, ready.directory, ready.bookings_by, ready.terms, placements,
-                                 stop=time.monotonic() + (stop - time.monotonic()) * _LP_SHARE, cancelled=cancelled)
+                                 stop=until, cancelled=cancelled, work=budget)
+        if work is not None:
+            # What the LP leaves of its share is not passed on: a unit of CP-SAT's deterministic
+            # time runs longer than the LP's on these models, so the part would only take longer.
+            work.limit = min(work.limit, work.spent + tail)
         # A Lagrangian bound may be below 0 (early duals): costs never are, so it proves nothing.
         lp_bound = max(0, relaxed.bound) if relaxed.bound is not None else 0
         bound_ticks = lp_bound
@@ -306,8 +332,9 @@ def solve_prepared(
             dived = evaluate(items, dived_at, ready.directory, ready.terms)
             if lexicographic and dived.unscheduled_priority > greedy.unscheduled_priority:
                 # The dive fixed its way into a corner for an item or two: small repairs find them room.
+                until, budget = share(stop, 1 / 2)
                 dived_at = repair(items, dived_at, ready.directory, ready.bookings_by, ready.terms, settings,
-                                  time.monotonic() + (stop - time.monotonic()) / 2, cancelled)
+                                  until, cancelled, budget)
                 dived = evaluate(items, dived_at, ready.directory, ready.terms)
             if dived.total < greedy.total:
                 placements, greedy = dived_at, dived
@@ -316,7 +343,8 @@ def solve_prepared(
                            len(placements), "lp")
 
     if status is not BatchStatus.OPTIMAL and stop - time.monotonic() >= _MIN_SOLVE_SECONDS and \
-            not (cancelled is not None and cancelled()) and greedy.total > bound_ticks:
+            not (cancelled is not None and cancelled()) and greedy.total > bound_ticks and \
+            (work is None or work.left >= _MIN_SOLVE_WORK):
 
         def on_solution(objective: int, bound: int, scheduled: int, _: float) -> None:
             if report is not None:
@@ -325,7 +353,8 @@ def solve_prepared(
                        "cp-sat")
 
         outcome = solve_model(items, ready.directory, LimitBook(ready.directory, ready.bookings_by),
-                              ready.terms, placements, replace(settings, time_limit=stop - time.monotonic()),
+                              ready.terms, placements, replace(settings, time_limit=stop - time.monotonic(),
+                                                               work=None if work is None else work.left),
                               explicit_priority=not lexicographic, report=on_solution, cancelled=cancelled)
         bound_ticks = max(outcome.bound, lp_bound, 0)
         if outcome.placements is not None:

@@ -10,6 +10,10 @@ whole time limit to find, or never come.
 Who is freed, in two tries: first the items holding the item's *scarce*
 candidates (seats with few candidates: a named panelist and alternates, a
 listed room), then every item in its way, the nearest in time first.
+
+In the deterministic mode (a ``WorkBudget``) each try is held to
+``_TRY_WORK`` of CP-SAT's deterministic time and the repairs end when the
+budget is spent, not on the clock.
 """
 
 from __future__ import annotations
@@ -24,29 +28,42 @@ from solver.batch.board import Board, LimitBook, Placement, clashes
 from solver.batch.cpsat import SolverSettings, solve_model
 from solver.batch.objective import TermWeights
 from solver.batch.prepare import PreparedItem
+from solver.batch.work import WorkBudget
 from solver.domain import Booking, Directory
 from solver.grid import BoolArray
 
 __all__ = ["repair"]
 
-# Seconds a try may take at most, and how many items a wide try frees at most.
+# Seconds a try may take at most (deterministic time in the deterministic mode), and how many
+# items a wide try frees at most.
 _TRY_SECONDS = 2.0
+_TRY_WORK = 0.5
 _WIDE = 40
+# The deterministic mode stops repairing with less work than this left.
+_MIN_WORK = 0.01
 
 
 def repair(items: Sequence[PreparedItem], placements: Mapping[int, Placement], directory: Directory,
            bookings_by: Mapping[str, Sequence[Booking]], terms: TermWeights, settings: SolverSettings,
-           stop: float, cancelled: Callable[[], bool] | None = None) -> dict[int, Placement]:
-    """``placements`` with items left out fitted in where a small repair finds room."""
+           stop: float, cancelled: Callable[[], bool] | None = None,
+           work: WorkBudget | None = None) -> dict[int, Placement]:
+    """``placements`` with items left out fitted in where a small repair finds room, by
+    ``stop`` (and, in the deterministic mode, within ``work``, charged to it)."""
     current = dict(placements)
     left_out = sorted((i for i in items if i.index not in current and len(i.starts)),
                       key=lambda i: (-i.priority, len(i.starts), i.index))
     for item in left_out:
         for freed in _neighbourhoods(item, items, current):
-            if time.monotonic() + 0.05 > stop or (cancelled is not None and cancelled()):
+            if time.monotonic() + 0.05 > stop or (cancelled is not None and cancelled()) or \
+                    (work is not None and work.left < _MIN_WORK):
                 return current
-            better = _try(item, freed, items, current, directory, bookings_by, terms,
-                          replace(settings, time_limit=min(_TRY_SECONDS, stop - time.monotonic())))
+            if work is None:
+                limits = replace(settings, time_limit=min(_TRY_SECONDS, stop - time.monotonic()), work=None)
+            else:  # the clock only guards the deadline
+                limits = replace(settings, time_limit=stop - time.monotonic(), work=min(_TRY_WORK, work.left))
+            better, spent = _try(item, freed, items, current, directory, bookings_by, terms, limits)
+            if work is not None:
+                work.charge(spent)
             if better is not None:
                 current = better
                 break
@@ -55,8 +72,9 @@ def repair(items: Sequence[PreparedItem], placements: Mapping[int, Placement], d
 
 def _try(item: PreparedItem, freed: list[int], items: Sequence[PreparedItem], placements: Mapping[int, Placement],
          directory: Directory, bookings_by: Mapping[str, Sequence[Booking]], terms: TermWeights,
-         settings: SolverSettings) -> dict[int, Placement] | None:
-    """The schedule with ``item`` and ``freed`` solved again around the rest, if it leaves less out."""
+         settings: SolverSettings) -> tuple[dict[int, Placement] | None, float]:
+    """The schedule with ``item`` and ``freed`` solved again around the rest, if it leaves
+    less out; and the deterministic time the try took."""
     board = Board(LimitBook(directory, bookings_by))
     for k, p in placements.items():
         if k not in freed:
@@ -65,14 +83,14 @@ def _try(item: PreparedItem, freed: list[int], items: Sequence[PreparedItem], pl
     hint = {k: placements[k] for k in freed}
     outcome = solve_model(sub, directory, board.limits, terms, hint, settings, priority_only=True)
     if outcome.placements is None:
-        return None
+        return None, outcome.work
     before = sum(items[k].priority for k in hint)
     after = sum(items[k].priority for k in outcome.placements)
     if after <= before:
-        return None
+        return None, outcome.work
     better = {k: p for k, p in placements.items() if k not in freed}
     better.update(outcome.placements)
-    return better
+    return better, outcome.work
 
 
 def _restricted(item: PreparedItem, board: Board) -> PreparedItem:
