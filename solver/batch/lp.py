@@ -70,16 +70,17 @@ _WHOLE = 0.99
 _LEAST = 0.7
 _DIVE_SHARE = 0.5
 _GROW = 1.5
-# Deterministic mode: the LP's work in units of CP-SAT's deterministic time, taken as
-# _SECONDS_PER_UNIT of an idle core (CP-SAT's own unit runs 2 to 10 s on these models). The
-# costs, measured on batch-150 (bench/scenario_batch.py): a simplex iteration, per row and
-# column of the master; a solve's fixed cost (reading the solution), per row and column; the
-# pricing, per (candidate, start) entry of the items' seat groups; adding a column.
+# Deterministic mode: the LP's work in units of CP-SAT's deterministic time, a unit taken as
+# _SECONDS_PER_UNIT of a core (CP-SAT's own runs 2 to 10 s on these models). The costs in
+# seconds, measured on batch-150 (bench/scenario_batch.py, 2 shared cores): a simplex
+# iteration, per row and column of the master; a solve's fixed cost (reading the solution,
+# the dive's bookkeeping), per row and column; a pricing round, per (candidate, start) entry
+# of the items' seat groups; adding a column to the master.
 _SECONDS_PER_UNIT = 4.0
-_ITERATION_WORK = 3.5e-8 / _SECONDS_PER_UNIT
-_SOLVE_WORK = 4e-6 / _SECONDS_PER_UNIT
-_CELL_WORK = 6.5e-8 / _SECONDS_PER_UNIT
-_COLUMN_WORK = 1e-4 / _SECONDS_PER_UNIT
+_ITERATION_WORK = 3.8e-8 / _SECONDS_PER_UNIT
+_SOLVE_WORK = 1e-6 / _SECONDS_PER_UNIT
+_CELL_WORK = 1.0e-7 / _SECONDS_PER_UNIT
+_COLUMN_WORK = 4e-5 / _SECONDS_PER_UNIT
 
 @dataclass(frozen=True)
 class LpOutcome:

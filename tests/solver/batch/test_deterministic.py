@@ -1,5 +1,6 @@
-"""Deterministic mode: a work limit (CP-SAT deterministic time), fixed seed and
-workers give the same schedule twice, one run with the other core kept busy."""
+"""Deterministic mode: a work limit, fixed seed and workers give the same schedule twice,
+one run with the other core kept busy; every phase (the repairs, the LP bound and its
+dive, CP-SAT) stops on work, so the bound is the LP's and is reproduced too."""
 
 from __future__ import annotations
 
@@ -11,8 +12,14 @@ from dataclasses import replace
 import pytest
 
 from bench.batch_instances import interview_weeks
-from solver.batch import BatchResult, optimize_batch
+from solver.batch import BatchResult, optimize_batch, prepare_part
+from solver.batch.cpsat import SolverSettings
+from solver.batch.lp import LpOutcome, relax_and_dive
+from solver.batch.prepare import with_options
+from solver.batch.repair import repair
+from solver.batch.work import WorkBudget
 from solver.errors import InvalidRequest
+from tests.solver.batch.test_worked_example import BATCH, BUSY, DIRECTORY
 
 
 def _spin(until: float) -> None:
@@ -47,6 +54,57 @@ def test_same_work_limit_same_schedule_under_load(workers: int, request: pytest.
     loaded = _run(workers)
     assert quiet.scheduled and _schedule(quiet) == _schedule(loaded)
     assert quiet.score == loaded.score and quiet.status is loaded.status
+    # The bound is the LP's (CP-SAT's own stays 44% below here, as it did before the LP ran in this mode).
+    assert quiet.gap < 0.01
+
+
+def _lp(work: WorkBudget) -> LpOutcome:
+    directory, busy, bookings, batch = interview_weeks(requests=50, members=16, rooms=3, weeks=1, seed=5)
+    ready = prepare_part(directory, busy, bookings, batch)
+    assert ready is not None
+    items = [with_options(item) for item in ready.items]
+    return relax_and_dive(items, directory, ready.bookings_by, ready.terms, ready.baseline,
+                          stop=time.monotonic() + 60, work=work)
+
+
+def test_the_lp_and_its_dive_stop_on_work_not_on_the_clock(request: pytest.FixtureRequest) -> None:
+    """At a budget both phases run out of (converging and diving take 0.7), the bound, the
+    pricing rounds and the schedule are the same with the other core busy."""
+    quiet_work = WorkBudget(0.15)
+    quiet = _lp(quiet_work)
+    request.getfixturevalue("spinner")
+    loaded_work = WorkBudget(0.15)
+    loaded = _lp(loaded_work)
+    assert quiet.bound is not None and quiet.bound > 0 and quiet.placements
+    assert (quiet.bound, quiet.rounds, quiet.placements) == (loaded.bound, loaded.rounds, loaded.placements)
+    assert quiet_work.spent == loaded_work.spent
+    # The budget binds (the last solve or pricing may pass it by a little) ...
+    assert 0.15 <= quiet_work.spent < 0.16
+    # ... and more work goes further.
+    more = WorkBudget(0.25)
+    assert _lp(more).rounds > quiet.rounds and more.spent > quiet_work.spent
+
+
+def test_repairs_charge_deterministic_time_and_stop_when_it_is_spent() -> None:
+    ready = prepare_part(DIRECTORY, BUSY, [], BATCH)
+    assert ready is not None
+    items = [with_options(i) for i in ready.items]
+    settings = SolverSettings(60.0, work=1.0)
+    none_left = WorkBudget(0.0)
+    kept = repair(items, ready.baseline, DIRECTORY, ready.bookings_by, ready.terms, settings, 1e18, work=none_left)
+    assert kept == dict(ready.baseline) and none_left.spent == 0.0
+    budget = WorkBudget(1.0)
+    repaired = repair(items, ready.baseline, DIRECTORY, ready.bookings_by, ready.terms, settings, 1e18, work=budget)
+    assert len(repaired) == len(items)  # C fits in (test_worked_example), as on the clock
+    assert 0.0 < budget.spent <= 1.0
+
+
+def test_a_share_of_a_budget_is_charged_to_it() -> None:
+    whole = WorkBudget(2.0)
+    part = whole.share(0.25)
+    assert part.limit == 0.5
+    part.charge(0.75)
+    assert (part.spent, part.left, whole.spent, whole.left) == (0.75, 0.0, 0.75, 1.25)
 
 
 def test_work_limit_is_checked() -> None:
