@@ -1,7 +1,7 @@
 """``convene batch`` and ``convene tune``: batch optimization from a terminal.
 
     convene batch requests.json [--config convene.yaml] [--out result] [--time-limit 10]
-                  [--work-limit 5 --seed 1] [--workers 2] [--scheduler tcp://host:8786]
+                  [--work-limit 4 --seed 1] [--workers 2] [--scheduler tcp://host:8786]
                   [--weights alternate=5 earliness=0.5]
     convene tune requests.json --grid alternate=1,10 earliness=0,0.1 [--out tune] ...
     convene tune requests.json --list settings.json ...
@@ -13,10 +13,11 @@ existing bookings. ``batch`` writes OUT.json and OUT.csv and prints a summary;
 ``tune`` runs the batch once per weight setting and writes a KPI table (CSV and
 Markdown) and PNG plots of the trade-offs.
 
-``--work-limit`` is the deterministic mode (docs/objective.md): the search
-stops after that much CP-SAT deterministic time, with ``--seed`` and
-``--workers`` fixed, so the same file and flags give the same schedule at any
-load (``--time-limit`` still bounds the run).
+``--work-limit`` is the deterministic mode (docs/objective.md): every phase
+(repairs, the LP bound and dive, CP-SAT) stops after its share of that much
+work (CP-SAT's deterministic time; the LP's iterations in the same unit), with
+``--seed`` and ``--workers`` fixed, so the same file and flags give the same
+schedule at any load (``--time-limit`` still bounds the run).
 
 Exit codes: 0 a result (FEASIBLE or OPTIMAL) written; 2 bad input (a message
 naming the field) or an output path that cannot be written (checked before
@@ -899,8 +900,9 @@ def add_batch_commands(subparsers: Any) -> None:
         cmd.add_argument("--time-limit", type=float, help="seconds per run (default: the JSON's, else 10)")
         cmd.add_argument("--workers", type=int, help="parallel parts and CP-SAT workers (default: the JSON's, else 1)")
         cmd.add_argument("--work-limit", type=float,
-                         help="deterministic mode: stop after this much CP-SAT deterministic time (about a second "
-                              "of an idle core each); same input, --seed and --workers, same schedule")
+                         help="deterministic mode: stop after this much work (CP-SAT's deterministic time, the "
+                              "LP's iterations alike: about 4 s of a core each); same input, --seed and "
+                              "--workers, same schedule")
         cmd.add_argument("--seed", type=int, help="the search's random seed (default: the JSON's, else 0)")
         cmd.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): solve the parts there")
         cmd.add_argument("--target", help="host:port of a Convene server: solve there (OptimizeBatch, with the "

@@ -101,11 +101,12 @@ class BatchRequest:
       this many parts at once and shares the workers among them.
     - ``priority_weight``: points per unit of priority left unscheduled. None (the
       default) makes the objective lexicographic: priority first, cost second.
-    - ``work_limit``: deterministic mode. CP-SAT stops on this much deterministic
-      time (its own unit of work, about a second on an idle core) instead of the
-      clock, with the search interleaved over ``workers`` and ``seed`` fixed, and the
-      wall-clock phases (repairs, the LP bound and dive) are left out: the same
-      input, limit, seed and workers give the same schedule at any load.
+    - ``work_limit``: deterministic mode. Every phase (repairs, the LP bound and
+      dive, CP-SAT) stops on its share of this much work instead of the clock
+      (solver.batch.work: CP-SAT's deterministic time, the LP's iterations counted
+      in the same unit, about 4 s of a core), with the search interleaved over
+      ``workers`` and ``seed`` fixed: the same input, limit, seed and workers give
+      the same schedule and bound at any load.
       ``time_limit`` (and the call's deadline) still bound the call; a result cut
       by them is not reproducible and is FEASIBLE or UNKNOWN like any other.
     - ``grid_minutes``: the grid the items' held time is widened to (None: the least
