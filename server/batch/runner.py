@@ -209,12 +209,18 @@ def _local_done(futures: dict[Future[BatchResult], int], stop: float) -> Iterato
 
 
 def _with_time(batch: BatchRequest, parts: list[BatchRequest], parallel: int, began: float) -> list[BatchRequest]:
-    """Each part's time limit and CP-SAT workers (see the module docstring)."""
+    """Each part's time limit and CP-SAT workers (see the module docstring). In the
+    deterministic mode the work decides when a part ends: its time limit is all that
+    is left (a guard), never a share that a loaded host could run out of first."""
     # Starting processes and planning each part take time too: shares add up to 85% of what is left.
     left = max(0.05, batch.time_limit - (time.monotonic() - began)) * _SHARE
     total = sum(len(p.items) for p in parts)
     workers = max(1, batch.workers // parallel)
-    return [replace(p, time_limit=min(left, left * parallel * len(p.items) / total), workers=workers) for p in parts]
+
+    def seconds(part: BatchRequest) -> float:
+        return left if batch.work_limit is not None else min(left, left * parallel * len(part.items) / total)
+
+    return [replace(p, time_limit=seconds(p), workers=workers) for p in parts]
 
 
 def _thread_reporter(tally: ProgressTally, lock: threading.Lock, n: int) -> Callable[[Score, int, str], None]:

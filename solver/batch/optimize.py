@@ -165,8 +165,10 @@ def optimize_batch(
             with lock:
                 tally.update(n, score, scheduled, source)
 
-        # A share of the time left in proportion to the items left; unused time carries over.
-        result = solve_prepared(ready, stop=time.monotonic() + (stop - time.monotonic()) * share, report=report,
+        # A share of the time left in proportion to the items left; unused time carries over. In the
+        # deterministic mode the work decides: the clock only guards the whole call's stop.
+        until = stop if batch.work_limit is not None else time.monotonic() + (stop - time.monotonic()) * share
+        result = solve_prepared(ready, stop=until, report=report,
                                 cancelled=cancelled, workers=max(1, batch.workers // lanes))
         with lock:
             tally.update(n, result.score, result.kpis.scheduled, "part", done=True)

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
+import solver.batch.optimize as optimize
 from bench.batch_instances import interview_weeks
-from solver.batch import BatchResult, optimize_batch, prepare_part
+from server.batch import runner
+from solver.batch import BatchRequest, BatchResult, optimize_batch, prepare_part
 from solver.batch.cpsat import SolverSettings
 from solver.batch.lp import LpOutcome, relax_and_dive
 from solver.batch.prepare import with_options
@@ -129,6 +131,45 @@ def test_a_share_of_a_budget_is_charged_to_it() -> None:
     assert part.limit == 0.5
     part.charge(0.75)
     assert (part.spent, part.left, whole.spent, whole.left) == (0.75, 0.0, 0.75, 1.25)
+
+
+@pytest.mark.parametrize(("work_limit", "seconds"), [(None, 1.5), (0.2, 60.0)])
+def test_in_the_deterministic_mode_no_part_gets_only_a_share_of_the_clock(
+        work_limit: float | None, seconds: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part whose work runs longer than its share of the time (a dense part on a loaded
+    host) must not be cut by that share: the clock only guards the whole call. (On the
+    clock, the parts share it.)"""
+    directory, busy, bookings, batch = interview_weeks(requests=40, members=14, rooms=3, seed=5)
+    batch = replace(batch, time_limit=seconds, workers=1, work_limit=work_limit)
+    stops: list[float] = []
+
+    def solve_prepared(ready: optimize.PreparedPart, *, stop: float, **kw: object) -> BatchResult:
+        stops.append(stop)
+        return real_solve(ready, stop=stop, **kw)  # type: ignore[arg-type]
+
+    real_solve = optimize.solve_prepared
+    monkeypatch.setattr(optimize, "solve_prepared", solve_prepared)
+    began = time.monotonic()
+    optimize_batch(directory, busy, bookings, batch)
+    assert len(stops) == 2
+    if work_limit is None:  # one lane: the first part gets its items' share of the time
+        assert stops[0] < began + 0.75 * seconds, stops
+    else:
+        assert all(stop > began + 0.98 * seconds for stop in stops), stops
+
+    limits: list[float] = []
+
+    def solve_part(directory: object, busy: object, bookings: object, part: BatchRequest,
+                   **kw: object) -> BatchResult:
+        limits.append(part.time_limit)
+        return real_part(directory, busy, bookings, part, **kw)  # type: ignore[arg-type]
+
+    real_part = runner.solve_part  # type: ignore[attr-defined]
+    monkeypatch.setattr(runner, "solve_part", solve_part)
+    # Two threads over 19 and 21 items: on the clock each part gets its share of 85% of the time left.
+    runner.run_batch(directory, busy, bookings, replace(batch, workers=2), executor="thread")
+    assert len(limits) == 2
+    assert (min(limits) < 0.85 * seconds * 0.97) is (work_limit is None), limits
 
 
 def test_work_limit_is_checked() -> None:
