@@ -5,7 +5,7 @@
   two parts side by side, one CP-SAT worker each) and a 10 s limit: time to the
   first feasible schedule (target <= 0.5 s), the gap at 10 s (target <= 5%), and
   the greedy first-fit baseline's objective from the same run. Then in the
-  deterministic mode (``work_limit`` 4, about 10 s on an idle machine with 2
+  deterministic mode (``work_limit`` 3.5, about 10 s on an idle machine with 2
   workers: 2 parts side by side; seed and workers fixed), three runs, the last
   with a process spinning on a core: ``gap_at_work_limit`` (issue 20's "gap at
   work limit": against the run's own bound, target <= 3%) and
@@ -34,7 +34,7 @@ from solver.batch import BatchProgress, optimize_batch
 __all__ = ["run"]
 
 LARGE_TIME_LIMIT = 30.0
-WORK_LIMIT = 4.0  # work units (docs/objective.md#deterministic-mode) for batch-150: about 10 s idle, 2 workers
+WORK_LIMIT = 3.5  # work units (docs/objective.md#deterministic-mode) for batch-150: about 10 s idle, 2 workers
 
 
 def _spin(until: float) -> None:

@@ -1,7 +1,7 @@
 """``convene batch`` and ``convene tune``: batch optimization from a terminal.
 
     convene batch requests.json [--config convene.yaml] [--out result] [--time-limit 10]
-                  [--work-limit 4 --seed 1] [--workers 2] [--scheduler tcp://host:8786]
+                  [--work-limit 3.5 --seed 1] [--workers 2] [--scheduler tcp://host:8786]
                   [--weights alternate=5 earliness=0.5]
     convene tune requests.json --grid alternate=1,10 earliness=0,0.1 [--out tune] ...
     convene tune requests.json --list settings.json ...
