@@ -45,6 +45,15 @@ class UnscheduledRule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNSCHEDULED_RULE_CLASHES_WITH_ITEMS: _ClassVar[UnscheduledRule]
     UNSCHEDULED_RULE_COST: _ClassVar[UnscheduledRule]
     UNSCHEDULED_RULE_TIME_LIMIT: _ClassVar[UnscheduledRule]
+
+class BatchJobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BATCH_JOB_STATE_UNSPECIFIED: _ClassVar[BatchJobState]
+    BATCH_JOB_STATE_QUEUED: _ClassVar[BatchJobState]
+    BATCH_JOB_STATE_RUNNING: _ClassVar[BatchJobState]
+    BATCH_JOB_STATE_SUCCEEDED: _ClassVar[BatchJobState]
+    BATCH_JOB_STATE_FAILED: _ClassVar[BatchJobState]
+    BATCH_JOB_STATE_CANCELLED: _ClassVar[BatchJobState]
 BATCH_STATUS_UNSPECIFIED: BatchStatus
 BATCH_STATUS_OPTIMAL: BatchStatus
 BATCH_STATUS_FEASIBLE: BatchStatus
@@ -68,6 +77,12 @@ UNSCHEDULED_RULE_NO_JOINT_ASSIGNMENT: UnscheduledRule
 UNSCHEDULED_RULE_CLASHES_WITH_ITEMS: UnscheduledRule
 UNSCHEDULED_RULE_COST: UnscheduledRule
 UNSCHEDULED_RULE_TIME_LIMIT: UnscheduledRule
+BATCH_JOB_STATE_UNSPECIFIED: BatchJobState
+BATCH_JOB_STATE_QUEUED: BatchJobState
+BATCH_JOB_STATE_RUNNING: BatchJobState
+BATCH_JOB_STATE_SUCCEEDED: BatchJobState
+BATCH_JOB_STATE_FAILED: BatchJobState
+BATCH_JOB_STATE_CANCELLED: BatchJobState
 
 class BatchItem(_message.Message):
     __slots__ = ("id", "rules", "template", "window_start", "window_end", "time_zone", "priority", "customers", "title", "organizer_member_id", "description", "location", "booking_id", "movable")
@@ -270,3 +285,33 @@ class BatchResult(_message.Message):
     replayed: bool
     incomplete_parts: _containers.RepeatedCompositeFieldContainer[BatchIncompletePart]
     def __init__(self, status: _Optional[_Union[BatchStatus, str]] = ..., objective: _Optional[float] = ..., best_bound: _Optional[float] = ..., gap: _Optional[float] = ..., wall_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., items: _Optional[_Iterable[_Union[BatchItemResult, _Mapping]]] = ..., kpis: _Optional[_Union[BatchKpis, _Mapping]] = ..., priority_weight: _Optional[float] = ..., baseline_objective: _Optional[float] = ..., parts: _Optional[int] = ..., unavailable_calendars: _Optional[_Iterable[_Union[_slots_pb2.UnavailableCalendar, _Mapping]]] = ..., committed: _Optional[bool] = ..., replayed: _Optional[bool] = ..., incomplete_parts: _Optional[_Iterable[_Union[BatchIncompletePart, _Mapping]]] = ...) -> None: ...
+
+class BatchJob(_message.Message):
+    __slots__ = ("id", "state", "progress", "result", "error", "create_time", "update_time", "finish_time", "error_code", "request_id", "cancel_requested", "items", "commit")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    FINISH_TIME_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    state: BatchJobState
+    progress: BatchProgress
+    result: BatchResult
+    error: str
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    finish_time: _timestamp_pb2.Timestamp
+    error_code: str
+    request_id: str
+    cancel_requested: bool
+    items: int
+    commit: bool
+    def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[BatchJobState, str]] = ..., progress: _Optional[_Union[BatchProgress, _Mapping]] = ..., result: _Optional[_Union[BatchResult, _Mapping]] = ..., error: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error_code: _Optional[str] = ..., request_id: _Optional[str] = ..., cancel_requested: _Optional[bool] = ..., items: _Optional[int] = ..., commit: _Optional[bool] = ...) -> None: ...

@@ -520,3 +520,69 @@ class OptimizeBatchResponse(_message.Message):
     progress: _batch_pb2.BatchProgress
     result: _batch_pb2.BatchResult
     def __init__(self, progress: _Optional[_Union[_batch_pb2.BatchProgress, _Mapping]] = ..., result: _Optional[_Union[_batch_pb2.BatchResult, _Mapping]] = ...) -> None: ...
+
+class StartBatchJobRequest(_message.Message):
+    __slots__ = ("batch",)
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    batch: OptimizeBatchRequest
+    def __init__(self, batch: _Optional[_Union[OptimizeBatchRequest, _Mapping]] = ...) -> None: ...
+
+class StartBatchJobResponse(_message.Message):
+    __slots__ = ("job", "replayed")
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    job: _batch_pb2.BatchJob
+    replayed: bool
+    def __init__(self, job: _Optional[_Union[_batch_pb2.BatchJob, _Mapping]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class GetBatchJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class GetBatchJobResponse(_message.Message):
+    __slots__ = ("job",)
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    job: _batch_pb2.BatchJob
+    def __init__(self, job: _Optional[_Union[_batch_pb2.BatchJob, _Mapping]] = ...) -> None: ...
+
+class WatchBatchJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class WatchBatchJobResponse(_message.Message):
+    __slots__ = ("job",)
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    job: _batch_pb2.BatchJob
+    def __init__(self, job: _Optional[_Union[_batch_pb2.BatchJob, _Mapping]] = ...) -> None: ...
+
+class CancelBatchJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class CancelBatchJobResponse(_message.Message):
+    __slots__ = ("job",)
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    job: _batch_pb2.BatchJob
+    def __init__(self, job: _Optional[_Union[_batch_pb2.BatchJob, _Mapping]] = ...) -> None: ...
+
+class ListBatchJobsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListBatchJobsResponse(_message.Message):
+    __slots__ = ("jobs", "next_page_token")
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[_batch_pb2.BatchJob]
+    next_page_token: str
+    def __init__(self, jobs: _Optional[_Iterable[_Union[_batch_pb2.BatchJob, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

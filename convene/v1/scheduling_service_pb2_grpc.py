@@ -154,6 +154,31 @@ class SchedulingServiceStub:
                 request_serializer=convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchRequest.SerializeToString,
                 response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchResponse.FromString,
                 _registered_method=True)
+        self.StartBatchJob = channel.unary_unary(
+                '/convene.v1.SchedulingService/StartBatchJob',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.StartBatchJobRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.StartBatchJobResponse.FromString,
+                _registered_method=True)
+        self.GetBatchJob = channel.unary_unary(
+                '/convene.v1.SchedulingService/GetBatchJob',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.GetBatchJobRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.GetBatchJobResponse.FromString,
+                _registered_method=True)
+        self.WatchBatchJob = channel.unary_stream(
+                '/convene.v1.SchedulingService/WatchBatchJob',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.WatchBatchJobRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.WatchBatchJobResponse.FromString,
+                _registered_method=True)
+        self.CancelBatchJob = channel.unary_unary(
+                '/convene.v1.SchedulingService/CancelBatchJob',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.CancelBatchJobRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.CancelBatchJobResponse.FromString,
+                _registered_method=True)
+        self.ListBatchJobs = channel.unary_unary(
+                '/convene.v1.SchedulingService/ListBatchJobs',
+                request_serializer=convene_dot_v1_dot_scheduling__service__pb2.ListBatchJobsRequest.SerializeToString,
+                response_deserializer=convene_dot_v1_dot_scheduling__service__pb2.ListBatchJobsResponse.FromString,
+                _registered_method=True)
         self.FindSequences = channel.unary_unary(
                 '/convene.v1.SchedulingService/FindSequences',
                 request_serializer=convene_dot_v1_dot_scheduling__service__pb2.FindSequencesRequest.SerializeToString,
@@ -353,6 +378,48 @@ class SchedulingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartBatchJob(self, request, context):
+        """Batch jobs (docs/api.md "Batch jobs"): OptimizeBatch as a long-running operation.
+        Starts the batch in the receiving server process and returns at once with the job's
+        id; the job's state lives in the booking store, so any process of the same store
+        gets, watches, cancels and lists it, whether or not the starting client is still
+        there. Bad input is refused here as OptimizeBatch refuses it. A job the same tenant
+        started with the same `batch.request_id` is returned instead of a new one (another
+        body: ALREADY_EXISTS). With `batch.commit`, the job's id is the commit's request id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBatchJob(self, request, context):
+        """The job as it stands. Another tenant's job id is NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchBatchJob(self, request, context):
+        """A snapshot of the job now and after every change, until it reaches a final state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelBatchJob(self, request, context):
+        """Asks the job to stop: its solver stops within about a second, nothing is booked, and
+        it ends CANCELLED. A finished job is returned as it is.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBatchJobs(self, request, context):
+        """The tenant's jobs, newest first, paged (without their results: get a job for its result).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def FindSequences(self, request, context):
         """Sequences (interview loops, docs/api.md "Sequences"): several meetings in
         a row, each with its own seats. Per first start in a window the cheapest
@@ -490,6 +557,31 @@ def add_SchedulingServiceServicer_to_server(servicer, server):
                     servicer.OptimizeBatch,
                     request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchRequest.FromString,
                     response_serializer=convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchResponse.SerializeToString,
+            ),
+            'StartBatchJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartBatchJob,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.StartBatchJobRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.StartBatchJobResponse.SerializeToString,
+            ),
+            'GetBatchJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBatchJob,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.GetBatchJobRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.GetBatchJobResponse.SerializeToString,
+            ),
+            'WatchBatchJob': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchBatchJob,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.WatchBatchJobRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.WatchBatchJobResponse.SerializeToString,
+            ),
+            'CancelBatchJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelBatchJob,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.CancelBatchJobRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.CancelBatchJobResponse.SerializeToString,
+            ),
+            'ListBatchJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBatchJobs,
+                    request_deserializer=convene_dot_v1_dot_scheduling__service__pb2.ListBatchJobsRequest.FromString,
+                    response_serializer=convene_dot_v1_dot_scheduling__service__pb2.ListBatchJobsResponse.SerializeToString,
             ),
             'FindSequences': grpc.unary_unary_rpc_method_handler(
                     servicer.FindSequences,
@@ -1109,6 +1201,141 @@ class SchedulingService:
             '/convene.v1.SchedulingService/OptimizeBatch',
             convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchRequest.SerializeToString,
             convene_dot_v1_dot_scheduling__service__pb2.OptimizeBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartBatchJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/StartBatchJob',
+            convene_dot_v1_dot_scheduling__service__pb2.StartBatchJobRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.StartBatchJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBatchJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/GetBatchJob',
+            convene_dot_v1_dot_scheduling__service__pb2.GetBatchJobRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.GetBatchJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchBatchJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/convene.v1.SchedulingService/WatchBatchJob',
+            convene_dot_v1_dot_scheduling__service__pb2.WatchBatchJobRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.WatchBatchJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelBatchJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/CancelBatchJob',
+            convene_dot_v1_dot_scheduling__service__pb2.CancelBatchJobRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.CancelBatchJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBatchJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convene.v1.SchedulingService/ListBatchJobs',
+            convene_dot_v1_dot_scheduling__service__pb2.ListBatchJobsRequest.SerializeToString,
+            convene_dot_v1_dot_scheduling__service__pb2.ListBatchJobsResponse.FromString,
             options,
             channel_credentials,
             insecure,

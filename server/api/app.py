@@ -50,7 +50,9 @@ from server.api.access import Access, AccessInterceptor
 from server.api.auth import ApiKeys
 from server.api.http import HttpServer
 from server.api.service import SERVICE_NAME, SchedulingService
+from server.api.streaming import failure_of
 from server.api.tls import ServerCertificates
+from server.batch.jobs import JobRunner
 from server.booking.desk import BookingDesk
 from server.booking.side_effects import booking_handlers, describe_smtp
 from server.booking.store import Backoff, BookingStore, OutboxWorker, PoolSettings, StoreBookings, open_store
@@ -286,6 +288,10 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
         # The processes of one serve share the port (server.processes); alone, gRPC's own default.
         options=[("grpc.so_reuseport", 1)] if part.reuse_port else None,
     )
+    jobs: JobRunner | None = None
+    if store is not None:
+        jobs = JobRunner(store, config.batch.to_domain(), failure_of)
+        cleanups.append(jobs.close)  # undone first: its jobs end FAILED while the store is still open
     service = SchedulingService(
         tenants,
         ApiKeys(config.api_keys, settings.tls.client_certificates if settings.tls is not None else ()),
@@ -293,6 +299,7 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
         clock or (lambda: datetime.now(UTC)),
         desk,
         config.batch.to_domain(),
+        jobs,
     )
     scheduling_service_pb2_grpc.add_SchedulingServiceServicer_to_server(service, server)
 

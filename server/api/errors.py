@@ -31,6 +31,13 @@ Bookings (``server.booking.desk`` and ``server.booking.store``):
     StoreUnavailable     -> UNAVAILABLE          the database cannot be reached (retry later)
     BookingsDisabled     -> UNIMPLEMENTED        this server was started without a booking store
 
+Batch jobs (``server.booking.store.jobs``):
+
+    BatchJobNotFound     -> NOT_FOUND            ResourceInfo (batch job), BadRequest on job_id; also
+                                                 another tenant's job
+    JobRequestReused     -> ALREADY_EXISTS       ErrorInfo REQUEST_ID_REUSED (the first job's id),
+                                                 BadRequest on batch.request_id
+
 A refusal is FAILED_PRECONDITION whether the re-check at commit found the
 conflict or the store did (a concurrent booking won): either way the slot is
 taken and retrying the same request cannot help.
@@ -74,6 +81,7 @@ from server.booking.store import (
     StaleVersion,
     StoreUnavailable,
 )
+from server.booking.store.jobs import BatchJobNotFound, JobRequestReused
 from server.booking.webhooks import UnknownWebhookEndpoint
 from server.wire.booking import conflict_details
 from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, SchedulingError, UnknownResource, cut, quote
@@ -93,7 +101,8 @@ log = logging.getLogger("convene.server")
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 BOOKING_ERRORS = (BookingRefused, LimitReached, IdempotencyConflict, BookingNotFound, UnknownHold, InvalidBooking,
-                  StoreUnavailable, BookingsDisabled, UnknownWebhookEndpoint, StaleVersion, BookingCancelled)
+                  StoreUnavailable, BookingsDisabled, UnknownWebhookEndpoint, StaleVersion, BookingCancelled,
+                  BatchJobNotFound, JobRequestReused)
 # Failures that are the caller's or the world's, not a bug: logged in one line, no traceback.
 BATCH_ERRORS = (SolverUnavailable, ClusterWithoutWorkers)
 EXPECTED_ERRORS = (*BOOKING_ERRORS, *BATCH_ERRORS, SchedulingError, Unauthenticated, TimeoutError)
@@ -261,6 +270,17 @@ def _booking_failure(exc: BaseException) -> tuple[int, str, list[Message]]:
                                                       resource_name=cut(exc.endpoint_id),
                                                       description=f"no webhook endpoint {quote(exc.endpoint_id)}"))
         details.append(_violation("endpoint_id", "unknown webhook endpoint id"))
+    elif isinstance(exc, BatchJobNotFound):
+        code = code_pb2.NOT_FOUND
+        details.append(error_details_pb2.ResourceInfo(resource_type="batch job", resource_name=cut(exc.job_id),
+                                                      description=f"no batch job {quote(exc.job_id)}"))
+        details.append(_violation("job_id", "unknown batch job id"))
+    elif isinstance(exc, JobRequestReused):
+        code = code_pb2.ALREADY_EXISTS
+        details.append(error_details_pb2.ErrorInfo(
+            reason="REQUEST_ID_REUSED", domain=ERROR_DOMAIN,
+            metadata={"request_id": cut(exc.request_id), "job_id": exc.job_id}))
+        details.append(_violation("batch.request_id", "already started another batch: use a new request_id"))
     elif isinstance(exc, InvalidBooking):
         code = code_pb2.INVALID_ARGUMENT
         details.append(_bad_request(exc.violations))

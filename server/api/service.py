@@ -14,6 +14,8 @@ written here is served on both.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -29,10 +31,20 @@ from server.api.call import CallContext
 from server.api.errors import guarded
 from server.api.streaming import stream_guarded
 from server.batch.flow import BatchCall, BatchOutcome, BatchReplay, named_bookings, optimize
+from server.batch.jobs import JobRunner
 from server.booking.changes import plan_move, reschedule_booking, update_booking
-from server.booking.desk import BookingDesk, BookingsDisabled, cancel_booking, create_booking, hold_slot, release_hold
+from server.booking.desk import (
+    BookingDesk,
+    BookingRequest,
+    BookingsDisabled,
+    cancel_booking,
+    create_booking,
+    hold_slot,
+    release_hold,
+)
 from server.booking.sequences import book_sequence
 from server.booking.store import BookingCancelled, BookingStatus, StaleVersion
+from server.booking.store.jobs import new_job_id
 from server.booking.webhooks import UnknownWebhookEndpoint
 from server.calendars.busy import FetchedBusy, busy_span, resources_of
 from server.config.batch import BatchPolicy
@@ -41,7 +53,7 @@ from server.tenants import Tenant
 from solver import Limits, check_time, find_slots, validate_request
 from solver.batch import validate_batch
 from solver.domain import Booking, SlotRequest
-from solver.errors import FieldViolation, InvalidRequest, UnknownResource
+from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, UnknownResource
 from solver.schedule import schedules, validate_schedule
 from solver.sequences import SequenceRequest, SequenceResult, find_sequences, segment_request, validate_sequence
 
@@ -76,6 +88,24 @@ def calendar_deadline(context: CallContext) -> float | None:
     return time.monotonic() + remaining * _CALENDAR_SHARE
 
 
+# How often WatchBatchJob looks at the job's row (another process may be running it).
+_WATCH_POLL_SECONDS = 0.2
+
+
+@contextlib.contextmanager
+def _under(prefix: str) -> Iterator[None]:
+    """Request errors raised inside, their field paths under ``prefix`` (StartBatchJob's ``batch``)."""
+    try:
+        yield
+    except InvalidRequest as exc:
+        raise InvalidRequest([FieldViolation(f"{prefix}.{v.field}" if v.field else prefix, v.description)
+                              for v in exc.violations]) from exc
+    except UnknownResource as exc:
+        raise UnknownResource(f"{prefix}.{exc.field}", exc.resource_id) from exc
+    except LimitExceeded as exc:
+        raise LimitExceeded(f"{prefix}.{exc.field}", exc.limit_name, exc.limit, exc.actual) from exc
+
+
 # Subclassing the generated base keeps RPCs added to the proto later answering
 # UNIMPLEMENTED until they are written here (the base is untyped, hence the ignore).
 class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[misc]
@@ -83,7 +113,8 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
 
     def __init__(self, tenants: Mapping[str, Tenant], keys: ApiKeys, limits: Limits,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 bookings: BookingDesk | None = None, batch: BatchPolicy | None = None) -> None:
+                 bookings: BookingDesk | None = None, batch: BatchPolicy | None = None,
+                 jobs: JobRunner | None = None) -> None:
         self._tenants = tenants
         # Templates as the API serves them and merges overrides into: converted once.
         self._templates = {tid: wire.directory.templates_to_proto(t.templates) for tid, t in tenants.items()}
@@ -93,6 +124,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         self._clock = clock
         self._bookings = bookings  # None: the booking RPCs answer UNIMPLEMENTED
         self._batch = batch or BatchPolicy()
+        self._jobs = jobs  # None (no store): the batch job RPCs answer UNIMPLEMENTED
 
     def _caller(self, context: CallContext) -> tuple[Caller, Tenant]:
         caller = self._keys.authenticate(context.invocation_metadata() or (), peer_of(context))
@@ -390,11 +422,11 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
     # request -> wire.batch -> validate (solver) -> batch.flow (fetch busy, run_batch in a
     # thread, commit) -> a stream of progress messages, then the result
 
-    @stream_guarded
-    def OptimizeBatch(self, request: api.OptimizeBatchRequest,
-                      context: CallContext) -> Iterator[api.OptimizeBatchResponse]:
-        caller, tenant = self._caller(context)
-        now, templates = self._clock(), self._templates_of(tenant)
+    def _batch_of(self, request: api.OptimizeBatchRequest, tenant: Tenant, now: datetime, *,
+                  commit_as: str | None = None) -> tuple[wire.batch.BatchQuery, Sequence[BookingRequest | None] | None]:
+        """The request as a validated query, with the bookings a commit would make (None: no commit).
+        ``commit_as``: the request id the commit books under instead of the request's own."""
+        templates = self._templates_of(tenant)
         # Items naming a booking (re-optimization): each booking looked up and checked first (too many
         # items are refused by batch_query before any look-up).
         store = self._bookings.store if self._bookings is not None else None
@@ -403,10 +435,23 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         query = wire.batch.batch_query(request, templates, now=now, policy=self._batch, records=records)
         with query.solver_errors():
             validate_batch(tenant.directory, query.batch, self._limits, self._batch.limits)
+        if commit_as is not None:
+            renamed = api.OptimizeBatchRequest()
+            renamed.CopyFrom(request)
+            renamed.request_id = commit_as
+            request, query = renamed, dataclasses.replace(query, request_id=commit_as)
         drafts = None
         if query.commit:
             self._desk()  # UNIMPLEMENTED before any field of the commit is looked at
             drafts = wire.batch.booking_drafts(request, query, templates, now=now)
+        return query, drafts
+
+    @stream_guarded
+    def OptimizeBatch(self, request: api.OptimizeBatchRequest,
+                      context: CallContext) -> Iterator[api.OptimizeBatchResponse]:
+        caller, tenant = self._caller(context)
+        now = self._clock()
+        query, drafts = self._batch_of(request, tenant, now)
         call = BatchCall(tenant, caller.principal, self._limits, self._batch, self._bookings, now,
                          context.time_remaining(), lambda: not context.is_active())
         for event in optimize(query, drafts, call):
@@ -417,6 +462,83 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                 yield wire.batch.replay_to_proto(query, event.records)
             else:
                 yield wire.batch.progress_to_proto(event)
+
+    # --- Batch jobs (server.batch.jobs) ------------------------------------------------
+    #
+    # StartBatchJob: OptimizeBatch's request -> wire.batch -> validate, as OptimizeBatch,
+    # then the job's row and its thread (batch.jobs); the others read the row
+    # (booking.store.jobs) -> wire.jobs -> reply.
+
+    def _runner(self) -> JobRunner:
+        if self._jobs is None:
+            raise BookingsDisabled()
+        return self._jobs
+
+    @guarded
+    def StartBatchJob(self, request: api.StartBatchJobRequest,
+                      context: CallContext) -> api.StartBatchJobResponse:
+        caller, tenant = self._caller(context)
+        runner = self._runner()
+        now = self._clock()
+        job_id = new_job_id()
+        # The batch as OptimizeBatch would take it (its own request_id checked as there), committing
+        # (when it does) under the job's id.
+        solving = api.OptimizeBatchRequest()
+        solving.CopyFrom(request.batch)
+        solving.request_id = request.batch.request_id or job_id
+        with _under("batch"):
+            query, drafts = self._batch_of(solving, tenant, now, commit_as=job_id)
+        call = BatchCall(tenant, caller.principal, self._limits, self._batch, self._bookings, now, None,
+                         lambda: False)
+        job, created = runner.start(tenant.id, request.batch.request_id, query, drafts, call, job_id=job_id)
+        return api.StartBatchJobResponse(job=wire.jobs.job_to_proto(job), replayed=not created)
+
+    @guarded
+    def GetBatchJob(self, request: api.GetBatchJobRequest, context: CallContext) -> api.GetBatchJobResponse:
+        _, tenant = self._caller(context)
+        job = self._runner().get(tenant.id, wire.jobs.check_job_id(request.job_id))
+        return api.GetBatchJobResponse(job=wire.jobs.job_to_proto(job))
+
+    @stream_guarded
+    def WatchBatchJob(self, request: api.WatchBatchJobRequest,
+                      context: CallContext) -> Iterator[api.WatchBatchJobResponse]:
+        _, tenant = self._caller(context)
+        runner = self._runner()
+        job_id = wire.jobs.check_job_id(request.job_id)
+        last = b""
+        while True:
+            job = runner.get(tenant.id, job_id)
+            message = wire.jobs.job_to_proto(job)
+            seen = message.SerializeToString(deterministic=True)
+            if seen != last:
+                last = seen
+                yield api.WatchBatchJobResponse(job=message)
+            if not job.active or not context.is_active():
+                return
+            time.sleep(_WATCH_POLL_SECONDS)
+
+    @guarded
+    def CancelBatchJob(self, request: api.CancelBatchJobRequest,
+                       context: CallContext) -> api.CancelBatchJobResponse:
+        _, tenant = self._caller(context)
+        job = self._runner().cancel(tenant.id, wire.jobs.check_job_id(request.job_id))
+        return api.CancelBatchJobResponse(job=wire.jobs.job_to_proto(job))
+
+    @guarded
+    def ListBatchJobs(self, request: api.ListBatchJobsRequest,
+                      context: CallContext) -> api.ListBatchJobsResponse:
+        _, tenant = self._caller(context)
+        runner = self._runner()
+        try:
+            size = wire.paging.size_of(request.page_size)
+        except wire.paging.InvalidPageSize as exc:
+            raise InvalidRequest([FieldViolation("page_size", str(exc))]) from exc
+        # A keyset page (ids sort by creation, newest first), one more than the page: whether a next exists.
+        jobs = runner.list(tenant.id, size + 1, wire.jobs.list_after(request))
+        page = jobs[:size]
+        return api.ListBatchJobsResponse(
+            jobs=[wire.jobs.job_to_proto(j, with_result=False) for j in page],
+            next_page_token=wire.jobs.next_page_token(page[-1]) if len(jobs) > size else "")
 
     # --- Sequences (interview loops) ---------------------------------------------------
     #

@@ -30,7 +30,7 @@ from server.api.errors import EXPECTED_ERRORS, MAX_MESSAGE, fit, request_id_of, 
 from server.batch.commit import CommitFailed
 from solver.errors import cut
 
-__all__ = ["commit_status", "stream_guarded"]
+__all__ = ["commit_status", "failure_of", "stream_guarded"]
 
 log = logging.getLogger("convene.server")
 Handler = TypeVar("Handler", bound=Callable[..., Iterator[Any]])
@@ -78,3 +78,15 @@ def stream_guarded(method: Handler) -> Handler:
         context.abort_with_status(status)
 
     return cast(Handler, wrapper)
+
+
+def failure_of(exc: BaseException) -> tuple[str, str]:
+    """A batch job's failure as the (gRPC code name, message) OptimizeBatch's stream would have
+    ended with; an unexpected one is logged with its traceback and stays opaque."""
+    if isinstance(exc, CommitFailed):
+        status = commit_status(exc, "batch job")
+    else:
+        if not isinstance(exc, EXPECTED_ERRORS):
+            log.error("batch job failed", exc_info=exc)
+        status = status_for(exc, "batch job")
+    return status.code.name, status.details

@@ -6,6 +6,9 @@
       max_workers: 4               # processes (and CP-SAT workers) per call
       schedulers:                  # Dask schedulers a call may name; none: only this server's processes
         - tcp://10.0.0.5:8786
+      max_running_jobs: 2          # batch jobs (StartBatchJob) solving at once per process; more wait QUEUED
+      job_lease_seconds: 15        # a job's owner renews its lease about every second; a job whose
+                                   # owner is silent this long is reported FAILED
 
 Only listed schedulers are accepted because the server unpickles what a Dask
 cluster sends back: a scheduler named by the caller alone could run code in
@@ -31,6 +34,8 @@ class BatchPolicy:
     limits: BatchLimits = field(default_factory=lambda: BatchLimits(max_items=2_000, max_time_limit=600.0,
                                                                     max_workers=4))
     schedulers: frozenset[str] = frozenset()
+    max_running_jobs: int = 2
+    job_lease: float = 15.0
 
 
 class BatchSettings(BaseModel):
@@ -42,6 +47,8 @@ class BatchSettings(BaseModel):
     max_time_limit_seconds: float = Field(default=600.0, gt=0)
     max_workers: int = Field(default=4, ge=1)
     schedulers: list[str] = Field(default_factory=list)
+    max_running_jobs: int = Field(default=2, ge=1)
+    job_lease_seconds: float = Field(default=15.0, ge=0.5)
 
     @field_validator("schedulers")
     @classmethod
@@ -55,4 +62,4 @@ class BatchSettings(BaseModel):
 
     def to_domain(self) -> BatchPolicy:
         return BatchPolicy(BatchLimits(self.max_items, self.max_time_limit_seconds, self.max_workers),
-                           frozenset(self.schedulers))
+                           frozenset(self.schedulers), self.max_running_jobs, self.job_lease_seconds)

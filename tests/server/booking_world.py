@@ -14,9 +14,14 @@ PostgreSQL skips with the reason when 127.0.0.1:5432 is not reachable) and
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +39,7 @@ from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from server.api.app import Running, start_server
 from server.booking.store import BookingStore, open_store
 from server.config import Config, load_config
+from tests.paths import REPO
 from tests.server.booking.store.helpers import SmtpSink, free_port, start_smtp
 
 OPS_KEY = "team-ops-key-0123456789"
@@ -277,3 +283,33 @@ def close_world(world: World) -> None:
 
 def free_loopback_port() -> int:
     return free_port()
+
+
+@contextmanager
+def convene_serve(config: Path, database_url: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """``convene serve`` in a child process: the process and the port it reported."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--config", str(config), "--database", database_url,
+         "--address", "127.0.0.1:0"], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    found = threading.Event()
+    port: list[int] = []
+    log: list[str] = []
+
+    def drain() -> None:  # keep reading, or the child blocks on a full pipe
+        assert process.stderr is not None
+        for line in process.stderr:
+            log.append(line)
+            match = re.search(r"serving on port (\d+)", line)
+            if match:
+                port.append(int(match[1]))
+                found.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        assert found.wait(30), "the server did not report its port:\n" + "".join(log)
+        yield process, port[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)

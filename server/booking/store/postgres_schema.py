@@ -11,6 +11,7 @@ locks instead.
 
 from __future__ import annotations
 
+from server.booking.store.jobs import POSTGRES_MIGRATION
 from server.booking.store.migrations import SKIPPED_NOT_DONE, Migration, check_migrations
 
 __all__ = ["MIGRATIONS", "OVERLAP_CONSTRAINT", "REQUEST_CONSTRAINT"]
@@ -161,6 +162,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (tenant, request_id)
         )""",
     )),
+    POSTGRES_MIGRATION,  # batch jobs (server.booking.store.jobs)
 )
 
 check_migrations(MIGRATIONS)

@@ -7,6 +7,7 @@ are TEXT. Booleans are 0/1.
 
 from __future__ import annotations
 
+from server.booking.store.jobs import SQLITE_MIGRATION
 from server.booking.store.migrations import SKIPPED_NOT_DONE, Migration, check_migrations
 
 __all__ = ["MIGRATIONS"]
@@ -149,6 +150,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (tenant, request_id)
         )""",
     )),
+    SQLITE_MIGRATION,  # batch jobs (server.booking.store.jobs)
 )
 
 check_migrations(MIGRATIONS)

@@ -157,10 +157,18 @@ SEEDS: dict[str, Message] = {
     "ListWebhookDeliveries": webhooks_pb2.ListWebhookDeliveriesRequest(endpoint_id="we_1", booking_id="b-1",
                                                                        page_size=10),
     "OptimizeBatch": _batch(),
+    "StartBatchJob": api.StartBatchJobRequest(batch=_batch()),
+    "GetBatchJob": api.GetBatchJobRequest(job_id="bj_0661c62ec10b29e36d3bf711"),
+    "WatchBatchJob": api.WatchBatchJobRequest(job_id="bj_0661c62ec10b29e36d3bf711"),
+    "CancelBatchJob": api.CancelBatchJobRequest(job_id="bj_0661c62ec10b29e36d3bf711"),
+    "ListBatchJobs": _listing(api.ListBatchJobsRequest),
     "FindSequences": find_sequences(_loop(), page_size=3),
     "CheckSequence": check_sequence(_loop(), MONDAY + hours(9)),
     "BookSequence": _book_loop(),
 }
+
+
+STREAMING = {m.name for m in api.DESCRIPTOR.services_by_name["SchedulingService"].methods if m.server_streaming}
 
 
 def test_every_rpc_has_a_seed():
@@ -171,8 +179,8 @@ def call(stub: api_grpc.SchedulingServiceStub, method: str, request: Message, me
          ) -> grpc.RpcError | None:
     """Sends ``request``; the error it got, or None (OK). A stream is read to its end."""
     try:
-        if method == "OptimizeBatch":
-            for _ in stub.OptimizeBatch(request, metadata=metadata, timeout=CALL_TIMEOUT):
+        if method in STREAMING:
+            for _ in getattr(stub, method)(request, metadata=metadata, timeout=CALL_TIMEOUT):
                 pass
         else:
             getattr(stub, method)(request, metadata=metadata, timeout=CALL_TIMEOUT)

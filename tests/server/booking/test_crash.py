@@ -12,14 +12,8 @@ the mail server up and finishes the work. ``--database`` overrides the config's
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -33,12 +27,12 @@ from convene.v1 import booking_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from convene.v1 import webhooks_pb2 as hooks
-from tests.paths import REPO
 from tests.server import booking_world
 from tests.server.booking.store.helpers import SmtpSink, free_port
 from tests.server.booking.webhook_receiver import Receiver
 from tests.server.booking_world import (
     at,
+    convene_serve,
     create_request,
     events_in,
     key,
@@ -51,36 +45,6 @@ database_url = booking_world.database_url
 pg_admin = booking_world.pg_admin
 
 SEND_INVITE = booking_pb2.SIDE_EFFECT_KIND_SEND_INVITE
-
-
-@contextmanager
-def convene_serve(config: Path, database_url: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    """``convene serve`` in a child process: the process and the port it reported."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--config", str(config), "--database", database_url,
-         "--address", "127.0.0.1:0"], cwd=REPO, stderr=subprocess.PIPE, text=True)
-    assert process.stderr is not None
-    found = threading.Event()
-    port: list[int] = []
-    log: list[str] = []
-
-    def drain() -> None:  # keep reading, or the child blocks on a full pipe
-        assert process.stderr is not None
-        for line in process.stderr:
-            log.append(line)
-            match = re.search(r"serving on port (\d+)", line)
-            if match:
-                port.append(int(match[1]))
-                found.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    try:
-        assert found.wait(30), "the server did not report its port:\n" + "".join(log)
-        yield process, port[0]
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
 
 
 def _invite(stub: api_grpc.SchedulingServiceStub, booking_id: str) -> booking_pb2.SideEffect:

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file convene/v1/batch.proto.
  */
 export const file_convene_v1_batch: GenFile = /*@__PURE__*/
-  fileDesc("ChZjb252ZW5lL3YxL2JhdGNoLnByb3RvEgpjb252ZW5lLnYxIqADCglCYXRjaEl0ZW0SCgoCaWQYASABKAkSKQoFcnVsZXMYAiABKAsyGC5jb252ZW5lLnYxLk1lZXRpbmdSdWxlc0gAEisKCHRlbXBsYXRlGAMgASgLMhcuY29udmVuZS52MS5UZW1wbGF0ZVJlZkgAEjAKDHdpbmRvd19zdGFydBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJdGltZV96b25lGAYgASgJEhAKCHByaW9yaXR5GAcgASgFEiUKCWN1c3RvbWVycxgIIAMoCzISLmNvbnZlbmUudjEuUGVyc29uEg0KBXRpdGxlGAkgASgJEhsKE29yZ2FuaXplcl9tZW1iZXJfaWQYCiABKAkSEwoLZGVzY3JpcHRpb24YCyABKAkSEAoIbG9jYXRpb24YDCABKAkSEgoKYm9va2luZ19pZBgNIAEoCRIPCgdtb3ZhYmxlGA4gASgIQgkKB21lZXRpbmci0AMKDEJhdGNoV2VpZ2h0cxIWCglhbHRlcm5hdGUYASABKAFIAIgBARIZCgxwb29sX2JhbGFuY2UYAiABKAFIAYgBARIaCg1wb29sX3ByaW9yaXR5GAMgASgBSAKIAQESFQoIcm9vbV9maXQYBCABKAFIA4gBARIaCg1jb25mbGljdF9idXN5GAUgASgBSASIAQESHwoSY29uZmxpY3RfdGVudGF0aXZlGAYgASgBSAWIAQESGgoNb3V0c2lkZV9ob3VycxgHIAEoAUgGiAEBEhUKCGZhaXJuZXNzGAggASgBSAeIAQESFgoJZWFybGluZXNzGAkgASgBSAiIAQESFQoIcHJpb3JpdHkYCiABKAFICYgBARIRCgRtb3ZlGAsgASgBSAqIAQFCDAoKX2FsdGVybmF0ZUIPCg1fcG9vbF9iYWxhbmNlQhAKDl9wb29sX3ByaW9yaXR5QgsKCV9yb29tX2ZpdEIQCg5fY29uZmxpY3RfYnVzeUIVChNfY29uZmxpY3RfdGVudGF0aXZlQhAKDl9vdXRzaWRlX2hvdXJzQgsKCV9mYWlybmVzc0IMCgpfZWFybGluZXNzQgsKCV9wcmlvcml0eUIHCgVfbW92ZSLNAQoNQmF0Y2hQcm9ncmVzcxIRCglvYmplY3RpdmUYASABKAESEgoKYmVzdF9ib3VuZBgCIAEoARILCgNnYXAYAyABKAESEQoJc2NoZWR1bGVkGAQgASgFEioKB2VsYXBzZWQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDgoGc291cmNlGAYgASgJEhIKCnBhcnRzX2RvbmUYByABKAUSEwoLcGFydHNfdG90YWwYCCABKAUSEAoIY29tcGxldGUYCSABKAgi8AIKDkJhdGNoUGxhY2VtZW50EikKBXN0YXJ0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiMKBXNlYXRzGAMgAygLMhQuY29udmVuZS52MS5TZWF0RmlsbBIMCgRjb3N0GAQgASgBEhEKCXNlYXRfY29zdBgFIAEoARIVCg1jb25mbGljdF9jb3N0GAYgASgBEhYKDmVhcmxpbmVzc19jb3N0GAcgASgBEh8KF2hvdXJzX2Zyb21fd2luZG93X3N0YXJ0GAggASgBEhIKCmFsdGVybmF0ZXMYCSABKAUSJwoJY29uZmxpY3RzGAogAygLMhQuY29udmVuZS52MS5Db25mbGljdBIRCgltb3ZlX2Nvc3QYCyABKAESDQoFbW92ZWQYDCABKAgSFQoNZmFpcm5lc3NfY29zdBgNIAEoASKXAQoQQmF0Y2hVbnNjaGVkdWxlZBItCgZyZWFzb24YASABKA4yHS5jb252ZW5lLnYxLlVuc2NoZWR1bGVkUmVhc29uEg4KBmRldGFpbBgCIAEoCRIpCgRydWxlGAMgASgOMhsuY29udmVuZS52MS5VbnNjaGVkdWxlZFJ1bGUSGQoRYmxvY2tpbmdfaXRlbV9pZHMYBCADKAkiogEKD0JhdGNoSXRlbVJlc3VsdBIKCgJpZBgBIAEoCRIvCglzY2hlZHVsZWQYAiABKAsyGi5jb252ZW5lLnYxLkJhdGNoUGxhY2VtZW50SAASMwoLdW5zY2hlZHVsZWQYAyABKAsyHC5jb252ZW5lLnYxLkJhdGNoVW5zY2hlZHVsZWRIABISCgpib29raW5nX2lkGAQgASgJQgkKB291dGNvbWUiNwoTQmF0Y2hJbmNvbXBsZXRlUGFydBIQCghpdGVtX2lkcxgBIAMoCRIOCgZyZWFzb24YAiABKAkipgIKCUJhdGNoS3BpcxINCgVpdGVtcxgBIAEoBRIRCglzY2hlZHVsZWQYAiABKAUSFgoOdG90YWxfcHJpb3JpdHkYAyABKAUSGgoSc2NoZWR1bGVkX3ByaW9yaXR5GAQgASgFEhcKD2FsdGVybmF0ZXNfdXNlZBgFIAEoBRIRCgljb25mbGljdHMYBiABKAUSEQoJc2VhdF9jb3N0GAcgASgBEhUKDWNvbmZsaWN0X2Nvc3QYCCABKAESFgoOZWFybGluZXNzX2Nvc3QYCSABKAESFQoNZmFpcm5lc3NfY29zdBgKIAEoARIYChBwb29sX2xvYWRfc3ByZWFkGAsgASgFEiQKHG1lYW5faG91cnNfZnJvbV93aW5kb3dfc3RhcnQYDCABKAEizQMKC0JhdGNoUmVzdWx0EicKBnN0YXR1cxgBIAEoDjIXLmNvbnZlbmUudjEuQmF0Y2hTdGF0dXMSEQoJb2JqZWN0aXZlGAIgASgBEhIKCmJlc3RfYm91bmQYAyABKAESCwoDZ2FwGAQgASgBEiwKCXdhbGxfdGltZRgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIqCgVpdGVtcxgGIAMoCzIbLmNvbnZlbmUudjEuQmF0Y2hJdGVtUmVzdWx0EiMKBGtwaXMYByABKAsyFS5jb252ZW5lLnYxLkJhdGNoS3BpcxIXCg9wcmlvcml0eV93ZWlnaHQYCCABKAESGgoSYmFzZWxpbmVfb2JqZWN0aXZlGAkgASgBEg0KBXBhcnRzGAogASgFEj4KFXVuYXZhaWxhYmxlX2NhbGVuZGFycxgLIAMoCzIfLmNvbnZlbmUudjEuVW5hdmFpbGFibGVDYWxlbmRhchIRCgljb21taXR0ZWQYDCABKAgSEAoIcmVwbGF5ZWQYDSABKAgSOQoQaW5jb21wbGV0ZV9wYXJ0cxgOIAMoCzIfLmNvbnZlbmUudjEuQmF0Y2hJbmNvbXBsZXRlUGFydCqXAQoLQmF0Y2hTdGF0dXMSHAoYQkFUQ0hfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUQkFUQ0hfU1RBVFVTX09QVElNQUwQARIZChVCQVRDSF9TVEFUVVNfRkVBU0lCTEUQAhIbChdCQVRDSF9TVEFUVVNfSU5GRUFTSUJMRRADEhgKFEJBVENIX1NUQVRVU19VTktOT1dOEAQq/QEKEVVuc2NoZWR1bGVkUmVhc29uEiIKHlVOU0NIRURVTEVEX1JFQVNPTl9VTlNQRUNJRklFRBAAEikKJVVOU0NIRURVTEVEX1JFQVNPTl9OT19BVkFJTEFCTEVfU1RBUlQQARIqCiZVTlNDSEVEVUxFRF9SRUFTT05fTE9TVF9UT19PVEhFUl9JVEVNUxACEikKJVVOU0NIRURVTEVEX1JFQVNPTl9OT1RfV09SVEhfSVRTX0NPU1QQAxIfChtVTlNDSEVEVUxFRF9SRUFTT05fREVBRExJTkUQBBIhCh1VTlNDSEVEVUxFRF9SRUFTT05fTk9UX0JPT0tFRBAFKqwDCg9VbnNjaGVkdWxlZFJ1bGUSIAocVU5TQ0hFRFVMRURfUlVMRV9VTlNQRUNJRklFRBAAEhsKF1VOU0NIRURVTEVEX1JVTEVfV0lORE9XEAESIgoeVU5TQ0hFRFVMRURfUlVMRV9DQUxFTkRBUl9CVVNZEAISHAoYVU5TQ0hFRFVMRURfUlVMRV9CVUZGRVJTEAMSIgoeVU5TQ0hFRFVMRURfUlVMRV9XT1JLSU5HX0hPVVJTEAQSIwofVU5TQ0hFRFVMRURfUlVMRV9CT09LSU5HX0xJTUlUUxAFEiIKHlVOU0NIRURVTEVEX1JVTEVfUk9PTV9DQVBBQ0lUWRAGEhwKGFVOU0NIRURVTEVEX1JVTEVfU0VWRVJBTBAHEigKJFVOU0NIRURVTEVEX1JVTEVfTk9fSk9JTlRfQVNTSUdOTUVOVBAIEicKI1VOU0NIRURVTEVEX1JVTEVfQ0xBU0hFU19XSVRIX0lURU1TEAkSGQoVVU5TQ0hFRFVMRURfUlVMRV9DT1NUEAoSHwobVU5TQ0hFRFVMRURfUlVMRV9USU1FX0xJTUlUEAtiBnByb3RvMw", [file_convene_v1_booking, file_convene_v1_meeting, file_convene_v1_slots, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChZjb252ZW5lL3YxL2JhdGNoLnByb3RvEgpjb252ZW5lLnYxIqADCglCYXRjaEl0ZW0SCgoCaWQYASABKAkSKQoFcnVsZXMYAiABKAsyGC5jb252ZW5lLnYxLk1lZXRpbmdSdWxlc0gAEisKCHRlbXBsYXRlGAMgASgLMhcuY29udmVuZS52MS5UZW1wbGF0ZVJlZkgAEjAKDHdpbmRvd19zdGFydBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJdGltZV96b25lGAYgASgJEhAKCHByaW9yaXR5GAcgASgFEiUKCWN1c3RvbWVycxgIIAMoCzISLmNvbnZlbmUudjEuUGVyc29uEg0KBXRpdGxlGAkgASgJEhsKE29yZ2FuaXplcl9tZW1iZXJfaWQYCiABKAkSEwoLZGVzY3JpcHRpb24YCyABKAkSEAoIbG9jYXRpb24YDCABKAkSEgoKYm9va2luZ19pZBgNIAEoCRIPCgdtb3ZhYmxlGA4gASgIQgkKB21lZXRpbmci0AMKDEJhdGNoV2VpZ2h0cxIWCglhbHRlcm5hdGUYASABKAFIAIgBARIZCgxwb29sX2JhbGFuY2UYAiABKAFIAYgBARIaCg1wb29sX3ByaW9yaXR5GAMgASgBSAKIAQESFQoIcm9vbV9maXQYBCABKAFIA4gBARIaCg1jb25mbGljdF9idXN5GAUgASgBSASIAQESHwoSY29uZmxpY3RfdGVudGF0aXZlGAYgASgBSAWIAQESGgoNb3V0c2lkZV9ob3VycxgHIAEoAUgGiAEBEhUKCGZhaXJuZXNzGAggASgBSAeIAQESFgoJZWFybGluZXNzGAkgASgBSAiIAQESFQoIcHJpb3JpdHkYCiABKAFICYgBARIRCgRtb3ZlGAsgASgBSAqIAQFCDAoKX2FsdGVybmF0ZUIPCg1fcG9vbF9iYWxhbmNlQhAKDl9wb29sX3ByaW9yaXR5QgsKCV9yb29tX2ZpdEIQCg5fY29uZmxpY3RfYnVzeUIVChNfY29uZmxpY3RfdGVudGF0aXZlQhAKDl9vdXRzaWRlX2hvdXJzQgsKCV9mYWlybmVzc0IMCgpfZWFybGluZXNzQgsKCV9wcmlvcml0eUIHCgVfbW92ZSLNAQoNQmF0Y2hQcm9ncmVzcxIRCglvYmplY3RpdmUYASABKAESEgoKYmVzdF9ib3VuZBgCIAEoARILCgNnYXAYAyABKAESEQoJc2NoZWR1bGVkGAQgASgFEioKB2VsYXBzZWQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDgoGc291cmNlGAYgASgJEhIKCnBhcnRzX2RvbmUYByABKAUSEwoLcGFydHNfdG90YWwYCCABKAUSEAoIY29tcGxldGUYCSABKAgi8AIKDkJhdGNoUGxhY2VtZW50EikKBXN0YXJ0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgNlbmQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiMKBXNlYXRzGAMgAygLMhQuY29udmVuZS52MS5TZWF0RmlsbBIMCgRjb3N0GAQgASgBEhEKCXNlYXRfY29zdBgFIAEoARIVCg1jb25mbGljdF9jb3N0GAYgASgBEhYKDmVhcmxpbmVzc19jb3N0GAcgASgBEh8KF2hvdXJzX2Zyb21fd2luZG93X3N0YXJ0GAggASgBEhIKCmFsdGVybmF0ZXMYCSABKAUSJwoJY29uZmxpY3RzGAogAygLMhQuY29udmVuZS52MS5Db25mbGljdBIRCgltb3ZlX2Nvc3QYCyABKAESDQoFbW92ZWQYDCABKAgSFQoNZmFpcm5lc3NfY29zdBgNIAEoASKXAQoQQmF0Y2hVbnNjaGVkdWxlZBItCgZyZWFzb24YASABKA4yHS5jb252ZW5lLnYxLlVuc2NoZWR1bGVkUmVhc29uEg4KBmRldGFpbBgCIAEoCRIpCgRydWxlGAMgASgOMhsuY29udmVuZS52MS5VbnNjaGVkdWxlZFJ1bGUSGQoRYmxvY2tpbmdfaXRlbV9pZHMYBCADKAkiogEKD0JhdGNoSXRlbVJlc3VsdBIKCgJpZBgBIAEoCRIvCglzY2hlZHVsZWQYAiABKAsyGi5jb252ZW5lLnYxLkJhdGNoUGxhY2VtZW50SAASMwoLdW5zY2hlZHVsZWQYAyABKAsyHC5jb252ZW5lLnYxLkJhdGNoVW5zY2hlZHVsZWRIABISCgpib29raW5nX2lkGAQgASgJQgkKB291dGNvbWUiNwoTQmF0Y2hJbmNvbXBsZXRlUGFydBIQCghpdGVtX2lkcxgBIAMoCRIOCgZyZWFzb24YAiABKAkipgIKCUJhdGNoS3BpcxINCgVpdGVtcxgBIAEoBRIRCglzY2hlZHVsZWQYAiABKAUSFgoOdG90YWxfcHJpb3JpdHkYAyABKAUSGgoSc2NoZWR1bGVkX3ByaW9yaXR5GAQgASgFEhcKD2FsdGVybmF0ZXNfdXNlZBgFIAEoBRIRCgljb25mbGljdHMYBiABKAUSEQoJc2VhdF9jb3N0GAcgASgBEhUKDWNvbmZsaWN0X2Nvc3QYCCABKAESFgoOZWFybGluZXNzX2Nvc3QYCSABKAESFQoNZmFpcm5lc3NfY29zdBgKIAEoARIYChBwb29sX2xvYWRfc3ByZWFkGAsgASgFEiQKHG1lYW5faG91cnNfZnJvbV93aW5kb3dfc3RhcnQYDCABKAEizQMKC0JhdGNoUmVzdWx0EicKBnN0YXR1cxgBIAEoDjIXLmNvbnZlbmUudjEuQmF0Y2hTdGF0dXMSEQoJb2JqZWN0aXZlGAIgASgBEhIKCmJlc3RfYm91bmQYAyABKAESCwoDZ2FwGAQgASgBEiwKCXdhbGxfdGltZRgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIqCgVpdGVtcxgGIAMoCzIbLmNvbnZlbmUudjEuQmF0Y2hJdGVtUmVzdWx0EiMKBGtwaXMYByABKAsyFS5jb252ZW5lLnYxLkJhdGNoS3BpcxIXCg9wcmlvcml0eV93ZWlnaHQYCCABKAESGgoSYmFzZWxpbmVfb2JqZWN0aXZlGAkgASgBEg0KBXBhcnRzGAogASgFEj4KFXVuYXZhaWxhYmxlX2NhbGVuZGFycxgLIAMoCzIfLmNvbnZlbmUudjEuVW5hdmFpbGFibGVDYWxlbmRhchIRCgljb21taXR0ZWQYDCABKAgSEAoIcmVwbGF5ZWQYDSABKAgSOQoQaW5jb21wbGV0ZV9wYXJ0cxgOIAMoCzIfLmNvbnZlbmUudjEuQmF0Y2hJbmNvbXBsZXRlUGFydCKZAwoIQmF0Y2hKb2ISCgoCaWQYASABKAkSKAoFc3RhdGUYAiABKA4yGS5jb252ZW5lLnYxLkJhdGNoSm9iU3RhdGUSKwoIcHJvZ3Jlc3MYAyABKAsyGS5jb252ZW5lLnYxLkJhdGNoUHJvZ3Jlc3MSJwoGcmVzdWx0GAQgASgLMhcuY29udmVuZS52MS5CYXRjaFJlc3VsdBINCgVlcnJvchgFIAEoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgplcnJvcl9jb2RlGAkgASgJEhIKCnJlcXVlc3RfaWQYCiABKAkSGAoQY2FuY2VsX3JlcXVlc3RlZBgLIAEoCBINCgVpdGVtcxgMIAEoBRIOCgZjb21taXQYDSABKAgqlwEKC0JhdGNoU3RhdHVzEhwKGEJBVENIX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFEJBVENIX1NUQVRVU19PUFRJTUFMEAESGQoVQkFUQ0hfU1RBVFVTX0ZFQVNJQkxFEAISGwoXQkFUQ0hfU1RBVFVTX0lORkVBU0lCTEUQAxIYChRCQVRDSF9TVEFUVVNfVU5LTk9XThAEKv0BChFVbnNjaGVkdWxlZFJlYXNvbhIiCh5VTlNDSEVEVUxFRF9SRUFTT05fVU5TUEVDSUZJRUQQABIpCiVVTlNDSEVEVUxFRF9SRUFTT05fTk9fQVZBSUxBQkxFX1NUQVJUEAESKgomVU5TQ0hFRFVMRURfUkVBU09OX0xPU1RfVE9fT1RIRVJfSVRFTVMQAhIpCiVVTlNDSEVEVUxFRF9SRUFTT05fTk9UX1dPUlRIX0lUU19DT1NUEAMSHwobVU5TQ0hFRFVMRURfUkVBU09OX0RFQURMSU5FEAQSIQodVU5TQ0hFRFVMRURfUkVBU09OX05PVF9CT09LRUQQBSqsAwoPVW5zY2hlZHVsZWRSdWxlEiAKHFVOU0NIRURVTEVEX1JVTEVfVU5TUEVDSUZJRUQQABIbChdVTlNDSEVEVUxFRF9SVUxFX1dJTkRPVxABEiIKHlVOU0NIRURVTEVEX1JVTEVfQ0FMRU5EQVJfQlVTWRACEhwKGFVOU0NIRURVTEVEX1JVTEVfQlVGRkVSUxADEiIKHlVOU0NIRURVTEVEX1JVTEVfV09SS0lOR19IT1VSUxAEEiMKH1VOU0NIRURVTEVEX1JVTEVfQk9PS0lOR19MSU1JVFMQBRIiCh5VTlNDSEVEVUxFRF9SVUxFX1JPT01fQ0FQQUNJVFkQBhIcChhVTlNDSEVEVUxFRF9SVUxFX1NFVkVSQUwQBxIoCiRVTlNDSEVEVUxFRF9SVUxFX05PX0pPSU5UX0FTU0lHTk1FTlQQCBInCiNVTlNDSEVEVUxFRF9SVUxFX0NMQVNIRVNfV0lUSF9JVEVNUxAJEhkKFVVOU0NIRURVTEVEX1JVTEVfQ09TVBAKEh8KG1VOU0NIRURVTEVEX1JVTEVfVElNRV9MSU1JVBALKsMBCg1CYXRjaEpvYlN0YXRlEh8KG0JBVENIX0pPQl9TVEFURV9VTlNQRUNJRklFRBAAEhoKFkJBVENIX0pPQl9TVEFURV9RVUVVRUQQARIbChdCQVRDSF9KT0JfU1RBVEVfUlVOTklORxACEh0KGUJBVENIX0pPQl9TVEFURV9TVUNDRUVERUQQAxIaChZCQVRDSF9KT0JfU1RBVEVfRkFJTEVEEAQSHQoZQkFUQ0hfSk9CX1NUQVRFX0NBTkNFTExFRBAFYgZwcm90bzM", [file_convene_v1_booking, file_convene_v1_meeting, file_convene_v1_slots, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * One booking request of a batch.
@@ -691,6 +691,108 @@ export const BatchResultSchema: GenMessage<BatchResult> = /*@__PURE__*/
   messageDesc(file_convene_v1_batch, 8);
 
 /**
+ * A batch solved as a long-running operation: its state in the booking store, so that any
+ * server process on the same store reads, watches and cancels it.
+ *
+ * @generated from message convene.v1.BatchJob
+ */
+export type BatchJob = Message<"convene.v1.BatchJob"> & {
+  /**
+   * "bj_..." (at most 64 characters, no "/"); ids sort by creation time.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: convene.v1.BatchJobState state = 2;
+   */
+  state: BatchJobState;
+
+  /**
+   * The latest progress report (unset before the first).
+   *
+   * @generated from field: convene.v1.BatchProgress progress = 3;
+   */
+  progress?: BatchProgress | undefined;
+
+  /**
+   * SUCCEEDED (and CANCELLED, see there): what OptimizeBatch's stream would have ended with.
+   *
+   * @generated from field: convene.v1.BatchResult result = 4;
+   */
+  result?: BatchResult | undefined;
+
+  /**
+   * FAILED: why, in words.
+   *
+   * @generated from field: string error = 5;
+   */
+  error: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 6;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * The last change of state, progress or cancel_requested.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 7;
+   */
+  updateTime?: Timestamp | undefined;
+
+  /**
+   * When it reached a final state.
+   *
+   * @generated from field: google.protobuf.Timestamp finish_time = 8;
+   */
+  finishTime?: Timestamp | undefined;
+
+  /**
+   * FAILED: the gRPC status code OptimizeBatch would have ended with ("UNAVAILABLE", "INTERNAL", ...).
+   *
+   * @generated from field: string error_code = 9;
+   */
+  errorCode: string;
+
+  /**
+   * The StartBatchJob request's own request_id (empty: none).
+   *
+   * @generated from field: string request_id = 10;
+   */
+  requestId: string;
+
+  /**
+   * A cancel was asked for and the job has not stopped yet.
+   *
+   * @generated from field: bool cancel_requested = 11;
+   */
+  cancelRequested: boolean;
+
+  /**
+   * Items in the batch.
+   *
+   * @generated from field: int32 items = 12;
+   */
+  items: number;
+
+  /**
+   * Whether the job books its result (the request's `commit`).
+   *
+   * @generated from field: bool commit = 13;
+   */
+  commit: boolean;
+};
+
+/**
+ * Describes the message convene.v1.BatchJob.
+ * Use `create(BatchJobSchema)` to create a new message.
+ */
+export const BatchJobSchema: GenMessage<BatchJob> = /*@__PURE__*/
+  messageDesc(file_convene_v1_batch, 9);
+
+/**
  * The solver's verdict on the whole batch (the worst of its parts).
  *
  * @generated from enum convene.v1.BatchStatus
@@ -888,4 +990,58 @@ export enum UnscheduledRule {
  */
 export const UnscheduledRuleSchema: GenEnum<UnscheduledRule> = /*@__PURE__*/
   enumDesc(file_convene_v1_batch, 2);
+
+/**
+ * Where a batch job is in its life. QUEUED and RUNNING are active; the others are final.
+ *
+ * @generated from enum convene.v1.BatchJobState
+ */
+export enum BatchJobState {
+  /**
+   * @generated from enum value: BATCH_JOB_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Accepted, not yet solving.
+   *
+   * @generated from enum value: BATCH_JOB_STATE_QUEUED = 1;
+   */
+  QUEUED = 1,
+
+  /**
+   * Solving (or committing) in the server process that accepted it.
+   *
+   * @generated from enum value: BATCH_JOB_STATE_RUNNING = 2;
+   */
+  RUNNING = 2,
+
+  /**
+   * Done: `result` is the schedule (booked, with `commit`).
+   *
+   * @generated from enum value: BATCH_JOB_STATE_SUCCEEDED = 3;
+   */
+  SUCCEEDED = 3,
+
+  /**
+   * `error` says why; also a job whose server process stopped while it ran (its lease expired).
+   *
+   * @generated from enum value: BATCH_JOB_STATE_FAILED = 4;
+   */
+  FAILED = 4,
+
+  /**
+   * Cancelled (CancelBatchJob) before it finished: nothing was booked; `result` is the best
+   * schedule found until then, when there was one and the job did not commit.
+   *
+   * @generated from enum value: BATCH_JOB_STATE_CANCELLED = 5;
+   */
+  CANCELLED = 5,
+}
+
+/**
+ * Describes the enum convene.v1.BatchJobState.
+ */
+export const BatchJobStateSchema: GenEnum<BatchJobState> = /*@__PURE__*/
+  enumDesc(file_convene_v1_batch, 3);
 
