@@ -3,6 +3,7 @@
     convene batch requests.json [--config convene.yaml] [--out result] [--time-limit 10]
                   [--work-limit 3.5 --seed 1] [--workers 2] [--scheduler tcp://host:8786]
                   [--weights alternate=5 earliness=0.5]
+    convene batch requests.json --target HOST:PORT --job [--commit]   # prints a job id: convene job ...
     convene tune requests.json --grid alternate=1,10 earliness=0,0.1 [--out tune] ...
     convene tune requests.json --list settings.json ...
 
@@ -577,8 +578,9 @@ def run_batch_command(args: argparse.Namespace) -> int:
     _writable(Path(args.out).with_suffix(".json"), "--out")
     if args.target:
         return _on_server(loaded, batch, args)
-    if args.commit:
-        raise BatchInputError("--commit: books on a server: give --target (and --api-key)")
+    if args.commit or args.job:
+        raise BatchInputError(f"{'--commit: books' if args.commit else '--job: runs'} on a server: give --target "
+                              "(and --api-key)")
     progress = None if args.quiet else progress_display(sys.stderr, len(batch.items), batch.time_limit)
     try:
         result = _solve(loaded, batch, args.scheduler, progress)
@@ -658,6 +660,8 @@ def _on_server(loaded: LoadedBatch, batch: BatchRequest, args: argparse.Namespac
 
     from convene.v1 import batch_pb2
 
+    if args.job:
+        return _start_job(batch, args)
     if args.commit and not args.request_id:
         raise BatchInputError("--commit: give --request-id (an id of your choice that makes a retry safe)")
     progress = None if args.quiet else progress_display(sys.stderr, len(batch.items), batch.time_limit)
@@ -683,6 +687,34 @@ def _on_server(loaded: LoadedBatch, batch: BatchRequest, args: argparse.Namespac
         print(f"INCOMPLETE part ({len(part.item_ids)} items): {part.reason}")
     print(f"wrote {json_path}")
     return EXIT_INCOMPLETE if result.incomplete_parts else EXIT_OK
+
+
+def _start_job(batch: BatchRequest, args: argparse.Namespace) -> int:
+    """``batch --job``: StartBatchJob on ``--target``; prints the job's id (stdout) and how to
+    follow it (stderr). With ``--commit`` the job books under its own id; ``--request-id``
+    makes the start safe to retry."""
+    import grpc
+
+    from convene.v1 import scheduling_service_pb2 as api
+    from convene.v1 import scheduling_service_pb2_grpc as api_grpc
+    from server.wire.batch import batch_request_to_proto
+
+    if not args.api_key:
+        raise BatchInputError("--target: give --api-key (or $CONVENE_API_KEY)")
+    request = batch_request_to_proto(batch, request_id=args.request_id or "", commit=args.commit,
+                                     scheduler=args.scheduler or "")
+    try:
+        with _channel(args) as channel:
+            reply = api_grpc.SchedulingServiceStub(channel).StartBatchJob(
+                api.StartBatchJobRequest(batch=request), metadata=(("authorization", f"Bearer {args.api_key}"),),
+                timeout=30.0)
+    except grpc.RpcError as exc:
+        print(f"{exc.code().name}: {exc.details()}", file=sys.stderr)
+        return EXIT_UNAVAILABLE if exc.code() == grpc.StatusCode.UNAVAILABLE else 1
+    print(reply.job.id)
+    print(("the job started before with this --request-id: " if reply.replayed else "started; ")
+          + f"follow it with: convene job watch {reply.job.id} --target {args.target}", file=sys.stderr)
+    return EXIT_OK
 
 
 class TuneKpis(Protocol):
@@ -920,7 +952,10 @@ def add_batch_commands(subparsers: Any) -> None:
             cmd.add_argument("--commit", action="store_true",
                              help="with --target: book every scheduled item, all or nothing")
             cmd.add_argument("--request-id", help="with --commit: an id of your choice; a retry with it replays "
-                                                  "the commit instead of booking again")
+                                                  "the commit instead of booking again (with --job: the job)")
+            cmd.add_argument("--job", action="store_true",
+                             help="with --target: start a batch job and print its id instead of waiting for the "
+                                  "result (convene job get|watch|cancel ID)")
         else:
             cmd.add_argument("--grid", nargs="+", default=[], metavar="NAME=V1,V2",
                              help="weights to vary; every combination is run")

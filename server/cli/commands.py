@@ -72,6 +72,7 @@ from server.api.app import safe_url, start_server
 from server.api.processes import serve
 from server.booking.store import PoolSettings, StoreError, open_store
 from server.cli.batch import add_batch_commands
+from server.cli.jobs import add_job_command
 from server.cli.preflight import check_config
 from server.cli.render.bookings import booking_report, bookings_report
 from server.cli.render.sequences import loop_report
@@ -645,6 +646,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_batch_commands(commands)  # batch, tune: in-process on a config (server/cli/batch.py)
     add_webhooks_command(commands, _connection_arguments, _stub, _json)  # server/cli/webhooks.py
+    add_job_command(commands, _connection_arguments, _stub, _json)  # batch jobs: server/cli/jobs.py
 
     book_cmd = commands.add_parser("book", help="book a meeting at one start")
     _client_arguments(book_cmd)

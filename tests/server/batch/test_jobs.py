@@ -30,6 +30,7 @@ from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
 from server.booking.store import open_store
 from server.cli.batch import LoadedBatch, load_batch
+from server.cli.commands import main
 from server.wire.batch import batch_request_to_proto
 from tests.paths import EXAMPLES
 from tests.server import booking_world
@@ -244,6 +245,17 @@ def test_a_job_whose_server_died_is_failed_with_the_reason(pair: Pair, hiring: L
     assert get(pair.a, job_id) == failed
 
 
+def test_the_jobs_of_a_server_shut_down_gracefully_fail_at_once(pair: Pair, hiring: LoadedBatch) -> None:
+    with convene_serve(pair.config, pair.database_url) as (leaving, port):
+        job_id = start(port, batch_request(hiring, time_limit=60)).job.id
+        until(lambda: get(pair.b, job_id).state == batch_pb2.BATCH_JOB_STATE_RUNNING)
+        leaving.send_signal(signal.SIGTERM)
+        assert leaving.wait(20) == 0
+    failed = get(pair.b, job_id)  # at once: no lease to wait for
+    assert failed.state == batch_pb2.BATCH_JOB_STATE_FAILED and failed.error_code == "UNAVAILABLE"
+    assert "shut down" in failed.error and not failed.HasField("result")
+
+
 # --- One tenant's jobs --------------------------------------------------------------------------
 
 
@@ -311,3 +323,34 @@ def test_jobs_time_limit_not_the_starting_calls_deadline(pair: Pair, hiring: Loa
     done = watch(pair.b, reply.job.id)[-1]
     assert done.state == batch_pb2.BATCH_JOB_STATE_SUCCEEDED
     assert timedelta(seconds=1.5) < done.result.wall_time.ToTimedelta() < timedelta(seconds=4)
+
+
+# --- The command line ---------------------------------------------------------------------------
+
+
+def test_the_cli_starts_a_job_on_one_server_and_follows_it_on_the_other(
+        pair: Pair, capsys: pytest.CaptureFixture[str]) -> None:
+    on_a, on_b = f"127.0.0.1:{pair.a.port}", f"127.0.0.1:{pair.b.port}"
+    assert main(["batch", str(EXAMPLE), "--target", on_a, "--api-key", HIRING_KEY, "--job", "--time-limit", "60",
+                 "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    job_id = out.strip()
+    assert job_id.startswith("bj_") and f"convene job watch {job_id}" in err
+
+    until(lambda: get(pair.b, job_id).HasField("progress"))
+    assert main(["job", "get", job_id, "--target", on_b, "--api-key", HIRING_KEY]) == 0
+    assert f"{job_id}  RUNNING" in capsys.readouterr().out
+    assert main(["job", "cancel", job_id, "--target", on_b, "--api-key", HIRING_KEY]) == 0
+    capsys.readouterr()
+    assert main(["job", "watch", job_id, "--target", on_a, "--api-key", HIRING_KEY]) == 5  # CANCELLED
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and "CANCELLED" in lines[-1] and "result" in lines[-1]
+    assert main(["job", "list", "--target", on_b, "--api-key", HIRING_KEY, "--limit", "1"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0].startswith(f"{job_id}  CANCELLED") and len(listed) <= 2
+    out_file = Path(str(pair.config.parent / "job-result.json"))
+    assert main(["job", "get", job_id, "--target", on_a, "--api-key", HIRING_KEY, "--out", str(out_file)]) == 5
+    assert len(json.loads(out_file.read_text())["items"]) == 14
+    # An unknown job: the call's status, exit 1.
+    assert main(["job", "get", "bj_0000", "--target", on_a, "--api-key", HIRING_KEY]) == 1
+    assert "NOT_FOUND" in capsys.readouterr().err
