@@ -10,9 +10,11 @@ same database reads, watches, cancels and lists a job another process runs.
 A job runs in the process that accepted it (``server.batch.jobs``), which holds a
 **lease**: ``lease_until``, pushed forward by every heartbeat. A job whose lease ran
 out while it was still QUEUED or RUNNING has lost its owner (the process died or
-hangs): the next read marks it FAILED, saying so, and a late heartbeat of that owner
-finds the job no longer its own. **Cancel** is a flag in the row that the owner reads
-with each heartbeat. The progress and the result are kept as the owner serialized
+hangs): the next read marks it FAILED, saying so (for a committing job, whether
+its one commit transaction had booked), and a late heartbeat of that owner finds
+the job no longer its own. The processes' clocks must agree to well within the
+lease. **Cancel** is a flag in the row that the owner reads with each heartbeat.
+The progress and the result are kept as the owner serialized
 them (the API's protobuf bytes): the store never looks inside.
 
 Jobs are tenant scoped: another tenant's job id is ``BatchJobNotFound``. A job may
@@ -28,6 +30,7 @@ from __future__ import annotations
 import builtins
 import os
 import secrets
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -82,9 +85,18 @@ class JobRequestReused(StoreError):
         super().__init__(f"request_id: {quote(request_id)} already started job {job_id} with a different batch")
 
 
+_last_micros = 0
+_ids_lock = threading.Lock()
+
+
 def new_job_id() -> str:
-    """"bj_" + the time in microseconds (hex, fixed width: ids sort by creation) + randomness."""
-    return f"bj_{time.time_ns() // 1000:014x}{secrets.token_hex(5)}"
+    """"bj_" + the time in microseconds (hex, fixed width: ids sort by creation; strictly
+    increasing within a process) + randomness."""
+    global _last_micros
+    with _ids_lock:
+        _last_micros = max(time.time_ns() // 1000, _last_micros + 1)
+        micros = _last_micros
+    return f"bj_{micros:014x}{secrets.token_hex(5)}"
 
 
 def owner_name() -> str:
@@ -232,10 +244,16 @@ class BatchJobs:
     def _expire(self, job: JobRecord) -> JobRecord:
         s = self._store
         now = s.now()
+        reason = lost_reason(job.owner, job.lease_until)
+        if job.commit:
+            # Its commit is one transaction: it booked every scheduled item, or none.
+            booked = s.find_by_request_prefix(job.tenant, f"{job.id}/")
+            reason += (f"; its commit had booked {len(booked)} items (request ids {job.id}/...: ListBookings shows "
+                       "them)" if booked else "; it had booked nothing")
         with s._tx() as tx:
             tx.run("UPDATE batch_jobs SET state = %s, error = %s, error_code = %s, finished_at = %s, updated_at = %s "
                    "WHERE id = %s AND state IN (%s, %s) AND lease_until < %s",
-                   (JobState.FAILED.value, lost_reason(job.owner, job.lease_until), LOST_CODE,
+                   (JobState.FAILED.value, reason, LOST_CODE,
                     s._time_in(job.lease_until), s._time_in(now), job.id, *[a.value for a in ACTIVE],
                     s._time_in(now)))
             found = self._one(tx, job.tenant, job.id)
