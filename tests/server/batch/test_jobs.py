@@ -24,6 +24,8 @@ import grpc
 import psycopg
 import pytest
 import yaml
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from convene.v1 import batch_pb2
 from convene.v1 import scheduling_service_pb2 as api
@@ -34,7 +36,6 @@ from server.cli.commands import main
 from server.wire.batch import batch_request_to_proto
 from tests.paths import EXAMPLES
 from tests.server import booking_world
-from tests.server.batch.test_rpc import violations
 from tests.server.booking_world import PG_URL, convene_serve
 
 pg_admin = booking_world.pg_admin
@@ -156,6 +157,18 @@ def until(condition: Any, timeout: float = 15.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def violations(error: grpc.RpcError) -> set[str]:
+    status = rpc_status.from_call(error)
+    assert status is not None
+    found: set[str] = set()
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            found |= {v.field for v in bad.field_violations}
+    return found
 
 
 def scheduled(result: batch_pb2.BatchResult) -> int:
@@ -308,7 +321,7 @@ def test_bad_input_is_refused_at_the_start_with_paths_under_batch(pair: Pair, hi
     with pytest.raises(grpc.RpcError) as caught:
         start(pair.a.stub, request)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert {"batch.time_limit", "batch.items[1].priority"} <= set(violations(caught.value))
+    assert {"batch.time_limit", "batch.items[1].priority"} <= violations(caught.value)
     for bad in ("", "no/slash"):
         with pytest.raises(grpc.RpcError) as caught:
             pair.a.stub.GetBatchJob(api.GetBatchJobRequest(job_id=bad), metadata=key(), timeout=5)
