@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
@@ -53,7 +54,7 @@ log = logging.getLogger("convene.server")
 
 # A failure as (gRPC code name, message), e.g. ("UNAVAILABLE", "the Dask scheduler ... cannot be reached").
 Describe = Callable[[BaseException], tuple[str, str]]
-_STOPPED = ("UNAVAILABLE", "the server process stopped (shut down) before the job finished; nothing was booked")
+_STOPPED = ("UNAVAILABLE", "the server process stopped (shut down) before the job finished")
 _QUEUE_PER_SLOT = 25
 _LOST = "the job's lease ran out before this process renewed it: another process reported it FAILED"
 
@@ -139,12 +140,25 @@ class JobRunner:
         return job
 
     def close(self, wait: float = 5.0) -> None:
-        """Stops every job of this process (each ends FAILED, saying the server stopped)."""
+        """Stops every job of this process: each ends FAILED, saying the server stopped (a commit
+        under way completes first); within ``wait`` seconds, its solver stopped or not."""
         self._stopping.set()
         with self._local_lock:
             running = list(self._local.values())
+        until = time.monotonic() + wait
         for local in running:
-            local.done.wait(wait)
+            local.done.wait(max(0.0, until - time.monotonic()))
+        for local in running:
+            if not local.done.is_set():
+                # Its solver did not stop in time: the job ends here, its thread's own end ignored.
+                local.lost = True
+                try:
+                    note = (f"; a commit under way may still have booked (request ids {local.job.id}/...)"
+                            if local.job.commit else "")
+                    self._jobs.finish(local.job.id, self._owner, JobState.FAILED, error=_STOPPED[1] + note,
+                                      error_code=_STOPPED[0])
+                except Exception:
+                    log.exception("batch job %s: its end at shutdown could not be stored", local.job.id)
         self._stopped.set()
         if self._beating is not None:
             self._beating.join(wait)

@@ -32,6 +32,7 @@ items away for cost while it looks for room for one more.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -364,7 +365,7 @@ class _Runner:
             return round(objective), int(np.ceil(bound))
 
         callback = _OnSolution(self, whole)
-        status = _STATUS.get(solver.solve(model, callback), BatchStatus.UNKNOWN)
+        status = _STATUS.get(_solve_until_cancelled(solver, model, callback, self.cancelled), BatchStatus.UNKNOWN)
         if status not in (BatchStatus.OPTIMAL, BatchStatus.FEASIBLE):
             return _Solved(status, solver, None, None, whole(0, solver.best_objective_bound, 0)[1], None)
         values = {var: solver.value(var) for var in hints}
@@ -391,6 +392,33 @@ class _OnSolution(cp_model.CpSolverSolutionCallback):
             runner.report(objective, bound, scheduled, self.wall_time)
         if runner.cancelled is not None and runner.cancelled():
             self.stop_search()
+
+
+# How often a running search looks at the caller's cancel flag (between improving solutions too).
+_CANCEL_POLL_SECONDS = 0.1
+
+
+def _solve_until_cancelled(solver: cp_model.CpSolver, model: cp_model.CpModel, callback: _OnSolution,
+                           cancelled: Callable[[], bool] | None) -> cp_model.CpSolverStatus:
+    """``solver.solve``, stopped within ``_CANCEL_POLL_SECONDS`` of ``cancelled()`` turning true,
+    not only at the next improving solution (a search may find none for a long time)."""
+    if cancelled is None:
+        return solver.solve(model, callback)
+    done = threading.Event()
+
+    def watch() -> None:
+        # Asked again at every poll: a stop asked before the search began would be lost.
+        while not done.wait(_CANCEL_POLL_SECONDS):
+            if cancelled():
+                solver.stop_search()
+
+    watcher = threading.Thread(target=watch, name="batch-cancel-watch", daemon=True)
+    watcher.start()
+    try:
+        return solver.solve(model, callback)
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _parameters(solver: cp_model.CpSolver, settings: SolverSettings, seconds: float, *, presolve: bool,

@@ -4,7 +4,7 @@ database (a SQLite file, or a PostgreSQL schema: skipped with the reason when
 
 A job started through one process is fetched, watched and cancelled through the
 other after the starting client has gone; a job whose process was killed (SIGKILL)
-is FAILED once its lease (1 s here) has run out, saying why; another tenant's job id
+is FAILED once its lease (3 s here) has run out, saying why; another tenant's job id
 is NOT_FOUND; the listing pages newest first; a commit books once under the job's id.
 """
 
@@ -45,7 +45,7 @@ HIRING_KEY = "jobs-hiring-key-0123456789"
 OTHER_KEY = "jobs-other-key-0123456789"
 # Before every window of the example (June 2026): the minimum notice cuts nothing.
 HIRING_NOW = datetime(2026, 5, 1, tzinfo=UTC)
-LEASE_SECONDS = 1.0
+LEASE_SECONDS = 3.0  # short for the test of a killed owner, long enough for a loaded machine
 STATE = batch_pb2.BatchJobState
 FINAL = (batch_pb2.BATCH_JOB_STATE_SUCCEEDED, batch_pb2.BATCH_JOB_STATE_FAILED, batch_pb2.BATCH_JOB_STATE_CANCELLED)
 
