@@ -185,3 +185,20 @@ def test_bad_booking_ids_are_invalid_arguments_naming_the_item(world: World) -> 
         list(world.stub.OptimizeBatch(_request("re-5", ruled, commit=False), metadata=key(), timeout=30))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(_violations(caught.value)) == {"items[0].rules"}
+
+
+def test_a_batch_job_re_optimizes_and_commits_under_its_id(world: World) -> None:
+    movable = _book(world, "a", at(10), [["bob"], ["small"]])
+    request = _request("", _named("a", movable.id, window=(at(9), at(13))),
+                       _new("new", at(10), at(11), "bob", "small"))
+    job = world.stub.StartBatchJob(api.StartBatchJobRequest(batch=request), metadata=key(), timeout=10).job
+    for reply in world.stub.WatchBatchJob(api.WatchBatchJobRequest(job_id=job.id), metadata=key(), timeout=30):
+        job = reply.job
+    assert job.state == batch_pb2.BATCH_JOB_STATE_SUCCEEDED, job.error
+    items = {i.id: i for i in job.result.items}
+    assert job.result.committed and items["a"].scheduled.moved and items["a"].booking_id == movable.id
+    assert items["new"].scheduled.start == movable.start
+    assert _get(world, movable.id).start == items["a"].scheduled.start
+    # The new booking's request id is under the job's id (the commit's request id).
+    (made,) = world.store.find_by_request_prefix("team", f"{job.id}/")
+    assert made.id == items["new"].booking_id
