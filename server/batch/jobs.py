@@ -25,7 +25,8 @@ Its row (``server.booking.store.jobs``) is the job as every process sees it:
 - **Commit.** The job's id is the commit's request id (``server.batch.commit``):
   the bookings are ``<job id>/<fingerprint>/<item id>``, booked once.
 
-The result and the progress are stored as the API's serialized messages
+Jobs finished more than ``policy.job_retention_days`` ago are deleted (by any process
+running jobs, every ten minutes). The result and the progress are stored as the API's serialized messages
 (``server.wire.batch``); a failure as the gRPC code name and message that
 ``describe`` (the API's ``status_for``) gives it.
 """
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -56,6 +58,7 @@ log = logging.getLogger("convene.server")
 Describe = Callable[[BaseException], tuple[str, str]]
 _STOPPED = ("UNAVAILABLE", "the server process stopped (shut down) before the job finished")
 _QUEUE_PER_SLOT = 25
+_PURGE_SECONDS = 600.0  # how often a process with jobs deletes those past their retention
 _LOST = "the job's lease ran out before this process renewed it: another process reported it FAILED"
 
 
@@ -76,6 +79,8 @@ class JobRunner:
 
     def __init__(self, store: BookingStore, policy: BatchPolicy, describe: Describe) -> None:
         self._jobs = BatchJobs(store)
+        self._store = store
+        self._retention = timedelta(days=policy.job_retention_days)
         self._lease = timedelta(seconds=policy.job_lease)
         self._beat = min(1.0, policy.job_lease / 4)
         self._slots = threading.BoundedSemaphore(policy.max_running_jobs)
@@ -165,11 +170,26 @@ class JobRunner:
 
     # --- In the job's threads -------------------------------------------------------------
 
+    def _purge(self) -> None:
+        """Deletes the jobs finished longer ago than the retention (any process may: it is idempotent)."""
+        try:
+            gone = self._jobs.purge(self._store.now() - self._retention)
+        except Exception:
+            log.warning("batch jobs: cannot delete the old ones", exc_info=True)
+            return
+        if gone:
+            log.info("batch jobs: deleted %d finished more than %s ago", gone, self._retention)
+
     def _heartbeat(self) -> None:
         """Renews the leases of this process's jobs (one transaction per beat, whatever their number),
-        stores the progress reported since the last beat and hands each job its cancel flag."""
+        stores the progress reported since the last beat and hands each job its cancel flag; now and
+        then deletes the jobs past their retention."""
+        purged = -math.inf
         while True:
             self._stopped.wait(self._beat)
+            if time.monotonic() - purged > _PURGE_SECONDS and not self._stopping.is_set():
+                purged = time.monotonic()
+                self._purge()
             with self._local_lock:
                 jobs = dict(self._local)
                 if not jobs and self._stopping.is_set():

@@ -9,6 +9,7 @@
       max_running_jobs: 2          # batch jobs (StartBatchJob) solving at once per process; more wait QUEUED
       job_lease_seconds: 15        # a job's owner renews its lease about every second; a job whose
                                    # owner is silent this long is reported FAILED
+      job_retention_days: 7        # finished jobs (and their results) are deleted this long after
 
 Only listed schedulers are accepted because the server unpickles what a Dask
 cluster sends back: a scheduler named by the caller alone could run code in
@@ -36,6 +37,7 @@ class BatchPolicy:
     schedulers: frozenset[str] = frozenset()
     max_running_jobs: int = 2
     job_lease: float = 15.0
+    job_retention_days: float = 7.0
 
 
 class BatchSettings(BaseModel):
@@ -49,6 +51,7 @@ class BatchSettings(BaseModel):
     schedulers: list[str] = Field(default_factory=list)
     max_running_jobs: int = Field(default=2, ge=1)
     job_lease_seconds: float = Field(default=15.0, ge=0.5)
+    job_retention_days: float = Field(default=7.0, gt=0)
 
     @field_validator("schedulers")
     @classmethod
@@ -62,4 +65,5 @@ class BatchSettings(BaseModel):
 
     def to_domain(self) -> BatchPolicy:
         return BatchPolicy(BatchLimits(self.max_items, self.max_time_limit_seconds, self.max_workers),
-                           frozenset(self.schedulers), self.max_running_jobs, self.job_lease_seconds)
+                           frozenset(self.schedulers), self.max_running_jobs, self.job_lease_seconds,
+                           self.job_retention_days)

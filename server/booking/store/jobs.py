@@ -6,6 +6,7 @@ same database reads, watches, cancels and lists a job another process runs.
     jobs.renew_owned(owner, lease, {job.id: progress})  # a process's heartbeat: (still its own, cancel asked)
     jobs.finish(job.id, owner, JobState.SUCCEEDED, result=...)
     jobs.get(tenant, job_id) / jobs.list(tenant, limit, after) / jobs.request_cancel(tenant, job_id)
+    jobs.purge(finished_before)                         # retention: finished jobs older than that go
 
 A job runs in the process that accepted it (``server.batch.jobs``), which holds a
 **lease**: ``lease_until``, pushed forward by every heartbeat. A job whose lease ran
@@ -328,6 +329,14 @@ class BatchJobs:
             rows = tx.rows("SELECT id, cancel_requested FROM batch_jobs WHERE owner = %s AND state IN (%s, %s)",
                            (owner, *active))
         return {r[0] for r in rows}, {r[0] for r in rows if r[1]}
+
+    def purge(self, finished_before: datetime) -> int:
+        """Deletes the jobs (of every tenant) that reached a final state before ``finished_before``;
+        how many. Active jobs are never deleted."""
+        s = self._store
+        with s._tx() as tx:
+            return tx.run("DELETE FROM batch_jobs WHERE finished_at < %s AND state NOT IN (%s, %s)",
+                          (s._time_in(finished_before), *[a.value for a in ACTIVE]))
 
     def finish(self, job_id: str, owner: str, state: JobState, *, progress: bytes | None = None,
                result: bytes = b"", error: str = "", error_code: str = "") -> bool:

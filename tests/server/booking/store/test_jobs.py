@@ -120,3 +120,20 @@ def test_the_listing_is_newest_first_in_keyset_pages_without_results(store: Book
     assert [j.id for j in first + second + third] == ids[::-1]
     assert all(j.result == b"" for j in first + second + third)
     assert jobs.get(TENANT, ids[0]).result == b"big"
+
+
+def test_purge_deletes_only_jobs_finished_before_the_cut(store: BookingStore, clock: FakeClock) -> None:
+    jobs = BatchJobs(store)
+    old, _ = jobs.create(new())
+    jobs.finish(old.id, "proc-a", JobState.SUCCEEDED, result=b"r")
+    clock.advance(days=2)
+    recent, _ = jobs.create(new())
+    jobs.finish(recent.id, "proc-a", JobState.CANCELLED)
+    running, _ = jobs.create(new("proc-b"))
+    jobs.renew_owned("proc-b", LEASE, {})
+    assert jobs.purge(clock() - timedelta(days=1)) == 1
+    with pytest.raises(BatchJobNotFound):
+        jobs.get(TENANT, old.id)
+    assert {j.id for j in jobs.list(TENANT, 10)} == {recent.id, running.id}
+    assert jobs.purge(clock() + timedelta(days=1)) == 1  # the running job stays, whatever its age
+    assert [j.id for j in jobs.list(TENANT, 10)] == [running.id]
