@@ -94,10 +94,6 @@ class JobRunner:
         # Jobs of this process not finished (running or waiting for a slot): more are refused.
         self._max_jobs = policy.max_running_jobs * _QUEUE_PER_SLOT
 
-    @property
-    def store_jobs(self) -> BatchJobs:
-        return self._jobs
-
     def start(self, tenant: str, request_id: str, query: BatchQuery, drafts: Sequence[BookingRequest | None] | None,
               call: BatchCall, *, job_id: str | None = None) -> tuple[JobRecord, bool]:
         """Records the job and starts it in a thread; with a ``request_id`` the tenant used before,
@@ -185,15 +181,12 @@ class JobRunner:
         stores the progress reported since the last beat and hands each job its cancel flag; now and
         then deletes the jobs past their retention."""
         purged = -math.inf
-        while True:
-            self._stopped.wait(self._beat)
+        while not self._stopped.wait(self._beat):  # close() has ended every job by then
             if time.monotonic() - purged > _PURGE_SECONDS and not self._stopping.is_set():
                 purged = time.monotonic()
                 self._purge()
             with self._local_lock:
                 jobs = dict(self._local)
-                if not jobs and self._stopping.is_set():
-                    return
             if not jobs:
                 continue
             progress: dict[str, bytes] = {}
