@@ -54,7 +54,7 @@ def key(api_key: str = HIRING_KEY) -> tuple[tuple[str, str]]:
     return (("authorization", f"Bearer {api_key}"),)
 
 
-def write_config(folder: Path) -> Path:
+def write_config(folder: Path, max_running_jobs: int = 4) -> Path:
     """The hiring week's directory as tenant ``hiring`` (no calendars), and a tenant ``other``."""
     directory = json.loads(EXAMPLE.read_text(encoding="utf-8"))["directory"]
     data: dict[str, Any] = {
@@ -63,7 +63,7 @@ def write_config(folder: Path) -> Path:
         "api_keys": [{"key": HIRING_KEY, "tenant": "hiring", "principal": "ops@example.com"},
                      {"key": OTHER_KEY, "tenant": "other", "principal": "admin@other.example"}],
         "tenants": {"hiring": directory, "other": {"members": [{"id": "zoe", "email": "zoe@other.example"}]}},
-        "batch": {"job_lease_seconds": LEASE_SECONDS, "max_running_jobs": 4},
+        "batch": {"job_lease_seconds": LEASE_SECONDS, "max_running_jobs": max_running_jobs},
     }
     path = folder / "convene.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -267,6 +267,31 @@ def test_the_jobs_of_a_server_shut_down_gracefully_fail_at_once(pair: Pair, hiri
     failed = get(pair.b, job_id)  # at once: no lease to wait for
     assert failed.state == batch_pb2.BATCH_JOB_STATE_FAILED and failed.error_code == "UNAVAILABLE"
     assert "shut down" in failed.error and not failed.HasField("result")
+
+
+def test_jobs_past_the_solving_slots_wait_queued_and_too_many_are_refused(
+        pair: Pair, hiring: LoadedBatch, tmp_path: Path) -> None:
+    config = write_config(tmp_path, max_running_jobs=1)  # 1 solving, at most 25 unfinished
+    with convene_serve(config, pair.database_url) as (_, port), grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = api_grpc.SchedulingServiceStub(channel)
+        first = start(stub, batch_request(hiring, time_limit=60)).job.id
+        until(lambda: get(pair.b, first).state == batch_pb2.BATCH_JOB_STATE_RUNNING)
+        waiting = [start(stub, batch_request(hiring, 2, time_limit=60)).job.id for _ in range(24)]
+        with pytest.raises(grpc.RpcError) as refused:
+            start(stub, batch_request(hiring, 2, time_limit=60))
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        time.sleep(1)
+        queued = get(pair.b, waiting[0])
+        assert queued.state == batch_pb2.BATCH_JOB_STATE_QUEUED and not queued.HasField("progress")
+        # A queued job cancelled (through the other process) ends without ever solving.
+        pair.b.stub.CancelBatchJob(api.CancelBatchJobRequest(job_id=waiting[0]), metadata=key(), timeout=5)
+        ended = watch(pair.b, waiting[0], timeout=10)[-1]
+        assert ended.state == batch_pb2.BATCH_JOB_STATE_CANCELLED and not ended.HasField("result")
+        # The queued ones first: the running one's end would hand its slot to the next.
+        for job_id in (*waiting[1:], first):
+            stub.CancelBatchJob(api.CancelBatchJobRequest(job_id=job_id), metadata=key(), timeout=5)
+        for job_id in (*waiting[1:], first):
+            assert watch(pair.b, job_id, timeout=20)[-1].state == batch_pb2.BATCH_JOB_STATE_CANCELLED
 
 
 # --- One tenant's jobs --------------------------------------------------------------------------
