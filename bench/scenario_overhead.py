@@ -1,9 +1,9 @@
 """What telemetry costs a FindSlots: panel-4w over gRPC with metrics, tracing and access logs on vs off.
 
-Two servers run side by side in one child process (the same interpreter,
-memory and CPU share, so that the comparison measures telemetry and not two
-processes' luck), both serving panel-4w from a warm busy cache as a
-configured server does (``scenario_grpc``'s ``*_warm_cache`` rows):
+Servers run side by side in one child process (the same interpreter, memory
+and CPU share, so that the comparison measures telemetry and not two
+processes' luck), all serving panel-4w from a warm busy cache as a configured
+server does (``scenario_grpc``'s ``*_warm_cache`` rows):
 
 - **off**: no ``metrics`` section, no tracing, ``logging.access_log: false``: a
   call passes no interceptor of ours, and its fetch/plan/assign make no spans
@@ -11,12 +11,23 @@ configured server does (``scenario_grpc``'s ``*_warm_cache`` rows):
 - **on**: the Prometheus endpoint (scraped every 5 s while the calls run;
   Prometheus' usual interval is 15 s or more), OpenTelemetry tracing into an
   in-memory exporter (the gRPC instrumentation plus the fetch, plan and assign
-  spans), and the access log as JSON lines with trace ids, written to a file.
+  spans), and the access log as JSON lines with trace ids, written to a file
+  (``configure_logging``, as ``logging.format: json`` does).
 
-Both run with the garbage collector as ``convene serve`` sets it (``settle_memory``).
-The client alternates between them call by call (and which goes first), so
-that whatever else the machine does weighs on both alike, and reports each
-one's p50 and the ratio on/off (target <= 1.05). ``BENCH_OVERHEAD_PARTS``
+Every server serves one and the same tenant object (directory, busy cache,
+bookings): two servers with identical copies of the data differ by a few
+percent in a run, as an off/off comparison shows (where each copy landed in
+memory), which would be measured as much as telemetry; and the child runs
+with one malloc arena (``MALLOC_ARENA_MAX=1``): with glibc's arena per thread,
+identical servers differed by up to 7% in CPU per call inside the handler,
+depending on the arenas their worker threads drew. Each side has
+``BENCH_OVERHEAD_SERVERS`` servers (default 2). The client goes round all servers,
+off and on interleaved (the order reversed every round), so that whatever
+else the machine does weighs on both sides alike, and reports each side's p50
+and the ratio on/off (target <= 1.05), the median of the rounds' on/off
+ratios, and ``off_vs_off`` (the first half of the off servers against the
+second: what the run's noise alone gives). All run with the garbage collector
+as ``convene serve`` sets it (``settle_memory``). ``BENCH_OVERHEAD_PARTS``
 (metrics,tracing,log) turns on only some parts, to see what each costs.
 """
 
@@ -44,60 +55,73 @@ from server.tenants import MemoryBookings, Tenant
 from server.wire.slots import slot_request_to_proto
 
 SCENARIO = "overhead"
-RUNS = int(os.environ.get("BENCH_OVERHEAD_RUNS", "300"))  # calls per server, after the warm-up
+RUNS = int(os.environ.get("BENCH_OVERHEAD_RUNS", "200"))  # rounds (a call to every server each), after the warm-up
+SERVERS = int(os.environ.get("BENCH_OVERHEAD_SERVERS", "2"))  # per side
 WARM_UP = 5
 RATIO_TARGET = 1.05
 
 
-def _server(telemetry: bool, log_file: str, parts: list[str]) -> tuple[Running, object]:
+def _tracer(parts: list[str]) -> tuple[object | None, object | None]:
+    """The on side's provider (one for all its servers: the spans of this process go to one) and exporter."""
+    if "tracing" not in parts:
+        return None, None
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    # Batched, as the server's OTLP export is: a span's end only queues it.
+    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=1000))
+    return provider, exporter
+
+
+def _tenant() -> Tenant:
     directory, busy, _, bookings = panel_4w(seed=0)
+    calendars = _calendars("cache", busy, sorted({*directory.members, *directory.rooms}))
+    return Tenant("bench", directory, {}, calendars, MemoryBookings(bookings))
+
+
+def _server(telemetry: bool, parts: list[str], provider: object | None, tenant: Tenant) -> Running:
     data: dict[str, object] = {
         "server": {"plaintext": True, "worker_threads": 4},
         "logging": {"format": "json", "access_log": telemetry and "log" in parts},
         "api_keys": [{"key": API_KEY, "tenant": "bench", "principal": "bench"}],
         "tenants": {"bench": {}},
     }
-    provider, exporter = None, None
-    if telemetry:
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-        if "metrics" in parts:
-            data["metrics"] = {"address": "127.0.0.1:0"}
-        if "tracing" in parts:
-            exporter = InMemorySpanExporter()
-            provider = TracerProvider()
-            # Batched, as the server's OTLP export is: a span's end only queues it.
-            provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=1000))
-    calendars = _calendars("cache", busy, sorted({*directory.members, *directory.rooms}))
-    tenant = Tenant("bench", directory, {}, calendars, MemoryBookings(bookings))
+    if telemetry and "metrics" in parts:
+        data["metrics"] = {"address": "127.0.0.1:0"}
     return start_server(parse_config(data), "127.0.0.1:0", tenants={"bench": tenant},
-                        tracer_provider=provider), exporter
+                        tracer_provider=provider if telemetry else None)  # type: ignore[arg-type]
 
 
 def _serve(conn: Connection, log_file: str) -> None:
-    """Child process: both servers, until told to stop."""
+    """Child process: every server, until told to stop."""
     from server.telemetry import tracing
     from server.telemetry.logs import configure_logging, flush_logs
 
     parts = os.environ.get("BENCH_OVERHEAD_PARTS", "metrics,tracing,log").split(",")
     lines = open(log_file, "a", encoding="utf-8")  # noqa: SIM115  # open until the end of the child
     configure_logging("json", logging.INFO, stream=lines)  # what ``logging.format: json`` does, to a file
-    off, _ = _server(False, log_file, parts)
-    on, exporter = _server(True, log_file, parts)
+    provider, exporter = _tracer(parts)
+    # One tenant for all: the same directory, busy cache and bookings objects, so that where
+    # each server's data landed in memory (a few percent between identical copies) is no part
+    # of the comparison.
+    tenant = _tenant()
+    off = [_server(False, parts, None, tenant) for _ in range(SERVERS)]
+    on = [_server(True, parts, provider, tenant) for _ in range(SERVERS)]
     settle_memory()  # as ``convene serve`` does once it serves
-    conn.send({False: (off.port, None), True: (on.port, on.metrics.port if on.metrics is not None else None)})
+    metrics = next((s.metrics.port for s in on if s.metrics is not None), None)
+    conn.send(([s.port for s in off], [s.port for s in on], metrics))
     conn.recv()  # the calls are done
-    provider = tracing.installed()
-    if provider is not None:
-        provider.force_flush()  # type: ignore[attr-defined]  # the SDK's: the queued spans reach the exporter
+    if tracing.installed() is not None:
+        tracing.installed().force_flush()  # type: ignore[union-attr]  # the SDK's: the queued spans reach the exporter
     flush_logs()  # the queued access lines reach the file
     lines.flush()
     conn.send(len(exporter.get_finished_spans()) if exporter is not None else 0)  # type: ignore[attr-defined]
     conn.recv()  # stop
-    on.stop(None)
-    off.stop(None)
+    for server in on + off:
+        server.stop(None)
 
 
 def _row(metric: str, value: float, unit: str, target: str = "") -> dict[str, object]:
@@ -116,11 +140,24 @@ def run() -> list[dict[str, object]]:
         log_file = str(Path(folder) / "access.jsonl")
         parent, child = context.Pipe()
         process = context.Process(target=_serve, args=(child, log_file), daemon=True)
-        process.start()
+        # One malloc arena for the child's threads (read by glibc at start-up, so set for the
+        # spawned child only): with one arena per thread, which arena a server's worker threads
+        # drew made identical servers differ by up to 7% in CPU per call (off_vs_off), more than
+        # the telemetry measured. The child inherits the variable; this process restores it.
+        before = os.environ.get("MALLOC_ARENA_MAX")
+        os.environ["MALLOC_ARENA_MAX"] = "1"
+        try:
+            process.start()
+        finally:
+            if before is None:
+                del os.environ["MALLOC_ARENA_MAX"]
+            else:
+                os.environ["MALLOC_ARENA_MAX"] = before
         try:
             if not parent.poll(120):
                 raise RuntimeError("the benchmark servers did not start")
-            latencies = _alternate(parent.recv(), wire_request, metadata)
+            off_ports, on_ports, metrics_port = parent.recv()
+            rounds = _rounds(off_ports, on_ports, metrics_port, wire_request, metadata)
             parent.send("spans?")
             spans = parent.recv()
         finally:
@@ -130,28 +167,36 @@ def run() -> list[dict[str, object]]:
                 process.kill()
         text = Path(log_file).read_text(encoding="utf-8") if os.path.exists(log_file) else ""
         lines = sum(1 for line in text.splitlines() if '"convene.access"' in line)
-    off, on = statistics.median(latencies[False]), statistics.median(latencies[True])
-    calls = RUNS + WARM_UP
+    off = [ms for r in rounds for ms in r[False]]
+    on = [ms for r in rounds for ms in r[True]]
+    half = SERVERS // 2
+    first, second = [r[False][:half] for r in rounds], [r[False][half:] for r in rounds]
+    calls = (RUNS + WARM_UP) * SERVERS
     return [
-        _row("p50_off", off, "ms"),
-        _row("p50_on", on, "ms"),
-        _row("ratio", on / off, "x", f"<= {RATIO_TARGET:g}"),
-        # The median of each pair's on/off (the two calls of a pair ran back to back, under the same load).
-        _row("paired_ratio", statistics.median(a / b for a, b in zip(latencies[True], latencies[False], strict=True)),
-             "x"),
+        _row("p50_off", statistics.median(off), "ms"),
+        _row("p50_on", statistics.median(on), "ms"),
+        _row("ratio", statistics.median(on) / statistics.median(off), "x", f"<= {RATIO_TARGET:g}"),
+        # The median over rounds of on/off (a round's calls ran back to back, under the same load).
+        _row("paired_ratio", statistics.median(statistics.fmean(r[True]) / statistics.fmean(r[False])
+                                               for r in rounds), "x"),
+        # Noise alone: off servers against off servers, in the same run.
+        _row("off_vs_off", statistics.median(ms for f in first for ms in f)
+             / statistics.median(ms for s in second for ms in s), "x") if half else
+        _row("off_vs_off", 1.0, "x"),
+        _row("servers_per_side", SERVERS, "count"),
         _row("spans_per_call_on", spans / calls, "count"),
         _row("access_lines_on", lines, "count"),
         _row("load_1m", os.getloadavg()[0], "load"),
     ]
 
 
-def _alternate(ports: dict[bool, tuple[int, int | None]], request: object,
-               metadata: tuple[tuple[str, str]]) -> dict[bool, list[float]]:
-    """Latencies (ms) of each server, calling them in turn."""
-    latencies: dict[bool, list[float]] = {False: [], True: []}
-    channels = {t: grpc.insecure_channel(f"127.0.0.1:{port}") for t, (port, _) in ports.items()}
-    stubs = {t: api_grpc.SchedulingServiceStub(c) for t, c in channels.items()}
-    metrics_port = ports[True][1]
+def _rounds(off_ports: list[int], on_ports: list[int], metrics_port: int | None, request: object,
+            metadata: tuple[tuple[str, str]]) -> list[dict[bool, list[float]]]:
+    """Per round, the latencies (ms) of each side's servers, in server order."""
+    servers = [(telemetry, n, port) for n in range(len(off_ports))
+               for telemetry, port in ((False, off_ports[n]), (True, on_ports[n]))]
+    channels = {(t, n): grpc.insecure_channel(f"127.0.0.1:{port}") for t, n, port in servers}
+    stubs = {key: api_grpc.SchedulingServiceStub(c) for key, c in channels.items()}
     scraping = threading.Event()
 
     def scrape() -> None:  # as Prometheus would, while the calls run
@@ -160,22 +205,26 @@ def _alternate(ports: dict[bool, tuple[int, int | None]], request: object,
                 reply.read()
 
     scraper = threading.Thread(target=scrape, daemon=True)
+    rounds: list[dict[bool, list[float]]] = []
     try:
         for _ in range(WARM_UP):
-            for telemetry in (False, True):
-                stubs[telemetry].FindSlots(request, metadata=metadata, timeout=60)
+            for stub in stubs.values():
+                stub.FindSlots(request, metadata=metadata, timeout=60)
         scraper.start()
         for i in range(RUNS):
-            # Alternate which goes first, so neither always follows the other.
-            for telemetry in ((False, True) if i % 2 == 0 else (True, False)):
+            # Reversed every other round, so that neither side always follows the other.
+            order = servers if i % 2 == 0 else servers[::-1]
+            took: dict[tuple[bool, int], float] = {}
+            for telemetry, n, _ in order:
                 t0 = time.perf_counter()
-                stubs[telemetry].FindSlots(request, metadata=metadata, timeout=60)
-                latencies[telemetry].append((time.perf_counter() - t0) * 1000)
+                stubs[(telemetry, n)].FindSlots(request, metadata=metadata, timeout=60)
+                took[(telemetry, n)] = (time.perf_counter() - t0) * 1000
+            rounds.append({t: [took[(t, n)] for n in range(len(off_ports))] for t in (False, True)})
     finally:
         scraping.set()
         for channel in channels.values():
             channel.close()
-    return latencies
+    return rounds
 
 
 if __name__ == "__main__":
