@@ -1588,8 +1588,9 @@ export type OptimizeBatchRequest = Message<"convene.v1.OptimizeBatchRequest"> & 
   now?: Timestamp | undefined;
 
   /**
-   * Deterministic mode: stop the search after this much work (CP-SAT's
-   * deterministic time, about a second of one idle core per unit) instead of on
+   * Deterministic mode: stop every phase after this much work (units of CP-SAT's
+   * deterministic time, the LP's iterations counted in the same units; a unit
+   * takes some 2 to 10 s of one idle core, docs/objective.md) instead of on
    * the clock, with the search interleaved over `workers` and `seed` fixed. The
    * same items, weights, work_limit, seed and workers give the same schedule on
    * any machine at any load, as long as `time_limit` and the call's deadline
