@@ -121,8 +121,11 @@ class ItemFields(_Strict):
 class ItemFile(ItemFields):
     id: str = Field(min_length=1)
     priority: int = Field(default=1, ge=1)
-    window_start: datetime | date
-    window_end: datetime | date
+    # Required, except for an item naming a booking (re-optimization: its meeting is the booking's).
+    window_start: datetime | date | None = None
+    window_end: datetime | date | None = None
+    booking_id: str | None = Field(default=None, min_length=1)
+    movable: bool = False
 
 
 class BusyFile(_Strict):
@@ -167,6 +170,20 @@ class BatchFile(_Strict):
 
 
 @dataclass(frozen=True)
+class NamedItem:
+    """An item naming an existing booking (re-optimization): pinned, or movable inside its
+    window. Only the server holding the booking knows its meeting, so only ``--target``
+    solves it; ``position`` is its place among the file's items."""
+
+    position: int
+    id: str
+    booking_id: str
+    movable: bool
+    priority: int
+    window: tuple[datetime, datetime] | None
+
+
+@dataclass(frozen=True)
 class LoadedBatch:
     """A batch ready to solve: the directory's tenant, its calendars' busy time, bookings."""
 
@@ -176,6 +193,7 @@ class LoadedBatch:
     batch: BatchRequest
     zones: dict[str, str]  # item id -> its time zone (for output)
     labels: dict[str, tuple[str, ...]]  # item id -> its seats' labels
+    named: tuple[NamedItem, ...] = ()  # items naming bookings, solved on a server only
 
 
 def load_batch(path: str | Path, config_path: str | Path | None = None, tenant_id: str | None = None) -> LoadedBatch:
@@ -206,7 +224,7 @@ def load_batch(path: str | Path, config_path: str | Path | None = None, tenant_i
         raise BatchInputError(f"tenant: {name!r} is not a tenant of the directory (known: {known})"
                               if name else f"tenant: the directory has several tenants ({known}); name one")
     tenant = load_tenants(Config(tenants={name: config.tenants[name]}))[name]
-    items, zones, labels = _items(spec, config.tenants[name])
+    items, zones, labels, named = _items(spec, config.tenants[name])
     weights = _weights(spec.weights)
     # "priority" among the weights is the priority weight, as on the command line.
     priority = spec.weights.get("priority", spec.priority_weight)
@@ -217,16 +235,24 @@ def load_batch(path: str | Path, config_path: str | Path | None = None, tenant_i
     bookings = [Booking(b.id, _aware(b.start, "UTC", f"bookings {b.id}"), _aware(b.end, "UTC", f"bookings {b.id}"),
                         tuple(b.resources), tuple(b.pool_members)) for b in spec.bookings]
     busy += _calendar_busy(tenant, items)
-    return LoadedBatch(tenant, busy, bookings, batch, zones, labels)
+    return LoadedBatch(tenant, busy, bookings, batch, zones, labels, tuple(named))
 
 
-def _items(spec: BatchFile, tenant: TenantConfig) -> tuple[list[BatchItem], dict[str, str], dict[str, tuple[str, ...]]]:
+def _items(spec: BatchFile, tenant: TenantConfig) -> tuple[list[BatchItem], dict[str, str], dict[str, tuple[str, ...]],
+                                                          list[NamedItem]]:
     templates = {t.id: t for t in tenant.templates}
     items: list[BatchItem] = []
     zones: dict[str, str] = {}
     labels: dict[str, tuple[str, ...]] = {}
+    named: list[NamedItem] = []
     for n, item in enumerate(spec.items):
         where = f"items[{n}]"
+        if item.booking_id is not None or item.movable:
+            named.append(_named(n, item, spec.defaults))
+            continue
+        if item.window_start is None or item.window_end is None:
+            edge = "window_start" if item.window_start is None else "window_end"
+            raise BatchInputError(f"{where}.{edge}: required (an item naming no booking)")
         merged: dict[str, Any] = {}
         name = item.template or spec.defaults.template
         if name is not None:
@@ -256,7 +282,25 @@ def _items(spec: BatchFile, tenant: TenantConfig) -> tuple[list[BatchItem], dict
         items.append(BatchItem(item.id, request, item.priority))
         zones[item.id] = zone
         labels[item.id] = tuple(s.label or f"seat {k + 1}" for k, s in enumerate(seats))
-    return items, zones, labels
+    return items, zones, labels, named
+
+
+def _named(n: int, item: ItemFile, defaults: ItemFields) -> NamedItem:
+    """An item naming a booking: the booking is the meeting, so no meeting fields of its own."""
+    where = f"items[{n}]"
+    if item.booking_id is None:
+        raise BatchInputError(f"{where}.movable: names no booking: give booking_id")
+    meeting = sorted(set(item.model_fields_set) & set(ItemFields.model_fields) - {"time_zone"})
+    if meeting:
+        raise BatchInputError(f"{where}.{meeting[0]}: an item naming a booking takes its meeting from the booking")
+    if (item.window_start is None) != (item.window_end is None):
+        raise BatchInputError(f"{where}.window_end: give both window_start and window_end, or neither")
+    window = None
+    if item.window_start is not None and item.window_end is not None:
+        zone = item.time_zone or defaults.time_zone or "UTC"
+        window = (_aware(item.window_start, zone, f"{where}.window_start"),
+                  _aware(item.window_end, zone, f"{where}.window_end", end=True))
+    return NamedItem(n, item.id, item.booking_id, item.movable, item.priority, window)
 
 
 def _template_fields(template: TemplateConfig) -> dict[str, Any]:
@@ -537,6 +581,13 @@ def _overrides(loaded: LoadedBatch, args: argparse.Namespace) -> BatchRequest:
     return batch
 
 
+def _no_named_items(loaded: LoadedBatch) -> None:
+    """Items naming bookings are solved where the bookings are: on a server."""
+    if loaded.named:
+        raise BatchInputError(f"items[{loaded.named[0].position}].booking_id: an item naming a booking is solved "
+                              "by the server that holds it: give --target")
+
+
 def _writable(path: Path, what: str) -> None:
     """Fails now, before any solving, when ``path`` (a file to write, or a directory to
     make) cannot be written."""
@@ -581,6 +632,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
     if args.commit or args.job:
         raise BatchInputError(f"{'--commit: books' if args.commit else '--job: runs'} on a server: give --target "
                               "(and --api-key)")
+    _no_named_items(loaded)
     progress = None if args.quiet else progress_display(sys.stderr, len(batch.items), batch.time_limit)
     try:
         result = _solve(loaded, batch, args.scheduler, progress)
@@ -614,21 +666,42 @@ def _channel(args: argparse.Namespace) -> Any:
     return grpc.insecure_channel(args.target)
 
 
-def solve_on_server(batch: BatchRequest, args: argparse.Namespace, *, commit: bool = False,
-                    request_id: str = "", on_progress: Callable[[BatchProgress], None] | None = None) -> Any:
-    """``batch`` solved (with ``commit``, booked) by the server at ``--target`` over
-    OptimizeBatch: its ``BatchResult`` message. gRPC failures raise ServerRefused:
-    exit 3 when the server says the solver is unavailable, else 1."""
-    import grpc
-
+def server_request(batch: BatchRequest, args: argparse.Namespace, *, commit: bool, request_id: str,
+                   named: Sequence[NamedItem]) -> Any:
+    """The OptimizeBatchRequest of ``batch`` with the ``named`` bookings in their places."""
     from convene.v1 import batch_pb2
-    from convene.v1 import scheduling_service_pb2_grpc as api_grpc
     from server.wire.batch import batch_request_to_proto
 
     if not args.api_key:
         raise BatchInputError("--target: give --api-key (or $CONVENE_API_KEY)")
     # Items without a clock reading get one that cuts no start, as in process (server.wire.batch).
     request = batch_request_to_proto(batch, request_id=request_id, commit=commit, scheduler=args.scheduler or "")
+    if named:
+        items = list(request.items)
+        for item in sorted(named, key=lambda i: i.position):  # in the file's order
+            message = batch_pb2.BatchItem(id=item.id, booking_id=item.booking_id, movable=item.movable,
+                                          priority=item.priority)
+            if item.window is not None:
+                message.window_start.FromDatetime(item.window[0])
+                message.window_end.FromDatetime(item.window[1])
+            items.insert(item.position, message)
+        del request.items[:]
+        request.items.extend(items)
+    return request
+
+
+def solve_on_server(batch: BatchRequest, args: argparse.Namespace, *, commit: bool = False,
+                    request_id: str = "", on_progress: Callable[[BatchProgress], None] | None = None,
+                    named: Sequence[NamedItem] = ()) -> Any:
+    """``batch`` (and the ``named`` bookings) solved (with ``commit``, booked) by the server at
+    ``--target`` over OptimizeBatch: its ``BatchResult`` message. gRPC failures raise
+    ServerRefused: exit 3 when the server says the solver is unavailable, else 1."""
+    import grpc
+
+    from convene.v1 import batch_pb2
+    from convene.v1 import scheduling_service_pb2_grpc as api_grpc
+
+    request = server_request(batch, args, commit=commit, request_id=request_id, named=named)
     result: batch_pb2.BatchResult | None = None
     try:
         with _channel(args) as channel:
@@ -661,13 +734,14 @@ def _on_server(loaded: LoadedBatch, batch: BatchRequest, args: argparse.Namespac
     from convene.v1 import batch_pb2
 
     if args.job:
-        return _start_job(batch, args)
+        return _start_job(loaded, batch, args)
     if args.commit and not args.request_id:
         raise BatchInputError("--commit: give --request-id (an id of your choice that makes a retry safe)")
-    progress = None if args.quiet else progress_display(sys.stderr, len(batch.items), batch.time_limit)
+    total = len(batch.items) + len(loaded.named)
+    progress = None if args.quiet else progress_display(sys.stderr, total, batch.time_limit)
     try:
         result = solve_on_server(batch, args, commit=args.commit, request_id=args.request_id or "",
-                                 on_progress=progress)
+                                 on_progress=progress, named=loaded.named)
     except ServerRefused as exc:
         print(exc, file=sys.stderr)
         return exc.code
@@ -689,7 +763,7 @@ def _on_server(loaded: LoadedBatch, batch: BatchRequest, args: argparse.Namespac
     return EXIT_INCOMPLETE if result.incomplete_parts else EXIT_OK
 
 
-def _start_job(batch: BatchRequest, args: argparse.Namespace) -> int:
+def _start_job(loaded: LoadedBatch, batch: BatchRequest, args: argparse.Namespace) -> int:
     """``batch --job``: StartBatchJob on ``--target``; prints the job's id (stdout) and how to
     follow it (stderr). With ``--commit`` the job books under its own id; ``--request-id``
     makes the start safe to retry."""
@@ -697,12 +771,8 @@ def _start_job(batch: BatchRequest, args: argparse.Namespace) -> int:
 
     from convene.v1 import scheduling_service_pb2 as api
     from convene.v1 import scheduling_service_pb2_grpc as api_grpc
-    from server.wire.batch import batch_request_to_proto
 
-    if not args.api_key:
-        raise BatchInputError("--target: give --api-key (or $CONVENE_API_KEY)")
-    request = batch_request_to_proto(batch, request_id=args.request_id or "", commit=args.commit,
-                                     scheduler=args.scheduler or "")
+    request = server_request(batch, args, commit=args.commit, request_id=args.request_id or "", named=loaded.named)
     try:
         with _channel(args) as channel:
             reply = api_grpc.SchedulingServiceStub(channel).StartBatchJob(
@@ -764,7 +834,7 @@ def _tune_run(loaded: LoadedBatch, batch: BatchRequest, args: argparse.Namespace
     if args.target:
         from convene.v1 import batch_pb2
 
-        reply = solve_on_server(batch, args)
+        reply = solve_on_server(batch, args, named=loaded.named)
         return kpi_row(setting, reply.kpis, wall_time=reply.wall_time.ToTimedelta().total_seconds(), gap=reply.gap,
                        objective=reply.objective,
                        status=batch_pb2.BatchStatus.Name(reply.status).removeprefix("BATCH_STATUS_"))
@@ -897,6 +967,8 @@ def run_tune_command(args: argparse.Namespace) -> int:
     base = _overrides(loaded, args)
     settings = weight_settings(args.grid, args.list)
     _writable(Path(args.out), "--out")
+    if not args.target:
+        _no_named_items(loaded)
     rows = []
     for n, setting in enumerate(settings, 1):
         batch = apply_weights(base, setting)

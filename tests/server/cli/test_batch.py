@@ -281,3 +281,22 @@ def test_batch_with_a_target_solves_on_the_server(tmp_path: Path, capsys: pytest
         server.stop(None)
     assert convene("batch", str(EXAMPLE), "--commit", "--out", str(out), "--quiet") == 2
     assert "--commit: books on a server" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("item", "message"), [
+    ({"id": "x", "booking_id": "bk-1", "duration": "1h"}, "items[0].duration: an item naming a booking takes"),
+    ({"id": "x", "movable": True, "window_start": "2026-06-01", "window_end": "2026-06-02"},
+     "items[0].movable: names no booking"),
+    ({"id": "x", "booking_id": "bk-1", "movable": True, "window_start": "2026-06-01"},
+     "items[0].window_end: give both"),
+    ({"id": "x", "template": "panel-interview", "window_end": "2026-06-02"}, "items[0].window_start: required"),
+])
+def test_items_naming_bookings_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           item: dict[str, object], message: str) -> None:
+    spec = json.loads(EXAMPLE.read_text())
+    spec["items"] = [item]
+    path = tmp_path / "named.json"
+    path.write_text(json.dumps(spec))
+    assert convene("batch", str(path), "--out", str(tmp_path / "out"), "--quiet") == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

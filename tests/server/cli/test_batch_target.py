@@ -101,3 +101,46 @@ def test_tune_on_the_server_runs_every_setting_there(demo: tuple[Path, int]) -> 
                "--grid", "earliness=0,5", "--time-limit", "5", "--out", "gone")
     assert gone.returncode == 3, gone.stderr
     assert "UNAVAILABLE" in gone.stderr and "Traceback" not in gone.stderr
+
+
+def test_a_file_naming_bookings_re_plans_them_on_the_server(demo: tuple[Path, int]) -> None:
+    """After a commit: a file pinning one booking, letting another move inside its window,
+    and adding a new item. The pinned one keeps its time; the commit books the new one."""
+    root, port = demo
+    base = cli(root, "batch", "--config", "examples/convene.yaml", BATCH, "--target", f"127.0.0.1:{port}",
+               "--work-limit", "0.5", "--time-limit", "60", "--quiet", "--commit", "--request-id", "ops-base",
+               "--out", "base")
+    assert base.returncode == 0, base.stderr
+    placed = {i["id"]: i for i in json.loads((root / "base.json").read_text())["items"] if "booking_id" in i}
+    spec = json.loads((REPO / BATCH).read_text())
+    by_id = {item["id"]: item for item in spec["items"]}
+    pinned, movable = sorted(placed)[:2]
+    new = dict(by_id["call-stark"], id="call-new-lead")
+    spec["items"] = [
+        {"id": "keep", "booking_id": placed[pinned]["booking_id"]},
+        {"id": "may-move", "booking_id": placed[movable]["booking_id"], "movable": True,
+         "window_start": by_id[movable]["window_start"], "window_end": by_id[movable]["window_end"],
+         **({"time_zone": by_id[movable]["time_zone"]} if "time_zone" in by_id[movable] else {})},
+        new,
+    ]
+    (root / "plan.json").write_text(json.dumps(spec))
+    before = listed(port)
+    done = cli(root, "batch", "--config", "examples/convene.yaml", "plan.json", "--target", f"127.0.0.1:{port}",
+               "--work-limit", "0.5", "--time-limit", "60", "--quiet", "--commit", "--request-id", "ops-replan",
+               "--out", "replanned")
+    assert done.returncode == 0, done.stderr
+    result = {i["id"]: i for i in json.loads((root / "replanned.json").read_text())["items"]}
+    assert list(result) == ["keep", "may-move", "call-new-lead"]
+    assert result["keep"]["scheduled"]["start"] == placed[pinned]["scheduled"]["start"]
+    assert not result["keep"]["scheduled"].get("moved", False)
+    assert result["keep"]["booking_id"] == placed[pinned]["booking_id"]
+    assert "scheduled" in result["may-move"] and result["may-move"]["booking_id"] == placed[movable]["booking_id"]
+    assert result["call-new-lead"]["booking_id"] not in {p["booking_id"] for p in placed.values()}
+    after = listed(port)
+    # One new booking; the moved one rescheduled in place (same id), not booked twice.
+    assert set(after.values()) - set(before.values()) == {result["call-new-lead"]["booking_id"]}
+    assert set(before.values()) <= set(after.values())
+
+    # In process there is no booking to name: refused, naming the item.
+    local = cli(root, "batch", "--config", "examples/convene.yaml", "plan.json", "--out", "local", "--quiet")
+    assert local.returncode == 2 and "items[0].booking_id" in local.stderr and "--target" in local.stderr
