@@ -20,7 +20,8 @@ percent in a run, as an off/off comparison shows (where each copy landed in
 memory), which would be measured as much as telemetry; and the child runs
 with one malloc arena (``MALLOC_ARENA_MAX=1``): with glibc's arena per thread,
 identical servers differed by up to 7% in CPU per call inside the handler,
-depending on the arenas their worker threads drew. Each side has
+depending on the arenas their worker threads drew (``BENCH_OVERHEAD_ARENAS``
+sets another count, e.g. 8, to see it). Each side has
 ``BENCH_OVERHEAD_SERVERS`` servers (default 2). The client goes round all servers,
 off and on interleaved (the order reversed every round), so that whatever
 else the machine does weighs on both sides alike, and reports each side's p50
@@ -57,6 +58,7 @@ from server.wire.slots import slot_request_to_proto
 SCENARIO = "overhead"
 RUNS = int(os.environ.get("BENCH_OVERHEAD_RUNS", "200"))  # rounds (a call to every server each), after the warm-up
 SERVERS = int(os.environ.get("BENCH_OVERHEAD_SERVERS", "2"))  # per side
+ARENAS = os.environ.get("BENCH_OVERHEAD_ARENAS", "1")  # MALLOC_ARENA_MAX of the servers' process
 WARM_UP = 5
 RATIO_TARGET = 1.05
 
@@ -145,7 +147,7 @@ def run() -> list[dict[str, object]]:
         # drew made identical servers differ by up to 7% in CPU per call (off_vs_off), more than
         # the telemetry measured. The child inherits the variable; this process restores it.
         before = os.environ.get("MALLOC_ARENA_MAX")
-        os.environ["MALLOC_ARENA_MAX"] = "1"
+        os.environ["MALLOC_ARENA_MAX"] = ARENAS
         try:
             process.start()
         finally:
