@@ -227,7 +227,7 @@ class BatchIncompletePart(_message.Message):
     def __init__(self, item_ids: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class BatchKpis(_message.Message):
-    __slots__ = ("items", "scheduled", "total_priority", "scheduled_priority", "alternates_used", "conflicts", "seat_cost", "conflict_cost", "earliness_cost", "fairness_cost", "pool_load_spread", "mean_hours_from_window_start")
+    __slots__ = ("items", "scheduled", "total_priority", "scheduled_priority", "alternates_used", "conflicts", "seat_cost", "conflict_cost", "earliness_cost", "fairness_cost", "pool_load_spread", "mean_hours_from_window_start", "moves", "move_cost")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     SCHEDULED_FIELD_NUMBER: _ClassVar[int]
     TOTAL_PRIORITY_FIELD_NUMBER: _ClassVar[int]
@@ -240,6 +240,8 @@ class BatchKpis(_message.Message):
     FAIRNESS_COST_FIELD_NUMBER: _ClassVar[int]
     POOL_LOAD_SPREAD_FIELD_NUMBER: _ClassVar[int]
     MEAN_HOURS_FROM_WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    MOVES_FIELD_NUMBER: _ClassVar[int]
+    MOVE_COST_FIELD_NUMBER: _ClassVar[int]
     items: int
     scheduled: int
     total_priority: int
@@ -252,7 +254,9 @@ class BatchKpis(_message.Message):
     fairness_cost: float
     pool_load_spread: int
     mean_hours_from_window_start: float
-    def __init__(self, items: _Optional[int] = ..., scheduled: _Optional[int] = ..., total_priority: _Optional[int] = ..., scheduled_priority: _Optional[int] = ..., alternates_used: _Optional[int] = ..., conflicts: _Optional[int] = ..., seat_cost: _Optional[float] = ..., conflict_cost: _Optional[float] = ..., earliness_cost: _Optional[float] = ..., fairness_cost: _Optional[float] = ..., pool_load_spread: _Optional[int] = ..., mean_hours_from_window_start: _Optional[float] = ...) -> None: ...
+    moves: int
+    move_cost: float
+    def __init__(self, items: _Optional[int] = ..., scheduled: _Optional[int] = ..., total_priority: _Optional[int] = ..., scheduled_priority: _Optional[int] = ..., alternates_used: _Optional[int] = ..., conflicts: _Optional[int] = ..., seat_cost: _Optional[float] = ..., conflict_cost: _Optional[float] = ..., earliness_cost: _Optional[float] = ..., fairness_cost: _Optional[float] = ..., pool_load_spread: _Optional[int] = ..., mean_hours_from_window_start: _Optional[float] = ..., moves: _Optional[int] = ..., move_cost: _Optional[float] = ...) -> None: ...
 
 class BatchResult(_message.Message):
     __slots__ = ("status", "objective", "best_bound", "gap", "wall_time", "items", "kpis", "priority_weight", "baseline_objective", "parts", "unavailable_calendars", "committed", "replayed", "incomplete_parts")

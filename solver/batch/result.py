@@ -263,4 +263,6 @@ def kpis_of(directory: Directory, items: Iterable[BatchItem], scheduled: Mapping
         fairness_cost=points(spread * int(milli(weights.fairness, 60))),
         pool_load_spread=spread,
         mean_hours_from_window_start=round(sum(hours) / len(hours), 6) if hours else 0.0,
+        moves=sum(1 for s in scheduled.values() if s.moved),
+        move_cost=round(sum(s.move_cost for s in scheduled.values()), 6),
     )

@@ -235,6 +235,8 @@ class BatchKpis:
     fairness_cost: float = 0.0
     pool_load_spread: int = 0  # sum over (pool, cycle period) of max - min load
     mean_hours_from_window_start: float = 0.0
+    moves: int = 0  # re-optimization: items whose booking the schedule moves
+    move_cost: float = 0.0
 
 
 @dataclass(frozen=True)

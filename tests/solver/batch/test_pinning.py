@@ -186,6 +186,7 @@ def test_a_movable_booking_moves_for_a_new_item_and_pays_the_move() -> None:
     assert moved.start == at(10, 30) or moved.start >= at(11)
     assert moved.moved and moved.move_cost == 7.0 and moved.cost == moved.seat_cost + 7.0
     assert result.objective == pytest.approx(moved.seat_cost + placed.seat_cost + 7.0)
+    assert (result.kpis.moves, result.kpis.move_cost) == (1, 7.0)
 
 
 def test_a_movable_booking_stays_when_moving_costs_more_than_it_saves() -> None:
@@ -195,6 +196,7 @@ def test_a_movable_booking_stays_when_moving_costs_more_than_it_saves() -> None:
     result = _solve([movable], [bk], Weights(move=30.0, earliness=6.0, fairness=0.0))
     stayed = result.scheduled["b"]
     assert stayed.start == at(11) and not stayed.moved and stayed.move_cost == 0
+    assert (result.kpis.moves, result.kpis.move_cost) == (0, 0)
     # At its booking's start it keeps m1 (an alternate, dearer than m0) rather than changing seats.
     assert stayed.assignment.seats[0].resource_ids == ("m1",)
     assert stayed.earliness_cost == pytest.approx(12.0)
