@@ -285,12 +285,17 @@ def _on_dask(directory: Directory, busy: Sequence[BusyInterval], bookings: Seque
         parallel = min(threads, len(parts))
         sized = _with_time(batch, parts, parallel, began)
         # The directory goes to every worker once; each task carries its own calendars.
-        shared = dask.scatter(directory, broadcast=True)
+        shared = [dask.scatter(directory, broadcast=True)]
         futures: dict[Any, int] = {}
 
         def submit(n: int) -> Any:
+            if shared[0].status != "finished":
+                # Scattered data has no recipe: lost with the workers that held it (a kill before
+                # the broadcast reached the others, seen on a loaded host), it is sent again, or
+                # every resubmitted part would be cancelled at once for its lost input.
+                shared[0] = dask.scatter(directory, broadcast=True)
             part_busy, part_bookings = part_inputs(directory, sized[n], busy, bookings)
-            return dask.submit(solve_part, shared, part_busy, part_bookings, sized[n], pure=False)
+            return dask.submit(solve_part, shared[0], part_busy, part_bookings, sized[n], pure=False)
 
         for n in range(len(sized)):
             futures[submit(n)] = n
@@ -312,10 +317,12 @@ def _threads(dask: Any) -> int:
 def _dask_done(dask: Any, futures: dict[Any, int], stop: float, name: str,
                submit: Callable[[int], Any]) -> Iterator[Any]:
     """The tasks as they finish, until ``stop``. A task the cluster cancelled (its worker
-    went away with it) is submitted once more while workers are left; lost twice, or a
-    cluster left without workers for longer than the grace, is ``SolverUnavailable``."""
+    went away with it) is submitted again while workers are left, up to ``_RESUBMITS``
+    times (a resubmission can land on the dying worker before the scheduler has dropped
+    it, as seen on a loaded host); lost more often, or a cluster left without workers for
+    longer than the grace, is ``SolverUnavailable``."""
     pending = list(futures)
-    retried: set[int] = set()
+    retried: dict[int, int] = {}
     no_workers_since: float | None = None
     while pending and time.monotonic() < stop:
         # "lost": a result held by a worker that died; Dask computes it again, so it is still to come.
@@ -328,8 +335,8 @@ def _dask_done(dask: Any, futures: dict[Any, int], stop: float, name: str,
             part = futures[future]
             if future.status == "error" and not _lost(future.exception()):
                 future.result()  # the solver's own failure: raised as it is
-            if future.status == "cancelled" and part not in retried and _threads(dask):
-                retried.add(part)
+            if future.status == "cancelled" and retried.get(part, 0) < _RESUBMITS and _threads(dask):
+                retried[part] = retried.get(part, 0) + 1
                 again = submit(part)
                 futures[again] = part
                 pending.append(again)
@@ -347,6 +354,9 @@ def _dask_done(dask: Any, futures: dict[Any, int], stop: float, name: str,
             time.sleep(max(0.0, min(_POLL_SECONDS, stop - time.monotonic())))
     for future in pending:
         future.cancel()
+
+
+_RESUBMITS = 3  # times a part the cluster cancelled is submitted again
 
 
 def _lost(exc: BaseException | None) -> bool:

@@ -83,7 +83,7 @@ def test_tune_from_a_list(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (lambda d: d["items"][0].pop("window_start"), "items.0.window_start: Field required"),
+    (lambda d: d["items"][0].pop("window_start"), "items[0].window_start: required"),
     (lambda d: d["weights"].update(speed=1), "unknown weight(s) ['speed']"),
     (lambda d: d["items"][1]["seats"].__setitem__(0, {"member": ["zed"]}),
      "items[1].request.seats[0].candidates[0]: unknown id 'zed'"),
