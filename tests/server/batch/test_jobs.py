@@ -120,6 +120,14 @@ def pair(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                 channel.close()
 
 
+# The job's behaviour above the store is the same on both backends, and the store's queries are
+# tested on both (tests/server/booking/store/test_jobs.py): these run on SQLite in make test, and
+# on PostgreSQL too with the slow runs (pytest -m slow), to keep make test under its 10 minutes.
+SQLITE_IN_MAKE_TEST = pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])],
+    indirect=True)
+
+
 def batch_request(hiring: LoadedBatch, items: int | None = None, *, time_limit: float = 60,
                   **fields: Any) -> api.OptimizeBatchRequest:
     batch = replace(hiring.batch, items=hiring.batch.items[:items], time_limit=time_limit)
@@ -211,6 +219,7 @@ def test_a_job_started_on_one_server_is_watched_and_cancelled_on_the_other(pair:
     assert again == final
 
 
+@SQLITE_IN_MAKE_TEST
 def test_a_finished_job_is_the_same_through_either_server(pair: Pair, hiring: LoadedBatch) -> None:
     job_id = start(pair.b.port, batch_request(hiring, 6, time_limit=2)).job.id
     seen = watch(pair.a, job_id)
@@ -258,6 +267,7 @@ def test_a_job_whose_server_died_is_failed_with_the_reason(pair: Pair, hiring: L
     assert get(pair.a, job_id) == failed
 
 
+@SQLITE_IN_MAKE_TEST
 def test_the_jobs_of_a_server_shut_down_gracefully_fail_at_once(pair: Pair, hiring: LoadedBatch) -> None:
     with convene_serve(pair.config, pair.database_url) as (leaving, port):
         job_id = start(port, batch_request(hiring, time_limit=60)).job.id
@@ -269,6 +279,7 @@ def test_the_jobs_of_a_server_shut_down_gracefully_fail_at_once(pair: Pair, hiri
     assert "shut down" in failed.error and not failed.HasField("result")
 
 
+@SQLITE_IN_MAKE_TEST
 def test_jobs_past_the_solving_slots_wait_queued_and_too_many_are_refused(
         pair: Pair, hiring: LoadedBatch, tmp_path: Path) -> None:
     config = write_config(tmp_path, max_running_jobs=1)  # 1 solving, at most 25 unfinished
@@ -297,6 +308,7 @@ def test_jobs_past_the_solving_slots_wait_queued_and_too_many_are_refused(
 # --- One tenant's jobs --------------------------------------------------------------------------
 
 
+@SQLITE_IN_MAKE_TEST
 def test_another_tenants_job_is_not_found(pair: Pair, hiring: LoadedBatch) -> None:
     job_id = start(pair.a.stub, batch_request(hiring, 2, time_limit=1)).job.id
     calls = (
@@ -317,6 +329,7 @@ def test_another_tenants_job_is_not_found(pair: Pair, hiring: LoadedBatch) -> No
     assert watch(pair.b, job_id)[-1].state == batch_pb2.BATCH_JOB_STATE_SUCCEEDED
 
 
+@SQLITE_IN_MAKE_TEST
 def test_the_listing_pages_newest_first_without_results(pair: Pair, hiring: LoadedBatch) -> None:
     ids = [start(server.stub, batch_request(hiring, 1, time_limit=1)).job.id for server in (pair.a, pair.b) * 3]
     for job_id in ids:
@@ -340,6 +353,7 @@ def test_the_listing_pages_newest_first_without_results(pair: Pair, hiring: Load
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+@SQLITE_IN_MAKE_TEST
 def test_bad_input_is_refused_at_the_start_with_paths_under_batch(pair: Pair, hiring: LoadedBatch) -> None:
     request = batch_request(hiring, 2, time_limit=-1)
     request.items[1].priority = -3
@@ -353,6 +367,7 @@ def test_bad_input_is_refused_at_the_start_with_paths_under_batch(pair: Pair, hi
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+@SQLITE_IN_MAKE_TEST
 def test_jobs_time_limit_not_the_starting_calls_deadline(pair: Pair, hiring: LoadedBatch) -> None:
     began = time.monotonic()
     reply = pair.a.stub.StartBatchJob(api.StartBatchJobRequest(batch=batch_request(hiring, time_limit=2)),
@@ -366,6 +381,7 @@ def test_jobs_time_limit_not_the_starting_calls_deadline(pair: Pair, hiring: Loa
 # --- The command line ---------------------------------------------------------------------------
 
 
+@SQLITE_IN_MAKE_TEST
 def test_the_cli_starts_a_job_on_one_server_and_follows_it_on_the_other(
         pair: Pair, capsys: pytest.CaptureFixture[str]) -> None:
     on_a, on_b = f"127.0.0.1:{pair.a.port}", f"127.0.0.1:{pair.b.port}"

@@ -66,8 +66,14 @@ def test_signed_events_in_order_from_the_server(world: World, receiver: Receiver
     for headers, body in receiver.got:
         assert verify(endpoint.secret, headers[SIGNATURE_HEADER], body)
         assert not verify("whsec_wrong", headers[SIGNATURE_HEADER], body)
-    deliveries = world.stub.ListWebhookDeliveries(hooks.ListWebhookDeliveriesRequest(booking_id=booked.id),
-                                                  metadata=key(), timeout=10).deliveries
+
+    def listed() -> list[hooks.WebhookDelivery]:
+        return list(world.stub.ListWebhookDeliveries(hooks.ListWebhookDeliveriesRequest(booking_id=booked.id),
+                                                     metadata=key(), timeout=10).deliveries)
+
+    # The receiver has the body before the deliverer has recorded its answer: wait for the record.
+    assert wait_for(lambda: all(d.state == hooks.WEBHOOK_DELIVERY_STATE_DONE for d in listed()))
+    deliveries = listed()
     assert [(d.event_type, d.state, d.attempts, d.last_status_code) for d in deliveries] == [
         ("booking.created", hooks.WEBHOOK_DELIVERY_STATE_DONE, 1, 200),
         ("booking.cancelled", hooks.WEBHOOK_DELIVERY_STATE_DONE, 1, 200)]
