@@ -286,10 +286,12 @@ def free_loopback_port() -> int:
 
 
 @contextmanager
-def convene_serve(config: Path, database_url: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    """``convene serve`` in a child process: the process and the port it reported."""
+def convene_serve(config: Path, database_url: str, *, entry: Sequence[str] = ("-m", "server.cli")
+                  ) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """``convene serve`` in a child process (``entry``: the module that runs the CLI, e.g. a
+    wrapper that kills it at a chosen moment): the process and the port it reported."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--config", str(config), "--database", database_url,
+        [sys.executable, *entry, "serve", "--config", str(config), "--database", database_url,
          "--address", "127.0.0.1:0"], cwd=REPO, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     found = threading.Event()

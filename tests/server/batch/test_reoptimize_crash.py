@@ -12,11 +12,8 @@ and the batch's retry completes or replays the commit.
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -28,9 +25,8 @@ import pytest
 from convene.v1 import batch_pb2, booking_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
-from tests.paths import REPO
 from tests.server import booking_world
-from tests.server.booking_world import NOW, at, create_request, key, member, room, rules, write_config
+from tests.server.booking_world import NOW, at, convene_serve, create_request, key, member, room, rules, write_config
 
 database_url = booking_world.database_url
 pg_admin = booking_world.pg_admin
@@ -41,31 +37,9 @@ def serving(config: Path, database_url: str, *, dying: str = "") -> Iterator[tup
                                                                                    api_grpc.SchedulingServiceStub]]:
     """``convene serve`` in a child process (``dying``: the moment ``dying_serve`` kills it) and a stub."""
     entry = ["-m", "tests.server.batch.dying_serve", dying] if dying else ["-m", "server.cli"]
-    process = subprocess.Popen([sys.executable, *entry, "serve", "--config", str(config), "--database",
-                                database_url, "--address", "127.0.0.1:0"], cwd=REPO, stderr=subprocess.PIPE,
-                               text=True)
-    found = threading.Event()
-    port: list[int] = []
-    log: list[str] = []
-
-    def drain() -> None:  # keep reading, or the child blocks on a full pipe
-        assert process.stderr is not None
-        for line in process.stderr:
-            log.append(line)
-            match = re.search(r"serving on port (\d+)", line)
-            if match:
-                port.append(int(match[1]))
-                found.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    try:
-        assert found.wait(30), "the server did not report its port:\n" + "".join(log)
-        with grpc.insecure_channel(f"127.0.0.1:{port[0]}") as channel:
-            yield process, api_grpc.SchedulingServiceStub(channel)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
+    with convene_serve(config, database_url, entry=entry) as (process, port), \
+            grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        yield process, api_grpc.SchedulingServiceStub(channel)
 
 
 def _request(booking_id: str) -> api.OptimizeBatchRequest:
