@@ -110,14 +110,22 @@ class Access:
     def __init__(self, *, metrics: bool = True, access_log: bool = True) -> None:
         self.metrics = metrics
         self.log = access_log
+        # The series of each (service, method, code) once looked up: prometheus-client's
+        # ``labels`` validates and locks on every call, which a call should not pay each time.
+        self._series: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
     def finished(self, call: Call, service: str, method: str, code: str, *, transport: str, request_bytes: int,
                  response_bytes: int, peer: str, began: float | None = None) -> None:
         """Records ``call``, ended now with ``code`` (a ``grpc.StatusCode`` name: ``OK``, ``INVALID_ARGUMENT``)."""
         seconds = time.perf_counter() - (call.began if began is None else began)
         if self.metrics:
-            RPC_HANDLED.labels(service, method, code).inc()
-            RPC_DURATION.labels(service, method).observe(seconds)
+            key = (service, method, code)
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = (RPC_HANDLED.labels(service, method, code),
+                                              RPC_DURATION.labels(service, method))
+            series[0].inc()
+            series[1].observe(seconds)
         if not self.log:
             return
         fields = {"method": method, "service": service, "code": code, "latency_ms": round(seconds * 1000, 3),
@@ -133,14 +141,25 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc's
 
     def __init__(self, *, metrics: bool = True, access_log: bool = True) -> None:
         self._access = Access(metrics=metrics, access_log=access_log)
+        # The observed handler of each of the server's handlers, built once: gRPC asks the
+        # interceptors for every call, and the wrapping is the same every time.
+        self._observed: dict[tuple[str, int], tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
                           details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
         handler = continuation(details)
         if handler is None:
             return None
-        service, _, method = details.method.lstrip("/").rpartition("/")
-        metadata = details.invocation_metadata
+        key = (details.method, id(handler))
+        known = self._observed.get(key)
+        if known is not None and known[0] is handler:
+            return known[1]
+        observed = self._observe(handler, details.method)
+        self._observed[key] = (handler, observed)
+        return observed
+
+    def _observe(self, handler: grpc.RpcMethodHandler, full_method: str) -> grpc.RpcMethodHandler:
+        service, _, method = full_method.lstrip("/").rpartition("/")
         # Replies are serialized here, inside the call (and its span), instead of by gRPC after it:
         # their size is then known for the access line without encoding them a second time.
         encode = handler.response_serializer or _as_bytes
@@ -149,14 +168,14 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc's
         for kind, wrap in kinds.items():
             behavior = getattr(handler, kind)
             if behavior is not None:
-                return handler._replace(**{kind: wrap(behavior, encode, service, method, metadata)},
+                return handler._replace(**{kind: wrap(behavior, encode, service, method)},
                                         response_serializer=_as_bytes)
         return handler
 
     def _unary(self, behavior: Callable[[Any, grpc.ServicerContext], Any], encode: Callable[[Any], bytes],
-               service: str, method: str, metadata: Any) -> Callable[[Any, grpc.ServicerContext], bytes]:
+               service: str, method: str) -> Callable[[Any, grpc.ServicerContext], bytes]:
         def observed(request: Any, context: grpc.ServicerContext) -> bytes:
-            call, began = Call.opened(metadata), time.perf_counter()
+            call, began = Call.opened(context.invocation_metadata()), time.perf_counter()
             token = _current.set(call)
             failed: BaseException | None = None
             reply = b""
@@ -173,10 +192,10 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc's
         return observed
 
     def _streaming(self, behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]],
-                   encode: Callable[[Any], bytes], service: str, method: str,
-                   metadata: Any) -> Callable[[Any, grpc.ServicerContext], Iterator[bytes]]:
+                   encode: Callable[[Any], bytes], service: str,
+                   method: str) -> Callable[[Any, grpc.ServicerContext], Iterator[bytes]]:
         def observed(request: Any, context: grpc.ServicerContext) -> Iterator[bytes]:
-            call, began = Call.opened(metadata), time.perf_counter()
+            call, began = Call.opened(context.invocation_metadata()), time.perf_counter()
             failed: BaseException | None = None
             sent = 0
             # gRPC reads a stream to its end in the thread that started it: one context throughout.

@@ -48,7 +48,7 @@ from server.booking.store.jobs import new_job_id
 from server.booking.webhooks import UnknownWebhookEndpoint
 from server.calendars.busy import FetchedBusy, busy_span, resources_of
 from server.config.batch import BatchPolicy
-from server.telemetry.tracing import child_span
+from server.telemetry.tracing import step_span
 from server.tenants import Tenant
 from solver import Limits, check_time, find_slots, validate_request
 from solver.batch import validate_batch
@@ -156,7 +156,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             result = find_slots(
                 tenant.directory, fetched.table, query.request,
                 tenant.bookings.for_request(tenant.directory, query.request),
-                limits=self._limits, deadline=deadline, cancelled=lambda: not context.is_active(), phase=child_span,
+                limits=self._limits, deadline=deadline, cancelled=lambda: not context.is_active(), phase=step_span,
             )
         if not result.complete and result.total_available == 0 and not result.alternatives:
             # Stopped early with nothing found: no partial answer worth sending.
@@ -173,7 +173,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             fetched = self._busy(tenant, query.request, calendar_deadline(context))
             check = check_time(tenant.directory, fetched.table, query.request, query.start,
                                tenant.bookings.for_request(tenant.directory, query.request), limits=self._limits,
-                               phase=child_span)
+                               phase=step_span)
         return wire.slots.check_time_response(check, query, fetched.unavailable, viewer=caller.principal)
 
     @guarded

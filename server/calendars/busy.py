@@ -29,7 +29,7 @@ from providers.cache import BusyCache
 from providers.fetch import DEFAULT_SOURCE_TIMEOUT, Readers, SourceRead, fetch_busy
 from server.calendars.changes import BusyChanges
 from server.telemetry.metrics import BUSY_CACHE_HITS, BUSY_CACHE_MISSES, CALENDAR_READ_SECONDS, CALENDAR_READS
-from server.telemetry.tracing import child_span, record_span
+from server.telemetry.tracing import Step, record_span, step_span
 from solver.busy import BusyTable
 from solver.domain import BusyInterval, BusyKind, Directory, MemberSeat, PoolSeat, RoomSeat, SlotRequest
 
@@ -122,11 +122,11 @@ class ProviderCalendars:
         wanted = [self.calendars[r] for r in sorted(resource_ids) if r in self.calendars]
         if not wanted:
             return FetchedBusy.of((), (), start, end)
-        with child_span("fetch", calendars=len(wanted), fresh=fresh):
-            return self._busy(wanted, resource_ids, start, end, deadline, fresh)
+        with step_span("fetch", calendars=len(wanted), fresh=fresh) as step:
+            return self._busy(wanted, resource_ids, start, end, deadline, fresh, step)
 
     def _busy(self, wanted: Sequence[tuple[CalendarProvider, CalendarRef]], resource_ids: Collection[str],
-              start: datetime, end: datetime, deadline: float | None, fresh: bool) -> FetchedBusy:
+              start: datetime, end: datetime, deadline: float | None, fresh: bool, step: Step) -> FetchedBusy:
         if fresh:
             # Dropping the entries first makes the read below go to the sources and
             # store what they say now; a read in flight from before cannot overwrite it.
@@ -137,8 +137,9 @@ class ProviderCalendars:
             _count_cache(wanted, cached)
         if not missing:
             return FetchedBusy.of((), (), start, end, read=list(cached.values()))
-        fetched = fetch_busy(missing, start, end, deadline=deadline, per_source_timeout=self.source_timeout,
-                             cache=self.cache, readers=self.readers, on_read=observe_read)
+        with step.current():  # the reads' spans are the fetch's children
+            fetched = fetch_busy(missing, start, end, deadline=deadline, per_source_timeout=self.source_timeout,
+                                 cache=self.cache, readers=self.readers, on_read=observe_read)
         if not fresh:
             # The read just filled the cache: converting there, once, serves this request and
             # every one after it. A calendar whose entry is gone again is converted below.
@@ -203,7 +204,7 @@ class MemoryCalendars:
 
     def busy(self, resource_ids: Collection[str], start: datetime, end: datetime, *,
              deadline: float | None = None, fresh: bool = False) -> FetchedBusy:
-        with child_span("fetch", calendars=len(resource_ids), fresh=fresh):
+        with step_span("fetch", calendars=len(resource_ids), fresh=fresh):
             return self._busy(resource_ids, start, end)
 
     def _busy(self, resource_ids: Collection[str], start: datetime, end: datetime) -> FetchedBusy:

@@ -8,11 +8,19 @@ carry structured ``fields`` (``log.info("...", extra={"fields": {...}})``,
 as the access log does): a JSON line holds them as keys of its object, a text
 line shows them as ``key=value``.
 
-Lines are written by a thread of their own (``logging.handlers.QueueListener``):
-a call only hands its record over, so a slow or blocked stderr (a backed-up
-container log pipe) never holds up a call, and formatting a line costs the
-call nothing. The trace ids and the message are taken in the calling thread;
-``flush_logs`` (also run at exit) writes whatever is still queued.
+Lines are written by a thread of their own: a call only hands its record
+over, so a slow or blocked stderr (a backed-up container log pipe) never holds
+up a call, and formatting a line costs the call nothing. The trace ids and the
+message are taken in the calling thread; ``flush_logs`` (also run at exit)
+writes whatever is still queued.
+
+The writer writes what has queued every ``WRITE_INTERVAL`` seconds (a warning
+or worse wakes it at once), not one line per wake-up: woken for every access
+line, it took the interpreter's lock from the calls while they ran, which cost
+a FindSlots a few percent of its latency (bench ``overhead``); in batches the
+same formatting costs one wake-up per interval. An INFO line thus reaches the
+stream up to that long after it was logged (a process killed with SIGKILL loses
+at most that much; a normal exit, SIGTERM included, writes everything).
 """
 
 from __future__ import annotations
@@ -23,13 +31,16 @@ import json
 import logging
 import logging.handlers
 import queue
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from server.telemetry.tracing import current_ids
 
-__all__ = ["JsonFormatter", "TextFormatter", "TraceIds", "configure_logging", "flush_logs"]
+__all__ = ["WRITE_INTERVAL", "JsonFormatter", "TextFormatter", "TraceIds", "configure_logging", "flush_logs"]
 
+WRITE_INTERVAL = 0.2  # seconds between the writer's batches of INFO lines
 _TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -80,9 +91,57 @@ class TextFormatter(logging.Formatter):
         return " ".join(part for part in (text, extra, f"trace_id={trace_id}" if trace_id else "") if part)
 
 
+class _Writer:
+    """The thread that formats and writes the queued records: a batch every ``interval``, or at
+    once when woken (a warning or worse, or the stop)."""
+
+    def __init__(self, lines: queue.SimpleQueue[logging.LogRecord], handler: logging.Handler,
+                 interval: float) -> None:
+        self._lines, self._handler, self._interval = lines, handler, interval
+        self._woken = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="convene-log-writer", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._woken.set()
+
+    def stop(self) -> None:
+        """Writes everything queued, then ends the thread."""
+        self._stopping = True
+        self._woken.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self._woken.wait(self._interval)
+            self._woken.clear()
+            stopping = self._stopping  # read before the drain: a stop during it is drained next round
+            self._drain()
+            if stopping:
+                return
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                record = self._lines.get_nowait()
+            except queue.Empty:
+                return
+            self._handler.handle(record)
+
+
 class _Handoff(logging.handlers.QueueHandler):
     """Hands a record to the writer thread: its message and traceback made text here (the
     arguments may change once the call goes on), formatting left to the writer."""
+
+    def __init__(self, lines: queue.SimpleQueue[logging.LogRecord], wake: Callable[[], None]) -> None:
+        super().__init__(lines)
+        self._wake = wake
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        self.queue.put_nowait(record)
+        if record.levelno >= logging.WARNING:
+            self._wake()  # written at once, not with the next batch
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         ready = copy.copy(record)
@@ -94,34 +153,39 @@ class _Handoff(logging.handlers.QueueHandler):
 
 
 _TRACEBACKS = logging.Formatter()
-_listener: logging.handlers.QueueListener | None = None
+_writer: _Writer | None = None
 
 
 def flush_logs() -> None:
     """Writes every queued line and stops the writer (the next configure_logging starts one)."""
-    global _listener
-    if _listener is not None:
-        _listener.stop()
-        _listener = None
+    global _writer
+    if _writer is not None:
+        _writer.stop()
+        _writer = None
 
 
 atexit.register(flush_logs)
 
 
-def configure_logging(fmt: str = "text", level: str | int = "INFO", stream: IO[str] | None = None) -> None:
+def configure_logging(fmt: str = "text", level: str | int = "INFO", stream: IO[str] | None = None, *,
+                      interval: float = WRITE_INTERVAL) -> None:
     """The root logger writes to ``stream`` (stderr) in ``fmt`` ("text" or "json"), each line with
-    its trace ids, from the writer thread."""
-    global _listener
+    its trace ids, from the writer thread (INFO lines in batches every ``interval`` seconds)."""
+    global _writer
     flush_logs()
-    writer = logging.StreamHandler(stream)
-    writer.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    # What the lines never show is not gathered for every record (the logging HOWTO's
+    # "Optimization"): the caller's file and line (a walk up the stack), thread and process names.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    output = logging.StreamHandler(stream)
+    output.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    handoff = _Handoff(lines)
+    writer = _Writer(lines, output, interval)
+    handoff = _Handoff(lines, writer.wake)
     handoff.addFilter(TraceIds())  # in the calling thread: its span
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handoff)
     root.setLevel(level.upper() if isinstance(level, str) else level)
-    _listener = logging.handlers.QueueListener(lines, writer)
-    _listener.start()
+    _writer = writer

@@ -1,7 +1,9 @@
 """The OpenTelemetry tracer every room's spans come from.
 
-    with child_span("fetch", calendars=12):  # a child of the current span (the RPC's, from the
-        ...                                  # gRPC instrumentation); nothing outside a traced call
+    with child_span("store create", backend="sqlite"):  # a child of the current span (the RPC's,
+        ...                                  # from the gRPC instrumentation); nothing outside a traced call
+    with step_span("fetch", calendars=12) as step:      # the same, current only inside step.current()
+        ...
 
 Until a server installs a provider (``install``: the OTLP exporter of the
 ``tracing:`` section, or a test's in-memory one) the tracer is the API's
@@ -21,13 +23,14 @@ spans are roots of their own (they run after the call has answered).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode, Tracer, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
-__all__ = ["child_span", "current_ids", "install", "installed", "otlp_provider", "record_span", "span", "tracer"]
+__all__ = ["Step", "child_span", "current_ids", "install", "installed", "otlp_provider", "record_span", "span",
+           "step_span", "tracer"]
 
 _NAME = "convene"
 _provider: TracerProvider | None = None
@@ -66,6 +69,38 @@ def child_span(name: str, **attributes: AttributeValue) -> Iterator[None]:
         return
     with _tracer.start_as_current_span(name, attributes=attributes):
         yield
+
+
+class Step:
+    """The span of a ``step_span`` block (None outside a recorded span)."""
+
+    def __init__(self, span: Span | None) -> None:
+        self._span = span
+
+    def current(self) -> AbstractContextManager[object]:
+        """Makes the step's span the current one for the part of the step whose spans are its
+        children (the calendar reads of a fetch): only where there are any, since that costs."""
+        return trace.use_span(self._span, end_on_exit=False) if self._span is not None else nullcontext()
+
+
+@contextmanager
+def step_span(name: str, **attributes: AttributeValue) -> Iterator[Step]:
+    """``child_span``, but the span is made the current one only where the block asks
+    (``Step.current``): the solver's plan and assign, and a fetch from the busy cache, make no
+    spans of their own, and attaching and detaching the context around them was about a third of
+    what each span cost a call (bench ``overhead``). A failure is recorded as ``span``'s would be."""
+    if not trace.get_current_span().is_recording():
+        yield Step(None)
+        return
+    done = _tracer.start_span(name, attributes=attributes)
+    try:
+        yield Step(done)
+    except BaseException as exc:
+        done.record_exception(exc)
+        done.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        raise
+    finally:
+        done.end()
 
 
 def record_span(name: str, start_ns: int, end_ns: int, *, error: str = "", **attributes: AttributeValue) -> None:

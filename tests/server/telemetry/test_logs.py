@@ -1,5 +1,6 @@
 """configure_logging: lines written by a writer thread, so a blocked stream never holds up the
-caller; JSON lines keep their fields, trace ids and tracebacks; flush_logs writes what is queued."""
+caller; INFO lines in batches, a warning at once; JSON lines keep their fields, trace ids and
+tracebacks; flush_logs writes what is queued."""
 
 from __future__ import annotations
 
@@ -83,3 +84,31 @@ def test_text_lines_keep_the_traceback(restore: None) -> None:
     text = stream.getvalue()
     assert "ERROR convene: lookup failed" in text and "KeyError: 'missing'" in text
     assert "below the level" not in text
+
+
+def _written_within(stream: io.StringIO, text: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if text in stream.getvalue():
+            return True
+        time.sleep(0.01)
+    return text in stream.getvalue()
+
+
+def test_info_lines_wait_for_the_batch_and_a_warning_is_written_at_once(restore: None) -> None:
+    stream = io.StringIO()
+    configure_logging("text", "INFO", stream=stream, interval=30.0)
+    log = logging.getLogger("convene")
+    log.info("an access line")
+    assert not _written_within(stream, "an access line", 0.5)  # queued for the next batch
+    log.warning("a calendar cannot be read")
+    assert _written_within(stream, "a calendar cannot be read", 5.0)  # woke the writer
+    text = stream.getvalue()
+    assert text.index("an access line") < text.index("a calendar cannot be read")  # in order
+
+
+def test_the_batches_are_written_every_interval(restore: None) -> None:
+    stream = io.StringIO()
+    configure_logging("json", "INFO", stream=stream, interval=0.05)
+    logging.getLogger("convene.access").info("call 1")
+    assert _written_within(stream, "call 1", 5.0)  # no flush: the writer's own round
