@@ -27,7 +27,8 @@ off and on interleaved (the order reversed every round), so that whatever
 else the machine does weighs on both sides alike, and reports each side's p50
 and the ratio on/off (target <= 1.05), the median of the rounds' on/off
 ratios, and ``off_vs_off`` (the first half of the off servers against the
-second: what the run's noise alone gives). All run with the garbage collector
+second: what the run's noise alone gives). The client runs on the first core and the
+servers' process on the second (``BENCH_OVERHEAD_PIN=0`` lets both move). All run with the garbage collector
 as ``convene serve`` sets it (``settle_memory``). ``BENCH_OVERHEAD_PARTS``
 (metrics,tracing,log) turns on only some parts, to see what each costs.
 """
@@ -59,6 +60,8 @@ SCENARIO = "overhead"
 RUNS = int(os.environ.get("BENCH_OVERHEAD_RUNS", "200"))  # rounds (a call to every server each), after the warm-up
 SERVERS = int(os.environ.get("BENCH_OVERHEAD_SERVERS", "2"))  # per side
 ARENAS = os.environ.get("BENCH_OVERHEAD_ARENAS", "1")  # MALLOC_ARENA_MAX of the servers' process
+# The client on one core and the servers' process on another ("0": no pinning).
+PIN = os.environ.get("BENCH_OVERHEAD_PIN", "1") != "0" and hasattr(os, "sched_setaffinity")
 WARM_UP = 5
 RATIO_TARGET = 1.05
 
@@ -99,6 +102,8 @@ def _server(telemetry: bool, parts: list[str], provider: object | None, tenant: 
 
 def _serve(conn: Connection, log_file: str) -> None:
     """Child process: every server, until told to stop."""
+    if PIN and len(_cores()) >= 2:
+        os.sched_setaffinity(0, _cores()[1:2])  # the client takes the first (``_pinned_rounds``)
     from server.telemetry import tracing
     from server.telemetry.logs import configure_logging, flush_logs
 
@@ -124,6 +129,11 @@ def _serve(conn: Connection, log_file: str) -> None:
     conn.recv()  # stop
     for server in on + off:
         server.stop(None)
+
+
+def _cores() -> list[int]:
+    """The cores this process may run on, in order (the pinning needs two)."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 
 
 def _row(metric: str, value: float, unit: str, target: str = "") -> dict[str, object]:
@@ -159,7 +169,7 @@ def run() -> list[dict[str, object]]:
             if not parent.poll(120):
                 raise RuntimeError("the benchmark servers did not start")
             off_ports, on_ports, metrics_port = parent.recv()
-            rounds = _rounds(off_ports, on_ports, metrics_port, wire_request, metadata)
+            rounds = _pinned_rounds(off_ports, on_ports, metrics_port, wire_request, metadata)
             parent.send("spans?")
             spans = parent.recv()
         finally:
@@ -186,10 +196,27 @@ def run() -> list[dict[str, object]]:
              / statistics.median(ms for s in second for ms in s), "x") if half else
         _row("off_vs_off", 1.0, "x"),
         _row("servers_per_side", SERVERS, "count"),
+        _row("pinned", float(PIN and len(_cores()) >= 2), "bool"),
         _row("spans_per_call_on", spans / calls, "count"),
         _row("access_lines_on", lines, "count"),
         _row("load_1m", os.getloadavg()[0], "load"),
     ]
+
+
+def _pinned_rounds(off_ports: list[int], on_ports: list[int], metrics_port: int | None, request: object,
+                   metadata: tuple[tuple[str, str]]) -> list[dict[bool, list[float]]]:
+    """``_rounds`` with this process (the client) on the first core while the servers' process has
+    the second: client and servers then never trade places on the cores (with both free to move,
+    identical off servers differed by up to 14% on a loaded host, pinned by 2%)."""
+    cores = _cores()
+    if not PIN or len(cores) < 2:
+        return _rounds(off_ports, on_ports, metrics_port, request, metadata)
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cores[:1])
+    try:
+        return _rounds(off_ports, on_ports, metrics_port, request, metadata)
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def _rounds(off_ports: list[int], on_ports: list[int], metrics_port: int | None, request: object,
