@@ -57,7 +57,7 @@ from server.tenants import MemoryBookings, Tenant
 from server.wire.slots import slot_request_to_proto
 
 SCENARIO = "overhead"
-RUNS = int(os.environ.get("BENCH_OVERHEAD_RUNS", "200"))  # rounds (a call to every server each), after the warm-up
+RUNS = int(os.environ.get("BENCH_OVERHEAD_RUNS", "400"))  # rounds (a call to every server each), after the warm-up
 SERVERS = int(os.environ.get("BENCH_OVERHEAD_SERVERS", "2"))  # per side
 ARENAS = os.environ.get("BENCH_OVERHEAD_ARENAS", "1")  # MALLOC_ARENA_MAX of the servers' process
 # The client on one core and the servers' process on another ("0": no pinning).
