@@ -24,7 +24,7 @@ import numpy as np
 from solver.assign import SeatCosts, assign
 from solver.busy import BusyTable
 from solver.domain import Booking, BusyKind, Conflict, Directory
-from solver.grid import IntArray, from_minutes, to_minutes
+from solver.grid import IntArray, from_minutes, grid_phase, to_minutes
 from solver.plan import Plan
 from solver.seats import INFEASIBLE, milli
 
@@ -126,22 +126,23 @@ def conflicts_of(
     window = plan.window
     res = plan.request.resolution
     start = int(plan.starts[s])
-    # The same outward widening the grid applies, so the list matches the cost.
-    lo = (start - window.buffer_before) // res * res
-    hi = -(-(start + window.duration + window.buffer_after) // res) * res
+    # The same outward widening the grid applies (cells from the request's phase), so the list matches the cost.
+    p = grid_phase(plan.request.time_zone, plan.request.window_start, res)
+    lo = (start - window.buffer_before - p) // res * res + p
+    hi = -(-(start + window.duration + window.buffer_after - p) // res) * res + p
     out: list[Conflict] = []
     for rid in resource_ids:
         r = plan.mask.row(rid)
         mine = busy.positions.get(rid)
         if mine is not None and len(mine):
-            b_lo = np.floor(busy.start[mine] / res) * res
-            b_hi = np.ceil(busy.end[mine] / res) * res
+            b_lo = np.floor((busy.start[mine] - p) / res) * res + p
+            b_hi = np.ceil((busy.end[mine] - p) / res) * res + p
             for k in mine[(b_lo < hi) & (b_hi > lo)].tolist():
                 b = busy.intervals[k]
                 out.append(Conflict(rid, b.start, b.end, b.kind, b.owner, b.details))
         for bk in bookings_by_resource.get(rid, ()):
-            bk_lo = to_minutes(bk.start) // res * res
-            bk_hi = -(-to_minutes(bk.end) // res) * res
+            bk_lo = (to_minutes(bk.start) - p) // res * res + p
+            bk_hi = -(-(to_minutes(bk.end) - p) // res) * res + p
             if bk_lo < hi and bk_hi > lo and bk.end > bk.start:
                 out.append(Conflict(rid, bk.start, bk.end, BusyKind.BOOKING))
         if not plan.mask.in_hours[r, s]:

@@ -1,9 +1,11 @@
 """The time grid and the clock arithmetic on it.
 
 All solver time is integer **epoch minutes** (UTC). The grid is cells of
-``resolution`` minutes aligned to the epoch, so that a 10:02-10:07 event blocks
-10:00-10:10 at 5-minute resolution in UTC and in every zone whose offset is a
-multiple of the resolution. A cell ``i`` covers ``[origin + i*res, origin + (i+1)*res)``.
+``resolution`` minutes aligned to the **local clock of the request's zone**
+(``grid_phase``: its UTC offset at the window's start, modulo the resolution),
+so that a 10:02-10:07 event blocks 10:00-10:10 at 5-minute resolution, and a
+10:00-10:30 event blocks 10:00-11:00 (not 09:30-10:30) at 60-minute resolution
+in a +05:30 zone. A cell ``i`` covers ``[origin + i*res, origin + (i+1)*res)``.
 
 Busy time is widened outward to cells (floor the start, ceil the end) and
 working hours narrowed inward, so availability never rounds inward.
@@ -27,6 +29,7 @@ __all__ = [
     "candidate_starts",
     "ceil_div",
     "from_minutes",
+    "grid_phase",
     "iso_week",
     "to_minutes",
     "zone_clock",
@@ -65,9 +68,11 @@ class Grid:
     cells: int
 
     @staticmethod
-    def covering(start: float, end: float, resolution: int) -> Grid:
-        origin = int(start // resolution) * resolution
-        last = int(-(-end // resolution)) * resolution
+    def covering(start: float, end: float, resolution: int, phase: int = 0) -> Grid:
+        """The cells covering ``[start, end)``; cell edges lie ``phase`` minutes past multiples of
+        ``resolution`` epoch minutes (``grid_phase``)."""
+        origin = int((start - phase) // resolution) * resolution + phase
+        last = int(-(-(end - phase) // resolution)) * resolution + phase
         return Grid(origin, resolution, max(1, (last - origin) // resolution))
 
     def floor_cell(self, minutes: npt.NDArray[np.float64] | IntArray) -> IntArray:
@@ -99,6 +104,15 @@ class ZoneClock:
     def local_day(self, utc_minutes: IntArray) -> IntArray:
         """Local day ordinal (days since 1970-01-01 on the local calendar)."""
         return self.local(utc_minutes) // _DAY
+
+
+def grid_phase(zone_name: str, at: datetime, resolution: int) -> int:
+    """Where the cells of a request's grid begin (epoch minutes modulo ``resolution``): at the
+    multiples of ``resolution`` of ``zone_name``'s wall clock at ``at`` (local :00 in +05:45 at
+    60-minute resolution is :15 UTC: phase 15), not of UTC."""
+    offset = at.astimezone(ZoneInfo(zone_name)).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    return -minutes % max(resolution, 1)
 
 
 def _offset(zone: ZoneInfo, minute: int) -> int:

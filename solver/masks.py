@@ -94,8 +94,10 @@ def build_free_mask(
     bookings: Sequence[Booking],
     window: Window,
     resolution: int,
+    phase: int = 0,
 ) -> FreeMask:
-    """The FreeMask of ``resource_ids`` for every start of ``window``."""
+    """The FreeMask of ``resource_ids`` for every start of ``window``, on a grid whose cells begin
+    ``phase`` minutes past multiples of ``resolution`` (``solver.grid.grid_phase``)."""
     ids = tuple(resource_ids)
     n_res, n_starts = len(ids), len(window.starts)
     if n_starts == 0 or n_res == 0:
@@ -103,7 +105,7 @@ def build_free_mask(
         return FreeMask(ids, empty, empty, empty, empty, empty)
     lo = int(window.starts.min()) - window.buffer_before
     hi = int(window.ends.max()) + window.buffer_after
-    grid = Grid.covering(lo, hi, resolution)
+    grid = Grid.covering(lo, hi, resolution, phase)
     row = {r: i for i, r in enumerate(ids)}
 
     events = _grid_events(grid, row, BusyTable.coerce(busy), bookings)

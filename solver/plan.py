@@ -13,7 +13,7 @@ import numpy as np
 from solver.assign import SeatCosts
 from solver.busy import BusyTable
 from solver.domain import Booking, BusyInterval, Directory, RoomSeat, SlotRequest
-from solver.grid import IntArray, candidate_starts, to_minutes
+from solver.grid import IntArray, candidate_starts, grid_phase, to_minutes
 from solver.masks import FreeMask, Window, build_free_mask
 from solver.seats import INFEASIBLE, UnitSeat, unit_seats
 
@@ -80,7 +80,9 @@ def make_plan(
     too_small = too_small_rooms(directory, request, units)
     resources = [c for u in units for c in u.candidates] + list(request.optional_members)
     resources += [r for rooms in too_small.values() for r in rooms]
-    mask = build_free_mask(directory, list(dict.fromkeys(resources)), busy, bookings, window, request.resolution)
+    phase = grid_phase(request.time_zone, request.window_start, request.resolution)
+    mask = build_free_mask(directory, list(dict.fromkeys(resources)), busy, bookings, window, request.resolution,
+                           phase)
     return Plan(request, window, units, mask, too_small)
 
 

@@ -9,7 +9,8 @@ without float noise.
 
 The rules it implements (and nothing else):
 
-- Grid cells of ``resolution`` minutes aligned to the UTC epoch. Busy intervals
+- Grid cells of ``resolution`` minutes aligned to the wall clock of the request's
+  zone (its UTC offset at the window's start). Busy intervals
   and bookings widen outward to cells; a cell is "in hours" only when it lies
   wholly inside the union of the resource's hour ranges.
 - Free for ``[s, e)``: every cell overlapping ``[s, e)`` is in hours; no widened
@@ -110,12 +111,19 @@ class BruteResult:
 # --- Time -----------------------------------------------------------------------
 
 
-def floor_to_cell(t: datetime, cell: timedelta) -> datetime:
-    return EPOCH + ((t - EPOCH) // cell) * cell
+def floor_to_cell(t: datetime, cell: timedelta, origin: datetime = EPOCH) -> datetime:
+    return origin + ((t - origin) // cell) * cell
 
 
-def ceil_to_cell(t: datetime, cell: timedelta) -> datetime:
-    return EPOCH - ((EPOCH - t) // cell) * cell
+def ceil_to_cell(t: datetime, cell: timedelta, origin: datetime = EPOCH) -> datetime:
+    return origin - ((origin - t) // cell) * cell
+
+
+def grid_origin(request: SlotRequest) -> datetime:
+    """An instant where a cell begins: a local midnight of the request's zone at its offset at the
+    window's start (cells then fall on that zone's wall clock)."""
+    offset = request.window_start.astimezone(ZoneInfo(request.time_zone)).utcoffset() or timedelta(0)
+    return EPOCH - offset
 
 
 def wall_to_instant(day: date, minute_of_day: int, zone: ZoneInfo) -> datetime:
@@ -187,6 +195,7 @@ class Freedom:
         self.request = request
         self.bookings = bookings
         self.cell = timedelta(minutes=request.resolution)
+        self.origin = grid_origin(request)
         self.blocks: dict[str, list[tuple[datetime, datetime]]] = {}
         # The same intervals, each with the Conflict it becomes when it is in the way.
         self.events: dict[str, list[tuple[datetime, datetime, Conflict]]] = {}
@@ -206,7 +215,7 @@ class Freedom:
         self._hours: dict[str, list[tuple[datetime, datetime]] | None] = {}
 
     def _widen(self, start: datetime, end: datetime) -> tuple[datetime, datetime]:
-        return floor_to_cell(start, self.cell), ceil_to_cell(end, self.cell)
+        return floor_to_cell(start, self.cell, self.origin), ceil_to_cell(end, self.cell, self.origin)
 
     def hours_of(self, resource: str) -> list[tuple[datetime, datetime]] | None:
         if resource not in self._hours:
@@ -227,7 +236,7 @@ class Freedom:
         ranges = self.hours_of(resource)
         if ranges is None:
             return True
-        cell = floor_to_cell(start, self.cell)
+        cell = floor_to_cell(start, self.cell, self.origin)
         while cell < end:
             if not any(lo <= cell and cell + self.cell <= hi for lo, hi in ranges):
                 return False
