@@ -170,8 +170,6 @@ def booking_request(request: api.CreateBookingRequest, templates: Mapping[str, m
         problems.append(FieldViolation("request_id", "is required: an id of your choice that makes retries safe"))
     else:
         _check_text(problems, "request_id", request.request_id, MAX_ID)
-    if request.HasField("start") and (request.start.seconds % 60 or request.start.nanos):
-        problems.append(FieldViolation("start", "must be a whole minute"))
     customers = _customers(problems, request.customers)
     _check_text(problems, "title", request.title, MAX_TEXT)
     _check_text(problems, "location", request.location, MAX_TEXT)
