@@ -2,8 +2,9 @@
 
 Hours are wall-clock ranges in the resource's own zone; each day's ranges are
 turned into real instants with zoneinfo, so a 09:00-17:00 day is 8 hours of
-wall clock on a DST day too. A cell is "in hours" only when it lies wholly
-inside a range (hours are narrowed inward to the grid).
+wall clock on a DST day too. A meeting is in hours when it lies inside the
+ranges (``within_hours``: exact, not on the grid). ``hours_mask`` (a cell is
+"in hours" only when it lies wholly inside a range) serves views on the grid.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy.typing as npt
 from solver.domain import WorkingHours
 from solver.grid import Grid, IntArray, from_minutes, to_minutes
 
-__all__ = ["hours_gaps", "hours_mask", "hours_ranges"]
+__all__ = ["hours_gaps", "hours_mask", "hours_ranges", "hours_spans", "within_hours"]
 
 
 def hours_ranges(hours: WorkingHours, start: int, end: int) -> list[tuple[float, float]]:
@@ -47,6 +48,34 @@ def _wall_to_minutes(day: date, minute_of_day: int, zone: ZoneInfo) -> float:
     else:
         wall = datetime(day.year, day.month, day.day, minute_of_day // 60, minute_of_day % 60, tzinfo=zone)
     return to_minutes(wall)
+
+
+@lru_cache(maxsize=1024)
+def hours_spans(hours: WorkingHours, start: int, end: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The merged real intervals of ``hours`` overlapping ``[start, end)`` as sorted arrays (lows, highs);
+    touching ranges joined (08:00-12:02 and 12:02-16:00 are one)."""
+    merged = _union(hours_ranges(hours, start, end))
+    lows = np.array([lo for lo, _ in merged], dtype=np.float64)
+    highs = np.array([hi for _, hi in merged], dtype=np.float64)
+    lows.setflags(write=False)
+    highs.setflags(write=False)
+    return lows, highs
+
+
+def within_hours(hours: WorkingHours | None, starts: IntArray, ends: IntArray) -> npt.NDArray[np.bool_]:
+    """Per meeting ``[starts[k], ends[k])``: True when it lies inside the hours (None: always).
+
+    Exact, not on the grid: SCHEDULING.md's rule 1 is "[s, e) lies inside its working hours",
+    so a 09:00 meeting at 60-minute resolution is in 09:00-17:00 hours whatever the zone's offset.
+    """
+    if hours is None or len(starts) == 0:
+        return np.ones(len(starts), dtype=np.bool_)
+    lows, highs = hours_spans(hours, int(starts.min()), int(ends.max()))
+    if len(lows) == 0:
+        return np.zeros(len(starts), dtype=np.bool_)
+    k = np.searchsorted(lows, starts, side="right") - 1
+    inside: npt.NDArray[np.bool_] = (k >= 0) & (ends <= highs[np.clip(k, 0, None)])
+    return inside
 
 
 @lru_cache(maxsize=1024)

@@ -1,7 +1,7 @@
 """FreeMask: which resource is free at which candidate start, as numpy arrays.
 
 Blocking events and confirmed bookings are widened outward to runs of grid
-cells, working hours narrowed inward (their gaps are runs too). The meeting's
+cells; working hours are checked exactly (the meeting lies inside them). The meeting's
 window at consecutive starts only moves forward, so each run blocks one
 contiguous range of starts, found by binary search; a difference array over the
 starts then marks every (resource, start) pair at once. The work and the
@@ -20,7 +20,7 @@ import numpy.typing as npt
 from solver.busy import BusyTable
 from solver.domain import Booking, BusyInterval, Directory, WorkingHours
 from solver.grid import BoolArray, Grid, IntArray, iso_week, to_minutes, zone_clock
-from solver.hours import hours_gaps
+from solver.hours import within_hours
 
 __all__ = ["BoolMatrix", "FreeMask", "GridEvents", "Window", "build_free_mask"]
 
@@ -113,10 +113,8 @@ def build_free_mask(
     meeting = _Windows.of(grid, window.starts, window.ends)
     unblocked = buffered.untouched(n_res, events.rows, events.first, events.stop)
     unbuffered = meeting.untouched(n_res, events.rows, events.first, events.stop)
-    gaps = [hours_gaps(_hours_of(directory, r), grid) for r in ids]
-    gap_rows = np.repeat(np.arange(n_res), [len(first) for first, _ in gaps])
-    in_hours = meeting.untouched(n_res, gap_rows, np.concatenate([first for first, _ in gaps]),
-                                 np.concatenate([stop for _, stop in gaps]))
+    # Hours are exact (the meeting inside them), not narrowed to the grid: SCHEDULING.md's rule 1.
+    in_hours = np.stack([within_hours(_hours_of(directory, r), window.starts, window.ends) for r in ids])
     under_limit = _under_limits(directory, ids, bookings, window.starts)
     return FreeMask(ids, in_hours, unblocked, under_limit, in_hours & unblocked & under_limit, unbuffered, events)
 

@@ -11,9 +11,9 @@ The rules it implements (and nothing else):
 
 - Grid cells of ``resolution`` minutes aligned to the wall clock of the request's
   zone (its UTC offset at the window's start). Busy intervals
-  and bookings widen outward to cells; a cell is "in hours" only when it lies
-  wholly inside the union of the resource's hour ranges.
-- Free for ``[s, e)``: every cell overlapping ``[s, e)`` is in hours; no widened
+  and bookings widen outward to cells. Hours are not on the grid: ``[s, e)`` is
+  in hours when it lies inside the union of the resource's hour ranges.
+- Free for ``[s, e)``: ``[s, e)`` is in hours; no widened
   busy interval or booking holding the resource overlaps
   ``[s - buffer_before, e + buffer_after)``; fewer bookings than the daily
   (weekly) limit start on the member's local day (ISO week) of ``s``.
@@ -26,7 +26,7 @@ Conflict mode (``brute_least_conflict``, ``brute_alternatives``): a member
 candidate may be seated although not free; it then costs ``w.conflict_busy``
 per overlapping busy / out-of-office event or confirmed booking,
 ``w.conflict_tentative`` per overlapping tentative event and
-``w.outside_hours`` when a cell of ``[s, e)`` is out of hours (overlap judged
+``w.outside_hours`` when ``[s, e)`` leaves the hours (overlap judged
 exactly as for freedom: widened events against the buffered meeting). Rooms,
 booking limits and strict round robin stay hard. The best assignment minimizes
 (conflict cost, seat cost), ties to the lexicographically smallest index vector.
@@ -236,12 +236,7 @@ class Freedom:
         ranges = self.hours_of(resource)
         if ranges is None:
             return True
-        cell = floor_to_cell(start, self.cell, self.origin)
-        while cell < end:
-            if not any(lo <= cell and cell + self.cell <= hi for lo, hi in ranges):
-                return False
-            cell += self.cell
-        return True
+        return any(lo <= start and end <= hi for lo, hi in ranges)
 
     def unblocked(self, resource: str, start: datetime, end: datetime) -> bool:
         lo = start - self.request.buffer_before

@@ -222,13 +222,16 @@ def test_hours_start_and_end_exactly_where_they_say() -> None:
     assert len(got) == 29
 
 
-def test_hours_off_the_grid_are_narrowed_inward_at_both_ends() -> None:
-    """09:02-16:58 on a 5-minute grid is 09:05-16:55: never rounded outward."""
+def test_hours_off_the_grid_hold_exactly_at_both_ends() -> None:
+    """09:02-16:58 on a 5-minute grid: an hour from 09:02 to 15:58 lies inside them (SCHEDULING.md,
+    rule 1), neither rounded outward nor narrowed to 09:05-16:55 as cells would."""
     hours = WorkingHours("UTC", ((DayRange(9 * 60 + 2, 16 * 60 + 58),),) * 7)
     member = Member("m", working_hours=hours)
-    req = request((MemberSeat(("m",)),), utc(2026, 12, 2), utc(2026, 12, 3), 60, start_interval=5)
-    got = starts(find_slots(Directory.of([member]), [], req))
-    assert got[0] == utc(2026, 12, 2, 9, 5) and got[-1] == utc(2026, 12, 2, 15, 55)
+    for interval, first, last in ((5, utc(2026, 12, 2, 9, 5), utc(2026, 12, 2, 15, 55)),
+                                  (1, utc(2026, 12, 2, 9, 2), utc(2026, 12, 2, 15, 58))):
+        req = request((MemberSeat(("m",)),), utc(2026, 12, 2), utc(2026, 12, 3), 60, start_interval=interval)
+        got = starts(find_slots(Directory.of([member]), [], req))
+        assert got[0] == first and got[-1] == last
 
 
 def test_touching_ranges_off_the_grid_leave_no_gap() -> None:

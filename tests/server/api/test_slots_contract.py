@@ -19,11 +19,20 @@ import pytest
 from google.protobuf import timestamp_pb2
 from google.rpc import error_details_pb2, status_pb2
 
+from convene.v1 import directory_pb2, meeting_pb2, slots_pb2
 from convene.v1 import scheduling_service_pb2 as api
-from convene.v1 import slots_pb2
 from tests.server.booking.store.helpers import SmtpSink
-from tests.server.booking_world import ALICE_KEY, OPS_KEY, OTHER_KEY, World, close_world, key, serve_world
-from tests.server.messages import check, find, member, rules
+from tests.server.booking_world import (
+    ALICE_KEY,
+    OPS_KEY,
+    OTHER_KEY,
+    World,
+    close_world,
+    create_request,
+    key,
+    serve_world,
+)
+from tests.server.messages import check, find, member, pool, room, rules
 
 NY = "America/New_York"
 BUSY_KEY = "team-busy-key-0123456789"  # the principal busy@team.example, who owns busy's calendar
@@ -79,7 +88,21 @@ MEMBERS: dict[str, tuple[str, dict[str, Any] | None, str]] = {
     # 00:00-03:00 on the spring-forward day two.
     "night": (NY, {"weekly": {"sun": "01:00-02:00"}}, ""),
     "spring": (NY, {"weekly": {"sun": "00:00-03:00"}}, ""),
+    # Pools (their bookings are made by the test) and conflict mode.
+    "pa": ("UTC", None, ""),
+    "pb": ("UTC", None, ""),
+    "pc": ("UTC", None, ""),
+    "late": ("UTC", {"weekly": {"mon-fri": "10:00-17:00"}}, _ics(
+        _event("late-1", "DTSTART:20261207T110000Z", "DTEND:20261207T120000Z", "X-MICROSOFT-CDO-BUSYSTATUS:OOF"),
+        _event("late-2", "DTSTART:20261207T130000Z", "DTEND:20261207T133000Z", "STATUS:TENTATIVE"))),
 }
+ROOMS = [{"id": "small", "capacity": 2}, {"id": "mid", "capacity": 4},
+         {"id": "big", "capacity": 10, "calendar": {"kind": "ics", "path": "calendars/contract-big.ics"}}]
+POOLS = [{"id": "rr", "members": ["pa", "pb", "pc"]},
+         {"id": "strict", "members": ["pa", "pb", "pc"], "distribution": "strict_round_robin"},
+         {"id": "load", "members": ["pa", "pb", "pc"], "distribution": "load_balanced", "cycle": "week"},
+         {"id": "rank", "members": ["pa", "pb", "pc"], "distribution": "priority",
+          "priorities": {"pa": 1, "pb": 5, "pc": 3}}]
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +118,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             (folder / "calendars" / f"contract-{member_id}.ics").write_text(text, newline="")
             entry["calendar"] = {"kind": "ics", "path": f"calendars/contract-{member_id}.ics"}
         members.append(entry)
-    tenants = {"team": {"members": members}, "other": {"members": [{"id": "zoe"}]}}
+    (folder / "calendars" / "contract-big.ics").write_text(
+        _ics(_event("big-1", "DTSTART:20261207T090000Z", "DTEND:20261207T093000Z")), newline="")
+    tenants = {"team": {"members": members, "rooms": ROOMS, "pools": POOLS}, "other": {"members": [{"id": "zoe"}]}}
     api_keys = [{"key": OPS_KEY, "tenant": "team", "principal": "ops@team.example"},
                 {"key": ALICE_KEY, "tenant": "team", "principal": "alice@team.example"},
                 {"key": BUSY_KEY, "tenant": "team", "principal": "busy@team.example"},
@@ -186,6 +211,16 @@ def test_the_meeting_not_its_buffers_ends_by_the_window_end_and_notice_counts_fr
     at_two.ClearField("now")
     answer = world.stub.CheckTime(at_two, metadata=key(), timeout=10)
     assert not answer.available and answer.reason == "before the minimum notice"
+
+
+def test_working_hours_hold_exactly_off_the_grid(world: World) -> None:
+    """ravi works 09:00-17:00 IST (03:30-11:30 UTC); asked in UTC at 60-minute resolution, an hour
+    from 03:30 and one to 11:30 lie inside those hours (cells narrowed them to 04:00-11:00). His
+    13:00-13:30 IST event is widened to the UTC hour 07:00-08:00 of this request's grid."""
+    meeting = rules(member("ravi"), resolution_minutes=60, start_interval_minutes=30)
+    reply = world.stub.FindSlots(find(meeting, utc(12, 7, 3), utc(12, 7, 12)), metadata=key(), timeout=10)
+    assert local_starts(reply, "UTC") == ["03:30", "04:00", "04:30", "05:00", "05:30", "06:00",
+                                          "08:00", "08:30", "09:00", "09:30", "10:00", "10:30"]
 
 
 # --- Time: DST ------------------------------------------------------------------------------
@@ -327,3 +362,119 @@ def test_event_details_reach_only_the_calendar_owner(world: World) -> None:
         "Quarterly numbers", "busy-1", "Room 9")
     owner = world.stub.FindSlots(request, metadata=key(BUSY_KEY), timeout=10)
     assert {c.details.title for a in owner.alternatives for c in a.conflicts} == {"Quarterly numbers"}
+
+
+# --- Seats ----------------------------------------------------------------------------------------
+
+
+def _book(world: World, request_id: str, seat: meeting_pb2.Seat, start: datetime, who: str) -> None:
+    reply = world.stub.CreateBooking(create_request(request_id, start, [[who]], meeting=rules(seat)),
+                                     metadata=key(), timeout=10)
+    assert reply.booking.id
+
+
+def _fills(reply: api.FindSlotsResponse) -> dict[str, tuple[tuple[str, ...], float]]:
+    """Start (HH:MM UTC) -> (the first seat's ids, the first seat's cost)."""
+    return {s.start.ToDatetime(tzinfo=UTC).strftime("%H:%M"): (tuple(s.seats[0].resource_ids), s.seats[0].cost)
+            for s in reply.slots}
+
+
+def test_pool_rules_of_the_config_rank_by_the_stores_bookings(world: World) -> None:
+    monday = (utc(12, 7, 9), utc(12, 7, 12))
+
+    def pool_slots(pool_id: str, count: int = 1) -> api.FindSlotsResponse:
+        return world.stub.FindSlots(find(rules(pool(pool_id, count), start_interval_minutes=60), *monday),
+                                    metadata=key(), timeout=10)
+
+    # round_robin: pa's booking through the pool is after the window and still counts: pb is next.
+    _book(world, "rr-1", pool("rr"), utc(12, 8, 9), "pa")
+    reply = pool_slots("rr")
+    assert _fills(reply)["09:00"] == (("pb",), 0.0)
+    assert list(reply.slots[0].free_candidates[0].resource_ids) == ["pa", "pb", "pc"]
+
+    # strict_round_robin: pb and pc took their turns, pa is next; where pa is busy there is no slot.
+    _book(world, "strict-1", pool("strict"), utc(12, 1, 9), "pb")
+    _book(world, "strict-2", pool("strict"), utc(12, 2, 9), "pc")
+    _book(world, "pa-busy", member("pa"), utc(12, 7, 10), "pa")
+    reply = pool_slots("strict")
+    assert _fills(reply) == {"09:00": (("pa",), 0.0), "11:00": (("pa",), 0.0)}
+    assert [list(c.resource_ids) for c in reply.slots[0].free_candidates] == [["pa"]]
+    assert _fills(pool_slots("strict", 2))["09:00"] == (("pa", "pb"), 1.0)
+
+    # load_balanced by week: pb's two bookings and pc's one later that week count (after the window
+    # too), pa's of the week before does not.
+    for request_id, start, who in (("load-1", utc(12, 9, 9), "pb"), ("load-2", utc(12, 11, 9), "pb"),
+                                   ("load-3", utc(12, 13, 9), "pc"), ("load-4", utc(12, 6, 9), "pa")):
+        _book(world, request_id, pool("load"), start, who)
+    assert _fills(pool_slots("load")) == {"09:00": (("pa",), 0.0), "10:00": (("pc",), 1.0),
+                                          "11:00": (("pa",), 0.0)}
+
+    # priority: pb (5) costs 0, pc (3) 2, pa (1) 4.
+    assert _fills(pool_slots("rank", 2))["09:00"] == (("pb", "pc"), 2.0)
+
+
+def test_rooms_fit_the_attendees_and_optional_members_are_reported(world: World) -> None:
+    """pc, the optional pb and late, and the one customer are 4: small (2) is too small; big (10) is
+    busy 09:00-09:30 in its calendar, so 09:00 takes mid (4) at 10 (second listed) + 0 seats spare;
+    at 10:00 big is free but costs 20 (third listed) + 6 spare: mid again."""
+    meeting = rules(member("pc"), room("small", "mid", "big"), optional_member_ids=["pb", "late"],
+                    start_interval_minutes=60)
+    reply = world.stub.FindSlots(find(meeting, utc(12, 7, 9), utc(12, 7, 12)), metadata=key(), timeout=10)
+    by_start = {s.start.ToDatetime(tzinfo=UTC).hour: s for s in reply.slots}
+    nine, ten = by_start[9], by_start[10]
+    assert (list(nine.seats[1].resource_ids), nine.seats[1].cost) == (["mid"], 10.0)
+    assert [list(c.resource_ids) for c in nine.free_candidates] == [["pc"], ["mid"]]
+    assert (list(ten.seats[1].resource_ids), ten.seats[1].cost) == (["mid"], 10.0)
+    assert [list(c.resource_ids) for c in ten.free_candidates] == [["pc"], ["mid", "big"]]
+    assert [(o.member_id, o.free) for o in nine.optional_members] == [("pb", True), ("late", False)]
+    assert [(o.member_id, o.free) for o in ten.optional_members] == [("pb", True), ("late", True)]
+
+    alone = rules(member("pc"), room("small", "mid"), customers=0, start_interval_minutes=60)
+    reply = world.stub.FindSlots(find(alone, utc(12, 7, 9), utc(12, 7, 10)), metadata=key(), timeout=10)
+    assert (list(reply.slots[0].seats[1].resource_ids), reply.slots[0].seats[1].cost) == (["small"], 1.0)
+
+
+def test_ties_go_to_the_lower_candidate_seat_by_seat_and_best_first_ranks_by_time_of_day(world: World) -> None:
+    """At 10:00 busy is busy: (pb, pc) and (pc, pb) both cost 20; the first seat's lower index wins."""
+    meeting = rules(member("busy", "pb", "pc"), member("pb", "pc"), start_interval_minutes=60,
+                    preferred_hours=directory_pb2.DayRange(start_minute=660, end_minute=720))
+    reply = world.stub.FindSlots(find(meeting, utc(12, 7, 9), utc(12, 7, 12)), metadata=key(), timeout=10)
+    ten = reply.slots[1]
+    assert [list(f.resource_ids) for f in ten.seats] == [["pb"], ["pc"]] and ten.cost == 20.0
+    assert [list(c.resource_ids) for c in ten.free_candidates] == [["pb", "pc"], ["pb", "pc"]]
+    ranked = world.stub.FindSlots(find(meeting, utc(12, 7, 9), utc(12, 7, 12), order=api.ORDER_BEST_FIRST),
+                                  metadata=key(), timeout=10)
+    # 11:00 is in the preferred hours (score 0), 09:00 two hours off (2), 10:00 costs 20 and is one off.
+    assert [(s.start.ToDatetime(tzinfo=UTC).hour, s.score) for s in ranked.slots] == [(11, 0.0), (9, 2.0), (10, 21.0)]
+
+
+# --- Conflicts ------------------------------------------------------------------------------------
+
+
+def test_alternatives_rank_by_conflict_cost_and_rooms_stay_hard(world: World) -> None:
+    """late (hours 10-17, away 11-12, tentative 13:00-13:30) with big (busy 09:00-09:30): 10, 12 and 14
+    are available; of the rest 13:00 costs 30 (tentative), 08:00 50 (outside hours), 11:00 100 (away);
+    09:00 has no assignment at all, the room being busy."""
+    meeting = rules(member("late"), room("big"), start_interval_minutes=60)
+    window = (utc(12, 7, 8), utc(12, 7, 15))
+    reply = world.stub.FindSlots(find(meeting, *window, min_available=4, max_alternatives=5), metadata=key(),
+                                 timeout=10)
+    assert [s.start.ToDatetime(tzinfo=UTC).hour for s in reply.slots] == [10, 12, 14]
+    assert [(a.start.ToDatetime(tzinfo=UTC).hour, a.conflict_cost) for a in reply.alternatives] == [
+        (13, 30.0), (8, 50.0), (11, 100.0)]
+    assert [[(c.resource_id, c.kind, c.start.ToDatetime(tzinfo=UTC).strftime("%H:%M"),
+              c.end.ToDatetime(tzinfo=UTC).strftime("%H:%M")) for c in a.conflicts] for a in reply.alternatives] == [
+        [("late", slots_pb2.CONFLICT_KIND_TENTATIVE, "13:00", "13:30")],
+        [("late", slots_pb2.CONFLICT_KIND_OUTSIDE_HOURS, "08:00", "09:00")],
+        [("late", slots_pb2.CONFLICT_KIND_OUT_OF_OFFICE, "11:00", "12:00")]]
+    capped = world.stub.FindSlots(find(meeting, *window, min_available=4, max_alternatives=2), metadata=key(),
+                                  timeout=10)
+    assert [a.start.ToDatetime(tzinfo=UTC).hour for a in capped.alternatives] == [13, 8]
+    enough = world.stub.FindSlots(find(meeting, *window, min_available=3, max_alternatives=2), metadata=key(),
+                                  timeout=10)
+    assert not enough.alternatives
+
+    away = world.stub.CheckTime(check(meeting, utc(12, 7, 11)), metadata=key(), timeout=10)
+    assert (away.available, away.slot.conflict_cost, away.reason) == (False, 100.0, "conflicts: out_of_office")
+    room_busy = world.stub.CheckTime(check(meeting, utc(12, 7, 9)), metadata=key(), timeout=10)
+    assert not room_busy.available and not room_busy.HasField("slot")
