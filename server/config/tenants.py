@@ -138,6 +138,15 @@ class TemplateConfig(Strict):
             raise ValueError("must be a divisor of 60")
         return value
 
+    @field_validator("start_interval")
+    @classmethod
+    def _divides_day(cls, value: int | None) -> int | None:
+        # The solver's rule (starts on the local clock, every day alike): refused here at start,
+        # not on every request as "template.overrides.start_interval_minutes".
+        if value is not None and 1440 % value:
+            raise ValueError("must be a divisor of 1440 minutes (a day)")
+        return value
+
     @field_validator("preferred_hours")
     @classmethod
     def _one_range(cls, value: str | None) -> str | None:

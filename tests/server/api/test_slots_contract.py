@@ -478,3 +478,20 @@ def test_alternatives_rank_by_conflict_cost_and_rooms_stay_hard(world: World) ->
     assert (away.available, away.slot.conflict_cost, away.reason) == (False, 100.0, "conflicts: out_of_office")
     room_busy = world.stub.CheckTime(check(meeting, utc(12, 7, 9)), metadata=key(), timeout=10)
     assert not room_busy.available and not room_busy.HasField("slot")
+
+
+def test_a_booked_room_is_never_an_alternative(world: World) -> None:
+    """una and small booked at 15:00: conflict mode may seat una over her booking, never the room."""
+    reply = world.stub.CreateBooking(create_request("room-1", utc(12, 7, 15), [["una"], ["small"]],
+                                                    meeting=rules(member("una"), room("small"))),
+                                     metadata=key(), timeout=10)
+    assert reply.booking.id
+    window = (utc(12, 7, 14), utc(12, 7, 17))
+    alone = world.stub.FindSlots(find(rules(member("una"), start_interval_minutes=60), *window,
+                                      want_alternatives=True, max_alternatives=5), metadata=key(), timeout=10)
+    assert [(a.start.ToDatetime(tzinfo=UTC).hour, [c.kind for c in a.conflicts]) for a in alone.alternatives] == [
+        (15, [slots_pb2.CONFLICT_KIND_BOOKING])]
+    with_room = world.stub.FindSlots(find(rules(member("una"), room("small"), start_interval_minutes=60), *window,
+                                          want_alternatives=True, max_alternatives=5), metadata=key(), timeout=10)
+    assert [s.start.ToDatetime(tzinfo=UTC).hour for s in with_room.slots] == [14, 16]
+    assert not with_room.alternatives
