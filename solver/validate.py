@@ -34,10 +34,18 @@ class Limits:
     max_optional_members: int = 50
 
 
+_HOST_FILES = frozenset({"localtime", "posixrules"})
+
+
 @functools.cache
 def _zones() -> frozenset[str]:
-    """Every zone name of the installed tz database (the system's, else the tzdata package's)."""
-    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
+    """Every zone name of the installed tz database (the system's, else the tzdata package's).
+
+    Without ``localtime`` and ``posixrules``: files some systems keep beside the zones (Debian's
+    /usr/share/zoneinfo/localtime links to /etc/localtime), no IANA names, and "localtime" is the
+    host's own zone, which no answer may depend on.
+    """
+    return (frozenset(zoneinfo.available_timezones()) - _HOST_FILES) | {"UTC"}
 
 
 def is_zone(name: str) -> bool:

@@ -115,7 +115,7 @@ def test_a_meeting_of_centuries_is_an_invalid_argument(booking_server: BookingSe
 
 
 @pytest.mark.parametrize("zone", ["a/b" * 1000, "x" * 300, "../../../../etc/passwd", "/etc/localtime",
-                                  "Europe/Berlin\x00", "m" * 1_000_000])
+                                  "localtime", "Europe/Berlin\x00", "m" * 1_000_000])
 def test_zone_strings_of_any_shape_are_invalid_arguments(booking_server: BookingServer, zone: str):
     error = failure(lambda: booking_server.stub.FindSlots(find(rules(member("alice")), zone=zone), metadata=key()))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
