@@ -348,7 +348,8 @@ def check_query(request: scheduling_service_pb2.CheckTimeRequest,
     rules, prefix = _meeting(request, templates)
     problems = _Problems()
     start = _required_instant(problems, request, "start", "start")
-    if request.HasField("start") and (request.start.seconds % 60 or request.start.nanos):
+    if (request.HasField("start") and bounds.instant(request.start) is not None
+            and (request.start.seconds % 60 or request.start.nanos)):
         # The engine's starts are whole minutes: a start between two would be answered for the
         # minute before it (a meeting overlapping busy time by its last seconds reported free).
         problems.add("start", "must be a whole minute")
