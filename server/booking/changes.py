@@ -306,7 +306,9 @@ def reschedule_booking(desk: BookingDesk, tenant: Tenant, record: BookingRecord,
         booking_id, body = first
         if body != request.body_hash or booking_id != record.id:
             raise IdempotencyConflict(tenant.id, request.request_id, booking_id)
-        return CreateResult(desk.store.get(record.id, tenant=tenant.id), replayed=True), None
+        replay = desk.store.change_result(tenant.id, request.request_id)
+        if replay is not None:
+            return replay, None
     version = record.version if request.version is None else request.version
     if version != record.version:
         raise StaleVersion(record.id, version, record.version)

@@ -241,17 +241,28 @@ def exact_request(meeting: SlotRequest, seats: Sequence[BookedSeat]) -> SlotRequ
 
 def without_own_busy(records: Sequence[BookingRecord], busy: Sequence[BusyInterval]) -> list[BusyInterval]:
     """``busy`` without the meetings of ``records`` (bookings about to move): each one's calendar
-    event (by UID or the event id create_event got back), or an interval exactly its time on a
-    resource it holds."""
+    event (by UID or the event id create_event got back); and, on a resource it holds, an
+    interval exactly its time that cannot be told apart from it: one whose source names no
+    event (free/busy only), or a copy of it under another id (an attendee's copy in Outlook,
+    same title). Another event at exactly that time (its own id, its own title) stays in
+    the way: only the booking's own old time never conflicts."""
     own_ids: set[str] = set()
-    spans: set[tuple[str, datetime, datetime]] = set()
+    spans: dict[tuple[str, datetime, datetime], set[str]] = {}
     for record in records:
         created = record.side_effects.get(TaskKind.CREATE_EVENT.value)
         own_ids |= {event_uid(record.id)} | ({created.result} if created is not None and created.result else set())
-        spans |= {(r, record.start, record.end) for r in record.resource_ids}
-    return [b for b in busy
-            if not (b.details is not None and b.details.event_id in own_ids)
-            and (b.resource_id, b.start, b.end) not in spans]
+        for r in record.resource_ids:
+            spans.setdefault((r, record.start, record.end), set()).add(record.title)
+
+    def own(b: BusyInterval) -> bool:
+        if b.details is not None and b.details.event_id in own_ids:
+            return True
+        titles = spans.get((b.resource_id, b.start, b.end))
+        if titles is None:
+            return False
+        return b.details is None or not b.details.event_id or b.details.title in titles
+
+    return [b for b in busy if not own(b)]
 
 
 def recheck(tenant: Tenant, meeting: SlotRequest, start: datetime, seats: Sequence[BookedSeat], *,

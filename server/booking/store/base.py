@@ -194,6 +194,11 @@ class BookingStore(abc.ABC):
         """(booking id, body hash) of the reschedule ``request_id`` made; None when it made none."""
 
     @abc.abstractmethod
+    def change_result(self, tenant: str, request_id: str) -> CreateResult | None:
+        """What the reschedule ``request_id`` returned the first time (``replayed`` set): the booking
+        as that change left it, whatever changed since; None when it made none."""
+
+    @abc.abstractmethod
     def update(self, booking_id: str, version: int, edit: Edit, *, tenant: str) -> BookingRecord:
         """Applies ``edit`` to the confirmed booking at ``version``.
 
