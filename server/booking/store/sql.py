@@ -870,9 +870,12 @@ class SqlBookingStore(BookingStore):
         self._upsert_task(tx, after.id, TaskKind.UPDATE_EVENT, TaskKind.CREATE_EVENT, skipped=False)
         self._upsert_task(tx, after.id, TaskKind.SEND_UPDATE, TaskKind.SEND_INVITE, skipped=not after.customers)
         if dropped_now:
-            row = tx.one("SELECT detail FROM outbox WHERE booking_id = %s AND kind = %s",
+            # Those an earlier change dropped and who were not told yet are told with these; those told
+            # already (the task done) are not told twice.
+            row = tx.one("SELECT detail, status FROM outbox WHERE booking_id = %s AND kind = %s",
                          (after.id, TaskKind.SEND_DROPPED.value))
-            earlier = people_from_json(json.loads(row[0])) if row is not None and row[0] else ()
+            untold = row is not None and row[0] and row[1] not in (TaskStatus.DONE, TaskStatus.SKIPPED)
+            earlier = people_from_json(json.loads(row[0])) if row is not None and untold else ()
             dropped = {p.email.lower(): p for p in earlier if p.email.lower() not in staying}
             dropped.update(dropped_now)
             detail = json.dumps(people_to_json(list(dropped.values())), separators=(",", ":"), ensure_ascii=False)

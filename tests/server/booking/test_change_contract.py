@@ -297,3 +297,50 @@ def test_webhook_events_one_per_change_in_order_signed_in_the_protos_json(world:
     assert events[1].booking.start.ToDatetime() == at(14).replace(tzinfo=None)
     assert [e.booking.status for e in events] == [booking_pb2.BOOKING_STATUS_CONFIRMED] * 3 + [
         booking_pb2.BOOKING_STATUS_CANCELLED]
+
+
+# --- The re-check of CreateBooking ------------------------------------------------------
+
+
+def test_a_move_is_rechecked_as_a_create_is_its_own_booking_not_counted(world: World) -> None:
+    # erin may take one meeting a day: moving her one meeting within the day is no second one.
+    first = _book(world, "r1", at(13), [["erin"]], customers=())
+    moved = _reschedule(world, first.id, "m1", at(14), etag="1").booking
+    assert moved.start.ToDatetime() == at(14).replace(tzinfo=None)
+    _book(world, "r2", at(13, day=8), [["erin"]], customers=())
+    full = _error(world.stub.RescheduleBooking, _move(first.id, "m2", at(15, day=8), etag="2"))
+    # A start before now + the minimum notice, and a room too small: refused as CreateBooking refuses them.
+    past = datetime(2026, 11, 27, 13, tzinfo=NOW.tzinfo)
+    late = _error(world.stub.RescheduleBooking, _move(first.id, "m3", past, etag="2"))
+    late_create = _error(world.stub.CreateBooking, create_request("r3", past, [["bob"]]))
+    assert (late.code(), full.code()) == (late_create.code(), grpc.StatusCode.FAILED_PRECONDITION), (
+        late.details(), full.details())
+    three = _book(world, "r4", at(10), [["bob"], ["carol"], ["large"]],
+                  meeting=rules(member("bob"), member("carol"), room("large", "small")))
+    small = _error(world.stub.RescheduleBooking, _move(three.id, "m4", at(10), etag="1", seats=[
+        booking_pb2.SeatChoice(resource_ids=r) for r in (["bob"], ["carol"], ["small"])]))
+    small_create = _error(world.stub.CreateBooking, create_request("r5", at(11), [["bob"], ["carol"], ["small"]]))
+    assert small.code() == small_create.code() == grpc.StatusCode.FAILED_PRECONDITION, small.details()
+    current = world.stub.GetBooking(api.GetBookingRequest(booking_id=first.id), metadata=key(), timeout=10).booking
+    assert (current.etag, current.start.ToDatetime()) == ("2", at(14).replace(tzinfo=None))
+
+
+def test_each_dropped_member_gets_one_cancel_however_many_moves_follow(world: World) -> None:
+    meeting = rules(member("alice"), member("bob", "carol", "dan"))
+    first = _book(world, "r1", at(11), [["alice"], ["bob"]], meeting=meeting)
+    etag = world.settled(first.id).etag
+    for n, (start, who) in enumerate(((at(13), "carol"), (at(14), "dan"), (at(15), "carol")), start=1):
+        seats = [booking_pb2.SeatChoice(resource_ids=r) for r in (["alice"], [who])]
+        etag = _reschedule(world, first.id, f"m{n}", start, etag=etag, seats=seats).booking.etag
+        world.settled(first.id)
+
+    def cancels(email: str) -> int:
+        return sum(1 for m in list(world.sink.received) if email in m.rcpt_tos and m.calendar()[0] == "CANCEL")
+
+    # Each was dropped once (carol by the second move, before the third took her back).
+    wait_for(lambda: len(world.sink.received) >= 1 + 3 + 3)
+    assert wait_for(lambda: (cancels("bob@team.example"), cancels("carol@team.example"),
+                             cancels("dan@team.example")) == (1, 1, 1)), [
+        (m.rcpt_tos, m.calendar()[0]) for m in world.sink.received]
+    assert len(world.sink.received) == 1 + 3 + 3  # the invitation, 3 updates, 3 cancels
+    assert (cancels("bob@team.example"), cancels("carol@team.example"), cancels("dan@team.example")) == (1, 1, 1)
