@@ -824,6 +824,17 @@ class SqlBookingStore(BookingStore):
         return (str(row[0]), str(row[1])) if row is not None else None
 
     @_timed
+    def booking_times(self, tenant: str, booking_ids: Collection[str]) -> dict[str, tuple[datetime, datetime] | None]:
+        ids = sorted(set(booking_ids))
+        if not ids:
+            return {}
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT id, status, start_at, end_at FROM bookings WHERE tenant = %s "
+                           f"AND id IN ({_marks(len(ids))})", (tenant, *ids))
+        return {str(i): (self._time_out(s), self._time_out(e)) if status == BookingStatus.CONFIRMED else None
+                for i, status, s, e in rows}
+
+    @_timed
     def change_result(self, tenant: str, request_id: str) -> CreateResult | None:
         with self._tx(write=False) as tx:
             row = tx.one("SELECT booking_id, result FROM booking_changes WHERE tenant = %s AND request_id = %s",

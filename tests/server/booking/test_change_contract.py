@@ -16,8 +16,9 @@ from typing import Any, cast
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2, json_format
+from grpc_status import rpc_status
 
-from convene.v1 import booking_pb2, meeting_pb2
+from convene.v1 import booking_pb2, meeting_pb2, slots_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import webhooks_pb2 as hooks
 from server.booking.store.sql import SqlBookingStore
@@ -344,3 +345,56 @@ def test_each_dropped_member_gets_one_cancel_however_many_moves_follow(world: Wo
         (m.rcpt_tos, m.calendar()[0]) for m in world.sink.received]
     assert len(world.sink.received) == 1 + 3 + 3  # the invitation, 3 updates, 3 cancels
     assert (cancels("bob@team.example"), cancels("carol@team.example"), cancels("dan@team.example")) == (1, 1, 1)
+
+
+# --- Conflicts of a move: in the error's details, event details only to their owner -----
+
+
+def test_a_refused_move_names_its_conflicts_and_shows_event_details_only_to_their_owner(world: World) -> None:
+    first = _book(world, "r1", at(13), [["alice"]])
+    for api_key, owner in ((booking_world.OPS_KEY, False), (booking_world.ALICE_KEY, True)):
+        with pytest.raises(grpc.RpcError) as refused:
+            world.stub.RescheduleBooking(_move(first.id, "m1", at(10), etag="1"), metadata=key(api_key), timeout=30)
+        error = refused.value
+        assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+        status = rpc_status.from_call(error)
+        assert status is not None
+        found = [d for d in status.details if d.Is(booking_pb2.BookingConflictDetails.DESCRIPTOR)]
+        assert len(found) == 1, status.details
+        details = booking_pb2.BookingConflictDetails()
+        found[0].Unpack(details)
+        assert [(c.resource_id, c.kind, c.start.ToDatetime()) for c in details.conflicts] == [
+            ("alice", slots_pb2.CONFLICT_KIND_BUSY, at(10).replace(tzinfo=None))]
+        assert (b"Board prep" in status.SerializeToString()) is owner
+        preview = world.stub.RescheduleBooking(_move(first.id, "", at(10), etag="1", validate_only=True),
+                                               metadata=key(api_key), timeout=30)
+        assert not preview.available and [c.resource_id for c in preview.conflicts] == ["alice"]
+        assert (b"Board prep" in preview.SerializeToString()) is owner
+    anyway = world.stub.RescheduleBooking(_move(first.id, "m2", at(10), etag="1", allow_conflicts=True),
+                                          metadata=key(), timeout=30)
+    assert [c.resource_id for c in anyway.conflicts] == ["alice"]
+    assert b"Board prep" not in anyway.SerializeToString()
+
+
+# --- The old time holds nothing once the move commits, whatever the calendar says yet ----
+
+
+def test_the_old_time_is_free_at_once_while_the_calendar_still_shows_the_booking_there(world: World) -> None:
+    moved = _book(world, "r1", at(11), [["bob"]], organizer_member_id="bob")
+    cancelled = _book(world, "r2", at(15), [["carol"]], organizer_member_id="carol")
+    world.settled(moved.id)
+    world.settled(cancelled.id)
+    assert world.running.outbox is not None
+    world.running.outbox.stop()  # the calendars keep the events where they were booked
+    _reschedule(world, moved.id, "m1", at(14), etag="1")
+    world.stub.CancelBooking(api.CancelBookingRequest(booking_id=cancelled.id), metadata=key(), timeout=10)
+    stale = [(e.decoded("DTSTART"), str(e["UID"])) for who in ("bob", "carol") for e in events_in(world.calendar(who))]
+    assert stale == [(at(11), f"{moved.id}@convene"), (at(15), f"{cancelled.id}@convene")]
+    # Neither the old time nor the cancelled one holds anybody: a booking takes the one, ...
+    assert _book(world, "r3", at(11), [["bob"]], organizer_member_id="alice").status == \
+        booking_pb2.BOOKING_STATUS_CONFIRMED
+    # ... a booking moves onto the other, and the moved booking still holds its new time.
+    other = _book(world, "r4", at(9), [["carol"]], organizer_member_id="alice")
+    assert _reschedule(world, other.id, "m2", at(15), etag="1").booking.etag == "2"
+    taken = _error(world.stub.CreateBooking, create_request("r5", at(14), [["bob"]], organizer_member_id="alice"))
+    assert taken.code() == grpc.StatusCode.FAILED_PRECONDITION
