@@ -398,3 +398,27 @@ def test_the_old_time_is_free_at_once_while_the_calendar_still_shows_the_booking
     assert _reschedule(world, other.id, "m2", at(15), etag="1").booking.etag == "2"
     taken = _error(world.stub.CreateBooking, create_request("r5", at(14), [["bob"]], organizer_member_id="alice"))
     assert taken.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_a_change_before_the_invitation_went_out_sends_the_customer_one_request(world: World) -> None:
+    assert world.running.outbox is not None
+    world.running.outbox.stop()  # the mail server is "down": the invitation waits
+    first = _book(world, "r1", at(11), [["bob"]])
+    _reschedule(world, first.id, "m1", at(14), etag="1")
+
+    def settle() -> bool:
+        world.running.outbox.run_once()  # type: ignore[union-attr]
+        return all(e.state not in booking_world.PENDING for e in world.stub.GetBooking(
+            api.GetBookingRequest(booking_id=first.id), metadata=key(), timeout=10).booking.side_effects)
+
+    assert wait_for(settle)
+    requests = [m.calendar() for m in world.sink.received if m.rcpt_tos == ["carla@customer.example"]]
+    assert len(requests) == 1, [(method, next(iter(c.walk("VEVENT"))).decoded("SEQUENCE")) for method, c in requests]
+    method, calendar = requests[0]
+    (event,) = calendar.walk("VEVENT")
+    assert (method, event.decoded("DTSTART"), event.decoded("SEQUENCE")) == ("REQUEST", at(14), 1)
+    # A later change is still sent, with the next SEQUENCE.
+    _reschedule(world, first.id, "m2", at(15), etag="2")
+    assert wait_for(settle)
+    requests = [m.calendar() for m in world.sink.received if m.rcpt_tos == ["carla@customer.example"]]
+    assert [next(iter(c.walk("VEVENT"))).decoded("SEQUENCE") for _, c in requests] == [1, 2]
