@@ -257,7 +257,7 @@ def test_moves_update_one_event_in_place_and_raise_the_invitations_sequence(worl
         assert effects[booking_pb2.SIDE_EFFECT_KIND_UPDATE_EVENT].state == DONE
         assert effects[booking_pb2.SIDE_EFFECT_KIND_UPDATE_EVENT].result == created.result
         mine = [e for e in events_in(world.calendar("bob")) if str(e["UID"]) == uid]
-        assert len(mine) == 1 and mine[0].decoded("DTSTART") == start
+        assert len(mine) == 1 and mine[0].decoded("DTSTART") == start and mine[0].decoded("SEQUENCE") >= n
         assert wait_for(lambda n=n: len(world.sink.received) == 1 + n)  # type: ignore[misc]
     invitations = [m.calendar() for m in world.sink.received if m.rcpt_tos == ["carla@customer.example"]]
     assert [method for method, _ in invitations] == ["REQUEST"] * 3
@@ -283,6 +283,7 @@ def test_webhook_events_one_per_change_in_order_signed_in_the_protos_json(world:
     events = []
     for headers, body in receiver.got:
         assert verify(endpoint.secret, headers[SIGNATURE_HEADER], body)
+        assert headers["Convene-Event-Id"] == json.loads(body)["id"]
         assert not verify(endpoint.secret, headers[SIGNATURE_HEADER], body + b" ")
         # The proto's JSON mapping, nothing else: Parse refuses unknown names and bad enum or time values.
         event = json_format.Parse(body, hooks.WebhookEvent())
