@@ -423,3 +423,25 @@ def test_a_change_before_the_invitation_went_out_sends_the_customer_one_request(
     assert wait_for(settle)
     requests = [m.calendar() for m in world.sink.received if m.rcpt_tos == ["carla@customer.example"]]
     assert [next(iter(c.walk("VEVENT"))).decoded("SEQUENCE") for _, c in requests] == [1, 2]
+
+
+def test_cancelling_a_moved_booking_cancels_the_one_event_with_the_highest_sequence(world: World) -> None:
+    first = _book(world, "r1", at(11), [["bob"]])
+    world.settled(first.id)
+    etag = _reschedule(world, first.id, "m1", at(13), etag="1").booking.etag
+    world.settled(first.id)
+    world.stub.UpdateBooking(_update(first.id, etag, title="Final round"), metadata=key(), timeout=10)
+    world.settled(first.id)
+    world.stub.CancelBooking(api.CancelBookingRequest(booking_id=first.id), metadata=key(), timeout=10)
+    settled = world.settled(first.id)
+    assert all(e.state == DONE for e in settled.side_effects), settled.side_effects
+    uid = f"{first.id}@convene"
+    assert [e for e in events_in(world.calendar("bob")) if str(e["UID"]) == uid] == []
+    assert wait_for(lambda: len(world.sink.received) == 4)
+    mails = [m.calendar() for m in world.sink.received]
+    seen = [(method, str(next(iter(c.walk("VEVENT")))["UID"]), next(iter(c.walk("VEVENT"))).decoded("SEQUENCE"))
+            for method, c in mails]
+    assert seen == [("REQUEST", uid, 0), ("REQUEST", uid, 1), ("REQUEST", uid, 2), ("CANCEL", uid, 3)]
+    # Free again at once: the old and the last time both take another booking.
+    for n, start in enumerate((at(11), at(13))):
+        assert _book(world, f"again-{n}", start, [["bob"]]).status == booking_pb2.BOOKING_STATUS_CONFIRMED
