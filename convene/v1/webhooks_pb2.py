@@ -22,38 +22,43 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from convene.v1 import booking_pb2 as convene_dot_v1_dot_booking__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63onvene/v1/webhooks.proto\x12\nconvene.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe9\x01\n\x0fWebhookEndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0e\n\x06secret\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rfailing_since\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64isable_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x64isabled_reason\x18\x07 \x01(\t\"\xc5\x02\n\x0fWebhookDelivery\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x12\n\nevent_type\x18\x03 \x01(\t\x12\x12\n\nbooking_id\x18\x04 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x05 \x01(\t\x12/\n\x05state\x18\x06 \x01(\x0e\x32 .convene.v1.WebhookDeliveryState\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x18\n\x10last_status_code\x18\x08 \x01(\x05\x12\x12\n\nlast_error\x18\t \x01(\t\x12\x35\n\x11next_attempt_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"+\n\x1c\x43reateWebhookEndpointRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\"N\n\x1d\x43reateWebhookEndpointResponse\x12-\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x1b.convene.v1.WebhookEndpoint\"\x1d\n\x1bListWebhookEndpointsRequest\"N\n\x1cListWebhookEndpointsResponse\x12.\n\tendpoints\x18\x01 \x03(\x0b\x32\x1b.convene.v1.WebhookEndpoint\"3\n\x1c\x44\x65leteWebhookEndpointRequest\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\"\x1f\n\x1d\x44\x65leteWebhookEndpointResponse\"n\n\x1cListWebhookDeliveriesRequest\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x12\n\nbooking_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"i\n\x1dListWebhookDeliveriesResponse\x12/\n\ndeliveries\x18\x01 \x03(\x0b\x32\x1b.convene.v1.WebhookDelivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\x8f\x02\n\x10WebhookEventType\x12\"\n\x1eWEBHOOK_EVENT_TYPE_UNSPECIFIED\x10\x00\x12&\n\"WEBHOOK_EVENT_TYPE_BOOKING_CREATED\x10\x01\x12*\n&WEBHOOK_EVENT_TYPE_BOOKING_RESCHEDULED\x10\x02\x12&\n\"WEBHOOK_EVENT_TYPE_BOOKING_UPDATED\x10\x03\x12(\n$WEBHOOK_EVENT_TYPE_BOOKING_CANCELLED\x10\x04\x12\x31\n-WEBHOOK_EVENT_TYPE_BOOKING_SIDE_EFFECT_FAILED\x10\x05*\xa7\x01\n\x14WebhookDeliveryState\x12&\n\"WEBHOOK_DELIVERY_STATE_UNSPECIFIED\x10\x00\x12\"\n\x1eWEBHOOK_DELIVERY_STATE_PENDING\x10\x01\x12\"\n\x1eWEBHOOK_DELIVERY_STATE_RUNNING\x10\x02\x12\x1f\n\x1bWEBHOOK_DELIVERY_STATE_DONE\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63onvene/v1/webhooks.proto\x12\nconvene.v1\x1a\x18\x63onvene/v1/booking.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe9\x01\n\x0fWebhookEndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0e\n\x06secret\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rfailing_since\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64isable_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x64isabled_reason\x18\x07 \x01(\t\"\xa6\x01\n\x0cWebhookEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06tenant\x18\x04 \x01(\t\x12+\n\x07\x62ooking\x18\x05 \x01(\x0b\x32\x1a.convene.v1.WebhookBooking\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\"\xe5\x01\n\x0eWebhookBooking\x12\n\n\x02id\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0e\x32\x19.convene.v1.BookingStatus\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttime_zone\x18\x05 \x01(\t\x12\r\n\x05title\x18\x06 \x01(\t\x12\x10\n\x08sequence\x18\x07 \x01(\x05\x12\x14\n\x0cresource_ids\x18\x08 \x03(\t\"\xc5\x02\n\x0fWebhookDelivery\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x12\n\nevent_type\x18\x03 \x01(\t\x12\x12\n\nbooking_id\x18\x04 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x05 \x01(\t\x12/\n\x05state\x18\x06 \x01(\x0e\x32 .convene.v1.WebhookDeliveryState\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x18\n\x10last_status_code\x18\x08 \x01(\x05\x12\x12\n\nlast_error\x18\t \x01(\t\x12\x35\n\x11next_attempt_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"+\n\x1c\x43reateWebhookEndpointRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\"N\n\x1d\x43reateWebhookEndpointResponse\x12-\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x1b.convene.v1.WebhookEndpoint\"\x1d\n\x1bListWebhookEndpointsRequest\"N\n\x1cListWebhookEndpointsResponse\x12.\n\tendpoints\x18\x01 \x03(\x0b\x32\x1b.convene.v1.WebhookEndpoint\"3\n\x1c\x44\x65leteWebhookEndpointRequest\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\"\x1f\n\x1d\x44\x65leteWebhookEndpointResponse\"n\n\x1cListWebhookDeliveriesRequest\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x12\n\nbooking_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"i\n\x1dListWebhookDeliveriesResponse\x12/\n\ndeliveries\x18\x01 \x03(\x0b\x32\x1b.convene.v1.WebhookDelivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\x8f\x02\n\x10WebhookEventType\x12\"\n\x1eWEBHOOK_EVENT_TYPE_UNSPECIFIED\x10\x00\x12&\n\"WEBHOOK_EVENT_TYPE_BOOKING_CREATED\x10\x01\x12*\n&WEBHOOK_EVENT_TYPE_BOOKING_RESCHEDULED\x10\x02\x12&\n\"WEBHOOK_EVENT_TYPE_BOOKING_UPDATED\x10\x03\x12(\n$WEBHOOK_EVENT_TYPE_BOOKING_CANCELLED\x10\x04\x12\x31\n-WEBHOOK_EVENT_TYPE_BOOKING_SIDE_EFFECT_FAILED\x10\x05*\xa7\x01\n\x14WebhookDeliveryState\x12&\n\"WEBHOOK_DELIVERY_STATE_UNSPECIFIED\x10\x00\x12\"\n\x1eWEBHOOK_DELIVERY_STATE_PENDING\x10\x01\x12\"\n\x1eWEBHOOK_DELIVERY_STATE_RUNNING\x10\x02\x12\x1f\n\x1bWEBHOOK_DELIVERY_STATE_DONE\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'convene.v1.webhooks_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WEBHOOKEVENTTYPE']._serialized_start=1180
-  _globals['_WEBHOOKEVENTTYPE']._serialized_end=1451
-  _globals['_WEBHOOKDELIVERYSTATE']._serialized_start=1454
-  _globals['_WEBHOOKDELIVERYSTATE']._serialized_end=1621
-  _globals['_WEBHOOKENDPOINT']._serialized_start=75
-  _globals['_WEBHOOKENDPOINT']._serialized_end=308
-  _globals['_WEBHOOKDELIVERY']._serialized_start=311
-  _globals['_WEBHOOKDELIVERY']._serialized_end=636
-  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_start=638
-  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_end=681
-  _globals['_CREATEWEBHOOKENDPOINTRESPONSE']._serialized_start=683
-  _globals['_CREATEWEBHOOKENDPOINTRESPONSE']._serialized_end=761
-  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_start=763
-  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_end=792
-  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_start=794
-  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_end=872
-  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_start=874
-  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_end=925
-  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_start=927
-  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_end=958
-  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_start=960
-  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=1070
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=1072
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=1177
+  _globals['_WEBHOOKEVENTTYPE']._serialized_start=1607
+  _globals['_WEBHOOKEVENTTYPE']._serialized_end=1878
+  _globals['_WEBHOOKDELIVERYSTATE']._serialized_start=1881
+  _globals['_WEBHOOKDELIVERYSTATE']._serialized_end=2048
+  _globals['_WEBHOOKENDPOINT']._serialized_start=101
+  _globals['_WEBHOOKENDPOINT']._serialized_end=334
+  _globals['_WEBHOOKEVENT']._serialized_start=337
+  _globals['_WEBHOOKEVENT']._serialized_end=503
+  _globals['_WEBHOOKBOOKING']._serialized_start=506
+  _globals['_WEBHOOKBOOKING']._serialized_end=735
+  _globals['_WEBHOOKDELIVERY']._serialized_start=738
+  _globals['_WEBHOOKDELIVERY']._serialized_end=1063
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_start=1065
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_end=1108
+  _globals['_CREATEWEBHOOKENDPOINTRESPONSE']._serialized_start=1110
+  _globals['_CREATEWEBHOOKENDPOINTRESPONSE']._serialized_end=1188
+  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_start=1190
+  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_end=1219
+  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_start=1221
+  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_end=1299
+  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_start=1301
+  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_end=1352
+  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_start=1354
+  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_end=1385
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_start=1387
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=1497
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=1499
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=1604
 # @@protoc_insertion_point(module_scope)

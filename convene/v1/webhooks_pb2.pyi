@@ -1,5 +1,6 @@
 import datetime
 
+from convene.v1 import booking_pb2 as _booking_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -53,6 +54,42 @@ class WebhookEndpoint(_message.Message):
     disable_time: _timestamp_pb2.Timestamp
     disabled_reason: str
     def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., secret: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failing_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disable_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled_reason: _Optional[str] = ...) -> None: ...
+
+class WebhookEvent(_message.Message):
+    __slots__ = ("id", "type", "create_time", "tenant", "booking", "detail")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    BOOKING_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    type: str
+    create_time: _timestamp_pb2.Timestamp
+    tenant: str
+    booking: WebhookBooking
+    detail: str
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tenant: _Optional[str] = ..., booking: _Optional[_Union[WebhookBooking, _Mapping]] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class WebhookBooking(_message.Message):
+    __slots__ = ("id", "status", "start", "end", "time_zone", "title", "sequence", "resource_ids")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_IDS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    status: _booking_pb2.BookingStatus
+    start: _timestamp_pb2.Timestamp
+    end: _timestamp_pb2.Timestamp
+    time_zone: str
+    title: str
+    sequence: int
+    resource_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[_booking_pb2.BookingStatus, str]] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., title: _Optional[str] = ..., sequence: _Optional[int] = ..., resource_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WebhookDelivery(_message.Message):
     __slots__ = ("id", "event_id", "event_type", "booking_id", "endpoint_id", "state", "attempts", "last_status_code", "last_error", "next_attempt_time", "create_time")

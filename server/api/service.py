@@ -344,7 +344,8 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             raise BookingCancelled(record.id)
         result, plan = reschedule_booking(desk, tenant, record, meeting, move, viewer=caller.principal,
                                           deadline=calendar_deadline(context))
-        return wire.booking.reschedule_response(result.booking, plan, replayed=result.replayed)
+        return wire.booking.reschedule_response(result.booking, plan, replayed=result.replayed,
+                                                changed_seats=result.changed_seats)
 
     @guarded
     def UpdateBooking(self, request: api.UpdateBookingRequest,

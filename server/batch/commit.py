@@ -162,7 +162,7 @@ def _move_entry(desk: BookingDesk, tenant: Tenant, query: BatchQuery, index: int
     choices = tuple(tuple(fill.resource_ids) for fill in placed.assignment.seats)
     seats = booked_seats(tenant.directory, item.request, choices)
     recheck(tenant, item.request, placed.start, seats, allow_conflicts=query.batch.allow_conflicts,
-            limits=desk.limits, viewer=viewer, deadline=None, moving=moving)
+            limits=desk.limits, viewer=viewer, deadline=None, moving=moving, store=desk.store)
     move = Move(placed.start, placed.end, seats, attendees_of(tenant.directory, seats, item.request.optional_members),
                 query.batch.allow_conflicts)
     body = hashlib.sha256(f"{query.fingerprint}|{placed.start.isoformat()}|{choices!r}".encode()).hexdigest()

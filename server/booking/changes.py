@@ -43,6 +43,7 @@ from server.booking.desk import (
     taken,
     visible,
     without_own_busy,
+    without_stale_copies,
 )
 from server.booking.store import (
     BookedSeat,
@@ -168,7 +169,7 @@ def plan_move(desk: BookingDesk, tenant: Tenant, record: BookingRecord, meeting:
     wanted = set(resources_of(meeting, directory)) | set(record.resource_ids)
     span = busy_span(meeting)
     fetched = tenant.calendars.busy(sorted(wanted), *span, deadline=deadline, fresh=True)
-    busy = _own_busy(record, fetched.busy)
+    busy = _own_busy(record, without_stale_copies(desk.store, tenant.id, fetched.busy))
     # The booking's own old time never conflicts with its new one.
     confirmed = [b for b in tenant.bookings.for_request(directory, meeting) if b.id != record.id]
     if request.choices is not None:
@@ -306,7 +307,9 @@ def reschedule_booking(desk: BookingDesk, tenant: Tenant, record: BookingRecord,
         booking_id, body = first
         if body != request.body_hash or booking_id != record.id:
             raise IdempotencyConflict(tenant.id, request.request_id, booking_id)
-        return CreateResult(desk.store.get(record.id, tenant=tenant.id), replayed=True), None
+        replay = desk.store.change_result(tenant.id, request.request_id)
+        if replay is not None:
+            return replay, None
     version = record.version if request.version is None else request.version
     if version != record.version:
         raise StaleVersion(record.id, version, record.version)

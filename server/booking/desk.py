@@ -84,6 +84,7 @@ __all__ = [
     "taken",
     "visible",
     "without_own_busy",
+    "without_stale_copies",
 ]
 
 DEFAULT_TITLE = "Meeting"
@@ -241,22 +242,62 @@ def exact_request(meeting: SlotRequest, seats: Sequence[BookedSeat]) -> SlotRequ
 
 def without_own_busy(records: Sequence[BookingRecord], busy: Sequence[BusyInterval]) -> list[BusyInterval]:
     """``busy`` without the meetings of ``records`` (bookings about to move): each one's calendar
-    event (by UID or the event id create_event got back), or an interval exactly its time on a
-    resource it holds."""
+    event (by UID or the event id create_event got back); and, on a resource it holds, an
+    interval exactly its time that cannot be told apart from it: one whose source names no
+    event (free/busy only), or a copy of it under another id (an attendee's copy in Outlook,
+    same title). Another event at exactly that time (its own id, its own title) stays in
+    the way: only the booking's own old time never conflicts."""
     own_ids: set[str] = set()
-    spans: set[tuple[str, datetime, datetime]] = set()
+    spans: dict[tuple[str, datetime, datetime], set[str]] = {}
     for record in records:
         created = record.side_effects.get(TaskKind.CREATE_EVENT.value)
         own_ids |= {event_uid(record.id)} | ({created.result} if created is not None and created.result else set())
-        spans |= {(r, record.start, record.end) for r in record.resource_ids}
-    return [b for b in busy
-            if not (b.details is not None and b.details.event_id in own_ids)
-            and (b.resource_id, b.start, b.end) not in spans]
+        for r in record.resource_ids:
+            spans.setdefault((r, record.start, record.end), set()).add(record.title)
+
+    def own(b: BusyInterval) -> bool:
+        if b.details is not None and b.details.event_id in own_ids:
+            return True
+        titles = spans.get((b.resource_id, b.start, b.end))
+        if titles is None:
+            return False
+        return b.details is None or not b.details.event_id or b.details.title in titles
+
+    return [b for b in busy if not own(b)]
+
+
+_UID_SUFFIX = event_uid("")
+
+
+def without_stale_copies(store: BookingStore | None, tenant: str,
+                         busy: Sequence[BusyInterval]) -> list[BusyInterval]:
+    """``busy`` without the copies of this tenant's own bookings left where the bookings no longer
+    are: an event whose UID names a booking (``event_uid``) that has been cancelled or moved
+    since, its calendar side effect not run yet (or given up). The store is the truth for
+    a booking: once the move or the cancel commits, the old time holds nothing. A copy at the
+    booking's current time stays (it is where the booking is; an organizer who is not seated
+    is busy then)."""
+    named = {b.details.event_id[:-len(_UID_SUFFIX)] for b in busy
+             if b.details is not None and b.details.event_id.endswith(_UID_SUFFIX)}
+    if store is None or not named:
+        return list(busy)
+    now = store.booking_times(tenant, named)
+
+    def stale(b: BusyInterval) -> bool:
+        if b.details is None or not b.details.event_id.endswith(_UID_SUFFIX):
+            return False
+        booking_id = b.details.event_id[:-len(_UID_SUFFIX)]
+        if booking_id not in now:
+            return False  # not this tenant's booking: an event like any other
+        where = now[booking_id]
+        return where is None or where != (b.start, b.end)
+
+    return [b for b in busy if not stale(b)]
 
 
 def recheck(tenant: Tenant, meeting: SlotRequest, start: datetime, seats: Sequence[BookedSeat], *,
             allow_conflicts: bool, limits: Limits, viewer: str, deadline: float | None,
-            moving: Sequence[BookingRecord] = ()) -> None:
+            moving: Sequence[BookingRecord] = (), store: BookingStore | None = None) -> None:
     """Raises ``BookingRefused`` unless the chosen assignment is free at ``start``
     (calendars read fresh from their sources, confirmed bookings, hours, room
     capacity, minimum notice). With ``allow_conflicts`` busy members are
@@ -269,7 +310,8 @@ def recheck(tenant: Tenant, meeting: SlotRequest, start: datetime, seats: Sequen
     fetched = tenant.calendars.busy(resource_ids, *span, deadline=deadline, fresh=True)
     gone = {r.id for r in moving}
     confirmed = [b for b in tenant.bookings.for_request(tenant.directory, exact) if b.id not in gone]
-    busy = without_own_busy(moving, fetched.busy) if moving else fetched.busy
+    busy = without_stale_copies(store, tenant.id, fetched.busy)
+    busy = without_own_busy(moving, busy) if moving else busy
     refused = refusal_of(tenant.directory, meeting, start, seats, busy, fetched.unavailable, confirmed,
                        allow_conflicts=allow_conflicts, limits=limits, viewer=viewer)
     if refused is not None:
@@ -442,7 +484,7 @@ def prepare_booking(desk: BookingDesk, tenant: Tenant, request: BookingRequest, 
     seats = booked_seats(tenant.directory, request.meeting, request.choices)
     booking = new_booking(tenant, request, seats)
     recheck(tenant, request.meeting, request.start, seats, allow_conflicts=request.allow_conflicts,
-            limits=desk.limits, viewer=viewer, deadline=deadline, moving=moving)
+            limits=desk.limits, viewer=viewer, deadline=deadline, moving=moving, store=desk.store)
     return CreateEntry(request.request_id, request.body_hash, booking, request.allow_conflicts,
                        member_limits(tenant.directory, seats))
 

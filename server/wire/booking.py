@@ -458,8 +458,9 @@ def booking_to_proto(record: BookingRecord) -> booking_pb2.Booking:
 
 
 def reschedule_response(booking: BookingRecord, plan: MovePlan | None, *, replayed: bool = False,
-                        preview: bool = False) -> api.RescheduleBookingResponse:
-    """The reply of a RescheduleBooking: the booking (a preview: as it would be) and the plan's findings."""
+                        preview: bool = False, changed_seats: Sequence[int] = ()) -> api.RescheduleBookingResponse:
+    """The reply of a RescheduleBooking: the booking (a preview: as it would be) and the plan's
+    findings (a replay: ``changed_seats`` as the first time)."""
     if preview and plan is not None:
         booking = dataclasses.replace(booking, start=plan.start, end=plan.end, seats=plan.seats)
     message = api.RescheduleBookingResponse(booking=booking_to_proto(booking), replayed=replayed)
@@ -470,6 +471,7 @@ def reschedule_response(booking: BookingRecord, plan: MovePlan | None, *, replay
         message.reason = plan.refused.reason if plan.refused is not None else ""
         message.unavailable_calendars.extend(_unavailable(u) for u in plan.unavailable)
     else:
+        message.changed_seats.extend(changed_seats)
         message.available = True
     return message
 

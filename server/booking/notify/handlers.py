@@ -111,6 +111,15 @@ def dropped_people(task: OutboxTask) -> tuple[Person, ...]:
     return tuple(found.values())
 
 
+_SENT_AT = "; sequence "
+
+
+def invitation_sequence(result: str) -> int:
+    """The SEQUENCE a done send_invite sent (its result says so when above 0)."""
+    _, found, sequence = result.rpartition(_SENT_AT)
+    return int(sequence) if found and sequence.isdigit() else 0
+
+
 def email_handlers(mailer: SmtpMailer, *, clock: Callable[[], datetime] | None = None,
                    told_by_calendar: Callable[[BookingRecord], Collection[str]] | None = None) -> dict[str, Handler]:
     """``send_invite`` (METHOD:REQUEST) and ``send_cancel`` (METHOD:CANCEL) to the customers;
@@ -148,7 +157,9 @@ def email_handlers(mailer: SmtpMailer, *, clock: Callable[[], datetime] | None =
         if task.booking.status is BookingStatus.CANCELLED:
             # send_cancel follows in any case; a fresh REQUEST right before it only confuses.
             return "not sent: cancelled first"
-        return send(task, Method.REQUEST)
+        sent = send(task, Method.REQUEST)
+        # Changed before it went out: the invitation shows the change already (send_update reads this).
+        return f"{sent}{_SENT_AT}{task.booking.sequence}" if task.booking.sequence else sent
 
     def send_cancel(task: OutboxTask) -> str:
         return send(task, Method.CANCEL)
@@ -162,6 +173,9 @@ def email_handlers(mailer: SmtpMailer, *, clock: Callable[[], datetime] | None =
         invite = booking.side_effects.get(TaskKind.SEND_INVITE.value)
         if invite is not None and invite.status in (TaskStatus.PENDING, TaskStatus.RUNNING):
             raise NotYet(f"send_invite is {invite.status}: the update follows the invitation")
+        if invite is not None and invite.status is TaskStatus.DONE and invitation_sequence(invite.result) >= \
+                booking.sequence:
+            return Skipped(f"the invitation went out after the change (SEQUENCE {booking.sequence})")
         return send(task, Method.REQUEST, wording="update", versioned=True)
 
     def send_dropped(task: OutboxTask) -> str | Skipped:

@@ -194,6 +194,16 @@ class BookingStore(abc.ABC):
         """(booking id, body hash) of the reschedule ``request_id`` made; None when it made none."""
 
     @abc.abstractmethod
+    def booking_times(self, tenant: str, booking_ids: Collection[str]) -> dict[str, tuple[datetime, datetime] | None]:
+        """Where those of ``booking_ids`` that are bookings of ``tenant`` are now: their meeting
+        ``(start, end)`` when confirmed, None when cancelled (other ids are left out)."""
+
+    @abc.abstractmethod
+    def change_result(self, tenant: str, request_id: str) -> CreateResult | None:
+        """What the reschedule ``request_id`` returned the first time (``replayed`` set): the booking
+        as that change left it, whatever changed since; None when it made none."""
+
+    @abc.abstractmethod
     def update(self, booking_id: str, version: int, edit: Edit, *, tenant: str) -> BookingRecord:
         """Applies ``edit`` to the confirmed booking at ``version``.
 

@@ -224,6 +224,7 @@ class CreateResult:
 
     booking: BookingRecord
     replayed: bool = False
+    changed_seats: tuple[int, ...] = ()  # a reschedule's: the seats whose resources it changed
 
 
 @dataclass(frozen=True)

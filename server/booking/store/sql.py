@@ -31,6 +31,8 @@ from server.booking.store.codec import (
     people_to_json,
     person_from_json,
     person_to_json,
+    record_from_json,
+    record_to_json,
     seats_from_json,
     seats_to_json,
 )
@@ -743,12 +745,12 @@ class SqlBookingStore(BookingStore):
         row = tx.one(f"SELECT status, version FROM bookings WHERE id = %s{self.row_lock_clause}", (booking_id,))
         if row is None:
             raise BookingNotFound(booking_id)
-        first = tx.one("SELECT body_hash, booking_id FROM booking_changes WHERE tenant = %s AND request_id = %s",
-                       (tenant, request_id))
+        first = tx.one("SELECT body_hash, booking_id, result FROM booking_changes WHERE tenant = %s "
+                       "AND request_id = %s", (tenant, request_id))
         if first is not None:
             if first[0] != body_hash or first[1] != booking_id:
                 raise IdempotencyConflict(tenant, request_id, first[1])
-            return CreateResult(self._get(tx, booking_id), replayed=True)
+            return self._first_result(tx, booking_id, first[2])
         if row[0] != BookingStatus.CONFIRMED:
             raise BookingCancelled(booking_id)
         if int(row[1]) != version:
@@ -774,12 +776,26 @@ class SqlBookingStore(BookingStore):
                "WHERE id = %s",
                (self._time_in(move.start), self._time_in(move.end), self._json_in(seats_to_json(move.seats)),
                 self._json_in(people_to_json(move.attendees)), move.allow_member_conflicts, now, booking_id))
-        tx.run("INSERT INTO booking_changes (tenant, request_id, body_hash, booking_id, version, created_at) "
-               f"VALUES ({_marks(6)})", (tenant, request_id, body_hash, booking_id, version + 1, now))
         self._enqueue_change(tx, before, self._get(tx, booking_id))
         record = self._get(tx, booking_id)
+        changed = tuple(i for i, (old, new) in enumerate(zip(before.seats, record.seats, strict=False))
+                        if set(old.resource_ids) != set(new.resource_ids))
+        # The first result, kept whole: a replay returns it, whatever changed since.
+        result = json.dumps({"booking": record_to_json(record), "changed_seats": list(changed)},
+                            separators=(",", ":"), ensure_ascii=False)
+        tx.run("INSERT INTO booking_changes (tenant, request_id, body_hash, booking_id, version, created_at, "
+               f"result) VALUES ({_marks(7)})", (tenant, request_id, body_hash, booking_id, version + 1, now, result))
         self._emit(tx, record, EventKind.RESCHEDULED)
-        return CreateResult(record, replayed=False)
+        return CreateResult(record, replayed=False, changed_seats=changed)
+
+    def _first_result(self, tx: Tx, booking_id: str, result: str) -> CreateResult:
+        """The result a change request had the first time (a change made before its result was
+        kept, migration 8: the booking as it is now)."""
+        if not result:
+            return CreateResult(self._get(tx, booking_id), replayed=True)
+        data = json.loads(result)
+        return CreateResult(record_from_json(data["booking"]), replayed=True,
+                            changed_seats=tuple(int(i) for i in data["changed_seats"]))
 
     def _move_conflicts(self, tx: Tx, booking_id: str, tenant: str, move: Move,
                         before: BookingRecord | None = None) -> builtins.list[HoldConflict]:
@@ -806,6 +822,24 @@ class SqlBookingStore(BookingStore):
             row = tx.one("SELECT booking_id, body_hash FROM booking_changes WHERE tenant = %s AND request_id = %s",
                          (tenant, request_id))
         return (str(row[0]), str(row[1])) if row is not None else None
+
+    @_timed
+    def booking_times(self, tenant: str, booking_ids: Collection[str]) -> dict[str, tuple[datetime, datetime] | None]:
+        ids = sorted(set(booking_ids))
+        if not ids:
+            return {}
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT id, status, start_at, end_at FROM bookings WHERE tenant = %s "
+                           f"AND id IN ({_marks(len(ids))})", (tenant, *ids))
+        return {str(i): (self._time_out(s), self._time_out(e)) if status == BookingStatus.CONFIRMED else None
+                for i, status, s, e in rows}
+
+    @_timed
+    def change_result(self, tenant: str, request_id: str) -> CreateResult | None:
+        with self._tx(write=False) as tx:
+            row = tx.one("SELECT booking_id, result FROM booking_changes WHERE tenant = %s AND request_id = %s",
+                         (tenant, request_id))
+            return self._first_result(tx, str(row[0]), str(row[1])) if row is not None else None
 
     @_timed
     def update(self, booking_id: str, version: int, edit: Edit, *, tenant: str) -> BookingRecord:
@@ -847,9 +881,12 @@ class SqlBookingStore(BookingStore):
         self._upsert_task(tx, after.id, TaskKind.UPDATE_EVENT, TaskKind.CREATE_EVENT, skipped=False)
         self._upsert_task(tx, after.id, TaskKind.SEND_UPDATE, TaskKind.SEND_INVITE, skipped=not after.customers)
         if dropped_now:
-            row = tx.one("SELECT detail FROM outbox WHERE booking_id = %s AND kind = %s",
+            # Those an earlier change dropped and who were not told yet are told with these; those told
+            # already (the task done) are not told twice.
+            row = tx.one("SELECT detail, status FROM outbox WHERE booking_id = %s AND kind = %s",
                          (after.id, TaskKind.SEND_DROPPED.value))
-            earlier = people_from_json(json.loads(row[0])) if row is not None and row[0] else ()
+            untold = row is not None and row[0] and row[1] not in (TaskStatus.DONE, TaskStatus.SKIPPED)
+            earlier = people_from_json(json.loads(row[0])) if row is not None and untold else ()
             dropped = {p.email.lower(): p for p in earlier if p.email.lower() not in staying}
             dropped.update(dropped_now)
             detail = json.dumps(people_to_json(list(dropped.values())), separators=(",", ":"), ensure_ascii=False)

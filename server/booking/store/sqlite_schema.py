@@ -151,6 +151,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         )""",
     )),
     SQLITE_MIGRATION,  # batch jobs (server.booking.store.jobs)
+    Migration(8, "booking changes keep their first result (a replayed reschedule returns it)", (
+        "ALTER TABLE booking_changes ADD COLUMN result TEXT NOT NULL DEFAULT ''",
+    )),
 )
 
 check_migrations(MIGRATIONS)

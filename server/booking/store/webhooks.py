@@ -17,7 +17,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -80,19 +80,23 @@ class Delivery:
     claim_token: str = ""
 
 
+def _rfc3339(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def event_body(event_id: str, kind: EventKind, booking: BookingRecord, at: datetime, detail: str = "") -> str:
-    """The event in the proto's JSON mapping (camelCase, instants RFC 3339). No calendar
-    event details: only the booking's own fields."""
+    """The event in the JSON mapping of ``convene.v1.WebhookEvent`` (camelCase, instants
+    RFC 3339, enum names). No calendar event details: only the booking's own fields."""
     payload: dict[str, Any] = {
         "id": event_id,
         "type": kind.value,
-        "createTime": at.isoformat().replace("+00:00", "Z"),
+        "createTime": _rfc3339(at),
         "tenant": booking.tenant,
         "booking": {
             "id": booking.id,
-            "status": booking.status.value,
-            "start": booking.start.isoformat().replace("+00:00", "Z"),
-            "end": booking.end.isoformat().replace("+00:00", "Z"),
+            "status": f"BOOKING_STATUS_{booking.status.value.upper()}",
+            "start": _rfc3339(booking.start),
+            "end": _rfc3339(booking.end),
             "timeZone": booking.time_zone,
             "title": booking.title,
             "sequence": booking.sequence,

@@ -51,7 +51,7 @@ def test_events_reach_the_receiver_signed_once_each_in_order(store: BookingStore
     assert [(e["type"], e["booking"]["id"]) for e in events] == [
         ("booking.created", first.id), ("booking.created", second.id), ("booking.cancelled", first.id)]
     assert len({e["id"] for e in events}) == 3
-    assert events[2]["booking"]["status"] == "cancelled"
+    assert events[2]["booking"]["status"] == "BOOKING_STATUS_CANCELLED"
     verify = docs_verify()
     for headers, body in receiver.got:
         assert verify(endpoint.secret, headers[SIGNATURE_HEADER], body)

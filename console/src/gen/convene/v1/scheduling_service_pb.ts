@@ -1323,8 +1323,9 @@ export type RescheduleBookingResponse = Message<"convene.v1.RescheduleBookingRes
   booking?: Booking | undefined;
 
   /**
-   * True when this request_id had already moved the booking: `booking` is
-   * the booking as it stands now.
+   * True when this request_id had already moved the booking: `booking` and
+   * `changed_seats` are that first result (the booking as that move left it,
+   * whatever changed since); `conflicts` is empty.
    *
    * @generated from field: bool replayed = 2;
    */

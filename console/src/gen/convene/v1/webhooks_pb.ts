@@ -4,6 +4,8 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { BookingStatus } from "./booking_pb";
+import { file_convene_v1_booking } from "./booking_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file convene/v1/webhooks.proto.
  */
 export const file_convene_v1_webhooks: GenFile = /*@__PURE__*/
-  fileDesc("Chljb252ZW5lL3YxL3dlYmhvb2tzLnByb3RvEgpjb252ZW5lLnYxIukBCg9XZWJob29rRW5kcG9pbnQSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEg4KBnNlY3JldBgDIAEoCRIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNZmFpbGluZ19zaW5jZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMZGlzYWJsZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9kaXNhYmxlZF9yZWFzb24YByABKAkixQIKD1dlYmhvb2tEZWxpdmVyeRIKCgJpZBgBIAEoAxIQCghldmVudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhIKCmJvb2tpbmdfaWQYBCABKAkSEwoLZW5kcG9pbnRfaWQYBSABKAkSLwoFc3RhdGUYBiABKA4yIC5jb252ZW5lLnYxLldlYmhvb2tEZWxpdmVyeVN0YXRlEhAKCGF0dGVtcHRzGAcgASgFEhgKEGxhc3Rfc3RhdHVzX2NvZGUYCCABKAUSEgoKbGFzdF9lcnJvchgJIAEoCRI1ChFuZXh0X2F0dGVtcHRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIisKHENyZWF0ZVdlYmhvb2tFbmRwb2ludFJlcXVlc3QSCwoDdXJsGAEgASgJIk4KHUNyZWF0ZVdlYmhvb2tFbmRwb2ludFJlc3BvbnNlEi0KCGVuZHBvaW50GAEgASgLMhsuY29udmVuZS52MS5XZWJob29rRW5kcG9pbnQiHQobTGlzdFdlYmhvb2tFbmRwb2ludHNSZXF1ZXN0Ik4KHExpc3RXZWJob29rRW5kcG9pbnRzUmVzcG9uc2USLgoJZW5kcG9pbnRzGAEgAygLMhsuY29udmVuZS52MS5XZWJob29rRW5kcG9pbnQiMwocRGVsZXRlV2ViaG9va0VuZHBvaW50UmVxdWVzdBITCgtlbmRwb2ludF9pZBgBIAEoCSIfCh1EZWxldGVXZWJob29rRW5kcG9pbnRSZXNwb25zZSJuChxMaXN0V2ViaG9va0RlbGl2ZXJpZXNSZXF1ZXN0EhMKC2VuZHBvaW50X2lkGAEgASgJEhIKCmJvb2tpbmdfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiaQodTGlzdFdlYmhvb2tEZWxpdmVyaWVzUmVzcG9uc2USLwoKZGVsaXZlcmllcxgBIAMoCzIbLmNvbnZlbmUudjEuV2ViaG9va0RlbGl2ZXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSqPAgoQV2ViaG9va0V2ZW50VHlwZRIiCh5XRUJIT09LX0VWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABImCiJXRUJIT09LX0VWRU5UX1RZUEVfQk9PS0lOR19DUkVBVEVEEAESKgomV0VCSE9PS19FVkVOVF9UWVBFX0JPT0tJTkdfUkVTQ0hFRFVMRUQQAhImCiJXRUJIT09LX0VWRU5UX1RZUEVfQk9PS0lOR19VUERBVEVEEAMSKAokV0VCSE9PS19FVkVOVF9UWVBFX0JPT0tJTkdfQ0FOQ0VMTEVEEAQSMQotV0VCSE9PS19FVkVOVF9UWVBFX0JPT0tJTkdfU0lERV9FRkZFQ1RfRkFJTEVEEAUqpwEKFFdlYmhvb2tEZWxpdmVyeVN0YXRlEiYKIldFQkhPT0tfREVMSVZFUllfU1RBVEVfVU5TUEVDSUZJRUQQABIiCh5XRUJIT09LX0RFTElWRVJZX1NUQVRFX1BFTkRJTkcQARIiCh5XRUJIT09LX0RFTElWRVJZX1NUQVRFX1JVTk5JTkcQAhIfChtXRUJIT09LX0RFTElWRVJZX1NUQVRFX0RPTkUQA2IGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Chljb252ZW5lL3YxL3dlYmhvb2tzLnByb3RvEgpjb252ZW5lLnYxIukBCg9XZWJob29rRW5kcG9pbnQSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEg4KBnNlY3JldBgDIAEoCRIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNZmFpbGluZ19zaW5jZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMZGlzYWJsZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9kaXNhYmxlZF9yZWFzb24YByABKAkipgEKDFdlYmhvb2tFdmVudBIKCgJpZBgBIAEoCRIMCgR0eXBlGAIgASgJEi8KC2NyZWF0ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZ0ZW5hbnQYBCABKAkSKwoHYm9va2luZxgFIAEoCzIaLmNvbnZlbmUudjEuV2ViaG9va0Jvb2tpbmcSDgoGZGV0YWlsGAYgASgJIuUBCg5XZWJob29rQm9va2luZxIKCgJpZBgBIAEoCRIpCgZzdGF0dXMYAiABKA4yGS5jb252ZW5lLnYxLkJvb2tpbmdTdGF0dXMSKQoFc3RhcnQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKA2VuZBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJdGltZV96b25lGAUgASgJEg0KBXRpdGxlGAYgASgJEhAKCHNlcXVlbmNlGAcgASgFEhQKDHJlc291cmNlX2lkcxgIIAMoCSLFAgoPV2ViaG9va0RlbGl2ZXJ5EgoKAmlkGAEgASgDEhAKCGV2ZW50X2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSEgoKYm9va2luZ19pZBgEIAEoCRITCgtlbmRwb2ludF9pZBgFIAEoCRIvCgVzdGF0ZRgGIAEoDjIgLmNvbnZlbmUudjEuV2ViaG9va0RlbGl2ZXJ5U3RhdGUSEAoIYXR0ZW1wdHMYByABKAUSGAoQbGFzdF9zdGF0dXNfY29kZRgIIAEoBRISCgpsYXN0X2Vycm9yGAkgASgJEjUKEW5leHRfYXR0ZW1wdF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKwocQ3JlYXRlV2ViaG9va0VuZHBvaW50UmVxdWVzdBILCgN1cmwYASABKAkiTgodQ3JlYXRlV2ViaG9va0VuZHBvaW50UmVzcG9uc2USLQoIZW5kcG9pbnQYASABKAsyGy5jb252ZW5lLnYxLldlYmhvb2tFbmRwb2ludCIdChtMaXN0V2ViaG9va0VuZHBvaW50c1JlcXVlc3QiTgocTGlzdFdlYmhvb2tFbmRwb2ludHNSZXNwb25zZRIuCgllbmRwb2ludHMYASADKAsyGy5jb252ZW5lLnYxLldlYmhvb2tFbmRwb2ludCIzChxEZWxldGVXZWJob29rRW5kcG9pbnRSZXF1ZXN0EhMKC2VuZHBvaW50X2lkGAEgASgJIh8KHURlbGV0ZVdlYmhvb2tFbmRwb2ludFJlc3BvbnNlIm4KHExpc3RXZWJob29rRGVsaXZlcmllc1JlcXVlc3QSEwoLZW5kcG9pbnRfaWQYASABKAkSEgoKYm9va2luZ19pZBgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJpCh1MaXN0V2ViaG9va0RlbGl2ZXJpZXNSZXNwb25zZRIvCgpkZWxpdmVyaWVzGAEgAygLMhsuY29udmVuZS52MS5XZWJob29rRGVsaXZlcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKo8CChBXZWJob29rRXZlbnRUeXBlEiIKHldFQkhPT0tfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEiYKIldFQkhPT0tfRVZFTlRfVFlQRV9CT09LSU5HX0NSRUFURUQQARIqCiZXRUJIT09LX0VWRU5UX1RZUEVfQk9PS0lOR19SRVNDSEVEVUxFRBACEiYKIldFQkhPT0tfRVZFTlRfVFlQRV9CT09LSU5HX1VQREFURUQQAxIoCiRXRUJIT09LX0VWRU5UX1RZUEVfQk9PS0lOR19DQU5DRUxMRUQQBBIxCi1XRUJIT09LX0VWRU5UX1RZUEVfQk9PS0lOR19TSURFX0VGRkVDVF9GQUlMRUQQBSqnAQoUV2ViaG9va0RlbGl2ZXJ5U3RhdGUSJgoiV0VCSE9PS19ERUxJVkVSWV9TVEFURV9VTlNQRUNJRklFRBAAEiIKHldFQkhPT0tfREVMSVZFUllfU1RBVEVfUEVORElORxABEiIKHldFQkhPT0tfREVMSVZFUllfU1RBVEVfUlVOTklORxACEh8KG1dFQkhPT0tfREVMSVZFUllfU1RBVEVfRE9ORRADYgZwcm90bzM", [file_convene_v1_booking, file_google_protobuf_timestamp]);
 
 /**
  * A tenant's receiver of booking events.
@@ -71,6 +73,120 @@ export type WebhookEndpoint = Message<"convene.v1.WebhookEndpoint"> & {
  */
 export const WebhookEndpointSchema: GenMessage<WebhookEndpoint> = /*@__PURE__*/
   messageDesc(file_convene_v1_webhooks, 0);
+
+/**
+ * The body of a webhook delivery, in this message's JSON mapping (camelCase names,
+ * RFC 3339 instants, enum names): one change of one booking.
+ *
+ * @generated from message convene.v1.WebhookEvent
+ */
+export type WebhookEvent = Message<"convene.v1.WebhookEvent"> & {
+  /**
+   * Unique per event ("ev_..."); an event may arrive more than once (at least
+   * once): drop the ids already seen.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * booking.created, booking.rescheduled, booking.updated, booking.cancelled or
+   * booking.side_effect_failed (WebhookEventType, in words).
+   *
+   * @generated from field: string type = 2;
+   */
+  type: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 3;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string tenant = 4;
+   */
+  tenant: string;
+
+  /**
+   * The booking as the change left it.
+   *
+   * @generated from field: convene.v1.WebhookBooking booking = 5;
+   */
+  booking?: WebhookBooking | undefined;
+
+  /**
+   * booking.side_effect_failed: which side effect gave up, and why.
+   *
+   * @generated from field: string detail = 6;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message convene.v1.WebhookEvent.
+ * Use `create(WebhookEventSchema)` to create a new message.
+ */
+export const WebhookEventSchema: GenMessage<WebhookEvent> = /*@__PURE__*/
+  messageDesc(file_convene_v1_webhooks, 1);
+
+/**
+ * A booking as its events show it: its own fields only, never the details of a
+ * calendar's events (title, id, location of what is in the way).
+ *
+ * @generated from message convene.v1.WebhookBooking
+ */
+export type WebhookBooking = Message<"convene.v1.WebhookBooking"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: convene.v1.BookingStatus status = 2;
+   */
+  status: BookingStatus;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp start = 3;
+   */
+  start?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp end = 4;
+   */
+  end?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string time_zone = 5;
+   */
+  timeZone: string;
+
+  /**
+   * @generated from field: string title = 6;
+   */
+  title: string;
+
+  /**
+   * The iCalendar SEQUENCE (Booking.sequence).
+   *
+   * @generated from field: int32 sequence = 7;
+   */
+  sequence: number;
+
+  /**
+   * Every member and room the booking holds, sorted.
+   *
+   * @generated from field: repeated string resource_ids = 8;
+   */
+  resourceIds: string[];
+};
+
+/**
+ * Describes the message convene.v1.WebhookBooking.
+ * Use `create(WebhookBookingSchema)` to create a new message.
+ */
+export const WebhookBookingSchema: GenMessage<WebhookBooking> = /*@__PURE__*/
+  messageDesc(file_convene_v1_webhooks, 2);
 
 /**
  * One event to one endpoint, and how its attempts went.
@@ -143,7 +259,7 @@ export type WebhookDelivery = Message<"convene.v1.WebhookDelivery"> & {
  * Use `create(WebhookDeliverySchema)` to create a new message.
  */
 export const WebhookDeliverySchema: GenMessage<WebhookDelivery> = /*@__PURE__*/
-  messageDesc(file_convene_v1_webhooks, 1);
+  messageDesc(file_convene_v1_webhooks, 3);
 
 /**
  * @generated from message convene.v1.CreateWebhookEndpointRequest
@@ -160,7 +276,7 @@ export type CreateWebhookEndpointRequest = Message<"convene.v1.CreateWebhookEndp
  * Use `create(CreateWebhookEndpointRequestSchema)` to create a new message.
  */
 export const CreateWebhookEndpointRequestSchema: GenMessage<CreateWebhookEndpointRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_webhooks, 2);
+  messageDesc(file_convene_v1_webhooks, 4);
 
 /**
  * @generated from message convene.v1.CreateWebhookEndpointResponse
@@ -177,7 +293,7 @@ export type CreateWebhookEndpointResponse = Message<"convene.v1.CreateWebhookEnd
  * Use `create(CreateWebhookEndpointResponseSchema)` to create a new message.
  */
 export const CreateWebhookEndpointResponseSchema: GenMessage<CreateWebhookEndpointResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_webhooks, 3);
+  messageDesc(file_convene_v1_webhooks, 5);
 
 /**
  * @generated from message convene.v1.ListWebhookEndpointsRequest
@@ -190,7 +306,7 @@ export type ListWebhookEndpointsRequest = Message<"convene.v1.ListWebhookEndpoin
  * Use `create(ListWebhookEndpointsRequestSchema)` to create a new message.
  */
 export const ListWebhookEndpointsRequestSchema: GenMessage<ListWebhookEndpointsRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_webhooks, 4);
+  messageDesc(file_convene_v1_webhooks, 6);
 
 /**
  * @generated from message convene.v1.ListWebhookEndpointsResponse
@@ -207,7 +323,7 @@ export type ListWebhookEndpointsResponse = Message<"convene.v1.ListWebhookEndpoi
  * Use `create(ListWebhookEndpointsResponseSchema)` to create a new message.
  */
 export const ListWebhookEndpointsResponseSchema: GenMessage<ListWebhookEndpointsResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_webhooks, 5);
+  messageDesc(file_convene_v1_webhooks, 7);
 
 /**
  * @generated from message convene.v1.DeleteWebhookEndpointRequest
@@ -224,7 +340,7 @@ export type DeleteWebhookEndpointRequest = Message<"convene.v1.DeleteWebhookEndp
  * Use `create(DeleteWebhookEndpointRequestSchema)` to create a new message.
  */
 export const DeleteWebhookEndpointRequestSchema: GenMessage<DeleteWebhookEndpointRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_webhooks, 6);
+  messageDesc(file_convene_v1_webhooks, 8);
 
 /**
  * @generated from message convene.v1.DeleteWebhookEndpointResponse
@@ -237,7 +353,7 @@ export type DeleteWebhookEndpointResponse = Message<"convene.v1.DeleteWebhookEnd
  * Use `create(DeleteWebhookEndpointResponseSchema)` to create a new message.
  */
 export const DeleteWebhookEndpointResponseSchema: GenMessage<DeleteWebhookEndpointResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_webhooks, 7);
+  messageDesc(file_convene_v1_webhooks, 9);
 
 /**
  * @generated from message convene.v1.ListWebhookDeliveriesRequest
@@ -275,7 +391,7 @@ export type ListWebhookDeliveriesRequest = Message<"convene.v1.ListWebhookDelive
  * Use `create(ListWebhookDeliveriesRequestSchema)` to create a new message.
  */
 export const ListWebhookDeliveriesRequestSchema: GenMessage<ListWebhookDeliveriesRequest> = /*@__PURE__*/
-  messageDesc(file_convene_v1_webhooks, 8);
+  messageDesc(file_convene_v1_webhooks, 10);
 
 /**
  * @generated from message convene.v1.ListWebhookDeliveriesResponse
@@ -300,7 +416,7 @@ export type ListWebhookDeliveriesResponse = Message<"convene.v1.ListWebhookDeliv
  * Use `create(ListWebhookDeliveriesResponseSchema)` to create a new message.
  */
 export const ListWebhookDeliveriesResponseSchema: GenMessage<ListWebhookDeliveriesResponse> = /*@__PURE__*/
-  messageDesc(file_convene_v1_webhooks, 9);
+  messageDesc(file_convene_v1_webhooks, 11);
 
 /**
  * What an event is about (the event's JSON "type": booking.created, ...).
