@@ -67,12 +67,17 @@ T = TypeVar("T")
 _REPLY_MARGIN_SECONDS = 0.02
 
 
-def solver_deadline(context: CallContext) -> float | None:
+def solver_deadline(context: CallContext, margin: float = _REPLY_MARGIN_SECONDS) -> float | None:
     """The ``time.monotonic()`` instant the solver must stop by, a little before the call's deadline."""
     remaining: float | None = context.time_remaining()
     if remaining is None:
         return None
-    return time.monotonic() + remaining - min(_REPLY_MARGIN_SECONDS, remaining / 5)
+    return time.monotonic() + remaining - min(margin, remaining / 5)
+
+
+# The sequence search checks its deadline between steps of up to about a tenth of a second
+# (sorting every candidate of the search at once is one), so it stops that much earlier.
+_SEQUENCE_MARGIN_SECONDS = 0.25
 
 
 # Calendar reads get this share of the time left: a hung calendar is given up while the
@@ -569,7 +574,8 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             validate_sequence(tenant.directory, query.request, self._limits)
             fetched, bookings = self._sequence_busy(tenant, query.request, calendar_deadline(context))
             result = find_sequences(tenant.directory, fetched.table, query.request, bookings,
-                                    limits=self._limits, deadline=solver_deadline(context),
+                                    limits=self._limits,
+                                    deadline=solver_deadline(context, _SEQUENCE_MARGIN_SECONDS),
                                     cancelled=lambda: not context.is_active())
         return result, fetched
 
@@ -591,6 +597,9 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         query = wire.sequences.check_sequence_query(request, self._templates_of(tenant), self._loops[tenant.id],
                                                     now=self._clock())
         result, fetched = self._solve_sequence(tenant, query, context)
+        if not result.complete and all(o.start != query.start for o in result.options):
+            # Undecided: an option there may exist, so "not available" would be a guess.
+            raise TimeoutError("the deadline passed before the first start was decided")
         return wire.sequences.check_sequence_response(result, query, fetched.unavailable, viewer=caller.principal)
 
     @guarded

@@ -432,7 +432,8 @@ def check_sequence_response(result: SequenceResult, query: SequenceQuery, unavai
     """The option at the query's first start (or the least-conflict one there), or why there is none."""
     request, start = query.request, query.start
     assert start is not None
-    response = api.CheckSequenceResponse(unavailable_calendars=convert._unavailable(unavailable))
+    response = api.CheckSequenceResponse(unavailable_calendars=convert._unavailable(unavailable),
+                                         partial=not result.complete)
     found = next((o for o in result.options if o.start == start), None)
     if found is not None:
         response.available = True
