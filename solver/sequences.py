@@ -29,7 +29,8 @@ import math
 import time as clock
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -67,6 +68,7 @@ __all__ = [
     "option_violations",
     "segment_path",
     "segment_request",
+    "span_limit",
     "validate_sequence",
 ]
 
@@ -91,7 +93,7 @@ class SequenceRequest:
     ``any_order``: the segments may come in any order; ``free_order`` names the
     listed positions that may be permuted among themselves (the others keep
     their place); empty with ``any_order`` means all of them.
-    ``max_span`` (default one day) bounds first start to last end.
+    ``max_span`` (default one day in the request's zone: ``span_limit``) bounds first start to last end.
     """
 
     window_start: datetime
@@ -232,6 +234,32 @@ def validate_sequence(directory: Directory, request: SequenceRequest, limits: Li
                             "max_sequence_candidates", limit, candidates)
 
 
+def span_limit(request: SequenceRequest, first: datetime) -> timedelta:
+    """How long a sequence starting at ``first`` may last: ``max_span``, by default one day in
+    the request's zone (to the same wall-clock time the next day: 23 or 25 hours across a
+    clock change, as a nominal day of RFC 5545)."""
+    if request.max_span is not None:
+        return request.max_span
+    zone = ZoneInfo(request.time_zone)
+    local = first.astimezone(zone)
+    following = (local.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=zone)
+    return following.astimezone(UTC) - first.astimezone(UTC)  # real hours (aware, one tzinfo: wall clock)
+
+
+def _span_caps(request: SequenceRequest, firsts: IntArray) -> IntArray:
+    """Per first start (epoch minutes), its span limit in minutes (``span_limit``)."""
+    if request.max_span is not None or not len(firsts):
+        return np.full(len(firsts), minutes_of(_longest_span(request).total_seconds()), dtype=np.int64)
+    return np.array([minutes_of(span_limit(request, from_minutes(int(f))).total_seconds()) for f in firsts],
+                    dtype=np.int64)
+
+
+def _longest_span(request: SequenceRequest) -> timedelta:
+    """At least every first start's span limit: ``max_span``, else a day and an hour (a local
+    day is 24 hours, or 23 or 25 across a clock change)."""
+    return request.max_span if request.max_span is not None else timedelta(hours=25)
+
+
 def combination_count(request: SequenceRequest) -> int:
     """How many (order, gaps) combinations the search may try, before the span cuts any:
     the orders allowed times the gap values to the power of the gaps."""
@@ -287,7 +315,7 @@ def option_violations(directory: Directory, request: SequenceRequest, starts: Se
                 f"segments[{b}].start", f"starts {gap.total_seconds() / 60:g} minutes after segment {a} ends; the "
                 f"gap must lie in [{request.min_gap.total_seconds() / 60:g}, {request.max_gap.total_seconds() / 60:g}]"
                 " minutes"))
-    if ends[order[-1]] - starts[order[0]] > (request.max_span or timedelta(days=1)):
+    if ends[order[-1]] - starts[order[0]] > span_limit(request, starts[order[0]]):
         problems.append(FieldViolation(f"segments[{order[-1]}].start", "the sequence lasts longer than max_span"))
     for a, b in itertools.combinations(range(n), 2):
         sa, sb = request.segments[a], request.segments[b]
@@ -335,7 +363,7 @@ def _combos(request: SequenceRequest, durations: Sequence[int],
     """Every (order, gaps) within the span; None when ``past()`` turned true meanwhile."""
     lo, hi = minutes_of(request.min_gap.total_seconds()), minutes_of(request.max_gap.total_seconds())
     gap_values = list(range(lo, hi + 1, request.resolution)) or [lo]
-    span_limit = minutes_of((request.max_span or timedelta(days=1)).total_seconds())
+    longest = minutes_of(_longest_span(request).total_seconds())
     n = len(durations)
     out = []
     for order in _orders(request):
@@ -348,7 +376,7 @@ def _combos(request: SequenceRequest, durations: Sequence[int],
             for i in range(1, n):
                 offsets.append(offsets[-1] + durations[order[i - 1]] + gaps[i - 1])
             span = offsets[-1] + durations[order[-1]]
-            if span <= span_limit:
+            if span <= longest:
                 out.append(_Combo(order, tuple(gaps), tuple(offsets), span))
     return out
 
@@ -438,11 +466,12 @@ def _search(directory: Directory, request: SequenceRequest, segs: Sequence[_Segm
     def past() -> bool:
         return (deadline is not None and clock.monotonic() > deadline) or (cancelled is not None and cancelled())
 
+    caps = _span_caps(request, firsts)
     tried: list[_Tried] = []
     for ci, combo in enumerate(combos):
         if past():
             return {}, False, set()  # the deadline came before any option: none found, undecided
-        fit = np.flatnonzero((firsts + combo.span <= window_end) & among)
+        fit = np.flatnonzero((firsts + combo.span <= window_end) & (combo.span <= caps) & among)
         cols: list[IntArray] = [np.zeros(0, dtype=np.int64)] * n
         alone = np.ones(len(fit), dtype=np.bool_)
         for pos, k in enumerate(combo.order):

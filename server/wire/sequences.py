@@ -58,6 +58,9 @@ __all__ = [
 ]
 
 MAX_SEGMENTS = 8
+# The window after a first start (CheckSequence, BookSequence) without max_span: the default
+# span is one day in the request's zone, 25 hours across a clock change (solver.sequences.span_limit).
+DEFAULT_SPAN_BOUND = timedelta(hours=25)
 MAX_REQUEST_ID = MAX_ID - 10  # room for the segment suffix
 
 # SequenceRequest fields that are SequenceRules fields on the wire.
@@ -273,7 +276,7 @@ def _check_window(problems: convert._Problems, message: Message, templates: Mapp
     parsed = _sequence(problems, message, templates, loops)
     sequence = parsed.fields
     start = convert._required_instant(problems, message, "start", "start")
-    span = sequence["max_span"] or timedelta(days=1)
+    span = sequence["max_span"] or DEFAULT_SPAN_BOUND
     assert isinstance(span, timedelta)
     query = SequenceRequest(
         window_start=start,
@@ -340,7 +343,7 @@ def book_sequence_request(request: api.BookSequenceRequest, templates: Mapping[s
     problems.violations.extend(violations)
     problems.raise_any()
     first = min(starts, default=datetime(1970, 1, 1, tzinfo=UTC))
-    span = sequence["max_span"] or timedelta(days=1)
+    span = sequence["max_span"] or DEFAULT_SPAN_BOUND
     assert isinstance(span, timedelta)
     query = SequenceQuery(
         SequenceRequest(window_start=first, window_end=first + span, time_zone=request.time_zone,
