@@ -204,6 +204,7 @@ def _sequence(problems: convert._Problems, message: Message, templates: Mapping[
     prefixes: list[str] = []
     effective: list[meeting_pb2.MeetingRules] = []
     for k, spec in enumerate(rules.segments):
+        convert.check_label(problems, f"{root}.segments[{k}].label", spec.label)
         found = _segment_rules(problems, spec, k, templates, root)
         if found is None:
             continue

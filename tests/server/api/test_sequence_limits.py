@@ -36,6 +36,7 @@ from tests.server.conftest import MONDAY, NOW, hours, key, team_config
 from tests.server.messages import (
     book_sequence,
     check_sequence,
+    find,
     find_sequences,
     member,
     pool,
@@ -136,3 +137,16 @@ def test_a_short_deadline_ends_a_sequence_search_on_time_and_frees_the_server() 
                     assert time.monotonic() - started < 1.0, "the deadline-bound search kept the worker busy"
     finally:
         server.stop(None)
+
+
+def test_labels_of_a_megabyte_are_invalid_arguments_not_a_reply_too_large(booking_server: BookingServer) -> None:
+    """Labels are echoed in every slot and option: a megabyte one made a 30 MB reply, which the
+    client refused (RESOURCE_EXHAUSTED without details) after the server had built it."""
+    big = "é" * 500_000
+    stub = booking_server.stub
+    loop = sequence(segment(rules(member("alice")), big), segment(rules(member("bob", label=big))))
+    found = fields(failure(lambda: stub.FindSequences(find_sequences(loop), metadata=key(), timeout=30)))
+    assert set(found) == {"rules.segments[0].label", "rules.segments[1].rules.seats[0].label"}
+    assert "at most 100 characters" in found["rules.segments[0].label"]
+    slots = find(rules(member("alice", label=big)))
+    assert set(fields(failure(lambda: stub.FindSlots(slots, metadata=key(), timeout=30)))) == {"rules.seats[0].label"}
