@@ -198,12 +198,16 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
 
     @staticmethod
     def _page(items: Sequence[T], request: Any, kind: str) -> tuple[Sequence[T], str]:
+        problems = []
+        if request.page_size < 0:  # and the token too: every problem at once
+            problems.append(FieldViolation("page_size", "must not be negative"))
         try:
-            return wire.paging.page_of(items, request.page_size, request.page_token, kind)
-        except wire.paging.InvalidPageSize as exc:
-            raise InvalidRequest([FieldViolation("page_size", str(exc))]) from exc
+            page = wire.paging.page_of(items, max(0, request.page_size), request.page_token, kind)
         except wire.paging.InvalidPageToken as exc:
-            raise InvalidRequest([FieldViolation("page_token", str(exc))]) from exc
+            problems.append(FieldViolation("page_token", str(exc)))
+        if problems:
+            raise InvalidRequest(problems)
+        return page
 
     @guarded
     def ListMembers(self, request: api.ListMembersRequest,
@@ -290,18 +294,24 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                      context: CallContext) -> api.ListBookingsResponse:
         _, tenant = self._caller(context)
         desk = self._desk()
-        query = wire.booking.list_query(request)
-        if query.resource_id is not None and query.resource_id not in tenant.directory.members \
-                and query.resource_id not in tenant.directory.rooms:
-            raise UnknownResource("resource_id", query.resource_id)
+        problems: list[FieldViolation] = []  # every problem at once: the filters, the size and the token
+        try:
+            query = wire.booking.list_query(request)
+        except InvalidRequest as exc:
+            problems.extend(exc.violations)
         try:
             size = wire.paging.size_of(request.page_size)
         except wire.paging.InvalidPageSize as exc:
-            raise InvalidRequest([FieldViolation("page_size", str(exc))]) from exc
+            problems.append(FieldViolation("page_size", str(exc)))
         try:
             after = wire.booking.page_key(request.page_token, wire.paging.fingerprint(request))
         except wire.paging.InvalidPageToken as exc:
-            raise InvalidRequest([FieldViolation("page_token", str(exc))]) from exc
+            problems.append(FieldViolation("page_token", str(exc)))
+        if problems:
+            raise InvalidRequest(problems)
+        if query.resource_id is not None and query.resource_id not in tenant.directory.members \
+                and query.resource_id not in tenant.directory.rooms:
+            raise UnknownResource("resource_id", query.resource_id)
         # A keyset page (after the last one's start and id), one more than the page: whether a next exists.
         records = desk.store.list(tenant.id, query.resource_id, query.start, query.end, query.status,
                                   limit=size + 1, after=after)
@@ -326,8 +336,9 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                           context: CallContext) -> api.RescheduleBookingResponse:
         caller, tenant = self._caller(context)
         desk = self._desk()
-        if not request.booking_id:
-            raise InvalidRequest([FieldViolation("booking_id", "is required")])
+        problems = wire.booking.reschedule_problems(request, now=self._clock())
+        if problems:  # before the booking is looked up: validated before any work
+            raise InvalidRequest(problems)
         record = desk.store.get(request.booking_id, tenant=tenant.id)
         move, meeting = wire.booking.reschedule_request(request, record, now=self._clock())
         try:
