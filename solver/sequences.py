@@ -29,7 +29,8 @@ import math
 import time as clock
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -55,7 +56,7 @@ from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, Schedul
 from solver.grid import BoolArray, IntArray, candidate_starts, from_minutes, to_minutes, zone_clock
 from solver.plan import Plan, earliest_start, make_plan, minutes_of
 from solver.seats import INFEASIBLE, MILLI, milli
-from solver.validate import Limits, validate_request
+from solver.validate import Limits, is_zone, validate_request
 
 __all__ = [
     "Segment",
@@ -67,6 +68,7 @@ __all__ = [
     "option_violations",
     "segment_path",
     "segment_request",
+    "span_limit",
     "validate_sequence",
 ]
 
@@ -91,7 +93,7 @@ class SequenceRequest:
     ``any_order``: the segments may come in any order; ``free_order`` names the
     listed positions that may be permuted among themselves (the others keep
     their place); empty with ``any_order`` means all of them.
-    ``max_span`` (default one day) bounds first start to last end.
+    ``max_span`` (default one day in the request's zone: ``span_limit``) bounds first start to last end.
     """
 
     window_start: datetime
@@ -187,6 +189,11 @@ def validate_sequence(directory: Directory, request: SequenceRequest, limits: Li
         problems.append(FieldViolation("max_gap", "gaps must satisfy 0 <= min_gap <= max_gap"))
     if request.max_gap > timedelta(days=1):
         problems.append(FieldViolation("max_gap", "at most one day"))
+    if request.resolution > 0 and 60 % request.resolution == 0:
+        for name in ("min_gap", "max_gap"):
+            if getattr(request, name) % timedelta(minutes=request.resolution):
+                problems.append(FieldViolation(name, f"must be a multiple of the resolution ({request.resolution} "
+                                                     "minutes)"))
     if request.max_span is not None and request.max_span <= timedelta(0):
         problems.append(FieldViolation("max_span", "must be positive"))
     if any(not 0 <= p < n for p in request.free_order) or len(set(request.free_order)) != len(request.free_order):
@@ -199,13 +206,69 @@ def validate_sequence(directory: Directory, request: SequenceRequest, limits: Li
         problems.append(FieldViolation("gap_weight", "must be a finite number >= 0"))
     if request.preferred_hours is not None and request.preferred_hours[0] >= request.preferred_hours[1]:
         problems.append(FieldViolation("preferred_hours", "start must be before end"))
-    if problems:
-        raise InvalidRequest(problems)
-    for k in range(n):
+    # Every bad argument at once, the sequence's and every segment's (one violation per
+    # problem: the sequence's own fields, such as its zone, checked by each segment's meeting
+    # rules, are reported once); then the first unknown id or limit, in segment order.
+    if n == 0 and not is_zone(request.time_zone):
+        problems.append(FieldViolation("time_zone", f"{quote(request.time_zone)} is not an IANA time zone"))
+    later: SchedulingError | None = None
+    for k in range(min(n, 8)):
         try:
             validate_request(directory, segment_request(request, k), limits)
+        except InvalidRequest as exc:
+            mapped = [FieldViolation(segment_path(k, v.field), v.description) for v in exc.violations]
+            problems.extend(v for v in mapped if v not in problems)
         except SchedulingError as exc:
-            raise _in_segment(exc, k) from exc
+            later = later or _in_segment(exc, k)
+    if problems:
+        raise InvalidRequest(problems)
+    if later is not None:
+        raise later
+    last = request.window_end if request.last_first_start is None else min(
+        request.window_end, request.last_first_start + timedelta(minutes=1))
+    firsts = max(1, math.ceil((last - request.window_start) / timedelta(minutes=request.start_interval)))
+    candidates = combination_count(request) * firsts
+    limit = (limits or Limits()).max_sequence_candidates
+    if candidates > limit:
+        raise LimitExceeded("max_gap" if request.max_gap > request.min_gap else "window_end",
+                            "max_sequence_candidates", limit, candidates)
+
+
+def span_limit(request: SequenceRequest, first: datetime) -> timedelta:
+    """How long a sequence starting at ``first`` may last: ``max_span``, by default one day in
+    the request's zone (to the same wall-clock time the next day: 23 or 25 hours across a
+    clock change, as a nominal day of RFC 5545)."""
+    if request.max_span is not None:
+        return request.max_span
+    zone = ZoneInfo(request.time_zone)
+    local = first.astimezone(zone)
+    following = (local.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=zone)
+    return following.astimezone(UTC) - first.astimezone(UTC)  # real hours (aware, one tzinfo: wall clock)
+
+
+def _span_caps(request: SequenceRequest, firsts: IntArray) -> IntArray:
+    """Per first start (epoch minutes), its span limit in minutes (``span_limit``)."""
+    if request.max_span is not None or not len(firsts):
+        return np.full(len(firsts), minutes_of(_longest_span(request).total_seconds()), dtype=np.int64)
+    return np.array([minutes_of(span_limit(request, from_minutes(int(f))).total_seconds()) for f in firsts],
+                    dtype=np.int64)
+
+
+def _longest_span(request: SequenceRequest) -> timedelta:
+    """At least every first start's span limit: ``max_span``, else a day and an hour (a local
+    day is 24 hours, or 23 or 25 across a clock change)."""
+    return request.max_span if request.max_span is not None else timedelta(hours=25)
+
+
+def combination_count(request: SequenceRequest) -> int:
+    """How many (order, gaps) combinations the search may try, before the span cuts any:
+    the orders allowed times the gap values to the power of the gaps."""
+    n = len(request.segments)
+    free = len(request.free_order) if request.free_order else n
+    orders = math.factorial(free) if request.any_order else 1
+    lo, hi = minutes_of(request.min_gap.total_seconds()), minutes_of(request.max_gap.total_seconds())
+    values = max(1, len(range(lo, hi + 1, request.resolution)))
+    return int(orders * values ** max(0, n - 1))
 
 
 # Fields of a segment's meeting request that are the sequence's own (not the segment's).
@@ -252,7 +315,7 @@ def option_violations(directory: Directory, request: SequenceRequest, starts: Se
                 f"segments[{b}].start", f"starts {gap.total_seconds() / 60:g} minutes after segment {a} ends; the "
                 f"gap must lie in [{request.min_gap.total_seconds() / 60:g}, {request.max_gap.total_seconds() / 60:g}]"
                 " minutes"))
-    if ends[order[-1]] - starts[order[0]] > (request.max_span or timedelta(days=1)):
+    if ends[order[-1]] - starts[order[0]] > span_limit(request, starts[order[0]]):
         problems.append(FieldViolation(f"segments[{order[-1]}].start", "the sequence lasts longer than max_span"))
     for a, b in itertools.combinations(range(n), 2):
         sa, sb = request.segments[a], request.segments[b]
@@ -295,19 +358,25 @@ class _Combo:
     span: int
 
 
-def _combos(request: SequenceRequest, durations: Sequence[int]) -> list[_Combo]:
+def _combos(request: SequenceRequest, durations: Sequence[int],
+            past: Callable[[], bool] = lambda: False) -> list[_Combo] | None:
+    """Every (order, gaps) within the span; None when ``past()`` turned true meanwhile."""
     lo, hi = minutes_of(request.min_gap.total_seconds()), minutes_of(request.max_gap.total_seconds())
     gap_values = list(range(lo, hi + 1, request.resolution)) or [lo]
-    span_limit = minutes_of((request.max_span or timedelta(days=1)).total_seconds())
+    longest = minutes_of(_longest_span(request).total_seconds())
     n = len(durations)
     out = []
     for order in _orders(request):
-        for gaps in itertools.product(gap_values, repeat=n - 1):
+        if past():
+            return None
+        for i, gaps in enumerate(itertools.product(gap_values, repeat=n - 1)):
+            if i % 1024 == 1023 and past():
+                return None
             offsets = [0]
             for i in range(1, n):
                 offsets.append(offsets[-1] + durations[order[i - 1]] + gaps[i - 1])
             span = offsets[-1] + durations[order[-1]]
-            if span <= span_limit:
+            if span <= longest:
                 out.append(_Combo(order, tuple(gaps), tuple(offsets), span))
     return out
 
@@ -352,13 +421,16 @@ def _offset_ranks(combos: Sequence[_Combo]) -> IntArray:
 
 
 def _klasses(segs: Sequence[_SegmentPlan], combos: Sequence[_Combo], request: SequenceRequest,
-             is_room: Sequence[Sequence[bool]]) -> tuple[IntArray, list[list[IntArray]]]:
-    """Per combo its overlap pattern's id, and per pattern the joint rows (``_joint_rows``)."""
+             is_room: Sequence[Sequence[bool]], past: Callable[[], bool]) -> tuple[IntArray, list[list[IntArray]]]:
+    """Per combo its overlap pattern's id, and per pattern the joint rows (``_joint_rows``);
+    cut short (the caller checks ``past`` again) once ``past()`` is true."""
     durations = [p.plan.window.duration for p in segs]
     ids: dict[tuple[int, ...], int] = {}
     rows: list[list[IntArray]] = []
     out = []
     for combo in combos:
+        if past():
+            break
         key = tuple(_overlap_classes(combo, request, durations))
         if key not in ids:
             ids[key] = len(rows)
@@ -368,6 +440,9 @@ def _klasses(segs: Sequence[_SegmentPlan], combos: Sequence[_Combo], request: Se
 
 
 _Held = tuple[int, tuple[int, ...], tuple[int, ...], int, list[IntArray]]
+# Pairs per open first start in one round of the search at most: a round's work stays
+# small, so the deadline (checked between rounds) is kept within a few milliseconds.
+_MAX_WIDTH = 8
 
 
 def _search(directory: Directory, request: SequenceRequest, segs: Sequence[_SegmentPlan],
@@ -388,9 +463,15 @@ def _search(directory: Directory, request: SequenceRequest, segs: Sequence[_Segm
     # Per combo, the first starts where every segment is feasible alone, and a lower bound
     # there: the segments' own cheapest costs plus the gap cost (exact where no resource is
     # wanted by two segments that may not share it).
+    def past() -> bool:
+        return (deadline is not None and clock.monotonic() > deadline) or (cancelled is not None and cancelled())
+
+    caps = _span_caps(request, firsts)
     tried: list[_Tried] = []
     for ci, combo in enumerate(combos):
-        fit = np.flatnonzero((firsts + combo.span <= window_end) & among)
+        if past():
+            return {}, False, set()  # the deadline came before any option: none found, undecided
+        fit = np.flatnonzero((firsts + combo.span <= window_end) & (combo.span <= caps) & among)
         cols: list[IntArray] = [np.zeros(0, dtype=np.int64)] * n
         alone = np.ones(len(fit), dtype=np.bool_)
         for pos, k in enumerate(combo.order):
@@ -406,7 +487,10 @@ def _search(directory: Directory, request: SequenceRequest, segs: Sequence[_Segm
     # offsets (the tie-break), then combo. A first start is settled when its next pair's
     # bound cannot beat (or tie) its best option so far.
     offset_rank = _offset_ranks(combos)
-    klass_of, klass_rows = _klasses(segs, combos, request, is_room) if shared else (np.zeros(len(combos), np.int64), [])
+    klass_of, klass_rows = (_klasses(segs, combos, request, is_room, past) if shared
+                            else (np.zeros(len(combos), np.int64), []))
+    if past():
+        return {}, False, set()
 
     def flat(parts: Iterable[IntArray]) -> IntArray:
         return np.concatenate([np.zeros(0, dtype=np.int64), *parts])
@@ -420,6 +504,8 @@ def _search(directory: Directory, request: SequenceRequest, segs: Sequence[_Segm
     by = np.lexsort((combo_of, rank_of, bound_of, f_of))
     f_of, bound_of, combo_of, gap_of, rank_of = f_of[by], bound_of[by], combo_of[by], gap_of[by], rank_of[by]
     cols_of = [c[by] for c in cols_of]
+    if past():
+        return {}, False, set()
     heads = np.flatnonzero(np.r_[True, f_of[1:] != f_of[:-1]]) if len(f_of) else np.zeros(0, dtype=np.int64)
     tails = np.r_[heads[1:], len(f_of)].astype(np.int64)
     pointer = heads.copy()
@@ -431,7 +517,7 @@ def _search(directory: Directory, request: SequenceRequest, segs: Sequence[_Segm
     active = np.arange(len(heads))
     width = 1  # pairs per first start per round, doubling: few rounds, little work past the best
     while len(active):
-        if (deadline is not None and clock.monotonic() > deadline) or (cancelled is not None and cancelled()):
+        if past():
             stopped = True  # the options so far stand, not proven cheapest
             break
         # Each open first start's next ``width`` pairs that may still beat its best (or tie).
@@ -450,6 +536,9 @@ def _search(directory: Directory, request: SequenceRequest, segs: Sequence[_Segm
         cost = bound_of[p].copy()
         feasible = np.ones(len(p), dtype=np.bool_)
         for kl, rows in enumerate(klass_rows):
+            if kl % 16 == 15 and past():
+                stopped = True  # this round's pairs are not all checked: none of them is taken
+                break
             here = np.flatnonzero(klass_of[combo_of[p]] == kl)
             if len(here) == 0:
                 continue
@@ -464,6 +553,8 @@ def _search(directory: Directory, request: SequenceRequest, segs: Sequence[_Segm
             choice[:, clash] = joint.choice
             cost[clash] = joint.total + gap_of[p[clash]]
             feasible[clash] = joint.feasible
+        if stopped:
+            break
         for i in np.flatnonzero(feasible).tolist():
             g, q = int(owner[i]), int(p[i])
             ci, f, c = int(combo_of[q]), int(f_of[q]), int(cost[i])
@@ -476,7 +567,7 @@ def _search(directory: Directory, request: SequenceRequest, segs: Sequence[_Segm
             held_cost[g], held_rank[g] = c, offset_rank[ci]
         pointer[active] = np.maximum(pointer[active], np.minimum(pointer[active] + take, tails[active]))
         active = active[pointer[active] < tails[active]]
-        width *= 2
+        width = min(width * 2, _MAX_WIDTH)
     complete &= not stopped
     return best, complete, needed_joint
 
@@ -502,11 +593,20 @@ def find_sequences(
     durations = [minutes_of(s.duration.total_seconds()) for s in request.segments]
     firsts = _first_starts(request)
     window_end = math.floor(to_minutes(request.window_end))
-    combos = _combos(request, durations)
+
+    def past() -> bool:
+        return (deadline is not None and clock.monotonic() > deadline) or (cancelled is not None and cancelled())
+
+    cut = _combos(request, durations, past)
+    if cut is None:  # the deadline came before the search could start: nothing decided
+        return SequenceResult((), 0, len(firsts), None, False)
+    combos = cut
 
     # Which starts each segment may take, over all combos and first starts.
     shortest: list[dict[int, int]] = [{} for _ in range(n)]  # per segment: offset -> the shortest span with it
-    for combo in combos:
+    for ci, combo in enumerate(combos):
+        if ci % 1024 == 1023 and past():
+            return SequenceResult((), 0, len(firsts), None, False)
         for pos, k in enumerate(combo.order):
             at = combo.offsets[pos]
             shortest[k][at] = min(shortest[k].get(at, combo.span), combo.span)
@@ -514,6 +614,8 @@ def find_sequences(
         [firsts[firsts + span <= window_end] + at for at, span in shortest[k].items()] for k in range(n)]
     segs: list[_SegmentPlan] = []
     for k in range(n):
+        if past():
+            return SequenceResult((), 0, len(firsts), None, False)
         starts = np.unique(np.concatenate(needed[k])) if needed[k] else np.zeros(0, dtype=np.int64)
         plan = make_plan(directory, table, bookings, segment_request(request, k), starts)
         costs = plan.seat_costs()
@@ -535,7 +637,9 @@ def find_sequences(
     never = tuple(k for k in range(n) if not segs[k].assigned.feasible.any())
     diagnosis = tuple(diagnose(p.plan, p.assigned) for p in segs) if not available else None
     alternatives: tuple[SequenceOption, ...] = ()
-    if request.max_alternatives > 0 and (request.want_alternatives or len(available) < request.min_available):
+    if past():
+        complete = False  # no time left for alternatives either
+    elif request.max_alternatives > 0 and (request.want_alternatives or len(available) < request.min_available):
         without = np.ones(len(firsts), dtype=np.bool_)
         without[list(best)] = False
         alternatives, decided = _alternatives(directory, table, bookings, request, segs, combos, firsts, window_end,

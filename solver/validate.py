@@ -32,6 +32,10 @@ class Limits:
     max_candidate_starts: int = 20_000
     max_results: int = 1_000
     max_optional_members: int = 50
+    # A sequence's candidates: first starts times (order, gaps) combinations (the orders
+    # allowed times the gap values to the power of the gaps); its search's time and memory
+    # grow with it.
+    max_sequence_candidates: int = 2_000_000
 
 
 _HOST_FILES = frozenset({"localtime", "posixrules"})

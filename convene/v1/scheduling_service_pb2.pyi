@@ -166,18 +166,20 @@ class CheckSequenceRequest(_message.Message):
     def __init__(self, rules: _Optional[_Union[_sequences_pb2.SequenceRules, _Mapping]] = ..., template: _Optional[_Union[_sequences_pb2.LoopTemplateRef, _Mapping]] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CheckSequenceResponse(_message.Message):
-    __slots__ = ("available", "option", "reason", "unavailable_calendars", "diagnosis")
+    __slots__ = ("available", "option", "reason", "unavailable_calendars", "diagnosis", "partial")
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     OPTION_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     UNAVAILABLE_CALENDARS_FIELD_NUMBER: _ClassVar[int]
     DIAGNOSIS_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_FIELD_NUMBER: _ClassVar[int]
     available: bool
     option: _sequences_pb2.SequenceOption
     reason: str
     unavailable_calendars: _containers.RepeatedCompositeFieldContainer[_slots_pb2.UnavailableCalendar]
     diagnosis: _containers.RepeatedCompositeFieldContainer[_sequences_pb2.SegmentDiagnosis]
-    def __init__(self, available: _Optional[bool] = ..., option: _Optional[_Union[_sequences_pb2.SequenceOption, _Mapping]] = ..., reason: _Optional[str] = ..., unavailable_calendars: _Optional[_Iterable[_Union[_slots_pb2.UnavailableCalendar, _Mapping]]] = ..., diagnosis: _Optional[_Iterable[_Union[_sequences_pb2.SegmentDiagnosis, _Mapping]]] = ...) -> None: ...
+    partial: bool
+    def __init__(self, available: _Optional[bool] = ..., option: _Optional[_Union[_sequences_pb2.SequenceOption, _Mapping]] = ..., reason: _Optional[str] = ..., unavailable_calendars: _Optional[_Iterable[_Union[_slots_pb2.UnavailableCalendar, _Mapping]]] = ..., diagnosis: _Optional[_Iterable[_Union[_sequences_pb2.SegmentDiagnosis, _Mapping]]] = ..., partial: _Optional[bool] = ...) -> None: ...
 
 class BookSequenceRequest(_message.Message):
     __slots__ = ("request_id", "rules", "template", "segments", "time_zone", "customers", "title", "organizer_member_id", "allow_conflicts", "description", "location", "now")

@@ -67,12 +67,17 @@ T = TypeVar("T")
 _REPLY_MARGIN_SECONDS = 0.02
 
 
-def solver_deadline(context: CallContext) -> float | None:
+def solver_deadline(context: CallContext, margin: float = _REPLY_MARGIN_SECONDS) -> float | None:
     """The ``time.monotonic()`` instant the solver must stop by, a little before the call's deadline."""
     remaining: float | None = context.time_remaining()
     if remaining is None:
         return None
-    return time.monotonic() + remaining - min(_REPLY_MARGIN_SECONDS, remaining / 5)
+    return time.monotonic() + remaining - min(margin, remaining / 5)
+
+
+# The sequence search checks its deadline between steps of up to about a tenth of a second
+# (sorting every candidate of the search at once is one), so it stops that much earlier.
+_SEQUENCE_MARGIN_SECONDS = 0.25
 
 
 # Calendar reads get this share of the time left: a hung calendar is given up while the
@@ -193,12 +198,16 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
 
     @staticmethod
     def _page(items: Sequence[T], request: Any, kind: str) -> tuple[Sequence[T], str]:
+        problems = []
+        if request.page_size < 0:  # and the token too: every problem at once
+            problems.append(FieldViolation("page_size", "must not be negative"))
         try:
-            return wire.paging.page_of(items, request.page_size, request.page_token, kind)
-        except wire.paging.InvalidPageSize as exc:
-            raise InvalidRequest([FieldViolation("page_size", str(exc))]) from exc
+            page = wire.paging.page_of(items, max(0, request.page_size), request.page_token, kind)
         except wire.paging.InvalidPageToken as exc:
-            raise InvalidRequest([FieldViolation("page_token", str(exc))]) from exc
+            problems.append(FieldViolation("page_token", str(exc)))
+        if problems:
+            raise InvalidRequest(problems)
+        return page
 
     @guarded
     def ListMembers(self, request: api.ListMembersRequest,
@@ -285,18 +294,24 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                      context: CallContext) -> api.ListBookingsResponse:
         _, tenant = self._caller(context)
         desk = self._desk()
-        query = wire.booking.list_query(request)
-        if query.resource_id is not None and query.resource_id not in tenant.directory.members \
-                and query.resource_id not in tenant.directory.rooms:
-            raise UnknownResource("resource_id", query.resource_id)
+        problems: list[FieldViolation] = []  # every problem at once: the filters, the size and the token
+        try:
+            query = wire.booking.list_query(request)
+        except InvalidRequest as exc:
+            problems.extend(exc.violations)
         try:
             size = wire.paging.size_of(request.page_size)
         except wire.paging.InvalidPageSize as exc:
-            raise InvalidRequest([FieldViolation("page_size", str(exc))]) from exc
+            problems.append(FieldViolation("page_size", str(exc)))
         try:
             after = wire.booking.page_key(request.page_token, wire.paging.fingerprint(request))
         except wire.paging.InvalidPageToken as exc:
-            raise InvalidRequest([FieldViolation("page_token", str(exc))]) from exc
+            problems.append(FieldViolation("page_token", str(exc)))
+        if problems:
+            raise InvalidRequest(problems)
+        if query.resource_id is not None and query.resource_id not in tenant.directory.members \
+                and query.resource_id not in tenant.directory.rooms:
+            raise UnknownResource("resource_id", query.resource_id)
         # A keyset page (after the last one's start and id), one more than the page: whether a next exists.
         records = desk.store.list(tenant.id, query.resource_id, query.start, query.end, query.status,
                                   limit=size + 1, after=after)
@@ -321,8 +336,9 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
                           context: CallContext) -> api.RescheduleBookingResponse:
         caller, tenant = self._caller(context)
         desk = self._desk()
-        if not request.booking_id:
-            raise InvalidRequest([FieldViolation("booking_id", "is required")])
+        problems = wire.booking.reschedule_problems(request, now=self._clock())
+        if problems:  # before the booking is looked up: validated before any work
+            raise InvalidRequest(problems)
         record = desk.store.get(request.booking_id, tenant=tenant.id)
         move, meeting = wire.booking.reschedule_request(request, record, now=self._clock())
         try:
@@ -570,7 +586,8 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             validate_sequence(tenant.directory, query.request, self._limits)
             fetched, bookings = self._sequence_busy(tenant, query.request, calendar_deadline(context))
             result = find_sequences(tenant.directory, fetched.table, query.request, bookings,
-                                    limits=self._limits, deadline=solver_deadline(context),
+                                    limits=self._limits,
+                                    deadline=solver_deadline(context, _SEQUENCE_MARGIN_SECONDS),
                                     cancelled=lambda: not context.is_active())
         return result, fetched
 
@@ -592,6 +609,9 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         query = wire.sequences.check_sequence_query(request, self._templates_of(tenant), self._loops[tenant.id],
                                                     now=self._clock())
         result, fetched = self._solve_sequence(tenant, query, context)
+        if not result.complete and all(o.start != query.start for o in result.options):
+            # Undecided: an option there may exist, so "not available" would be a guess.
+            raise TimeoutError("the deadline passed before the first start was decided")
         return wire.sequences.check_sequence_response(result, query, fetched.unavailable, viewer=caller.principal)
 
     @guarded

@@ -64,6 +64,7 @@ class LimitsConfig(Strict):
     max_candidate_starts: int = Field(default=Limits.max_candidate_starts, ge=1)
     max_results: int = Field(default=Limits.max_results, ge=1)
     max_optional_members: int = Field(default=Limits.max_optional_members, ge=0)
+    max_sequence_candidates: int = Field(default=Limits.max_sequence_candidates, ge=1)
 
     def to_domain(self) -> Limits:
         return Limits(**self.model_dump())

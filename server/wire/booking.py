@@ -243,17 +243,22 @@ def reschedule_body_hash(request: api.RescheduleBookingRequest) -> str:
     return hashlib.sha256(body.SerializeToString(deterministic=True)).hexdigest()
 
 
-def reschedule_request(request: api.RescheduleBookingRequest, record: BookingRecord, *,
-                       now: datetime) -> tuple[RescheduleRequest, SlotRequest]:
-    """The request in domain terms and the booking's meeting at its new start; raises
-    ``InvalidRequest`` with every wire-level problem."""
+def reschedule_problems(request: api.RescheduleBookingRequest, *, now: datetime) -> list[FieldViolation]:
+    """Every wire-level problem of a RescheduleBooking, the booking id's too: checked before
+    the booking is looked up (an unknown booking with a bad start is INVALID_ARGUMENT)."""
+    problems = [] if request.booking_id else [FieldViolation("booking_id", "is required")]
+    return problems + _reschedule_fields(request, None, now)[0]
+
+
+def _reschedule_fields(request: api.RescheduleBookingRequest, default_start: datetime | None, now: datetime
+                       ) -> tuple[list[FieldViolation], int | None, datetime | None, Replacement | None, datetime]:
     problems: list[FieldViolation] = []
     if not request.request_id and not request.validate_only:
         problems.append(FieldViolation("request_id", "is required: an id of your choice that makes retries safe"))
     else:
         _check_text(problems, "request_id", request.request_id, MAX_ID)
     version = _version(problems, request.etag)
-    start = record.start
+    start = default_start
     if request.HasField("start"):
         start = _instant(problems, "start", request.start)
         if request.start.seconds % 60 or request.start.nanos:
@@ -270,8 +275,17 @@ def reschedule_request(request: api.RescheduleBookingRequest, record: BookingRec
             problems.append(FieldViolation("replacement", "name the seats or a replacement, not both"))
         replacement = Replacement(r.seat_index, r.replaced_id, r.resource_id)
     instant_now = _instant(problems, "now", request.now) if request.HasField("now") else now
+    return problems, version, start, replacement, instant_now
+
+
+def reschedule_request(request: api.RescheduleBookingRequest, record: BookingRecord, *,
+                       now: datetime) -> tuple[RescheduleRequest, SlotRequest]:
+    """The request in domain terms and the booking's meeting at its new start; raises
+    ``InvalidRequest`` with every wire-level problem."""
+    problems, version, start, replacement, instant_now = _reschedule_fields(request, record.start, now)
     if problems:
         raise InvalidRequest(problems)
+    assert start is not None
     meeting = meeting_of(record, start, instant_now)
     domain = RescheduleRequest(
         booking_id=record.id, request_id=request.request_id, body_hash=reschedule_body_hash(request),

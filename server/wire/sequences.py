@@ -58,6 +58,9 @@ __all__ = [
 ]
 
 MAX_SEGMENTS = 8
+# The window after a first start (CheckSequence, BookSequence) without max_span: the default
+# span is one day in the request's zone, 25 hours across a clock change (solver.sequences.span_limit).
+DEFAULT_SPAN_BOUND = timedelta(hours=25)
 MAX_REQUEST_ID = MAX_ID - 10  # room for the segment suffix
 
 # SequenceRequest fields that are SequenceRules fields on the wire.
@@ -201,6 +204,7 @@ def _sequence(problems: convert._Problems, message: Message, templates: Mapping[
     prefixes: list[str] = []
     effective: list[meeting_pb2.MeetingRules] = []
     for k, spec in enumerate(rules.segments):
+        convert.check_label(problems, f"{root}.segments[{k}].label", spec.label)
         found = _segment_rules(problems, spec, k, templates, root)
         if found is None:
             continue
@@ -273,7 +277,7 @@ def _check_window(problems: convert._Problems, message: Message, templates: Mapp
     parsed = _sequence(problems, message, templates, loops)
     sequence = parsed.fields
     start = convert._required_instant(problems, message, "start", "start")
-    span = sequence["max_span"] or timedelta(days=1)
+    span = sequence["max_span"] or DEFAULT_SPAN_BOUND
     assert isinstance(span, timedelta)
     query = SequenceRequest(
         window_start=start,
@@ -340,7 +344,7 @@ def book_sequence_request(request: api.BookSequenceRequest, templates: Mapping[s
     problems.violations.extend(violations)
     problems.raise_any()
     first = min(starts, default=datetime(1970, 1, 1, tzinfo=UTC))
-    span = sequence["max_span"] or timedelta(days=1)
+    span = sequence["max_span"] or DEFAULT_SPAN_BOUND
     assert isinstance(span, timedelta)
     query = SequenceQuery(
         SequenceRequest(window_start=first, window_end=first + span, time_zone=request.time_zone,
@@ -432,7 +436,8 @@ def check_sequence_response(result: SequenceResult, query: SequenceQuery, unavai
     """The option at the query's first start (or the least-conflict one there), or why there is none."""
     request, start = query.request, query.start
     assert start is not None
-    response = api.CheckSequenceResponse(unavailable_calendars=convert._unavailable(unavailable))
+    response = api.CheckSequenceResponse(unavailable_calendars=convert._unavailable(unavailable),
+                                         partial=not result.complete)
     found = next((o for o in result.options if o.start == start), None)
     if found is not None:
         response.available = True

@@ -46,6 +46,7 @@ from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, Schedul
 from solver.slots import TimeCheck
 
 __all__ = [
+    "MAX_LABEL",
     "FieldPaths",
     "Query",
     "check_query",
@@ -56,6 +57,9 @@ __all__ = [
     "slot_request_to_proto",
     "slot_to_proto",
 ]
+
+# Seat and segment labels ("host", "coding"): at most this many characters.
+MAX_LABEL = 100
 
 _ORDERS = {
     scheduling_service_pb2.ORDER_UNSPECIFIED: Order.CHRONOLOGICAL,
@@ -262,7 +266,15 @@ def _span(problems: _Problems, path: str, d: duration_pb2.Duration) -> timedelta
     return value
 
 
+def check_label(problems: _Problems, path: str, label: str) -> None:
+    """A label is echoed in every slot of the reply: bounded, so a long one cannot swell the
+    reply past gRPC's message limit (a megabyte label made a 30 MB FindSlots reply)."""
+    if len(label) > MAX_LABEL:
+        problems.add(path, f"must be at most {MAX_LABEL} characters")
+
+
 def _seat(problems: _Problems, path: str, seat: meeting_pb2.Seat) -> Seat | None:
+    check_label(problems, f"{path}.label", seat.label)
     kind = seat.WhichOneof("kind")
     if kind == "member":
         return MemberSeat(tuple(seat.member.candidates), seat.label)

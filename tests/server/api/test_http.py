@@ -13,7 +13,7 @@ from google.protobuf import message_factory
 from google.protobuf.message import Message
 from grpc_status import rpc_status
 
-from convene.v1 import batch_pb2, booking_pb2, meeting_pb2, schedule_pb2
+from convene.v1 import batch_pb2, booking_pb2, meeting_pb2, schedule_pb2, sequences_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from server.api.http import SERVICE
 from tests.server.api.connect_client import ConnectFailure, server_stream, unary
@@ -33,6 +33,7 @@ from tests.server.booking_world import (
     rules,
     serve_world,
 )
+from tests.server.messages import check_sequence, find_sequences, segment, sequence
 
 
 @dataclass
@@ -122,6 +123,19 @@ def _batch(s: Setup) -> api.OptimizeBatchRequest:
     return request
 
 
+def _loop() -> sequences_pb2.SequenceRules:
+    return sequence(segment(rules(member("alice", "bob"), room("small")), "coding"),
+                    segment(rules(member("carol", "dan"), minutes=30), "chat"), max_gap=timedelta(minutes=15))
+
+
+def _find_loop(s: Setup) -> api.FindSequencesRequest:
+    return find_sequences(_loop(), start=at(9), end=at(17), want_alternatives=True, max_alternatives=2)
+
+
+def _check_loop(s: Setup) -> api.CheckSequenceRequest:
+    return check_sequence(_loop(), at(10))  # alice busy: bob takes coding
+
+
 def _forget_hold(reply: Message) -> None:
     reply.hold.ClearField("id")  # type: ignore[attr-defined]
     reply.hold.ClearField("expire_time")  # type: ignore[attr-defined]
@@ -167,6 +181,9 @@ CASES = [
                                                          metadata=key())),
     Case("ReleaseHold", _fresh_hold),
     Case("OptimizeBatch", _batch),
+    Case("FindSequences", _find_loop),
+    Case("CheckSequence", _check_loop),
+    Case("CheckSequence", _check_loop, ALICE_KEY),  # alice's busy 10:00 with its details: owner only
 ]
 
 
@@ -246,6 +263,17 @@ FAILING = [
     Failing("CreateBooking", _reused, grpc.StatusCode.ALREADY_EXISTS, 409),
     Failing("ReleaseHold", lambda s: api.ReleaseHoldRequest(hold_id="no-such-hold"), grpc.StatusCode.NOT_FOUND, 404),
     Failing("OptimizeBatch", lambda s: api.OptimizeBatchRequest(), grpc.StatusCode.INVALID_ARGUMENT, 200),
+    # Three problems, three violations; over the candidate limit; an unknown member.
+    Failing("FindSequences", lambda s: find_sequences(
+        sequence(segment(rules(member("alice"), minutes=0)), segment(rules(member("bob"))),
+                 min_gap=timedelta(minutes=20), max_gap=timedelta(minutes=10)), zone="Mars/Base"),
+            grpc.StatusCode.INVALID_ARGUMENT, 400),
+    Failing("FindSequences", lambda s: find_sequences(
+        sequence(*(segment(rules(member(m), minutes=30)) for m in ("alice", "bob", "carol", "dan") * 2),
+                 any_order=True, max_gap=timedelta(hours=1), allow_member_repeat=True)),
+            grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
+    Failing("CheckSequence", lambda s: check_sequence(sequence(segment(rules(member("nobody")))), at(9)),
+            grpc.StatusCode.NOT_FOUND, 404),
 ]
 
 

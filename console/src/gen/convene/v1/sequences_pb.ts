@@ -103,7 +103,8 @@ export type SequenceRules = Message<"convene.v1.SequenceRules"> & {
   maxGap?: Duration | undefined;
 
   /**
-   * First start to last end; default one day.
+   * First start to last end; default one day in the request's zone (to the
+   * same wall-clock time the next day: 23 or 25 hours across a clock change).
    *
    * @generated from field: google.protobuf.Duration max_span = 6;
    */
