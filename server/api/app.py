@@ -358,12 +358,14 @@ def start_server(config: Config, address: str | None = None, *,
     ``metrics`` section (port 0: a free one, in ``Running.metrics.port``), with a handle for a graceful stop.
 
     One of several processes on one port (``server.api.processes``): ``reuse_port`` shares it, and
-    only the ``primary`` runs the outbox worker, the HTTP server and the metrics endpoint.
+    only the ``primary`` runs the outbox worker, the HTTP server and the metrics endpoint (which then
+    serves every process's series, from the directory in ``PROMETHEUS_MULTIPROC_DIR``).
     """
     part = _Part(primary, reuse_port)
     running = _build(config, address, tenants, clock, store, tracer_provider, part)
     try:
-        metrics = (serve_metrics(*split_address(config.metrics.address))
+        # One of several processes (reuse_port): every process's series, from server.processes' directory.
+        metrics = (serve_metrics(*split_address(config.metrics.address), multiprocess=part.reuse_port)
                    if config.metrics is not None and part.primary else None)
     except OSError:
         running.stop(None)

@@ -1,10 +1,26 @@
 """Every Prometheus metric of the server, on prometheus-client's default registry.
 
-    running = serve_metrics("0.0.0.0:9464")   # GET http://host:9464/metrics (its own port, not gRPC's)
+    running = serve_metrics("0.0.0.0", 9464)   # GET http://host:9464/metrics (its own port, not gRPC's)
 
 Metrics are process-wide (one registry per process, as Prometheus clients
-are): several servers in one process (tests) add to the same series. With
-several server processes each has its own endpoint port (docs/deploy.md).
+are): several servers in one process (tests) add to the same series.
+
+Several server processes of one ``convene serve`` (``server.processes``,
+``server.api.processes``) count together through prometheus-client's
+multiprocess mode: the parent makes a private directory
+(``multiprocess_directory``) and names it in ``PROMETHEUS_MULTIPROC_DIR`` for
+the children it spawns, so every child's counters, histograms and gauges are
+written to files there (prometheus-client reads the variable when it is
+imported, first thing in a spawned child); the first child's endpoint
+(``serve_metrics(..., multiprocess=True)``) serves a registry with a
+``MultiProcessCollector`` over them, the counters and histograms summed over
+the processes, plus the figures read from the store at scrape time (outbox
+backlog and age, the pool: ``watch_store``), which are the serve's once, not
+once per process. The breaker gauge is ``livemax`` (the worst state any living
+process's breaker is in; each process has breakers of its own); the parent
+drops a process's gauges when it ends (``process_dead``) and the directory
+when the serve ends. Python's own ``process_*`` and ``python_*`` series are
+not served then (prometheus-client has no multiprocess form of them).
 
     name                                   type       labels              what
     convene_rpc_handled_total              counter    service, method,    RPCs finished (gRPC and HTTP), by gRPC code
@@ -21,13 +37,16 @@ several server processes each has its own endpoint port (docs/deploy.md).
     convene_calendar_read_seconds          histogram  source              one request to a source (a batched source
                                                                           answers many calendars in one)
     convene_calendar_breaker_state         gauge      source              the source's circuit breaker: 0 closed,
-                                                                          1 half-open, 2 open (skipped for a cool-down)
+                                                                          1 half-open, 2 open (skipped for a cool-down);
+                                                                          several processes: the highest (livemax)
     convene_outbox_backlog                 gauge      kind                side effects not yet done (pending or running)
     convene_outbox_oldest_age_seconds      gauge      kind                how long the oldest of them has waited
     convene_outbox_failures_total          counter    kind, final         failed side-effect attempts; final="true"
                                                                           when given up (failed for good)
     convene_store_query_seconds            histogram  backend, operation  one booking-store operation (its transaction)
     convene_store_pool_connections         gauge      state               PostgreSQL pool: size, available, waiting
+                                                                          (with several processes: the first one's
+                                                                          pool; each process has one of that size)
     convene_batch_solve_seconds            histogram  status              an OptimizeBatch solve's wall time
     convene_batch_gap_ratio                histogram  status              its relative gap to the best bound
                                                                           (0: proven optimal)
@@ -38,6 +57,9 @@ No label holds a tenant, a member, a key or anything from an event.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -45,8 +67,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
 __all__ = [
@@ -57,12 +80,15 @@ __all__ = [
     "BUSY_CACHE_MISSES",
     "CALENDAR_READS",
     "CALENDAR_READ_SECONDS",
+    "MULTIPROC_DIR",
     "OUTBOX_FAILURES",
     "RPC_DURATION",
     "RPC_HANDLED",
     "STORE_QUERY_SECONDS",
     "Backlog",
     "MetricsEndpoint",
+    "multiprocess_directory",
+    "process_dead",
     "serve_metrics",
     "set_breaker_state",
     "store_query",
@@ -83,8 +109,11 @@ CALENDAR_READS = Counter("convene_calendar_reads_total", "Calendars read from th
                          ("source", "outcome"))
 CALENDAR_READ_SECONDS = Histogram("convene_calendar_read_seconds", "One request to a calendar source, in seconds.",
                                   ("source",), buckets=_LATENCY)
+# Each process has breakers of its own: over several (multiprocess mode) the worst state among the
+# living processes, so that one process skipping a source shows (not a sum, which means nothing here).
 BREAKER_STATE = Gauge("convene_calendar_breaker_state",
-                      "A calendar source's circuit breaker: 0 closed, 1 half-open, 2 open.", ("source",))
+                      "A calendar source's circuit breaker: 0 closed, 1 half-open, 2 open.", ("source",),
+                      multiprocess_mode="livemax")
 BREAKER_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
 
 OUTBOX_FAILURES = Counter("convene_outbox_failures_total", "Failed side-effect attempts (final: given up).",
@@ -210,7 +239,43 @@ class MetricsEndpoint:
         self.thread.join(5)
 
 
-def serve_metrics(host: str, port: int) -> MetricsEndpoint:
-    """Serves ``/metrics`` on ``host:port`` (port 0: a free one) in a daemon thread."""
-    server, thread = start_http_server(port, host)
+def serve_metrics(host: str, port: int, *, multiprocess: bool = False) -> MetricsEndpoint:
+    """Serves ``/metrics`` on ``host:port`` (port 0: a free one) in a daemon thread: this process's
+    default registry, or with ``multiprocess`` (one of several processes, ``MULTIPROC_DIR`` set) every
+    process's series in that directory summed, plus the store's figures (once)."""
+    registry = REGISTRY
+    directory = os.environ.get(MULTIPROC_DIR) if multiprocess else None
+    if directory:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]  # untyped upstream
+        registry.register(_STORES)
+    server, thread = start_http_server(port, host, registry=registry)
     return MetricsEndpoint(server, thread, int(server.server_port))
+
+
+# --- Several processes (prometheus-client's multiprocess mode) ---------------------------
+
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextmanager
+def multiprocess_directory() -> Iterator[str]:
+    """A fresh private directory, named in ``PROMETHEUS_MULTIPROC_DIR`` for the processes spawned
+    meanwhile (it must be set before prometheus-client is imported: spawned children, not this
+    process, whose own series stay in memory); afterwards the variable as it was and no directory."""
+    directory = tempfile.mkdtemp(prefix="convene-metrics-")
+    before = os.environ.get(MULTIPROC_DIR)
+    os.environ[MULTIPROC_DIR] = directory
+    try:
+        yield directory
+    finally:
+        if before is None:
+            os.environ.pop(MULTIPROC_DIR, None)
+        else:
+            os.environ[MULTIPROC_DIR] = before
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def process_dead(pid: int, directory: str) -> None:
+    """A process of ``directory`` ended: its live gauges (the breakers') stop counting."""
+    mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]  # untyped upstream
