@@ -14,9 +14,9 @@ written to files there (prometheus-client reads the variable when it is
 imported, first thing in a spawned child); the first child's endpoint
 (``serve_metrics(..., multiprocess=True)``) serves a registry with a
 ``MultiProcessCollector`` over them, the counters and histograms summed over
-the processes, plus the figures read from the store at scrape time (outbox
-backlog and age, the pool: ``watch_store``), which are the serve's once, not
-once per process. The breaker gauge is ``livemax`` (the worst state any living
+the processes, plus the figures read at scrape time (``watch_store``): the
+outbox backlog and age, from the store, the serve's once (not once per
+process), and the first child's pool. The breaker gauge is ``livemax`` (the worst state any living
 process's breaker is in; each process has breakers of its own); the parent
 drops a process's gauges when it ends (``process_dead``) and the directory
 when the serve ends. Python's own ``process_*`` and ``python_*`` series are

@@ -151,7 +151,8 @@ def test_two_processes_share_the_port_run_the_outbox_once_stay_coherent_and_drai
         for pid in pids:  # each child listens on the port itself
             assert _sockets(pid) & listening, f"process {pid} does not listen on {port}"
         assert not _sockets(process.pid) & listening  # the parent only reserves it
-        assert sum("runs the outbox worker" in line for line in log) == 1
+        # The children's lines may come after the parent's "serving on port" (each writes in batches).
+        assert wait_for(lambda: sum("runs the outbox worker" in line for line in log) == 1, timeout=5), "".join(log)
         # The HTTP server and the metrics endpoint: the first process's, on ports of their own.
         http_url = _logged(log, r"the console on (\S+) \(the first")
         with urllib.request.urlopen(http_url, timeout=10) as page:
