@@ -279,7 +279,7 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
     if store is not None:
         in_use = store
         pool = (lambda: in_use.pool_stats) if isinstance(in_use, PostgresBookingStore) else None
-        cleanups.append(watch_store(id(in_use), lambda: _backlog(in_use), pool))
+        cleanups.append(watch_store(id(in_use), lambda: _backlog(in_use), pool, shared=part.reuse_port))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="convene-rpc"),
         interceptors=_interceptors(config, provider),

@@ -29,9 +29,10 @@ caches kept coherent through the store (``server.calendars.changes``). With
   private directory and sets ``PROMETHEUS_MULTIPROC_DIR`` to it for the
   children (spawned, so it is set before they import prometheus-client); each
   child writes its series there and the primary's endpoint serves them summed
-  (the breaker gauge: the highest state of the living children), with the
-  store's figures (outbox backlog and age; the primary's pool) once. A child
-  that ends has its live gauges dropped; the directory goes when the serve ends.
+  (the breaker gauge: the highest state of the living children; the pools'
+  figures, which each child writes every second: their sum), with the outbox
+  backlog and age, read from the store, once. A child that ends has its live
+  gauges dropped; the directory goes when the serve ends.
 - **Health and stopping.** Every child answers the health service on the
   shared port. SIGTERM or SIGINT to the parent goes to every child: each turns
   NOT_SERVING, drains its calls for ``server.grace_seconds`` and stops; the

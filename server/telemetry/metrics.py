@@ -16,7 +16,8 @@ imported, first thing in a spawned child); the first child's endpoint
 ``MultiProcessCollector`` over them, the counters and histograms summed over
 the processes, plus the figures read at scrape time (``watch_store``): the
 outbox backlog and age, from the store, the serve's once (not once per
-process), and the first child's pool. The breaker gauge is ``livemax`` (the worst state any living
+process). Each child's pool figures are written there every second
+(``livesum``: summed over the living children). The breaker gauge is ``livemax`` (the worst state any living
 process's breaker is in; each process has breakers of its own); the parent
 drops a process's gauges when it ends (``process_dead``) and the directory
 when the serve ends. Python's own ``process_*`` and ``python_*`` series are
@@ -45,8 +46,8 @@ not served then (prometheus-client has no multiprocess form of them).
                                                                           when given up (failed for good)
     convene_store_query_seconds            histogram  backend, operation  one booking-store operation (its transaction)
     convene_store_pool_connections         gauge      state               PostgreSQL pool: size, available, waiting
-                                                                          (with several processes: the first one's
-                                                                          pool; each process has one of that size)
+                                                                          (several processes: their pools summed, as
+                                                                          of the last second)
     convene_batch_solve_seconds            histogram  status              an OptimizeBatch solve's wall time
     convene_batch_gap_ratio                histogram  status              its relative gap to the best bound
                                                                           (0: proven optimal)
@@ -94,6 +95,8 @@ __all__ = [
     "store_query",
     "watch_store",
 ]
+
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's: set, a process writes its series there
 
 _LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -155,29 +158,63 @@ class Backlog:
     oldest_age: float
 
 
+_POOL_HELP = "PostgreSQL pool connections: size, available, waiting requests."
+# One of several processes: its pool's figures in the shared directory (registry=None: only the
+# multiprocess collector shows them), summed over the living processes; refreshed every second.
+_SHARED_POOL = Gauge("convene_store_pool_connections", _POOL_HELP, ("state",), registry=None,
+                     multiprocess_mode="livesum")
+_SHARED_POOL_SECONDS = 1.0
+
+
+def _pool_sums(pools: Sequence[Callable[[], dict[str, int]]]) -> dict[str, int]:
+    sums = {"size": 0, "available": 0, "waiting": 0}
+    for stats in pools:
+        figures = stats()
+        sums["size"] += figures.get("pool_size", 0)
+        sums["available"] += figures.get("pool_available", 0)
+        sums["waiting"] += figures.get("requests_waiting", 0)
+    return sums
+
+
 class _StoreCollector(Collector):
-    """Asks each watched store at scrape time: its outbox backlog and its connection pool."""
+    """Asks each watched store at scrape time: its outbox backlog and its connection pool (the pool
+    of a process among several: written to the shared directory every second instead)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._backlogs: dict[int, Callable[[], Sequence[Backlog]]] = {}
         self._pools: dict[int, Callable[[], dict[str, int]]] = {}
+        self._shared: dict[int, Callable[[], dict[str, int]]] = {}
+        self._refresher: threading.Thread | None = None
 
     def watch(self, key: int, backlog: Callable[[], Sequence[Backlog]],
-              pool: Callable[[], dict[str, int]] | None) -> None:
+              pool: Callable[[], dict[str, int]] | None, shared: bool) -> None:
         with self._lock:
             self._backlogs[key] = backlog
             if pool is not None:
-                self._pools[key] = pool
+                (self._shared if shared else self._pools)[key] = pool
+            if shared and pool is not None and self._refresher is None:
+                self._refresher = threading.Thread(target=self._refresh, name="metrics-pool", daemon=True)
+                self._refresher.start()
 
     def unwatch(self, key: int) -> None:
         with self._lock:
             self._backlogs.pop(key, None)
             self._pools.pop(key, None)
+            self._shared.pop(key, None)
+
+    def _refresh(self) -> None:
+        while True:
+            with self._lock:
+                shared = list(self._shared.values())
+            for state, value in _pool_sums(shared).items():
+                _SHARED_POOL.labels(state).set(value)
+            time.sleep(_SHARED_POOL_SECONDS)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with self._lock:
             backlogs, pools = list(self._backlogs.values()), list(self._pools.values())
+            shared = bool(self._shared)
         count = GaugeMetricFamily("convene_outbox_backlog", "Side effects not yet done (pending or running).",
                                   labels=("kind",))
         age = GaugeMetricFamily("convene_outbox_oldest_age_seconds",
@@ -196,17 +233,11 @@ class _StoreCollector(Collector):
             age.add_metric((kind,), oldest)
         yield count
         yield age
-        connections = GaugeMetricFamily("convene_store_pool_connections",
-                                        "PostgreSQL pool connections: size, available, waiting requests.",
-                                        labels=("state",))
-        sums = {"size": 0, "available": 0, "waiting": 0}
-        for stats in pools:
-            figures = stats()
-            sums["size"] += figures.get("pool_size", 0)
-            sums["available"] += figures.get("pool_available", 0)
-            sums["waiting"] += figures.get("requests_waiting", 0)
+        if shared and not pools:  # the multiprocess collector shows them (_SHARED_POOL)
+            return
+        connections = GaugeMetricFamily("convene_store_pool_connections", _POOL_HELP, labels=("state",))
         if pools:
-            for state, value in sums.items():
+            for state, value in _pool_sums(pools).items():
                 connections.add_metric((state,), value)
         yield connections
 
@@ -216,9 +247,13 @@ REGISTRY.register(_STORES)
 
 
 def watch_store(key: int, backlog: Callable[[], Sequence[Backlog]],
-                pool: Callable[[], dict[str, int]] | None = None) -> Callable[[], None]:
-    """Reports a store's outbox backlog (and pool) at every scrape until the returned function is called."""
-    _STORES.watch(key, backlog, pool)
+                pool: Callable[[], dict[str, int]] | None = None, *, shared: bool = False) -> Callable[[], None]:
+    """Reports a store's outbox backlog (and pool) at every scrape until the returned function is called.
+
+    ``shared``: this is one of several processes (``MULTIPROC_DIR`` set): its pool goes to the shared
+    directory every second, for the primary's endpoint to sum (the backlog is the store's: the
+    primary's endpoint reads it once)."""
+    _STORES.watch(key, backlog, pool, shared and bool(os.environ.get(MULTIPROC_DIR)))
     return lambda: _STORES.unwatch(key)
 
 
@@ -254,8 +289,6 @@ def serve_metrics(host: str, port: int, *, multiprocess: bool = False) -> Metric
 
 
 # --- Several processes (prometheus-client's multiprocess mode) ---------------------------
-
-MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @contextmanager

@@ -210,8 +210,8 @@ def _metrics_dir(pid: int) -> str:
     return environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
-def test_the_metrics_count_the_calls_of_every_process(tmp_path: Path) -> None:
-    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'bookings.sqlite3'}", None,
+def test_the_metrics_count_the_calls_of_every_process(tmp_path: Path, database_url: str) -> None:
+    config = write_config(tmp_path, database_url, None, database_pool={"min_size": 3},
                           metrics={"address": "127.0.0.1:0"}, server={"processes": 2, "grace_seconds": 2})
     with serving(config) as (process, port, log):
         pids = children(process.pid)
@@ -235,6 +235,9 @@ def test_the_metrics_count_the_calls_of_every_process(tmp_path: Path) -> None:
         # The store's figures once, not once per process; no series split by pid.
         assert families.count("convene_outbox_backlog") == families.count("convene_store_pool_connections") == 1
         assert not [s for s in samples if "pid" in s.labels]
+        if database_url.startswith("postgresql"):  # two pools of 3 (each process writes its own every second)
+            assert wait_for(lambda: _value(_scrape(metrics)[1], "convene_store_pool_connections", state="size") == 6,
+                            timeout=5), _scrape(metrics)[1]
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
     assert not Path(*directory).exists()
