@@ -279,7 +279,7 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
     if store is not None:
         in_use = store
         pool = (lambda: in_use.pool_stats) if isinstance(in_use, PostgresBookingStore) else None
-        cleanups.append(watch_store(id(in_use), lambda: _backlog(in_use), pool))
+        cleanups.append(watch_store(id(in_use), lambda: _backlog(in_use), pool, shared=part.reuse_port))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="convene-rpc"),
         interceptors=_interceptors(config, provider),
@@ -358,12 +358,14 @@ def start_server(config: Config, address: str | None = None, *,
     ``metrics`` section (port 0: a free one, in ``Running.metrics.port``), with a handle for a graceful stop.
 
     One of several processes on one port (``server.api.processes``): ``reuse_port`` shares it, and
-    only the ``primary`` runs the outbox worker, the HTTP server and the metrics endpoint.
+    only the ``primary`` runs the outbox worker, the HTTP server and the metrics endpoint (which then
+    serves every process's series, from the directory in ``PROMETHEUS_MULTIPROC_DIR``).
     """
     part = _Part(primary, reuse_port)
     running = _build(config, address, tenants, clock, store, tracer_provider, part)
     try:
-        metrics = (serve_metrics(*split_address(config.metrics.address))
+        # One of several processes (reuse_port): every process's series, from server.processes' directory.
+        metrics = (serve_metrics(*split_address(config.metrics.address), multiprocess=part.reuse_port)
                    if config.metrics is not None and part.primary else None)
     except OSError:
         running.stop(None)

@@ -23,8 +23,16 @@ caches kept coherent through the store (``server.calendars.changes``). With
   through the announcements (PostgreSQL) or its poll (``outbox.poll_seconds``).
 - **HTTP (``server.http_address``) and the metrics endpoint** are the primary's
   only: a port of their own each, so no sharing; they are for the console,
-  light clients and scrapes, while the gRPC port carries the load. The metrics
-  count the primary's calls only (the store's and the outbox's are whole).
+  light clients and scrapes, while the gRPC port carries the load.
+- **The metrics are every child's** (prometheus-client's multiprocess mode,
+  ``server.telemetry.metrics``): with a ``metrics:`` section the parent makes a
+  private directory and sets ``PROMETHEUS_MULTIPROC_DIR`` to it for the
+  children (spawned, so it is set before they import prometheus-client); each
+  child writes its series there and the primary's endpoint serves them summed
+  (the breaker gauge: the highest state of the living children; the pools'
+  figures, which each child writes every second: their sum), with the outbox
+  backlog and age, read from the store, once. A child that ends has its live
+  gauges dropped; the directory goes when the serve ends.
 - **Health and stopping.** Every child answers the health service on the
   shared port. SIGTERM or SIGINT to the parent goes to every child: each turns
   NOT_SERVING, drains its calls for ``server.grace_seconds`` and stops; the
@@ -53,6 +61,7 @@ from server.booking.store import PoolSettings, open_store
 from server.config import Config, ConfigError
 from server.config.telemetry import split_address
 from server.telemetry.logs import configure_logging
+from server.telemetry.metrics import multiprocess_directory, process_dead
 
 __all__ = ["reserve_port", "serve"]
 
@@ -80,7 +89,10 @@ def serve(config: Config, address: str | None = None) -> int:
     reserved = reserve_port(host, port)
     try:
         bound = f"[{host}]:{reserved.getsockname()[1]}" if ":" in host else f"{host}:{reserved.getsockname()[1]}"
-        return _run(config, bound, count, level, stop, children)
+        # The children's metrics, summed by the primary's endpoint (none without a metrics section).
+        directory = multiprocess_directory() if config.metrics is not None else contextlib.nullcontext(None)
+        with directory as metrics_dir:
+            return _run(config, bound, count, level, stop, children, metrics_dir)
     finally:
         reserved.close()
 
@@ -111,7 +123,7 @@ def reserve_port(host: str, port: int) -> socket.socket:
 
 
 def _run(config: Config, bound: str, count: int, level: int, stop: threading.Event,
-         children: list[BaseProcess]) -> int:
+         children: list[BaseProcess], metrics_dir: str | None) -> int:
     context = multiprocessing.get_context("spawn")
     pipes: list[Connection] = []
     for index in range(count):
@@ -126,10 +138,10 @@ def _run(config: Config, bound: str, count: int, level: int, stop: threading.Eve
         reports = [_ready(child, pipe, stop) for child, pipe in zip(children, pipes, strict=True)]
     except _NotReady as exc:
         log.error("%s; stopping", exc)
-        _stop_all(children, config.server.grace_seconds)
+        _stop_all(children, config.server.grace_seconds, metrics_dir)
         return 1
     if stop.is_set():
-        _stop_all(children, config.server.grace_seconds)
+        _stop_all(children, config.server.grace_seconds, metrics_dir)
         return 0
     transport = ("mutual TLS" if config.server.tls.client_ca_file else "TLS") if config.server.tls else "plaintext"
     port, http_url, metrics_port = reports[0]
@@ -138,10 +150,10 @@ def _run(config: Config, bound: str, count: int, level: int, stop: threading.Eve
         log.info("HTTP (Connect: JSON, gRPC-Web) and the console on %s (the first process)", http_url)
     log.info("bookings in %s; %s", safe_url(config.database_url), describe_smtp(config.smtp))
     if metrics_port:
-        log.info("metrics on port %d (/metrics, the first process)", metrics_port)
-    failed = _watch(children, stop)
+        log.info("metrics on port %d (/metrics, the first process, counting all %d)", metrics_port, count)
+    failed = _watch(children, stop, metrics_dir)
     log.info("shutting down %d processes; calls in flight get %.1f s", count, config.server.grace_seconds)
-    clean = _stop_all(children, config.server.grace_seconds)
+    clean = _stop_all(children, config.server.grace_seconds, metrics_dir)
     return 1 if failed or not clean else 0
 
 
@@ -171,7 +183,13 @@ def _ready(child: BaseProcess, pipe: Connection, stop: threading.Event) -> tuple
     raise _NotReady(f"{child.name} did not start within {_READY_SECONDS:g} s")
 
 
-def _watch(children: list[BaseProcess], stop: threading.Event) -> bool:
+def _ended(child: BaseProcess, metrics_dir: str | None) -> None:
+    """``child`` was joined: its live gauges stop counting in the primary's metrics."""
+    if metrics_dir is not None and child.pid is not None:
+        process_dead(child.pid, metrics_dir)
+
+
+def _watch(children: list[BaseProcess], stop: threading.Event, metrics_dir: str | None) -> bool:
     """Waits for the stop signal (False) or a child that exits on its own (True)."""
     while not stop.is_set():
         done = wait([c.sentinel for c in children], timeout=0.5)
@@ -180,6 +198,7 @@ def _watch(children: list[BaseProcess], stop: threading.Event) -> bool:
             for child in children:
                 if child.sentinel in done:
                     child.join()
+                    _ended(child, metrics_dir)
                     log.error("%s exited on its own (status %s); stopping the others", child.name, child.exitcode)
             return True
     return False
@@ -192,7 +211,7 @@ def _signal_all(children: list[BaseProcess], sig: signal.Signals) -> None:
                 os.kill(child.pid, sig)
 
 
-def _stop_all(children: list[BaseProcess], grace: float) -> bool:
+def _stop_all(children: list[BaseProcess], grace: float, metrics_dir: str | None = None) -> bool:
     """SIGTERM to every child, then waits for them to drain; True when all stopped cleanly."""
     _signal_all(children, signal.SIGTERM)
     deadline = time.monotonic() + grace + 15.0  # the grace, then the outbox's task and the store's close
@@ -206,6 +225,7 @@ def _stop_all(children: list[BaseProcess], grace: float) -> bool:
             clean = False
         elif child.exitcode not in (0, -signal.SIGTERM):
             clean = False
+        _ended(child, metrics_dir)
     return clean
 
 

@@ -2,7 +2,7 @@
 (SO_REUSEPORT), each answering health; the outbox worker runs in one of them (one
 invitation per booking); a cancel through either is seen by both within a second
 (their busy caches kept coherent through the store); SIGTERM to the parent drains
-both and exits 0.
+both and exits 0. The metrics endpoint (the first process's) counts every process's calls.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import grpc
 import pytest
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
@@ -149,7 +151,8 @@ def test_two_processes_share_the_port_run_the_outbox_once_stay_coherent_and_drai
         for pid in pids:  # each child listens on the port itself
             assert _sockets(pid) & listening, f"process {pid} does not listen on {port}"
         assert not _sockets(process.pid) & listening  # the parent only reserves it
-        assert sum("runs the outbox worker" in line for line in log) == 1
+        # The children's lines may come after the parent's "serving on port" (each writes in batches).
+        assert wait_for(lambda: sum("runs the outbox worker" in line for line in log) == 1, timeout=5), "".join(log)
         # The HTTP server and the metrics endpoint: the first process's, on ports of their own.
         http_url = _logged(log, r"the console on (\S+) \(the first")
         with urllib.request.urlopen(http_url, timeout=10) as page:
@@ -186,6 +189,58 @@ def test_two_processes_share_the_port_run_the_outbox_once_stay_coherent_and_drai
         for pid in pids:
             assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
         assert any("shutting down 2 processes" in line for line in log)
+
+
+def _scrape(port: int) -> tuple[list[str], list[Sample]]:
+    """The metric families' names and every sample of the endpoint on ``port``."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as page:
+        families = list(text_string_to_metric_families(page.read().decode()))
+    return [f.name for f in families], [sample for family in families for sample in family.samples]
+
+
+def _value(samples: list[Sample], name: str, **labels: str) -> float:
+    """The one sample ``name`` whose labels include ``labels`` (0 when there is none)."""
+    found = [s.value for s in samples if s.name == name and labels.items() <= s.labels.items()]
+    assert len(found) <= 1, (name, labels, found)
+    return found[0] if found else 0.0
+
+
+def _metrics_dir(pid: int) -> str:
+    environ = dict(item.split("=", 1) for item in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item)
+    return environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def test_the_metrics_count_the_calls_of_every_process(tmp_path: Path, database_url: str) -> None:
+    config = write_config(tmp_path, database_url, None, database_pool={"min_size": 3},
+                          metrics={"address": "127.0.0.1:0"}, server={"processes": 2, "grace_seconds": 2})
+    with serving(config) as (process, port, log):
+        pids = children(process.pid)
+        assert "PROMETHEUS_MULTIPROC_DIR" not in Path(f"/proc/{process.pid}/environ").read_text()
+        directory = {_metrics_dir(pid) for pid in pids}
+        assert len(directory) == 1 and Path(*directory).is_dir()
+        metrics = int(_logged(log, r"metrics on port (\d+)"))
+        calls = 0
+        with _channels_on_every_process(port, pids) as channels:
+            for channel in channels.values():  # each process serves three
+                for _ in range(3):
+                    assert _starts(api_grpc.SchedulingServiceStub(channel)) >= OVERLAPPING
+                    calls += 1
+        families, samples = _scrape(metrics)
+        assert _value(samples, "convene_rpc_handled_total", method="FindSlots", code="OK") == calls == 6
+        assert _value(samples, "convene_rpc_duration_seconds_count", method="FindSlots") == calls
+        assert _value(samples, "convene_rpc_duration_seconds_bucket", method="FindSlots", le="+Inf") == calls
+        # Every process read bob's calendar once (a miss), then found it in its own cache.
+        assert _value(samples, "convene_busy_cache_misses_total", source="ics") == len(pids)
+        assert _value(samples, "convene_busy_cache_hits_total", source="ics") == calls - len(pids)
+        # The store's figures once, not once per process; no series split by pid.
+        assert families.count("convene_outbox_backlog") == families.count("convene_store_pool_connections") == 1
+        assert not [s for s in samples if "pid" in s.labels]
+        if database_url.startswith("postgresql"):  # two pools of 3 (each process writes its own every second)
+            assert wait_for(lambda: _value(_scrape(metrics)[1], "convene_store_pool_connections", state="size") == 6,
+                            timeout=5), _scrape(metrics)[1]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    assert not Path(*directory).exists()
 
 
 def test_processes_default_to_the_cores_and_one_is_the_single_process(tmp_path: Path) -> None:
