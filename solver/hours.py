@@ -62,19 +62,22 @@ def hours_spans(hours: WorkingHours, start: int, end: int) -> tuple[npt.NDArray[
     return lows, highs
 
 
-def within_hours(hours: WorkingHours | None, starts: IntArray, ends: IntArray) -> npt.NDArray[np.bool_]:
+def within_hours(hours: WorkingHours | None, starts: IntArray, ends: IntArray,
+                 span: tuple[int, int] | None = None) -> npt.NDArray[np.bool_]:
     """Per meeting ``[starts[k], ends[k])``: True when it lies inside the hours (None: always).
 
     Exact, not on the grid: SCHEDULING.md's rule 1 is "[s, e) lies inside its working hours",
     so a 09:00 meeting at 60-minute resolution is in 09:00-17:00 hours whatever the zone's offset.
+    ``span`` is ``(starts.min(), ends.max())`` when the caller has it (it asks for many resources).
     """
     if hours is None or len(starts) == 0:
         return np.ones(len(starts), dtype=np.bool_)
-    lows, highs = hours_spans(hours, int(starts.min()), int(ends.max()))
+    lo, hi = span if span is not None else (int(starts.min()), int(ends.max()))
+    lows, highs = hours_spans(hours, lo, hi)
     if len(lows) == 0:
         return np.zeros(len(starts), dtype=np.bool_)
-    k = np.searchsorted(lows, starts, side="right") - 1
-    inside: npt.NDArray[np.bool_] = (k >= 0) & (ends <= highs[np.clip(k, 0, None)])
+    k = lows.searchsorted(starts, side="right") - 1
+    inside: npt.NDArray[np.bool_] = (k >= 0) & (ends <= highs[np.maximum(k, 0)])
     return inside
 
 

@@ -114,7 +114,7 @@ def build_free_mask(
     unblocked = buffered.untouched(n_res, events.rows, events.first, events.stop)
     unbuffered = meeting.untouched(n_res, events.rows, events.first, events.stop)
     # Hours are exact (the meeting inside them), not narrowed to the grid: SCHEDULING.md's rule 1.
-    in_hours = np.stack([within_hours(_hours_of(directory, r), window.starts, window.ends) for r in ids])
+    in_hours = _in_hours(directory, ids, window)
     under_limit = _under_limits(directory, ids, bookings, window.starts)
     return FreeMask(ids, in_hours, unblocked, under_limit, in_hours & unblocked & under_limit, unbuffered, events)
 
@@ -182,6 +182,22 @@ class _Windows:
         unsorted = np.empty_like(free)
         unsorted[:, self.order] = free
         return unsorted
+
+
+def _in_hours(directory: Directory, ids: Sequence[str], window: Window) -> BoolMatrix:
+    """Per (resource, start): the meeting lies inside the resource's hours. Worked out once per
+    distinct hours (panelists often share them), not once per resource."""
+    starts, ends = window.starts, window.ends
+    span = (int(starts.min()), int(ends.max()))
+    known: dict[WorkingHours | None, npt.NDArray[np.bool_]] = {}
+    rows = []
+    for r in ids:
+        hours = _hours_of(directory, r)
+        row = known.get(hours)
+        if row is None:
+            row = known[hours] = within_hours(hours, starts, ends, span)
+        rows.append(row)
+    return np.stack(rows)
 
 
 def _under_limits(directory: Directory, ids: tuple[str, ...], bookings: Sequence[Booking],

@@ -58,6 +58,10 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
     return fields if isinstance(fields, dict) else {}
 
 
+# One encoder for every line: ``json.dumps`` with arguments builds a new one for each call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, trace ids, the record's fields."""
 
@@ -75,7 +79,7 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             line["exception"] = record.exc_text
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return _ENCODE(line)
 
 
 class TextFormatter(logging.Formatter):
