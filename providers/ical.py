@@ -52,7 +52,7 @@ from icalendar.prop import vBroken, vDDDLists
 
 from providers.base import CalendarRef, EventSpec, ProviderError
 from providers.recurrence import occurrences, parse_ical
-from providers.zones import UnknownZone, known_zone, quoted, resolve_zone
+from providers.zones import UnknownZone, known_zone, resolve_zone
 from solver.domain import BusyInterval, BusyKind, EventDetails
 
 __all__ = [
@@ -174,9 +174,9 @@ def _checked(calendar: icalendar.Calendar, resource_id: str) -> icalendar.Calend
         try:
             _check_event(event, zone_of)
         except _BrokenEvent as exc:
-            raise ProviderError(resource_id, f"{_event_name(event, position)}: {exc}", transient=False) from None
+            raise ProviderError(resource_id, f"{_event_name(position)}: {exc}", transient=False) from None
         except UnknownZone as exc:
-            raise ProviderError(resource_id, f"{_event_name(event, position)}: {exc}", transient=False) from None
+            raise ProviderError(resource_id, f"{_event_name(position)}: {exc}", transient=False) from None
     wall_zone = calendar.get("X-WR-TIMEZONE")
     if wall_zone is None:
         return calendar
@@ -331,12 +331,12 @@ def _comparable(value: Time) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _event_name(event: icalendar.cal.Component, position: int | None = None) -> str:
-    """How a reason names an event: its UID, else its place in the calendar (never its content)."""
-    uid = str(event.get("UID", "")).strip()
-    if uid:
-        return f"event {quoted(uid)}"
-    return f"event #{position} (no UID)" if position else "an event without UID"
+def _event_name(position: int | None = None) -> str:
+    """How a reason names an event: by its place among the calendar's events (the calendar's owner
+    finds it there), never by anything of its own. A reason reaches every caller whose request needs
+    the calendar, and the event's id, like its title, is for its owner only (SCHEDULING.md,
+    Conflicts; Failure isolation: the reason "never the calendar's content")."""
+    return f"event #{position}" if position else "an event"
 
 
 # --- Expanding and reading ---------------------------------------------------------------
@@ -357,7 +357,7 @@ def _event_busy(calendar: icalendar.Calendar, ref: CalendarRef, zone: ZoneInfo, 
             event_start = to_utc(event["DTSTART"].dt, zone)
             event_end = to_utc(event["DTEND"].dt, zone) if "DTEND" in event else event_start
         except _PARSE_ERRORS as exc:
-            raise ProviderError(ref.resource_id, f"{_event_name(event)}: unreadable times "
+            raise ProviderError(ref.resource_id, f"{_event_name()}: unreadable times "
                                 f"({type(exc).__name__})", transient=False) from exc
         if event_start < end and event_end > start and event_end > event_start:
             details = _details(event) if ref.details_allowed else None
@@ -380,7 +380,7 @@ def _expansion_error(calendar: icalendar.Calendar, ref: CalendarRef, start: date
             occurrences(alone, start - _QUERY_MARGIN, end + _QUERY_MARGIN)
         except _EXPANSION_ERRORS as alone_exc:
             position = next(i for i, e in enumerate(events, 1) if str(e.get("UID", "")) == uid)
-            name = _event_name(events[position - 1], position)
+            name = _event_name(position)
             return ProviderError(ref.resource_id, f"{name}: its recurrence cannot be expanded "
                                  f"({type(alone_exc).__name__})", transient=False)
     return ProviderError(ref.resource_id, f"calendar cannot be expanded ({type(exc).__name__})", transient=False)

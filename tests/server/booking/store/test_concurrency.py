@@ -102,7 +102,10 @@ def test_the_exclusion_constraint_alone_prevents_double_booking(pg_schema_url: s
     """No advisory locks, no overlap query: every thread inserts; the constraint decides."""
     anyway = make is _one_room
     open_store(pg_schema_url).close()
-    stores = [PostgresBookingStore(pg_schema_url, check_overlaps=False) for _ in range(THREADS)]
+    # Deadlocks among the racing inserts are found after deadlock_timeout (1 s by default) each;
+    # on a loaded host a chain of them took this test 41 s. A tenth of it finds the same victims.
+    url = f"{pg_schema_url}%20-cdeadlock_timeout%3D100ms"
+    stores = [PostgresBookingStore(url, check_overlaps=False) for _ in range(THREADS)]
     try:
         # Without the advisory locks, PostgreSQL may pick deadlock victims among inserts that
         # wait on each other's uncommitted holds: refused too, never double-booked.
