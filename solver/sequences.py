@@ -121,8 +121,11 @@ class SequenceRequest:
     max_alternatives: int = 0
     min_available: int = 0
     want_alternatives: bool = False
-    # First starts at or before this instant only (CheckSequence: exactly one); None: the window's.
+    # First starts at or before this instant only; None: the window's.
     last_first_start: datetime | None = None
+    # CheckSequence: the one first start the caller named, a whole minute on the start interval
+    # or not (as CheckTime answers for any start); None: every start on the interval.
+    first_start: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -388,6 +391,9 @@ def _first_starts(request: SequenceRequest) -> IntArray:
     last = math.floor(to_minutes(request.window_end)) - 1
     if request.last_first_start is not None:
         last = min(last, math.floor(to_minutes(request.last_first_start)))
+    if request.first_start is not None:
+        named = math.floor(to_minutes(request.first_start))
+        return np.array([named] if first <= named <= last else [], dtype=np.int64)
     return candidate_starts(request.time_zone, first, last, request.start_interval)
 
 

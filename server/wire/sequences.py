@@ -33,7 +33,7 @@ from server.booking.desk import DEFAULT_TITLE, BookingRequest
 from server.booking.sequences import SEGMENT_SUFFIX, SequenceBooking
 from server.calendars.busy import Unavailable
 from server.config import LoopConfig
-from server.wire import paging
+from server.wire import bounds, paging
 from server.wire import slots as convert
 from server.wire.booking import MAX_DESCRIPTION, MAX_ID, MAX_TEXT
 from server.wire.booking import _check_text as check_text
@@ -277,6 +277,11 @@ def _check_window(problems: convert._Problems, message: Message, templates: Mapp
     parsed = _sequence(problems, message, templates, loops)
     sequence = parsed.fields
     start = convert._required_instant(problems, message, "start", "start")
+    if (message.HasField("start") and bounds.instant(message.start) is not None
+            and (message.start.seconds % 60 or message.start.nanos)):
+        # The engine's starts are whole minutes: one between two would be answered for another
+        # (an out-of-bounds start gets its bounds violation alone).
+        problems.add("start", "must be a whole minute")
     span = sequence["max_span"] or DEFAULT_SPAN_BOUND
     assert isinstance(span, timedelta)
     query = SequenceRequest(
@@ -285,7 +290,7 @@ def _check_window(problems: convert._Problems, message: Message, templates: Mapp
         time_zone=message.time_zone,
         now=(convert._instant(problems, "now", message.now)
              if message.HasField("now") else now),
-        last_first_start=start, want_alternatives=True, max_alternatives=1,
+        last_first_start=start, first_start=start, want_alternatives=True, max_alternatives=1,
         **sequence,  # type: ignore[arg-type]
     )
     problems.raise_any()
@@ -452,7 +457,7 @@ def check_sequence_response(result: SequenceResult, query: SequenceQuery, unavai
         response.reason = "before the minimum notice"
     else:
         never = [request.segments[k].label or f"segments[{k}]" for k in result.unavailable_segments]
-        response.reason = ("no option at this first start (or it is not on the start interval)" +
+        response.reason = ("no option at this first start" +
                            (f"; never free alone: {', '.join(never)}" if never else ""))
     response.diagnosis.extend(_diagnosis(result, request))
     return response

@@ -46,3 +46,19 @@ def test_the_default_span_is_one_day_on_the_request_zones_clock(booking_server: 
     error = failure(lambda: stub.BookSequence(booking, metadata=key(), timeout=30))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "max_span" in fields(error)["segments[1].start"]
+
+
+def test_check_sequence_answers_for_the_start_it_names_on_the_interval_or_not(booking_server: BookingServer) -> None:
+    """As CheckTime does: 10:05 (off the 15-minute interval) is checked, not "not available"
+    for want of a candidate there; a start between two minutes is refused naming ``start``."""
+    stub = booking_server.stub
+    loop = sequence(segment(rules(member("alice"))), segment(rules(member("bob"))))
+    for minute in (0, 5):
+        start = datetime(2027, 4, 29, 10, minute, tzinfo=UTC)
+        checked = stub.CheckSequence(check_sequence(loop, start), metadata=key(), timeout=30)  # type: ignore[arg-type]
+        assert checked.available, (minute, checked.reason)
+        assert [s.slot.start.ToDatetime(UTC) for s in checked.option.segments] == [start, start + timedelta(hours=1)]
+    between = check_sequence(loop, datetime(2027, 4, 29, 10, 2, 30, tzinfo=UTC))  # type: ignore[arg-type]
+    error = failure(lambda: stub.CheckSequence(between, metadata=key(), timeout=30))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert fields(error) == {"start": "must be a whole minute"}

@@ -466,7 +466,8 @@ export type CheckSequenceRequest = Message<"convene.v1.CheckSequenceRequest"> & 
   } | { case: undefined; value?: undefined };
 
   /**
-   * The first start to check (on the start interval).
+   * The first start to check: any whole minute, on the start interval or
+   * not (as CheckTime's start).
    *
    * @generated from field: google.protobuf.Timestamp start = 2;
    */
