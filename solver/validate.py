@@ -17,7 +17,13 @@ from datetime import datetime, timedelta
 from solver.domain import Directory, MemberSeat, PoolSeat, RoomSeat, SlotRequest
 from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, UnknownResource, quote
 
-__all__ = ["Limits", "is_zone", "validate_request"]
+__all__ = ["MAX_WEIGHT", "Limits", "is_zone", "validate_request"]
+
+# The largest weight (points per unit) a request may set. Costs are whole milli-points
+# (a batch's ticks: milli-points x 60) in 64-bit integers: past this, a horizon of seats,
+# minutes and loads could wrap them around (a negative objective) or overflow the floats
+# of the LP. A million points per unit is far beyond any tuning (the defaults are 0.1 to 100).
+MAX_WEIGHT = 1_000_000.0
 
 _MAX_ZONE_NAME = 64  # the longest name in the tz database has 32 characters
 
@@ -113,6 +119,8 @@ def validate_request(directory: Directory, request: SlotRequest, limits: Limits 
         value = getattr(request.weights, f.name)
         if not math.isfinite(value) or value < 0:
             bad(f"weights.{f.name}", "must be a finite number >= 0")
+        elif value > MAX_WEIGHT:
+            bad(f"weights.{f.name}", f"must be at most {MAX_WEIGHT:.0f} points (the limit of a weight)")
 
     # Seats.
     if not request.seats:

@@ -14,9 +14,12 @@ from dataclasses import replace
 from solver.batch.types import BatchLimits, BatchRequest
 from solver.domain import Directory
 from solver.errors import FieldViolation, InvalidRequest, LimitExceeded, UnknownResource, quote
-from solver.validate import Limits, validate_request
+from solver.validate import MAX_WEIGHT, Limits, validate_request
 
-__all__ = ["batch_grid", "validate_batch"]
+__all__ = ["MAX_TOTAL_PRIORITY", "batch_grid", "validate_batch"]
+
+# The items' priorities together: the result's KPIs (total and scheduled priority) are int32.
+MAX_TOTAL_PRIORITY = 2**31 - 1
 
 
 def batch_grid(batch: BatchRequest) -> int:
@@ -45,10 +48,13 @@ def validate_batch(directory: Directory, batch: BatchRequest, limits: Limits | N
         bad("workers", "must be at least 1")
     if batch.priority_weight is not None and not (math.isfinite(batch.priority_weight) and batch.priority_weight >= 0):
         bad("priority_weight", "must be a finite number >= 0 (or unset for priority first)")
+    elif batch.priority_weight is not None and batch.priority_weight > MAX_WEIGHT:
+        bad("priority_weight", f"must be at most {MAX_WEIGHT:.0f} points (the limit of a weight)")
     if batch.grid_minutes is not None and (batch.grid_minutes <= 0 or 60 % batch.grid_minutes):
         bad("grid_minutes", "must be a divisor of 60 minutes")
     seen: dict[str, int] = {}
     bookings: dict[str, int] = {}  # booking id -> the item naming it
+    total_priority = 0
     for i, item in enumerate(batch.items):
         if not item.id:
             bad(f"items[{i}].id", "must not be empty")
@@ -58,6 +64,11 @@ def validate_batch(directory: Directory, batch: BatchRequest, limits: Limits | N
             seen[item.id] = i
         if isinstance(item.priority, bool) or not isinstance(item.priority, int) or item.priority < 1:
             bad(f"items[{i}].priority", "must be a whole number >= 1")
+        elif total_priority <= MAX_TOTAL_PRIORITY:
+            total_priority += item.priority
+            if total_priority > MAX_TOTAL_PRIORITY:
+                bad(f"items[{i}].priority", f"the priorities of items[0] to items[{i}] sum to {total_priority}, "
+                                            f"more than the limit of a batch's total priority ({MAX_TOTAL_PRIORITY})")
         if item.current is not None:
             current = item.current
             if current.booking_id in bookings:

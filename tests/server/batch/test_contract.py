@@ -293,3 +293,29 @@ def fails_here(stub: api_grpc.SchedulingServiceStub, request: api.OptimizeBatchR
     error: grpc.RpcError = caught.value
     return error
 
+
+def test_extreme_weights_and_priorities_are_refused_by_name_never_internal(
+        stub: api_grpc.SchedulingServiceStub) -> None:
+    pair = [item(f"i{n}", [member("ana")], at(9), at(17, day=12)) for n in range(2)]
+    # A weight so large its costs wrap around 64 bits (the objective came back negative and
+    # "optimal"), or overflow the LP's floats (INTERNAL).
+    for name in ("earliness", "alternate", "fairness", "priority"):
+        error = fails_here(stub, batch(*pair, **{name: 1e300}))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, name
+        assert "1000000" in violations(error)[f"weights.{name}"], name
+    # The largest weight allowed is solved, and its objective is what the formula says.
+    result = solve(stub, batch(*pair, earliness=1e6))
+    assert result.objective == pytest.approx(1e6)  # one of them an hour in
+
+    # Priorities whose sum the result's int32 KPIs cannot hold (INTERNAL before).
+    request = batch(*pair, item("i2", [member("ben")], at(9), at(10)))
+    request.items[0].priority = 2**31 - 1
+    request.items[1].priority = 2**31 - 1
+    error = fails_here(stub, request)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(violations(error)) == {"items[1].priority"}
+    assert str(2**31 - 1) in violations(error)["items[1].priority"]
+    request.items[1].priority = 1  # at the limit exactly: solved
+    request.items[0].priority = 2**31 - 3
+    result = solve(stub, request)
+    assert result.kpis.total_priority == 2**31 - 1 and result.kpis.scheduled_priority == 2**31 - 1
