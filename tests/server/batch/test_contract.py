@@ -32,7 +32,9 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)  # a Monday, before every window
 HOURS = {"weekly": {"mon-fri": "08:00-18:00"}}
 DIRECTORY = {
     "members": [{"id": m, "name": m.title(), "email": f"{m}@example.com", "time_zone": "UTC",
-                 "working_hours": HOURS} for m in ("ana", "ben", "cal", "dev")],
+                 "working_hours": HOURS} for m in ("ana", "ben", "cal", "dev")]
+    + [{"id": "lim", "name": "Lim", "email": "lim@example.com", "time_zone": "UTC", "working_hours": HOURS,
+        "daily_limit": 1, "weekly_limit": 2}],
     "rooms": [{"id": r, "name": r.upper(), "capacity": 2, "time_zone": "UTC"} for r in ("r1", "r2")],
     "pools": [{"id": "panel", "name": "Panel", "members": ["cal", "dev"], "distribution": "round_robin"}],
 }
@@ -158,6 +160,14 @@ def test_two_items_clashing_only_through_a_buffer_are_kept_apart(stub: api_grpc.
     assert start_of(result, "A") == at(9) and start_of(result, "B") == at(11)
     assert result.status == batch_pb2.BATCH_STATUS_OPTIMAL and result.objective == 0
 
+    # Buffers do not stack: 10:00-11:00 with 30 min after, and 11:30-12:30 with 30 min before.
+    first = item("A", [member("ana")], at(10), at(11), buffer_after=timedelta(minutes=30))
+    second = item("B", [member("ana")], at(11, 30), at(12, 30), buffer_before=timedelta(minutes=30))
+    for made in (first, second):
+        made.rules.resolution_minutes = made.rules.start_interval_minutes = 30
+    result = solve(stub, batch(first, second))
+    assert start_of(result, "A") == at(10) and start_of(result, "B") == at(11, 30)
+
 
 def test_an_existing_booking_blocks_through_the_items_buffer(stub: api_grpc.SchedulingServiceStub) -> None:
     # ana's booking 09:00-10:00 on June 4th: with 30 min before, 10:00 is out; 11:00 is the first start.
@@ -261,6 +271,23 @@ def test_independent_parts_are_solved_apart_with_the_same_result(stub: api_grpc.
     assert together.objective == pytest.approx(sum(r.objective for r in apart)) and together.objective == 10
     assert {i.id: i.scheduled.start for i in together.items} == {
         i.id: i.scheduled.start for r in apart for i in r.items}
+
+
+def test_limits_and_fairness_join_items_whose_windows_are_apart(stub: api_grpc.SchedulingServiceStub) -> None:
+    # lim may take one meeting a day and two a week: the batch's items count, windows apart or not.
+    day = solve(stub, batch(item("L1", [member("lim")], at(9), at(10), priority=2),
+                            item("L2", [member("lim")], at(14), at(15))))
+    assert day.parts == 1 and start_of(day, "L1") == at(9) and start_of(day, "L2") is None
+    left = outcome(day, "L2").unscheduled
+    assert left.rule == batch_pb2.UNSCHEDULED_RULE_BOOKING_LIMITS and list(left.blocking_item_ids) == ["L1"]
+    week = solve(stub, batch(*(item(f"W{d}", [member("lim")], at(9, day=d), at(10, day=d)) for d in (3, 4, 5))))
+    assert len([i for i in week.items if i.WhichOneof("outcome") == "scheduled"]) == 2
+    assert week.objective == pytest.approx(week.priority_weight, abs=1e-3)
+    # One pool, two days of one ISO week: the load spread is the week's, so they are solved together.
+    pool = meeting_pb2.Seat(pool=meeting_pb2.PoolSeat(pool_id="panel", count=1))
+    fair = solve(stub, batch(item("F1", [pool], at(9), at(10)), item("F2", [pool], at(9, day=4), at(10, day=4)),
+                             fairness=3))
+    assert sorted(who(fair, i)[0][0] for i in ("F1", "F2")) == ["cal", "dev"] and fair.objective == 1
 
 
 # --- Bad input ----------------------------------------------------------------------------------------
