@@ -173,7 +173,7 @@ def merge_results(directory: Directory, batch: BatchRequest, results: Sequence[B
                                        batch.weights),
         unscheduled=dict(sorted(unscheduled.items(), key=lambda kv: order[kv[0]])),
         kpis=kpis_of(directory, batch.items, scheduled, batch.weights),
-        priority_weight=points(score.weight),
+        priority_weight=score.weight / TICKS_PER_POINT,  # unrounded: it multiplies priorities
         baseline_objective=points(score.baseline),
         score=score,
         parts=sum(r.parts for r in results),

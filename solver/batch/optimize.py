@@ -424,7 +424,7 @@ def _result(directory: Directory, batch: BatchRequest, status: BatchStatus, scor
         scheduled=with_fairness_shares(directory, scheduled, batch.weights),
         unscheduled=unscheduled,
         kpis=kpis_of(directory, batch.items, scheduled, batch.weights),
-        priority_weight=points(score.weight),
+        priority_weight=score.weight / TICKS_PER_POINT,  # unrounded: it multiplies priorities
         baseline_objective=points(score.baseline),
         score=score,
     )

@@ -208,6 +208,17 @@ def test_priority_first_a_contested_slot_goes_to_the_larger_sum(stub: api_grpc.S
     assert dear.objective == pytest.approx(1.5)
 
 
+def test_the_reported_priority_weight_recomputes_the_objective_at_large_priorities(
+        stub: api_grpc.SchedulingServiceStub) -> None:
+    # Nothing costs anything, so priority first weighs one tick (1/60,000 point) per unit; seven
+    # of eight items of priority 10^8 are left out. Rounded to 0.000017 the reported weight gave
+    # 11,900 points for an objective of 11,666.67.
+    items = [item(f"i{n}", [member("ana")], at(9), at(10), priority=10**8) for n in range(MAX_ITEMS)]
+    result = solve(stub, batch(*items))  # check_reported recomputes it
+    assert result.objective == pytest.approx(7 * 10**8 / 60_000, abs=1e-5)
+    assert result.priority_weight * 7 * 10**8 == pytest.approx(result.objective, abs=1e-5)
+
+
 def test_seat_costs_then_conflicts_when_allowed(stub: api_grpc.SchedulingServiceStub) -> None:
     # One slot, two items that both prefer ana: one of them takes the alternate ben.
     result = solve(stub, batch(item("P", [member("ana", "ben")], at(9), at(10)),
