@@ -7,8 +7,9 @@
   Google expands recurrences) page by page, and Google's event fields are
   mapped to the rules of "Who is free": cancelled, transparent and
   working-location events and the owner's declines block nothing;
-  ``outOfOffice`` events are out-of-office; the owner's tentative reply is
-  tentative. The owner is the attendee Google marks ``self`` (or whose email
+  ``outOfOffice`` events are out-of-office; a ``tentative`` event (its
+  ``status``) and the owner's tentative reply are tentative; ``focusTime``
+  and other event types block as busy. The owner is the attendee Google marks ``self`` (or whose email
   is ``CalendarRef.owner``). A ``dateTime`` without an offset is read in its
   ``timeZone`` (``providers.zones``); a zone no rule resolves makes the
   calendar unreadable, naming it. All-day events (``date``) lie on the
@@ -318,8 +319,11 @@ def _event_interval(item: dict[str, Any], ref: CalendarRef, zone: ZoneInfo, owne
     response = me.get("responseStatus", "") if me else ""
     if response == "declined":
         return None
+    # An event Google calls tentative (``status``) or that the owner accepted tentatively is
+    # tentative, as STATUS:TENTATIVE and PARTSTAT=TENTATIVE are in iCalendar.
+    tentative = item.get("status") == "tentative" or response == "tentative"
     kind = (BusyKind.OUT_OF_OFFICE if event_type == "outOfOffice"
-            else BusyKind.TENTATIVE if response == "tentative" else BusyKind.BUSY)
+            else BusyKind.TENTATIVE if tentative else BusyKind.BUSY)
     try:
         start = _event_time(item["start"], zone)
         end = _event_time(item["end"], zone)
