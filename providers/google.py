@@ -7,7 +7,9 @@
   Google expands recurrences) page by page, and Google's event fields are
   mapped to the rules of "Who is free": cancelled, transparent and
   working-location events and the owner's declines block nothing;
-  ``outOfOffice`` events are out-of-office; a ``tentative`` event (its
+  ``outOfOffice`` events are out-of-office; an event whose
+  ``endTimeUnspecified`` is true has a start and no end (Google still sends
+  an ``end`` for compatibility) and blocks nothing (RFC 5545); a ``tentative`` event (its
   ``status``) and the owner's tentative reply are tentative; ``focusTime``
   and other event types block as busy. The owner is the attendee Google marks ``self`` (or whose email
   is ``CalendarRef.owner``). A ``dateTime`` without an offset is read in its
@@ -72,7 +74,7 @@ def scopes_for(*, free_busy_only: bool, write: bool) -> tuple[str, ...]:
         return (FREE_BUSY_SCOPE, WRITE_SCOPE) if free_busy_only else (WRITE_SCOPE,)
     return (FREE_BUSY_SCOPE,) if free_busy_only else (READ_SCOPE,)
 FREEBUSY_BATCH = 50  # calendarExpansionMax's maximum
-_EVENT_FIELDS = ("nextPageToken,items(id,status,summary,location,start,end,transparency,eventType,"
+_EVENT_FIELDS = ("nextPageToken,items(id,status,summary,location,start,end,endTimeUnspecified,transparency,eventType,"
                  "attendees(email,self,responseStatus))")
 _RATE_LIMIT_REASONS = ("rateLimitExceeded", "userRateLimitExceeded")
 _PERMANENT_CALENDAR_ERRORS = ("notFound", "groupTooBig", "tooManyCalendarsRequested", "forbidden")
@@ -311,6 +313,8 @@ def _event_interval(item: dict[str, Any], ref: CalendarRef, zone: ZoneInfo, owne
     """One event of ``events.list`` as a blocking interval, or None when it blocks nothing."""
     if item.get("status") == "cancelled" or item.get("transparency") == "transparent":
         return None
+    if item.get("endTimeUnspecified"):
+        return None  # a start and no end (its ``end`` is only there for compatibility) blocks nothing
     event_type = item.get("eventType", "default")
     if event_type == "workingLocation":
         return None

@@ -39,13 +39,13 @@ def utc(*parts: int) -> datetime:
     return datetime(year, month, day, *rest, tzinfo=UTC)
 
 
-B, T, O = BusyKind.BUSY, BusyKind.TENTATIVE, BusyKind.OUT_OF_OFFICE
+B, T, OOO = BusyKind.BUSY, BusyKind.TENTATIVE, BusyKind.OUT_OF_OFFICE
 EXPECTED = [
     (utc(2024, 3, 25, 9), utc(2024, 3, 25, 10), B),  # busy
     (utc(2024, 3, 25, 11), utc(2024, 3, 25, 12), T),  # the event is tentative
     (utc(2024, 3, 25, 18), utc(2024, 3, 25, 19), T),  # the owner accepted tentatively
     (utc(2024, 3, 25, 20), utc(2024, 3, 25, 21), B),  # focus time (Google) / showAs unknown (Graph)
-    (utc(2024, 3, 26, 8), utc(2024, 3, 26, 16), O),  # out of office
+    (utc(2024, 3, 26, 8), utc(2024, 3, 26, 16), OOO),  # out of office
     (utc(2024, 3, 26, 23), utc(2024, 3, 27, 23), B),  # all day on the 27th, Berlin's day
     (utc(2024, 3, 28, 9), utc(2024, 3, 28, 10), B),  # the series, 10:00 CET
     (utc(2024, 3, 29, 13), utc(2024, 3, 29, 14), B),  # its exception, moved to 14:00
@@ -54,7 +54,7 @@ EXPECTED = [
     (utc(2024, 4, 1, 13), utc(2024, 4, 1, 14), B),  # an RDATE at 15:00 CEST (10:00 is an EXDATE)
 ]
 # Not blocking: transparent (25th 13:00), cancelled (15:00), declined by the owner (16:00),
-# working elsewhere (19:00), a start without an end (ICS only: 22:00).
+# working elsewhere (19:00), a start without an end (22:00; Google: endTimeUnspecified).
 
 ATTENDEE = f"ATTENDEE;PARTSTAT={{}};CN=Ada:mailto:{OWNER}"
 EVENTS = (
@@ -120,6 +120,8 @@ def google_items() -> list[dict]:
         ev("declined", "2024-03-25T16:00:00Z", "2024-03-25T17:00:00Z", attendees=me("declined")),
         ev("elsewhere", "2024-03-25", "2024-03-26", eventType="workingLocation", transparency="transparent",
            workingLocationProperties={"type": "homeOffice", "homeOffice": {}}),
+        # A start and no end (imported from iCalendar): Google still sends an end "for compatibility".
+        ev("no-end", "2024-03-25T22:00:00Z", "2024-03-25T23:00:00Z", endTimeUnspecified=True),
         ev("allday", "2024-03-27", "2024-03-28"),
         {**ev("series_20240328T090000Z", "", ""), **occurrence, "start": berlin("2024-03-28T10:00:00+01:00"),
          "end": berlin("2024-03-28T11:00:00+01:00")},
@@ -188,13 +190,33 @@ GOOGLE_EVENTS = f"/calendar/v3/calendars/{OWNER}/events"
 GRAPH_VIEW = f"/v1.0/users/{OWNER}/calendar/calendarView"
 
 
+def partial(item: dict, fields: str) -> dict:
+    """``item`` cut to what a ``fields=...,items(a,b(c),...)`` partial response asks for (top level only)."""
+    if "items(" not in fields:
+        return item
+    inner, depth, names, name = fields.split("items(", 1)[1], 0, set(), ""
+    for char in inner:
+        if char == ")" and depth == 0:
+            break
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            names.add(name.split("(")[0])
+            name = ""
+        else:
+            name += char
+    names.add(name.split("(")[0])
+    return {k: v for k, v in item.items() if k in names}
+
+
 def serve_google(server: LoopbackHttp, items: list[dict], per_page: int = 5) -> None:
-    """events.list in pages of ``per_page``, linked by nextPageToken."""
+    """events.list in pages of ``per_page``, linked by nextPageToken, honouring ``fields``."""
 
     def answer(request: Request) -> Answer:
-        page = int((parse_qs(request.query).get("pageToken") or ["0"])[0])
+        query = parse_qs(request.query)
+        page = int((query.get("pageToken") or ["0"])[0])
+        fields = (query.get("fields") or [""])[0]
         body: dict = {"kind": "calendar#events", "timeZone": ZONE,
-                      "items": items[page * per_page:(page + 1) * per_page]}
+                      "items": [partial(i, fields) for i in items[page * per_page:(page + 1) * per_page]]}
         if (page + 1) * per_page < len(items):
             body["nextPageToken"] = str(page + 1)
         return Answer(200, json.dumps(body), JSON)
@@ -239,7 +261,7 @@ def test_google_events_list_every_page(http_server: LoopbackHttp):
     serve_google(http_server, google_items())
     assert intervals(google_provider(http_server), ref(OWNER)) == EXPECTED
     tokens = [parse_qs(r.query).get("pageToken", [""])[0] for r in http_server.requests]
-    assert tokens == ["", "1", "2", "3"]  # 16 events, 5 a page: every page asked, in turn
+    assert tokens == ["", "1", "2", "3"]  # 17 events, 5 a page: every page asked, in turn
 
 
 def test_graph_calendar_view_every_page(http_server: LoopbackHttp):
