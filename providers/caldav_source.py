@@ -17,7 +17,9 @@ Reading, per calendar, one REPORT:
   done here; anything it leaves recurring is expanded here anyway;
 - with ``free_busy_only`` (an account that may see free/busy and nothing
   else) a free-busy-query; those answers never carry details, and all-day or
-  floating events are placed as the server reads them.
+  floating events are placed as the server reads them, and its expansion
+  is the server's (docs/calendars.md, "CalDAV free/busy": Radicale 3.9 is
+  an hour off after a DST change).
 
 A calendar-query answer is used whole or not at all: an entry of the
 multistatus with an error status (a 404 for an event that vanished between
