@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo
 from tests.paths import REPO
 
 ZONES = ("UTC", "America/Los_Angeles", "Asia/Tokyo")
-MODULES = ("test_ical_rules.py", "test_caldav_source.py", "test_exchange.py", "test_graph.py", "test_google.py")
-NOT_TIMES = "not hang and not times_out and not timed_out and not timeout and not msal"
+MODULES = ("test_ical_rules.py", "test_caldav_source.py", "test_exchange.py", "test_graph.py", "test_google.py",
+           "test_same_events.py")
+NOT_TIMES = "not hang and not times_out and not timed_out and not timeout and not msal and not retry_after"
 
 
 def test_provider_tests_pass_under_every_host_zone() -> None:

@@ -1,6 +1,6 @@
 """One owner's week of events, written in each source's own documented format (an ICS file,
-a real Radicale calendar, Google Calendar API v3 ``events.list`` and Microsoft Graph
-``calendarView`` at the HTTP layer): every source must give the same busy intervals and
+a real Radicale calendar, Google Calendar API v3 ``events.list``, Microsoft Graph
+``calendarView`` and EWS ``FindItem`` calendar views at the HTTP layer): every source must give the same busy intervals and
 kinds (SCHEDULING.md, "Who is free", rule 2), and fail the same safe way ("Failure
 isolation")."""
 
@@ -23,7 +23,10 @@ from providers.google import GoogleProvider
 from providers.graph import GraphProvider
 from providers.ics import IcsProvider
 from solver.domain import BusyKind
+from tests.providers import ews_answers as ews
 from tests.providers.icsdata import calendar, event
+from tests.providers.test_exchange import EWS_PATH, FakeMailbox
+from tests.providers.test_exchange import provider as exchange_provider
 from tests.providers.loopback import Answer, LoopbackHttp, Request
 from tests.providers.radicale_server import Radicale
 
@@ -173,6 +176,32 @@ def graph_items() -> list[dict]:
     ]
 
 
+def exchange_items() -> dict[str, str]:
+    """The same events as an EWS calendar view (FindItem with CalendarView) gives them: occurrences
+    expanded by the server, an all-day event as midnights of the zone it was made in (here Berlin's, in UTC)."""
+    item = ews.calendar_item
+    items = [
+        item("busy", "2024-03-25T09:00:00Z", "2024-03-25T10:00:00Z", subject=SECRET),
+        item("tentative", "2024-03-25T11:00:00Z", "2024-03-25T12:00:00Z", status="Tentative"),
+        item("maybe", "2024-03-25T18:00:00Z", "2024-03-25T19:00:00Z", response="Tentative"),
+        item("focus", "2024-03-25T20:00:00Z", "2024-03-25T21:00:00Z"),
+        item("ooo", "2024-03-26T08:00:00Z", "2024-03-26T16:00:00Z", status="OOF"),
+        item("free", "2024-03-25T13:00:00Z", "2024-03-25T14:00:00Z", status="Free"),
+        item("gone", "2024-03-25T15:00:00Z", "2024-03-25T16:00:00Z", cancelled=True),
+        item("declined", "2024-03-25T16:00:00Z", "2024-03-25T17:00:00Z", response="Decline"),
+        item("elsewhere", "2024-03-25T19:00:00Z", "2024-03-25T20:00:00Z", status="WorkingElsewhere"),
+        item("allday", "2024-03-26T23:00:00Z", "2024-03-27T23:00:00Z", all_day=True,
+             start_zone="W. Europe Standard Time"),
+        item("series-1", "2024-03-28T09:00:00Z", "2024-03-28T10:00:00Z"),
+        item("series-2", "2024-03-29T13:00:00Z", "2024-03-29T14:00:00Z"),
+        item("series-3", "2024-03-30T09:00:00Z", "2024-03-30T10:00:00Z", cancelled=True),
+        item("night", "2024-03-30T19:00:00Z", "2024-03-31T07:00:00Z"),
+        item("series-4", "2024-03-31T08:00:00Z", "2024-03-31T09:00:00Z"),
+        item("series-5", "2024-04-01T13:00:00Z", "2024-04-01T14:00:00Z"),
+    ]
+    return {text.split('ItemId Id="', 1)[1].split('"', 1)[0]: text for text in items}
+
+
 def ref(calendar_id: str, **kw) -> CalendarRef:
     return CalendarRef("ada", calendar_id, owner=OWNER, time_zone=ZONE, **kw)
 
@@ -268,6 +297,13 @@ def test_graph_calendar_view_every_page(http_server: LoopbackHttp):
     serve_graph(http_server, graph_items())
     assert intervals(graph_provider(http_server), ref(OWNER)) == EXPECTED
     assert [parse_qs(r.query).get("$skip", [""])[0] for r in http_server.requests] == ["", "5", "10", "15"]
+
+
+def test_exchange_calendar_view(http_server: LoopbackHttp):
+    mailbox = FakeMailbox()
+    mailbox.items = exchange_items()
+    http_server.route("POST", EWS_PATH, mailbox)
+    assert intervals(exchange_provider(http_server), ref(OWNER)) == EXPECTED
 
 
 # --- Rate limits: Retry-After honoured within the deadline ----------------------------------------
