@@ -1,8 +1,8 @@
 """One owner's week of events, written in each source's own documented format (an ICS file,
 a real Radicale calendar, Google Calendar API v3 ``events.list``, Microsoft Graph
-``calendarView`` and EWS ``FindItem`` calendar views at the HTTP layer): every source must give the same busy intervals and
-kinds (SCHEDULING.md, "Who is free", rule 2), and fail the same safe way ("Failure
-isolation")."""
+``calendarView`` and EWS ``FindItem`` calendar views at the HTTP layer): every source
+must give the same busy intervals and kinds (SCHEDULING.md, "Who is free", rule 2), and
+fail the same safe way ("Failure isolation")."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ from providers.ics import IcsProvider
 from solver.domain import BusyKind
 from tests.providers import ews_answers as ews
 from tests.providers.icsdata import calendar, event
-from tests.providers.test_exchange import EWS_PATH, FakeMailbox
-from tests.providers.test_exchange import provider as exchange_provider
 from tests.providers.loopback import Answer, LoopbackHttp, Request
 from tests.providers.radicale_server import Radicale
+from tests.providers.test_exchange import EWS_PATH, FakeMailbox
+from tests.providers.test_exchange import provider as exchange_provider
 
 OWNER = "ada@example.org"
 ZONE = "Europe/Berlin"  # the owner's; Berlin goes to summer time on 31 March 2024
