@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import google.oauth2.credentials
 import pytest
@@ -254,13 +254,18 @@ def serve_google(server: LoopbackHttp, items: list[dict], per_page: int = 5) -> 
 
 
 def serve_graph(server: LoopbackHttp, items: list[dict], per_page: int = 5) -> None:
-    """calendarView in pages of ``per_page``, linked by @odata.nextLink (an absolute URL with $skip)."""
+    """calendarView in pages of ``per_page``, linked by @odata.nextLink (the first request's query
+    plus $skip, as Graph builds it), each event cut to the ``$select``ed properties."""
 
     def answer(request: Request) -> Answer:
-        skip = int((parse_qs(request.query).get("$skip") or ["0"])[0])
-        body: dict = {"value": items[skip:skip + per_page]}
+        query = parse_qs(request.query)
+        skip = int((query.pop("$skip", None) or ["0"])[0])
+        selected = set((query.get("$select") or [""])[0].split(","))
+        body: dict = {"value": [{k: v for k, v in item.items() if k in selected}
+                                for item in items[skip:skip + per_page]]}
         if skip + per_page < len(items):
-            body["@odata.nextLink"] = f"{server.url}{GRAPH_VIEW}?startDateTime=x&$skip={skip + per_page}"
+            body["@odata.nextLink"] = (f"{server.url}{GRAPH_VIEW}?{urlencode(query, doseq=True)}"
+                                       f"&$skip={skip + per_page}")
         return Answer(200, json.dumps(body), JSON)
 
     server.route("GET", GRAPH_VIEW, answer)
