@@ -165,7 +165,8 @@ def graph_items() -> list[dict]:
         ev("gone", "2024-03-25T15:00:00", "2024-03-25T16:00:00", isCancelled=True),
         ev("declined", "2024-03-25T16:00:00", "2024-03-25T17:00:00", responseStatus=reply("declined")),
         ev("elsewhere", "2024-03-25T19:00:00", "2024-03-25T20:00:00", showAs="workingElsewhere"),
-        ev("allday", "2024-03-26T23:00:00", "2024-03-27T23:00:00", isAllDay=True),
+        # All day on the 27th, made in a zone other than the owner's: the owner's day is what counts.
+        ev("allday", "2024-03-27T00:00:00", "2024-03-28T00:00:00", isAllDay=True),
         ev("series-1", "2024-03-28T09:00:00", "2024-03-28T10:00:00", **occurrence),
         ev("series-2", "2024-03-29T13:00:00", "2024-03-29T14:00:00", **{**occurrence, "type": "exception"}),
         ev("series-3", "2024-03-30T09:00:00", "2024-03-30T10:00:00", isCancelled=True,
@@ -178,7 +179,7 @@ def graph_items() -> list[dict]:
 
 def exchange_items() -> dict[str, str]:
     """The same events as an EWS calendar view (FindItem with CalendarView) gives them: occurrences
-    expanded by the server, an all-day event as midnights of the zone it was made in (here Berlin's, in UTC)."""
+    expanded by the server, an all-day event as midnights of the zone it was made in (here UTC)."""
     item = ews.calendar_item
     items = [
         item("busy", "2024-03-25T09:00:00Z", "2024-03-25T10:00:00Z", subject=SECRET),
@@ -190,8 +191,7 @@ def exchange_items() -> dict[str, str]:
         item("gone", "2024-03-25T15:00:00Z", "2024-03-25T16:00:00Z", cancelled=True),
         item("declined", "2024-03-25T16:00:00Z", "2024-03-25T17:00:00Z", response="Decline"),
         item("elsewhere", "2024-03-25T19:00:00Z", "2024-03-25T20:00:00Z", status="WorkingElsewhere"),
-        item("allday", "2024-03-26T23:00:00Z", "2024-03-27T23:00:00Z", all_day=True,
-             start_zone="W. Europe Standard Time"),
+        item("allday", "2024-03-27T00:00:00Z", "2024-03-28T00:00:00Z", all_day=True, start_zone="UTC"),
         item("series-1", "2024-03-28T09:00:00Z", "2024-03-28T10:00:00Z"),
         item("series-2", "2024-03-29T13:00:00Z", "2024-03-29T14:00:00Z"),
         item("series-3", "2024-03-30T09:00:00Z", "2024-03-30T10:00:00Z", cancelled=True),
