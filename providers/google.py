@@ -29,7 +29,9 @@ writing the bookings' events ``calendar.events`` (plus the free/busy scope when
 reads are free/busy only: ``freebusy.query`` does not accept ``calendar.events``). HTTP failures become
 ``ProviderError``: 401 and refused credentials are not transient; 429, 5xx and
 Google's 403 ``rateLimitExceeded`` are, with ``Retry-After`` when sent. No
-message holds a token, key or calendar URL.
+message holds a token, key or calendar URL. Each HTTP request is bounded by
+what is left of the read (``providers.deadline``), on kept-open connections
+too, so a hanging Google holds no reader past the request's deadline.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from googleapiclient.errors import HttpError
 
 from providers.base import CalendarRef, EventSpec, ProviderError
 from providers.batched import BatchedProvider, BusyEach, each_failed
+from providers.deadline import time_left
 from providers.http_status import error_for_status, retry_after_seconds, safe_url
 from providers.ical import owner_zone
 from providers.zones import UnknownZone, iana_zone
@@ -249,7 +252,8 @@ class GoogleProvider(BatchedProvider):
     def _service(self) -> Any:
         service = getattr(self._local, "service", None)
         if service is None:
-            http = google_auth_httplib2.AuthorizedHttp(self._credentials, http=httplib2.Http(timeout=self.timeout))
+            self._local.http = httplib2.Http(timeout=self.timeout)
+            http = google_auth_httplib2.AuthorizedHttp(self._credentials, http=self._local.http)
             options = {"api_endpoint": self._endpoint} if self._endpoint else None
             service = build("calendar", "v3", http=http, static_discovery=True, cache_discovery=False,
                             client_options=options)
@@ -262,6 +266,11 @@ class GoogleProvider(BatchedProvider):
         ``raw``: let ``HttpError`` through for the caller to inspect.
         """
         what = str(getattr(request, "methodId", "") or "request").removeprefix("calendar.")
+        timeout = time_left(self.timeout)
+        if timeout <= 0:
+            raise ProviderError(resource_id, f"{what}: timeout (no time left to ask)")
+        if getattr(self._local, "http", None) is not None:
+            _bound(self._local.http, timeout)
         try:
             return request.execute(num_retries=0)
         except HttpError as exc:
@@ -273,9 +282,19 @@ class GoogleProvider(BatchedProvider):
         except google.auth.exceptions.TransportError as exc:
             raise ProviderError(resource_id, f"{what}: cannot reach Google ({type(exc).__name__})") from None
         except TimeoutError:
-            raise ProviderError(resource_id, f"{what}: timed out after {self.timeout:g}s") from None
+            raise ProviderError(resource_id, f"{what}: timed out after {timeout:.3g}s") from None
         except (OSError, httplib2.HttpLib2Error) as exc:
             raise ProviderError(resource_id, f"{what}: {type(exc).__name__}") from None
+
+
+def _bound(http: httplib2.Http, seconds: float) -> None:
+    """Each socket operation of ``http``'s next request within ``seconds`` (what is left of the
+    read, ``providers.deadline``), on new connections and on those it keeps open alike."""
+    http.timeout = seconds
+    for connection in http.connections.values():
+        connection.timeout = seconds
+        if getattr(connection, "sock", None) is not None:
+            connection.sock.settimeout(seconds)
 
 
 def _event_fields(event: EventSpec) -> dict[str, Any]:

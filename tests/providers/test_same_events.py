@@ -16,8 +16,9 @@ from urllib.parse import parse_qs, urlencode
 import google.oauth2.credentials
 import pytest
 
-from providers.base import CalendarProvider, CalendarRef
+from providers.base import CalendarProvider, CalendarRef, ProviderError
 from providers.caldav_source import CalDavProvider
+from providers.deadline import reading_until
 from providers.fetch import fetch_busy
 from providers.google import GoogleProvider
 from providers.graph import GraphProvider
@@ -343,6 +344,20 @@ def test_a_retry_after_past_the_deadline_fails_at_once_naming_the_status(
     result = fetch_busy([(make(http_server), ref(OWNER))], *WINDOW, deadline=began + 2, per_source_timeout=2)
     assert time.monotonic() - began < 1.5 and len(http_server.requests) == 1
     assert "429" in result.failures["ada"] and result.busy == []
+
+
+@pytest.mark.parametrize(("name", "path", "make"), HTTP_SOURCES, ids=[s[0] for s in HTTP_SOURCES])
+def test_a_hanging_source_frees_its_reader_at_the_deadline(http_server: LoopbackHttp, name: str, path: str,
+                                                           make: Callable[..., CalendarProvider]):
+    """The read ends when the request's deadline passes, not at the source's own (longer) timeout:
+    a hanging source holds no reader past the deadlines of the requests that need it."""
+    http_server.route("GET", path, [Answer(200, json.dumps({}), JSON), Answer(200, json.dumps({}), JSON, delay=4)])
+    source = make(http_server, timeout=10)
+    assert source.busy([ref(OWNER)], *WINDOW) == []  # the connection is kept open: the bound reaches it too
+    began = time.monotonic()
+    with reading_until(began + 0.5), pytest.raises(ProviderError, match="timeout|timed out"):
+        source.busy([ref(OWNER)], *WINDOW)
+    assert time.monotonic() - began < 2
 
 
 # --- An unreadable calendar: the reason names the failure, never the content ----------------------
