@@ -355,7 +355,7 @@ def test_a_hanging_source_frees_its_reader_at_the_deadline(http_server: Loopback
     source = make(http_server, timeout=10)
     assert source.busy([ref(OWNER)], *WINDOW) == []  # the connection is kept open: the bound reaches it too
     began = time.monotonic()
-    with reading_until(began + 0.5), pytest.raises(ProviderError, match="timeout|timed out"):
+    with reading_until(began + 0.5), pytest.raises(ProviderError, match=r"timeout|timed out"):
         source.busy([ref(OWNER)], *WINDOW)
     assert time.monotonic() - began < 2
 
