@@ -30,7 +30,10 @@
   then UpdateItem); cancelling deletes it by item id.
 
 exchangelib runs with the fail-fast policy (no sleeping inside a request's
-budget) and ``timeout`` seconds per HTTP request. Its debug log prints
+budget) and ``timeout`` seconds per HTTP request, cut to what is left of the
+read (``providers.deadline``), so a hanging server holds no reader past the
+request's deadline (requests exchangelib sends from its own thread pool get
+``timeout`` alone). Its debug log prints
 request headers; a filter on it blanks Authorization and cookies, and no
 ``ProviderError`` message holds a credential.
 """
@@ -70,6 +73,7 @@ from exchangelib.protocol import Protocol
 
 from providers.base import CalendarRef, EventSpec, ProviderError
 from providers.batched import BatchedProvider, BusyEach, busy_from_digits, each_failed
+from providers.deadline import time_left
 from providers.http_status import safe_url
 from providers.ical import owner_zone
 from providers.zones import nearest_midnight
@@ -275,8 +279,10 @@ class ExchangeProvider(BatchedProvider):
     # --- EWS -------------------------------------------------------------------
 
     def _protocol(self) -> Any:
-        protocol = Protocol(config=self._config)
-        protocol.TIMEOUT = self.timeout  # per request, instead of exchangelib's 120 s
+        protocol = Protocol(config=self._config)  # exchangelib keeps one per server and account
+        if not isinstance(protocol, _BoundedProtocol):
+            protocol.__class__ = _bounded(type(protocol))
+        protocol.convene_timeout = self.timeout
         return protocol
 
     def _account(self, mailbox: str) -> Account:
@@ -290,6 +296,40 @@ class ExchangeProvider(BatchedProvider):
                                   access_type=self._access_type, default_timezone=_UTC)
                 self._accounts[mailbox.lower()] = account
             return account
+
+
+class _BoundedProtocol:
+    """Mixed into exchangelib's (cached, shared) ``Protocol``: its ``TIMEOUT``, which exchangelib
+    reads for every HTTP request, is ``convene_timeout`` cut to what is left of the read of the
+    calling thread (``providers.deadline``) instead of exchangelib's 120 s; with nothing left the
+    request is not sent."""
+
+    convene_timeout: float = 10.0
+
+    @property
+    def TIMEOUT(self) -> float:  # exchangelib's name
+        left = time_left(self.convene_timeout)
+        if left <= 0:
+            raise requests.Timeout("no time left to ask")
+        return left
+
+    @TIMEOUT.setter
+    def TIMEOUT(self, value: float) -> None:
+        self.convene_timeout = value
+
+
+_BOUNDED: dict[type, type] = {}
+
+
+def _bounded(protocol_class: type) -> type:
+    with _BOUNDED_LOCK:
+        if protocol_class not in _BOUNDED:
+            _BOUNDED[protocol_class] = type(f"Bounded{protocol_class.__name__}", (_BoundedProtocol, protocol_class),
+                                            {})
+        return _BOUNDED[protocol_class]
+
+
+_BOUNDED_LOCK = threading.Lock()
 
 
 def _item_fields(event: EventSpec) -> dict[str, Any]:

@@ -360,6 +360,23 @@ def test_a_hanging_source_frees_its_reader_at_the_deadline(http_server: Loopback
     assert time.monotonic() - began < 2
 
 
+def test_a_hanging_exchange_frees_its_reader_at_the_deadline(http_server: LoopbackHttp):
+    mailbox = FakeMailbox()
+    mailbox.items = exchange_items()
+
+    def slow(request: Request) -> Answer:
+        answer = mailbox(request)
+        answer.delay = 4
+        return answer
+
+    http_server.route("POST", EWS_PATH, slow)
+    source = exchange_provider(http_server, timeout=10)
+    began = time.monotonic()
+    with reading_until(began + 0.5), pytest.raises(ProviderError, match="timed out"):
+        source.busy([ref(OWNER)], *WINDOW)
+    assert time.monotonic() - began < 2
+
+
 # --- An unreadable calendar: the reason names the failure, never the content ----------------------
 
 
