@@ -180,6 +180,13 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         note_caller(caller.tenant, caller.principal)  # for the access log
         return caller, tenant
 
+    @guarded
+    def refuse_undecodable(self, request: Any, context: CallContext) -> Any:
+        """A request whose bytes are not its message (``server.api.app`` routes it here): the key is
+        checked first, as for every call, then INVALID_ARGUMENT on ``body``, not grpcio's INTERNAL."""
+        self._caller(context)
+        raise InvalidRequest([FieldViolation("body", f"the request is not a {request}")])
+
     def _templates_of(self, tenant: Tenant) -> Mapping[str, meeting_pb2.Template]:
         return self._templates[tenant.id]
 

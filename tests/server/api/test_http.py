@@ -13,6 +13,7 @@ import grpc
 import pytest
 from google.protobuf import field_mask_pb2, json_format, message_factory
 from google.protobuf.message import Message
+from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from convene.v1 import batch_pb2, booking_pb2, meeting_pb2, schedule_pb2, sequences_pb2, webhooks_pb2
@@ -448,3 +449,23 @@ def test_a_streamed_call_over_http_has_its_access_line(setup: Setup, caplog: pyt
         "code": "OK", "transport": "http", "tenant": "team", "principal": "ops@team.example",
         "request_id": "batch-http-1", "request_bytes": request.ByteSize(),
         "response_bytes": sum(r.ByteSize() for r in replies)}
+
+
+@pytest.mark.parametrize("body", [b"\xff\xff\xff", b"\x0a\x02\xff\xfe"], ids=["not-protobuf", "not-utf8"])
+def test_bytes_that_are_not_the_request_are_invalid_argument_on_both_ports(setup: Setup, body: bytes) -> None:
+    """Never grpcio's INTERNAL "Exception deserializing request!"; the key is still checked first."""
+    raw = setup.world.channel.unary_unary("/convene.v1.SchedulingService/GetMember",
+                                          request_serializer=lambda b: b, response_deserializer=lambda b: b)
+    with pytest.raises(grpc.RpcError) as caught:
+        raw(body, metadata=key(), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
+    status = rpc_status.from_call(caught.value)
+    assert status is not None
+    bad = error_details_pb2.BadRequest()
+    assert any(d.Unpack(bad) for d in status.details)
+    assert [v.field for v in bad.field_violations] == ["body"]
+    with pytest.raises(grpc.RpcError) as unkeyed:
+        raw(body, timeout=10)
+    assert unkeyed.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    code, _ = post(setup.port, "GetMember", body, {**headers(OPS_KEY), "content-type": "application/proto"})
+    assert code == 400
