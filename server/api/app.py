@@ -39,13 +39,15 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
+from google.protobuf import message_factory
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.trace import TracerProvider
 
-from convene.v1 import scheduling_service_pb2_grpc
+from convene.v1 import scheduling_service_pb2
 from server.api.access import Access, AccessInterceptor
 from server.api.auth import ApiKeys
 from server.api.http import HttpServer
@@ -238,6 +240,50 @@ def _tracing(config: Config, given: TracerProvider | None) -> tuple[TracerProvid
     return provider, cleanups
 
 
+class _Undecodable:
+    """What a request's bytes became when they are not its message (see ``_add_service``)."""
+
+    def __init__(self, name: str, why: str) -> None:
+        self._text = f"{name}: {why[:200]}"
+
+    def __str__(self) -> str:
+        return self._text
+
+
+def _add_service(service: SchedulingService, server: grpc.Server) -> None:
+    """The service's methods on ``server``, as the generated ``add_..._to_server`` adds them, but
+    with a deserializer that never raises: grpcio answers a deserializer's exception with INTERNAL
+    ("Exception deserializing request!"), a request that does not parse is the caller's mistake."""
+    descriptor = scheduling_service_pb2.DESCRIPTOR.services_by_name["SchedulingService"]
+    handlers: dict[str, grpc.RpcMethodHandler] = {}
+    for method in descriptor.methods:
+        request_type = message_factory.GetMessageClass(method.input_type)
+        reply_type = message_factory.GetMessageClass(method.output_type)
+        behaviour = getattr(service, method.name)
+
+        def decode(data: bytes, request_type: Any = request_type) -> Any:
+            try:
+                return request_type.FromString(data)
+            except Exception as exc:  # DecodeError, or a string field that is not UTF-8
+                return _Undecodable(request_type.DESCRIPTOR.name, str(exc) or type(exc).__name__)
+
+        if method.server_streaming:
+            def run_stream(request: Any, context: Any, behaviour: Any = behaviour) -> Any:
+                if isinstance(request, _Undecodable):
+                    service.refuse_undecodable(request, context)
+                yield from behaviour(request, context)
+            handlers[method.name] = grpc.unary_stream_rpc_method_handler(
+                run_stream, request_deserializer=decode, response_serializer=reply_type.SerializeToString)
+        else:
+            def run(request: Any, context: Any, behaviour: Any = behaviour) -> Any:
+                if isinstance(request, _Undecodable):
+                    return service.refuse_undecodable(request, context)
+                return behaviour(request, context)
+            handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+                run, request_deserializer=decode, response_serializer=reply_type.SerializeToString)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(descriptor.full_name, handlers),))
+
+
 def _interceptors(config: Config, provider: TracerProvider | None) -> list[grpc.ServerInterceptor]:
     """Tracing first (outermost), so that the access line of a call is written inside its span.
 
@@ -301,7 +347,7 @@ def _assemble(config: Config, address: str | None, tenants: Mapping[str, Tenant]
         config.batch.to_domain(),
         jobs,
     )
-    scheduling_service_pb2_grpc.add_SchedulingServiceServicer_to_server(service, server)
+    _add_service(service, server)
 
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -33,6 +33,7 @@ import asyncio
 import logging
 import re
 import threading
+import zlib
 from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from concurrent.futures import Executor
 from contextvars import ContextVar
@@ -293,6 +294,52 @@ def endpoints(servicer: object, service: ServiceDescriptor, runner: _Runner) -> 
     return out
 
 
+# --- Request bodies: their size, their compression ---------------------------------------
+
+# What a request body may hold beyond its message: a stream's envelope prefixes (5 bytes each)
+# and end-of-stream frame. Past the message limit plus this, the body is not read any further.
+_BODY_SLACK = 64 * 1024
+
+
+def _too_large(what: str) -> ConnectError:
+    return ConnectError(Code.RESOURCE_EXHAUSTED, f"message is larger than configured max {MAX_MESSAGE_BYTES}"
+                        f" ({what})", [error_details_pb2.BadRequest(field_violations=[
+                            error_details_pb2.BadRequest.FieldViolation(
+                                field="body", description=f"at most {MAX_MESSAGE_BYTES} bytes")])])
+
+
+class BoundedGzip:
+    """gzip (``content-encoding`` / ``connect-content-encoding``) that stops inflating one byte past
+    the message limit, so a small compressed body never becomes a huge one in memory; a body that is
+    not gzip is the caller's INVALID_ARGUMENT, never UNKNOWN."""
+
+    def name(self) -> str:
+        return "gzip"
+
+    def compress(self, data: bytes | bytearray | memoryview) -> bytes:
+        compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+        return compressor.compress(data) + compressor.flush()
+
+    def decompress(self, data: bytes | bytearray | memoryview) -> bytes:
+        inflater = zlib.decompressobj(31)
+        try:
+            out = inflater.decompress(data, MAX_MESSAGE_BYTES + 1)
+            complete = inflater.eof
+        except zlib.error as exc:
+            raise _bad_gzip(str(exc)) from exc
+        if len(out) > MAX_MESSAGE_BYTES:
+            raise _too_large(f"over {MAX_MESSAGE_BYTES} bytes after gzip")
+        if not complete:
+            raise _bad_gzip("the gzip stream is truncated")
+        return out
+
+
+def _bad_gzip(why: str) -> ConnectError:
+    text = f"the request body is not valid gzip: {why[:200]}"
+    return ConnectError(Code.INVALID_ARGUMENT, text, [error_details_pb2.BadRequest(field_violations=[
+        error_details_pb2.BadRequest.FieldViolation(field="body", description=text)])])
+
+
 # --- Request bodies that do not parse ----------------------------------------------------
 
 _AT = re.compile(r'\bat "?[A-Za-z_]\w*([\w.\[\]]*?)"?\.*(?:\s|$)')
@@ -346,7 +393,8 @@ class ServiceApp(ConnectASGIApplication[object]):
         runner = _Runner(pool, _Admission(max_in_flight), service.full_name, access)
         self._path = f"/{service.full_name}"
         self.methods: Mapping[str, Any] = endpoints(servicer, service, runner)
-        super().__init__(service=servicer, endpoints=lambda _: self.methods, read_max_bytes=MAX_MESSAGE_BYTES)
+        super().__init__(service=servicer, endpoints=lambda _: self.methods, read_max_bytes=MAX_MESSAGE_BYTES,
+                         compressions=[BoundedGzip()])
 
     @property
     def path(self) -> str:
@@ -365,7 +413,10 @@ class ServiceApp(ConnectASGIApplication[object]):
 def watch_disconnect(app: Callable[..., Any]) -> Callable[..., Any]:
     """ASGI wrapper: once a request's body is read, a task listens for the client going away and
     sets the event a ``ConnectCall`` reads (``is_active``). Later ``receive()`` calls of the app
-    get the message that task saw, so connect-python's own stream watcher works on as before."""
+    get the message that task saw, so connect-python's own stream watcher works on as before.
+
+    It also bounds the body: past the message limit (and a stream's framing) it is not read on,
+    the call is RESOURCE_EXHAUSTED (connect-python would read any body into memory first)."""
 
     async def wrapped(scope: Any, receive: Callable[[], Any], send: Callable[..., Any]) -> None:
         if scope["type"] != "http":
@@ -373,6 +424,7 @@ def watch_disconnect(app: Callable[..., Any]) -> Callable[..., Any]:
             return
         gone = threading.Event()
         watcher: asyncio.Task[Any] | None = None
+        received = 0
 
         async def listen() -> Any:
             message = await receive()
@@ -381,13 +433,17 @@ def watch_disconnect(app: Callable[..., Any]) -> Callable[..., Any]:
             return message
 
         async def watched() -> Any:
-            nonlocal watcher
+            nonlocal watcher, received
             if watcher is not None:
                 return await asyncio.shield(watcher)
             message = await receive()
             if message["type"] == "http.disconnect":
                 gone.set()
-            elif not message.get("more_body", False):
+                return message
+            received += len(message.get("body", b""))
+            if received > MAX_MESSAGE_BYTES + _BODY_SLACK:
+                raise _too_large(f"a body of over {MAX_MESSAGE_BYTES + _BODY_SLACK} bytes")
+            if not message.get("more_body", False):
                 watcher = asyncio.create_task(listen())
             return message
 

@@ -18,7 +18,7 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from convene.v1 import meeting_pb2, schedule_pb2, webhooks_pb2
@@ -47,6 +47,7 @@ from server.booking.store import BookingCancelled, BookingStatus, StaleVersion
 from server.booking.store.jobs import new_job_id
 from server.booking.webhooks import UnknownWebhookEndpoint
 from server.calendars.busy import FetchedBusy, busy_span, resources_of
+from server.config import ConfigError
 from server.config.batch import BatchPolicy
 from server.telemetry.tracing import step_span
 from server.tenants import Tenant
@@ -113,6 +114,45 @@ def _under(prefix: str) -> Iterator[None]:
 
 # Subclassing the generated base keeps RPCs added to the proto later answering
 # UNIMPLEMENTED until they are written here (the base is untyped, hence the ignore).
+# A day to try each template's rules in; only what the rules themselves get wrong is reported.
+_TRY_FROM = datetime(2026, 1, 5, tzinfo=UTC)
+_RULES_PATH = "template.overrides."
+
+
+def check_templates(tenants: Mapping[str, Tenant], limits: Limits,
+                    templates: Mapping[str, Mapping[str, meeting_pb2.Template]] | None = None) -> None:
+    """Refuses, at start, a template whose rules every request naming it would be refused for
+    (a seat without candidates, a label over 100 characters, a buffer of centuries, more seats
+    than ``max_seats``, a pool seat wanting more members than the pool has...): the same checks
+    as a FindSlots request's, reported as ConfigError problems naming the template and field.
+    Otherwise each such call would be INVALID_ARGUMENT on ``template.overrides.<field>``, a
+    field its caller never set."""
+    if templates is None:
+        templates = {tid: wire.directory.templates_to_proto(t.templates) for tid, t in tenants.items()}
+    problems: list[str] = []
+    for tenant_id, tenant in tenants.items():
+        for index, (template_id, template) in enumerate(templates[tenant_id].items()):
+            duration = min(max(template.rules.duration.ToTimedelta(), timedelta(0)), timedelta(days=3000))
+            request = api.FindSlotsRequest(template=meeting_pb2.TemplateRef(template_id=template_id), time_zone="UTC")
+            request.window_start.FromDatetime(_TRY_FROM)
+            request.window_end.FromDatetime(_TRY_FROM + timedelta(days=1) + duration)
+            request.now.FromDatetime(_TRY_FROM)
+            found: list[tuple[str, str]] = []
+            try:
+                query = wire.slots.slot_query(request, templates[tenant_id], now=_TRY_FROM)
+                with query.fields.solver_errors():
+                    validate_request(tenant.directory, query.request, limits)
+            except InvalidRequest as exc:
+                found = [(v.field, v.description) for v in exc.violations]
+            except (UnknownResource, LimitExceeded) as exc:
+                found = [(exc.field, str(exc).removeprefix(f"{exc.field}: "))]
+            where = f"tenants.{tenant_id}.templates.{index} ({template_id!r})"
+            problems += [f"{where}.{path.removeprefix(_RULES_PATH)}: {why}"
+                         for path, why in found if path.startswith(_RULES_PATH)]
+    if problems:
+        raise ConfigError("invalid configuration\n  " + "\n  ".join(problems), problems)
+
+
 class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[misc]
     """convene.v1.SchedulingService over the tenants the server was started with."""
 
@@ -124,6 +164,7 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
         # Templates as the API serves them and merges overrides into: converted once.
         self._templates = {tid: wire.directory.templates_to_proto(t.templates) for tid, t in tenants.items()}
         self._loops = {tid: wire.sequences.loops_to_proto(t.loops) for tid, t in tenants.items()}
+        check_templates(tenants, limits, self._templates)
         self._keys = keys
         self._limits = limits
         self._clock = clock
@@ -138,6 +179,13 @@ class SchedulingService(api_grpc.SchedulingServiceServicer):  # type: ignore[mis
             raise Unauthenticated("unknown API key")
         note_caller(caller.tenant, caller.principal)  # for the access log
         return caller, tenant
+
+    @guarded
+    def refuse_undecodable(self, request: Any, context: CallContext) -> Any:
+        """A request whose bytes are not its message (``server.api.app`` routes it here): the key is
+        checked first, as for every call, then INVALID_ARGUMENT on ``body``, not grpcio's INTERNAL."""
+        self._caller(context)
+        raise InvalidRequest([FieldViolation("body", f"the request is not a {request}")])
 
     def _templates_of(self, tenant: Tenant) -> Mapping[str, meeting_pb2.Template]:
         return self._templates[tenant.id]

@@ -22,6 +22,7 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from providers.base import CalendarProvider, CalendarRef
+from server.api.service import check_templates
 from server.booking.side_effects import booking_handlers
 from server.booking.store import StoreUnavailable
 from server.booking.store.postgres import PoolSettings, PostgresBookingStore
@@ -67,7 +68,9 @@ def _serve_checks(config: Config) -> list[str]:
     if database is not None:
         problems.append(f"database_url: {database}")
     try:
-        booking_handlers(load_tenants(config), config.smtp)
+        tenants = load_tenants(config)
+        booking_handlers(tenants, config.smtp)
+        check_templates(tenants, config.limits.to_domain())  # what the API refuses in a template's rules
     except ConfigError as exc:
         problems += exc.problems
     return problems

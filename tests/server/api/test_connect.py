@@ -4,12 +4,16 @@ parse, and methods the servicer does not implement."""
 
 from __future__ import annotations
 
+import gzip
+import http.client as http_client
 import json
 import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
+import tracemalloc
+import zlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -177,3 +181,72 @@ def test_a_stream_whose_request_does_not_parse_ends_with_invalid_argument(
     flags, length = struct.unpack(">BI", reply[:5])
     assert status == 200 and flags & 0x02, reply
     assert json.loads(reply[5:5 + length])["error"]["code"] == "invalid_argument"
+
+
+def _gzip_of_zeros(size: int) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = bytes(1 << 20)
+    return b"".join(compressor.compress(chunk) for _ in range(size >> 20)) + compressor.flush()
+
+
+def _peak_bytes_of(call: Callable[[], Any]) -> tuple[Any, int]:
+    """``call()``'s result and the most memory Python held meanwhile (the server's threads too)."""
+    tracemalloc.start()
+    try:
+        return call(), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it(recording: tuple[Recording, HttpServer]) -> None:
+    _, http = recording
+    bomb = _gzip_of_zeros(256 << 20)  # 256 KiB that inflate to 256 MiB
+    head = {**headers("k"), "content-type": "application/proto", "content-encoding": "gzip"}
+    (status, reply), peak = _peak_bytes_of(lambda: post(http.port, "ListMembers", bomb, head))
+    error = json.loads(reply)
+    assert (status, error["code"]) == (429, "resource_exhausted"), error
+    assert peak < 64 << 20, f"{peak >> 20} MiB held for a {len(bomb) >> 10} KiB request"
+    bad = error_details_pb2.BadRequest()
+    assert ConnectFailure(status, error).details()[0].Unpack(bad)
+    assert [v.field for v in bad.field_violations] == ["body"]
+
+
+def test_a_body_over_the_limit_is_not_read_into_memory(recording: tuple[Recording, HttpServer]) -> None:
+    _, http = recording
+    chunk, count = b"x" * (1 << 20), 64
+
+    def send() -> tuple[int, bytes]:
+        connection = http_client.HTTPConnection("127.0.0.1", http.port, timeout=30)
+        connection.putrequest("POST", "/convene.v1.SchedulingService/ListMembers")
+        for name, value in {**headers("k"), "content-length": str(len(chunk) * count)}.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        try:
+            for _ in range(count):
+                connection.send(chunk)
+        except OSError:
+            pass  # the server answered and closed before the rest was sent
+        reply = connection.getresponse()
+        return reply.status, reply.read()
+
+    (status, reply), peak = _peak_bytes_of(send)
+    assert (status, json.loads(reply)["code"]) == (429, "resource_exhausted")
+    assert peak < 32 << 20, f"{peak >> 20} MiB held for a {count} MiB body"
+
+
+@pytest.mark.parametrize("body", [b"{}", gzip.compress(b"{}")[:-4]], ids=["plain", "truncated"])
+def test_a_body_that_is_not_gzip_is_invalid_argument(recording: tuple[Recording, HttpServer], body: bytes) -> None:
+    _, http = recording
+    status, reply = post(http.port, "ListMembers", body, {**headers("k"), "content-encoding": "gzip"})
+    error = json.loads(reply)
+    assert (status, error["code"]) == (400, "invalid_argument"), error  # was 500 "unknown"
+    bad = error_details_pb2.BadRequest()
+    assert ConnectFailure(status, error).details()[0].Unpack(bad)
+    assert [v.field for v in bad.field_violations] == ["body"]
+
+
+def test_a_gzipped_body_is_still_read(recording: tuple[Recording, HttpServer]) -> None:
+    _, http = recording
+    status, reply = post(http.port, "ListMembers", gzip.compress(b'{"pageSize": 1}'),
+                         {**headers("k-1"), "content-encoding": "gzip"})
+    assert status == 200 and json.loads(reply)["nextPageToken"] == "Bearer k-1|None"

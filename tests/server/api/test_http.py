@@ -3,21 +3,25 @@ driven, on one server with a booking store; errors carry the same codes, message
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import grpc
 import pytest
-from google.protobuf import message_factory
+from google.protobuf import field_mask_pb2, json_format, message_factory
 from google.protobuf.message import Message
+from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from convene.v1 import batch_pb2, booking_pb2, meeting_pb2, schedule_pb2, sequences_pb2
+from convene.v1 import batch_pb2, booking_pb2, meeting_pb2, schedule_pb2, sequences_pb2, webhooks_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from server.api.http import SERVICE
-from tests.server.api.connect_client import ConnectFailure, server_stream, unary
+from tests.server.api.connect_client import ConnectFailure, headers, post, server_stream, unary
 from tests.server.booking.store.helpers import SmtpSink, start_smtp
+from tests.server.booking.webhook_receiver import Receiver
 from tests.server.booking_world import (
     ALICE_KEY,
     MONDAY,
@@ -32,8 +36,9 @@ from tests.server.booking_world import (
     room,
     rules,
     serve_world,
+    wait_for,
 )
-from tests.server.messages import check_sequence, find_sequences, segment, sequence
+from tests.server.messages import book_sequence, check_sequence, find_sequences, segment, sequence
 
 
 @dataclass
@@ -43,6 +48,9 @@ class Setup:
     world: World
     booked: str = ""
     cancelled: str = ""
+    updated: str = ""
+    job: str = ""
+    endpoint: str = ""
     created: dict[str, api.CreateBookingRequest] = field(default_factory=dict)
 
     @property
@@ -56,6 +64,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     folder = tmp_path_factory.mktemp("http")
     sink = SmtpSink()
     smtp = start_smtp(sink)
+    receiver = Receiver()
     world = serve_world(folder, f"sqlite:///{folder / 'bookings.sqlite3'}", sink, int(smtp.port),
                         server={"http_address": "127.0.0.1:0"})
     try:
@@ -66,12 +75,22 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
                                              metadata=key()).booking.id
         world.stub.CancelBooking(api.CancelBookingRequest(booking_id=cancelled), metadata=key())
         found.cancelled = cancelled
-        world.settled(found.booked)
-        world.settled(cancelled)
+        found.updated = world.stub.CreateBooking(create_request("setup-updated", at(16), [["carol"]]),
+                                                 metadata=key()).booking.id
+        world.stub.BookSequence(_book_loop(found), metadata=key(), timeout=30)
+        found.job = world.stub.StartBatchJob(_start_job(found), metadata=key(), timeout=30).job.id
+        *_, job = world.stub.WatchBatchJob(api.WatchBatchJobRequest(job_id=found.job), metadata=key(), timeout=30)
+        assert job.job.state == batch_pb2.BATCH_JOB_STATE_SUCCEEDED, job
+        for booking_id in (found.booked, cancelled, found.updated):
+            world.settled(booking_id)
+        # A receiver that answers 200, so deliveries end DONE and the endpoint never starts failing.
+        found.endpoint = _new_endpoint(found, receiver.url)
+        world.stub.UpdateBooking(_update(found), metadata=key())
         yield found
     finally:
         close_world(world)
         smtp.stop()
+        receiver.close()
 
 
 def _window(message: Message, start: object = MONDAY, end: object = MONDAY + timedelta(days=1)) -> Message:
@@ -136,6 +155,57 @@ def _check_loop(s: Setup) -> api.CheckSequenceRequest:
     return check_sequence(_loop(), at(10))  # alice busy: bob takes coding
 
 
+def _book_loop(s: Setup) -> api.BookSequenceRequest:
+    return book_sequence("setup-loop", _loop(), [(at(11), [["bob"], ["small"]]), (at(12), [["dan"]])])
+
+
+def _start_job(s: Setup) -> api.StartBatchJobRequest:
+    batch = _batch(s)
+    batch.request_id = "setup-job"
+    return api.StartBatchJobRequest(batch=batch)
+
+
+def _update(s: Setup) -> api.UpdateBookingRequest:
+    current = s.world.stub.GetBooking(api.GetBookingRequest(booking_id=s.updated), metadata=key()).booking
+    return api.UpdateBookingRequest(booking_id=s.updated, etag=current.etag,
+                                    booking=booking_pb2.Booking(title="Renamed", location="Room 7"),
+                                    update_mask=field_mask_pb2.FieldMask(paths=["title", "location"]))
+
+
+def _forget_change(reply: Message) -> None:
+    """What each update moves on: the etag, its time and sequence, and the side effects under way."""
+    for name in ("etag", "update_time", "sequence", "side_effects"):
+        reply.booking.ClearField(name)  # type: ignore[attr-defined]
+
+
+def _new_endpoint(s: Setup, url: str = "http://127.0.0.1:9/hook") -> str:
+    request = webhooks_pb2.CreateWebhookEndpointRequest(url=url)
+    endpoint_id: str = s.world.stub.CreateWebhookEndpoint(request, metadata=key()).endpoint.id
+    return endpoint_id
+
+
+def _deliveries(s: Setup) -> webhooks_pb2.ListWebhookDeliveriesRequest:
+    """The updated booking's deliveries, once every one is DONE (they do not change after that)."""
+    request = webhooks_pb2.ListWebhookDeliveriesRequest(booking_id=s.updated)
+
+    def done() -> bool:
+        listed = s.world.stub.ListWebhookDeliveries(request, metadata=key()).deliveries
+        return bool(listed) and all(d.state == webhooks_pb2.WEBHOOK_DELIVERY_STATE_DONE for d in listed)
+
+    assert wait_for(done), "the deliveries did not end"
+    return request
+
+
+def _forget_endpoint(reply: Message) -> None:
+    for name in ("id", "secret", "create_time"):
+        reply.endpoint.ClearField(name)  # type: ignore[attr-defined]
+
+
+def _delete_endpoint(s: Setup, reply: Message) -> None:
+    request = webhooks_pb2.DeleteWebhookEndpointRequest(endpoint_id=reply.endpoint.id)  # type: ignore[attr-defined]
+    s.world.stub.DeleteWebhookEndpoint(request, metadata=key())
+
+
 def _forget_hold(reply: Message) -> None:
     reply.hold.ClearField("id")  # type: ignore[attr-defined]
     reply.hold.ClearField("expire_time")  # type: ignore[attr-defined]
@@ -143,7 +213,8 @@ def _forget_hold(reply: Message) -> None:
 
 def _only_the_result(replies: list[Message]) -> Message:
     result = replies[-1]
-    result.result.ClearField("wall_time")  # type: ignore[attr-defined]
+    if "result" in result.DESCRIPTOR.fields_by_name:  # OptimizeBatch's own (a job's result is stored)
+        result.result.ClearField("wall_time")  # type: ignore[attr-defined]
     return result
 
 
@@ -184,12 +255,25 @@ CASES = [
     Case("FindSequences", _find_loop),
     Case("CheckSequence", _check_loop),
     Case("CheckSequence", _check_loop, ALICE_KEY),  # alice's busy 10:00 with its details: owner only
+    Case("BookSequence", _book_loop),  # replays the module's loop: the same bookings
+    # The module's job, finished: the same job; a cancel leaves it as it is; a start replays it.
+    Case("StartBatchJob", _start_job),
+    Case("GetBatchJob", lambda s: api.GetBatchJobRequest(job_id=s.job)),
+    Case("WatchBatchJob", lambda s: api.WatchBatchJobRequest(job_id=s.job)),
+    Case("CancelBatchJob", lambda s: api.CancelBatchJobRequest(job_id=s.job)),
+    Case("ListBatchJobs", lambda s: api.ListBatchJobsRequest()),
+    Case("UpdateBooking", _update, normalize=_forget_change),
+    Case("CreateWebhookEndpoint", lambda s: webhooks_pb2.CreateWebhookEndpointRequest(url="http://127.0.0.1:9/new"),
+         normalize=_forget_endpoint, after=_delete_endpoint),
+    Case("ListWebhookEndpoints", lambda s: webhooks_pb2.ListWebhookEndpointsRequest()),
+    Case("DeleteWebhookEndpoint", lambda s: webhooks_pb2.DeleteWebhookEndpointRequest(endpoint_id=_new_endpoint(s))),
+    Case("ListWebhookDeliveries", _deliveries),  # int64 ids: strings in JSON
 ]
 
 
 def test_the_table_has_a_case_for_every_rpc_it_knows() -> None:
     # RPCs added later are compared on an empty request (below) until they get a case here.
-    assert {c.method for c in CASES} <= {m.name for m in SERVICE.methods}
+    assert {c.method for c in CASES} == {m.name for m in SERVICE.methods}
 
 
 def _grpc(s: Setup, case: Case, request: Message) -> Message:
@@ -222,13 +306,32 @@ def test_json_over_http_answers_as_grpc_does(setup: Setup, case: Case) -> None:
     for reply in (over_grpc, over_http):
         case.normalize(reply)
     assert over_http == over_grpc
-    assert over_grpc.ByteSize() > 0 or case.method == "ReleaseHold"
+    assert over_grpc.ByteSize() > 0 or case.method in ("ReleaseHold", "DeleteWebhookEndpoint")
 
 
 def test_privacy_holds_over_http_too(setup: Setup) -> None:
     as_ops = unary(setup.port, "GetSchedule", _schedule(setup), schedule_pb2.GetScheduleResponse, OPS_KEY)
     as_alice = unary(setup.port, "GetSchedule", _schedule(setup), schedule_pb2.GetScheduleResponse, ALICE_KEY)
     assert "Board prep" not in str(as_ops) and "Board prep" in str(as_alice)
+
+
+def test_the_json_on_the_wire_is_the_proto_json_mapping(setup: Setup) -> None:
+    """What a client without protobuf reads: lowerCamelCase names, enum names, RFC 3339 instants,
+    int64 as strings; and a FieldMask written as one string is read."""
+    status, body = post(setup.port, "ListWebhookDeliveries", json_format.MessageToJson(_deliveries(setup)).encode(),
+                        headers(OPS_KEY))
+    assert status == 200, body
+    [delivery, *_] = json.loads(body)["deliveries"]
+    assert isinstance(delivery["id"], str) and delivery["id"].isdigit()  # int64
+    assert delivery["state"] == "WEBHOOK_DELIVERY_STATE_DONE"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", delivery["createTime"])
+    assert {"bookingId", "endpointId", "eventType"} <= set(delivery) and "booking_id" not in delivery
+    current = setup.world.stub.GetBooking(api.GetBookingRequest(booking_id=setup.updated), metadata=key()).booking
+    update = {"bookingId": setup.updated, "etag": current.etag, "booking": {"description": "Via JSON"},
+              "updateMask": "description"}
+    status, body = post(setup.port, "UpdateBooking", json.dumps(update).encode(), headers(OPS_KEY))
+    assert status == 200, body
+    assert json.loads(body)["booking"]["description"] == "Via JSON"
 
 
 # --- Errors: the same status, as a Connect error -------------------------------------------
@@ -346,3 +449,23 @@ def test_a_streamed_call_over_http_has_its_access_line(setup: Setup, caplog: pyt
         "code": "OK", "transport": "http", "tenant": "team", "principal": "ops@team.example",
         "request_id": "batch-http-1", "request_bytes": request.ByteSize(),
         "response_bytes": sum(r.ByteSize() for r in replies)}
+
+
+@pytest.mark.parametrize("body", [b"\xff\xff\xff", b"\x0a\x02\xff\xfe"], ids=["not-protobuf", "not-utf8"])
+def test_bytes_that_are_not_the_request_are_invalid_argument_on_both_ports(setup: Setup, body: bytes) -> None:
+    """Never grpcio's INTERNAL "Exception deserializing request!"; the key is still checked first."""
+    raw = setup.world.channel.unary_unary("/convene.v1.SchedulingService/GetMember",
+                                          request_serializer=lambda b: b, response_deserializer=lambda b: b)
+    with pytest.raises(grpc.RpcError) as caught:
+        raw(body, metadata=key(), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
+    status = rpc_status.from_call(caught.value)
+    assert status is not None
+    bad = error_details_pb2.BadRequest()
+    assert any(d.Unpack(bad) for d in status.details)
+    assert [v.field for v in bad.field_violations] == ["body"]
+    with pytest.raises(grpc.RpcError) as unkeyed:
+        raw(body, timeout=10)
+    assert unkeyed.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    code, _ = post(setup.port, "GetMember", body, {**headers(OPS_KEY), "content-type": "application/proto"})
+    assert code == 400

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
+from server.api.app import start_server
 from server.api.auth import ApiKeys, Unauthenticated
+from server.cli.preflight import check_config
 from server.config import ConfigError, load_config, parse_config, parse_day_ranges, parse_duration
 from solver.domain import DayRange
 from tests.paths import EXAMPLES
+from tests.server.conftest import CONFIG, team_config, team_tenants
 
 EXAMPLE = EXAMPLES / "convene.yaml"
 
@@ -86,3 +92,35 @@ def test_keys_may_be_stored_as_digests() -> None:
     assert keys.authenticate([("authorization", "Bearer a-long-secret-api-key")]).principal == "p"
     with pytest.raises(Unauthenticated):
         keys.authenticate([("authorization", "Bearer a-long-secret-api-kez")])
+
+
+@pytest.mark.parametrize(("template", "words"), [
+    ({"seats": [{"member": []}]}, "templates.1 ('bad').seats[0].member.candidates: at least one member is required"),
+    ({"seats": [{"member": ["alice", "alice"]}]}, "templates.1 ('bad').seats[0].member.candidates: lists a member"),
+    ({"seats": [{"label": "l" * 101, "member": ["alice"]}]}, "templates.1 ('bad').seats[0].label: must be at most 100"),
+    ({"seats": [{"pool": "engineers", "count": 4}]}, "templates.1 ('bad').seats[0].pool.count: pool 'engineers'"),
+    ({"seats": [{"member": [m]} for m in ("alice", "bob", "carol", "dan", "erin", "alice", "bob")]},
+     "templates.1 ('bad').seats: 7 exceeds the limit max_seats=6"),
+    ({"duration": "99999d", "seats": [{"member": ["alice"]}]}, "templates.1 ('bad').duration: must be a duration"),
+    ({"buffer_after": "4000d", "seats": [{"member": ["alice"]}]}, "templates.1 ('bad').buffer_after: must be"),
+])
+def test_a_template_whose_rules_the_api_refuses_is_refused_at_start(template: dict[str, Any], words: str,
+                                                                     tmp_path: Path) -> None:
+    """Not accepted at load and then refused on every call as ``template.overrides.<field>``,
+    a field the caller never set: the server does not start, ``convene check-config`` says why."""
+    data = copy.deepcopy(CONFIG)
+    data["server"] = {"plaintext": True}
+    data["tenants"]["team"]["templates"].append({"id": "bad", "duration": "30m", **template})
+    config = parse_config(data)
+    with pytest.raises(ConfigError) as caught:
+        start_server(config, "127.0.0.1:0", tenants=team_tenants(config))
+    assert f"tenants.team.{words}" in str(caught.value)
+    assert [p for p in caught.value.problems if "'bad'" in p] == [p for p in caught.value.problems]
+    path = tmp_path / "convene.yaml"
+    path.write_text(yaml.safe_dump({**data, "database_url": f"sqlite:///{tmp_path / 'b.sqlite3'}"}))
+    assert any(f"tenants.team.{words}" in p for p in check_config(path))
+
+
+def test_the_valid_templates_still_start() -> None:
+    config = team_config()
+    start_server(config, "127.0.0.1:0", tenants=team_tenants(config)).stop(None)
