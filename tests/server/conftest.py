@@ -8,6 +8,7 @@ heart; ``server`` serves it (and a second tenant, for isolation) through
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -121,10 +122,10 @@ class Served:
         return f"127.0.0.1:{self.port}"
 
 
-@pytest.fixture(scope="package")
-def served() -> Iterator[Served]:
-    config = team_config()
-    server, port = create_server(config, "127.0.0.1:0", tenants=team_tenants(config), clock=lambda: NOW)
+@contextmanager
+def serve(config: Config, tenants: dict[str, Tenant], now: datetime = NOW) -> Iterator[Served]:
+    """``tenants`` served by ``config`` on a loopback port with the clock at ``now``, and a stub."""
+    server, port = create_server(config, "127.0.0.1:0", tenants=tenants, clock=lambda: now)
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     try:
@@ -132,6 +133,13 @@ def served() -> Iterator[Served]:
     finally:
         channel.close()
         server.stop(None)
+
+
+@pytest.fixture(scope="package")
+def served() -> Iterator[Served]:
+    config = team_config()
+    with serve(config, team_tenants(config)) as running:
+        yield running
 
 
 def key(api_key: str = OPS_KEY) -> tuple[tuple[str, str]]:

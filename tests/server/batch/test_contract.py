@@ -19,13 +19,13 @@ import pytest
 from convene.v1 import batch_pb2, meeting_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
-from server.api.app import create_server
 from server.calendars.busy import MemoryCalendars
 from server.config import parse_config
 from server.tenants import MemoryBookings, Tenant, load_tenants
 from solver.domain import Booking, BusyInterval, BusyKind
 from tests.server.batch.test_rpc import violations
 from tests.server.booking_world import key, member, room, rules
+from tests.server.conftest import serve
 
 API_KEY = "contract-key-0123456789"
 NOW = datetime(2026, 6, 1, tzinfo=UTC)  # a Monday, before every window
@@ -59,14 +59,8 @@ def stub() -> Iterator[api_grpc.SchedulingServiceStub]:
     })
     loaded = load_tenants(parse_config({"tenants": {"ops": DIRECTORY}}))["ops"]
     tenant = Tenant("ops", loaded.directory, loaded.templates, MemoryCalendars(BUSY), MemoryBookings(BOOKINGS))
-    server, port = create_server(config, "127.0.0.1:0", tenants={"ops": tenant}, clock=lambda: NOW)
-    server.start()
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    try:
-        yield api_grpc.SchedulingServiceStub(channel)
-    finally:
-        channel.close()
-        server.stop(None)
+    with serve(config, {"ops": tenant}, NOW) as running:
+        yield running.stub
 
 
 def item(item_id: str, seats: list[meeting_pb2.Seat], start: datetime, end: datetime, priority: int = 1,

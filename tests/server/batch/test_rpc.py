@@ -24,7 +24,6 @@ from grpc_status import rpc_status
 from convene.v1 import batch_pb2, booking_pb2, meeting_pb2
 from convene.v1 import scheduling_service_pb2 as api
 from convene.v1 import scheduling_service_pb2_grpc as api_grpc
-from server.api.app import create_server
 from server.batch.runner import run_batch
 from server.calendars.busy import MemoryCalendars
 from server.cli.batch import LoadedBatch, load_batch
@@ -35,6 +34,7 @@ from solver.batch import BatchResult, BatchStatus
 from tests.paths import EXAMPLES
 from tests.server import booking_world
 from tests.server.booking_world import World, add_event, at, events_in, key, member, room, rules
+from tests.server.conftest import serve
 
 # The booking fixtures: pytest finds a module's fixtures among its attributes.
 database_url = booking_world.database_url
@@ -74,14 +74,8 @@ def hiring_stub(hiring: LoadedBatch, cluster: LocalCluster) -> Iterator[api_grpc
     })
     tenant = Tenant("hiring", hiring.tenant.directory, hiring.tenant.templates, MemoryCalendars(hiring.busy),
                     MemoryBookings(hiring.bookings))
-    server, port = create_server(config, "127.0.0.1:0", tenants={"hiring": tenant}, clock=lambda: HIRING_NOW)
-    server.start()
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    try:
-        yield api_grpc.SchedulingServiceStub(channel)
-    finally:
-        channel.close()
-        server.stop(None)
+    with serve(config, {"hiring": tenant}, HIRING_NOW) as running:
+        yield running.stub
 
 
 def hiring_request(hiring: LoadedBatch, items: int | None = None, **fields: object) -> api.OptimizeBatchRequest:
